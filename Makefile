@@ -1,0 +1,145 @@
+# tokshim: see README.md.  `make` builds build/libtokshim.so and build/tokshim.
+# Honours CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR, PKG_CONFIG; B selects the build
+# directory (helpers working side by side use B=build-NAME).
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+B          ?= build
+PYTHON     ?= /usr/bin/python3
+
+CFLAGS  ?= -O2 -g
+WARN     = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+PIC      = -fPIC
+SSL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
+SSL_LIBS    := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
+JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
+JSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
+FFI_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libffi 2>/dev/null)
+FFI_LIBS    := $(shell $(PKG_CONFIG) --libs libffi 2>/dev/null || echo -lffi)
+Z_CFLAGS    := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
+Z_LIBS      := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
+CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
+CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
+
+ALL_CFLAGS = $(WARN) $(PIC) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CFLAGS)
+
+DECODE_SRC := $(sort $(wildcard decode/*.c))
+REPORT_SRC := $(sort $(wildcard report/*.c))
+SHIM_SRC   := $(sort $(wildcard shim/*.c))
+CLI_SRC    := $(sort $(wildcard cli/*.c))
+UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
+
+DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
+REPORT_OBJ := $(REPORT_SRC:%.c=$(B)/%.o)
+SHIM_OBJ   := $(SHIM_SRC:%.c=$(B)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+
+# Debian -dev packages the build and tests need (checked by `make deps`).
+DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
+           libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
+           python3 python3-websockets
+DEB_BUILD_PKGS = build-essential
+
+.PHONY: all deps test unit unit-asan unit-asan-build e2e bench fuzz fuzz-long demo install uninstall clean
+.SUFFIXES:
+
+all: $(B)/libtokshim.so $(B)/tokshim
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+$(B)/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libdecode.a: $(DECODE_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libreport.a: $(REPORT_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a shim/exports.map
+	$(CC) -shared -fvisibility=hidden $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
+	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+	  $(SSL_LIBS) $(FFI_LIBS) $(Z_LIBS) -ldl -pthread
+
+$(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+
+# ---- tests ------------------------------------------------------------------
+$(B)/unit_tests: $(UNIT_SRC) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $(UNIT_SRC) \
+	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+
+unit: $(B)/unit_tests
+	$(B)/unit_tests --jobs 2
+
+# The same suite built with AddressSanitizer and UBSan, in its own build dir.
+ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+unit-asan-build:
+	$(MAKE) --no-print-directory B=$(B)/asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" \
+	  $(B)/asan/unit_tests
+
+unit-asan: unit-asan-build
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2
+
+# End-to-end: real programs, real servers, the shim preloaded into them (never into us).
+e2e: all
+	B=$(B) PYTHON=$(PYTHON) bash tests/e2e/run.sh
+
+# test: everything, ending with the summary line of tests/run-all.sh.
+test: deps
+	@$(MAKE) --no-print-directory all
+	B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
+
+# ---- benchmarks, fuzzing, demo -----------------------------------------------
+$(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libreport.a $(B)/libdecode.a \
+	  $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt) $(JSON_LIBS) $(SSL_LIBS) -lssl $(Z_LIBS) -ldl -pthread
+
+bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+	B=$(B) PYTHON=$(PYTHON) bash tests/bench/run.sh
+
+FUZZ_CC ?= clang
+FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+$(B)/fuzz/%: tests/fuzz/%.c $(DECODE_SRC)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(WARN) -I. $(SSL_CFLAGS) $(Z_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(DECODE_SRC) $(SSL_LIBS) $(Z_LIBS)
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_SECONDS ?= 600
+fuzz: deps $(FUZZ_TARGETS:%=$(B)/fuzz/%)
+	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
+
+demo: deps all
+	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh
+
+# ---- install ------------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tokshim $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(B)/tokshim $(DESTDIR)$(PREFIX)/bin/tokshim
+	install -m 0755 $(B)/libtokshim.so $(DESTDIR)$(PREFIX)/lib/tokshim/libtokshim.so
+	if [ -f man/tokshim.1 ]; then install -m 0644 man/tokshim.1 $(DESTDIR)$(PREFIX)/share/man/man1/tokshim.1; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/tokshim $(DESTDIR)$(PREFIX)/lib/tokshim/libtokshim.so \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/tokshim.1
+	-rmdir $(DESTDIR)$(PREFIX)/lib/tokshim
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,11 @@
+/* The command-line tool's verbs. Each returns the process exit status:
+ * 0 accept, 1 reject (or not a token), 2 usage error or unreadable input. */
+#ifndef TOKSHIM_CLI_H
+#define TOKSHIM_CLI_H
+
+int cmd_check(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+
+#endif

@@ -1,0 +1,209 @@
+/* The cause vocabulary and diagnosis helpers. Pure: no I/O. */
+#include "decode/diag.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+struct cause_def {
+	const char *name;
+	enum severity severity;
+	int code;
+};
+
+#define CAUSE_DEF_(e, name, sev, code) {name, sev, code},
+static const struct cause_def cause_defs[CAUSE__COUNT] = {CAUSE_LIST(CAUSE_DEF_)};
+#undef CAUSE_DEF_
+
+#define GRANT_NAME_(e, name) name,
+static const char *const grant_names[GRANT_BIT__COUNT] = {GRANT_LIST(GRANT_NAME_)};
+#undef GRANT_NAME_
+
+static const char *const severity_names[] = {"info", "warning", "error"};
+static const char *const product_names[] = {"unknown", "conversations", "sync", "voice", "video"};
+static const char *const channel_names[] = {"unknown", "twilsock", "voice", "video", "sip", "http"};
+
+const char *severity_name(enum severity s)
+{
+	return (unsigned)s < 3 ? severity_names[s] : "error";
+}
+
+int severity_from_name(const char *name)
+{
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(name, severity_names[i]))
+			return i;
+	return -1;
+}
+
+const char *cause_name(enum cause_id id)
+{
+	return (unsigned)id < CAUSE__COUNT ? cause_defs[id].name : "unknown";
+}
+
+enum severity cause_severity(enum cause_id id)
+{
+	return (unsigned)id < CAUSE__COUNT ? cause_defs[id].severity : SEV_ERROR;
+}
+
+int cause_twilio_code(enum cause_id id)
+{
+	return (unsigned)id < CAUSE__COUNT ? cause_defs[id].code : 0;
+}
+
+int cause_from_name(const char *name)
+{
+	for (int i = 0; i < CAUSE__COUNT; i++)
+		if (!strcmp(name, cause_defs[i].name))
+			return i;
+	return -1;
+}
+
+const char *product_name(enum product p)
+{
+	return (unsigned)p < sizeof product_names / sizeof *product_names ? product_names[p] : "unknown";
+}
+
+int product_from_name(const char *name)
+{
+	if (!strcmp(name, "auto"))
+		return PRODUCT_UNKNOWN;
+	for (int i = 1; i < (int)(sizeof product_names / sizeof *product_names); i++)
+		if (!strcmp(name, product_names[i]))
+			return i;
+	return -1;
+}
+
+int product_is_twilsock(enum product p)
+{
+	return p == PRODUCT_CONVERSATIONS || p == PRODUCT_SYNC;
+}
+
+const char *channel_name(enum channel c)
+{
+	return (unsigned)c < sizeof channel_names / sizeof *channel_names ? channel_names[c] : "unknown";
+}
+
+const char *grant_name(enum grant_bit b)
+{
+	return (unsigned)b < GRANT_BIT__COUNT ? grant_names[b] : "unknown";
+}
+
+void diag_init(struct diag *d, int64_t now)
+{
+	memset(d, 0, sizeof *d);
+	d->time = now;
+	d->accept = 1;
+}
+
+struct cause *diag_add(struct diag *d, enum cause_id id, const char *fix, const char *fmt, ...)
+{
+	if (d->ncauses >= DIAG_MAX_CAUSES)
+		return NULL;
+	struct cause *c = &d->causes[d->ncauses++];
+	c->id = id;
+	c->severity = cause_severity(id);
+	c->twilio_code = cause_twilio_code(id);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->text, sizeof c->text, fmt, ap);
+	va_end(ap);
+	snprintf(c->fix, sizeof c->fix, "%s", fix ? fix : "");
+	return c;
+}
+
+int diag_has(const struct diag *d, enum cause_id id)
+{
+	for (size_t i = 0; i < d->ncauses; i++)
+		if (d->causes[i].id == id)
+			return 1;
+	return 0;
+}
+
+void diag_finish(struct diag *d)
+{
+	d->accept = 1;
+	for (size_t i = 0; i < d->ncauses; i++)
+		if (d->causes[i].severity == SEV_ERROR)
+			d->accept = 0;
+	if (d->accept)
+		d->code = 0;
+	else if (d->channel == CHANNEL_TWILSOCK)
+		d->code = 51215;
+	else if (d->channel == CHANNEL_UNKNOWN && product_is_twilsock(d->product))
+		d->code = 51215;
+	else
+		d->code = 51007;
+}
+
+void tk_error_set(struct tk_error *err, const char *fmt, ...)
+{
+	if (!err || err->set)
+		return;
+	err->set = 1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+}
+
+void fmt_iso8601(int64_t t, char *buf, size_t cap)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(buf, cap, "%lld", (long long)t);
+}
+
+void fmt_duration(int64_t s, char *buf, size_t cap)
+{
+	uint64_t a = s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
+	uint64_t d = a / 86400, h = a % 86400 / 3600, m = a % 3600 / 60, sec = a % 60;
+	if (d)
+		snprintf(buf, cap, "%llud%lluh", (unsigned long long)d, (unsigned long long)h);
+	else if (h)
+		snprintf(buf, cap, "%lluh%llum", (unsigned long long)h, (unsigned long long)m);
+	else if (m)
+		snprintf(buf, cap, "%llum%llus", (unsigned long long)m, (unsigned long long)sec);
+	else
+		snprintf(buf, cap, "%llus", (unsigned long long)sec);
+}
+
+static int all_digits(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+int parse_time(const char *s, int64_t *out)
+{
+	if (all_digits(s)) {
+		if (strlen(s) > 12)
+			return -1;
+		long long v = 0;
+		sscanf(s, "%lld", &v);
+		*out = v;
+		return 0;
+	}
+	int Y, M, D, h = 0, m = 0, sec = 0, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &Y, &M, &D, &h, &m, &sec, &n) != 6)
+		return -1;
+	const char *rest = s + n;
+	if (strcmp(rest, "Z") && strcmp(rest, "+00:00") && *rest)
+		return -1;
+	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60)
+		return -1;
+	/* days from civil (Howard Hinnant), no timezone state involved */
+	int y = Y - (M <= 2);
+	int era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153u * (unsigned)(M + (M > 2 ? -3 : 9)) + 2) / 5 + (unsigned)D - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	int64_t days = (int64_t)era * 146097 + (int64_t)doe - 719468;
+	*out = days * 86400 + h * 3600 + m * 60 + sec;
+	return 0;
+}

@@ -1,0 +1,36 @@
+/* A connection's session: the wire decoder, validation of each token found,
+ * and the stateful checks (update_mismatch, expired_in_use, one report per
+ * token per connection). Used alike by the shim and by `tokshim scan`.
+ * Pure: time and output are parameters. */
+#ifndef TOKSHIM_SESSION_H
+#define TOKSHIM_SESSION_H
+
+#include "decode/diag.h"
+#include "decode/validate.h"
+#include "decode/wire.h"
+
+struct session_config {
+	struct vconfig v;    /* keys, account, skew, product (PRODUCT_UNKNOWN: infer) */
+	struct wire_config w;
+};
+
+/* Called for each diagnosis. d is borrowed, valid during the call only. */
+typedef void (*session_emit_fn)(void *ctx, const struct diag *d);
+
+struct session;
+size_t session_sizeof(void);
+void session_init(struct session *s, const struct session_config *cfg, int tls);
+void session_set_host(struct session *s, const char *host, size_t n);
+void session_set_port(struct session *s, unsigned short port);
+void session_release(struct session *s);
+
+/* Feeds bytes written by the client at time `now`; emits a diagnosis for each
+ * new token found (the same token twice on one connection: once), for an
+ * update_mismatch, and once for expired_in_use. Returns the number of
+ * diagnoses emitted. Never fails: bad bytes make the decoder resynchronise. */
+int session_feed(struct session *s, const void *buf, size_t len, int64_t now, session_emit_fn emit,
+		 void *ctx);
+/* Non-zero when nothing more can be found: the caller may stop feeding. */
+int session_passthrough(const struct session *s);
+
+#endif

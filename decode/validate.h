@@ -1,0 +1,48 @@
+/* The token validator: token bytes + time + configuration in, diagnosis out.
+ * Pure (STYLE.md): no globals, no I/O, no environment, no clock. */
+#ifndef TOKSHIM_VALIDATE_H
+#define TOKSHIM_VALIDATE_H
+
+#include "decode/diag.h"
+
+#define TOKEN_MAX_LEN 16384 /* longer input is malformed, unread */
+
+/* API Key secrets, keyed once per secret for HMAC (SHA-256/384/512).
+ * keyring_new: new, free with keyring_free. Thread-safe for concurrent
+ * validate() once filled. */
+struct keyring;
+struct keyring *keyring_new(void);
+void keyring_free(struct keyring *kr);
+/* key_sid NULL or "": a default secret, used for any `iss` without its own.
+ * The secret is copied. 0 on success, -1 with err set. */
+int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, size_t secret_len,
+		struct tk_error *err);
+/* Adds every "SKxxxx SECRET" line of a secrets-file's contents (blank lines
+ * and lines starting with '#' ignored). Returns the number added, -1 with err
+ * set (naming the line number, never the secret) on a bad line. */
+int keyring_add_lines(struct keyring *kr, const char *buf, size_t len, struct tk_error *err);
+size_t keyring_count(const struct keyring *kr);
+
+struct vconfig {
+	const struct keyring *keys; /* borrowed; NULL: signatures unchecked */
+	const char *account_sid;    /* borrowed; NULL: any account */
+	int64_t skew;               /* seconds, default 30 */
+	enum product product;       /* PRODUCT_UNKNOWN: auto (judge the grants present) */
+	const char *host_region;    /* borrowed; region the host names (e.g. "ie1"), NULL unknown */
+};
+void vconfig_init(struct vconfig *cfg);
+
+/* Validates one token. `out` is fully (re)initialised; out->channel and
+ * out->message are left CHANNEL_UNKNOWN/NULL for the caller to set before
+ * diag_finish() if it knows them (validate() calls diag_finish itself with
+ * what it has). Returns 0 when the token would be accepted, 1 when rejected. */
+int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out);
+
+/* Fills only out->token (summary, fingerprint) without judging; 0 when the
+ * token's header and payload decode. For cheap checks such as "is this a
+ * Twilio token" (cty twilio-fpa;v=1) on a JWT-shaped string. */
+int token_peek(const char *tok, size_t len, struct token_summary *out);
+/* Non-zero when tok is JWT-shaped and its header has cty "twilio-fpa;v=1". */
+int token_is_twilio(const char *tok, size_t len);
+
+#endif

@@ -1,0 +1,77 @@
+/* The wire decoder: one connection's client-to-server byte stream in, "token
+ * found" events out. Push style (STYLE.md, picohttpparser/wslay): the caller
+ * feeds whatever it has, of any size; the decoder keeps bounded state.
+ * Pure: no globals, no I/O, no clock. Memory: struct wire is one fixed block
+ * (wire_sizeof() bytes, caller-allocated, e.g. by mmap); zlib's inflate state
+ * lives inside it too, so the decoder never calls malloc. */
+#ifndef TOKSHIM_WIRE_H
+#define TOKSHIM_WIRE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "decode/diag.h"
+
+/* A TOKSHIM_HOSTS entry: host (exact, or "*.suffix"), optional port (0 any). */
+struct host_rule {
+	char host[128];
+	unsigned short port;
+	enum product product;
+};
+
+struct wire_config {
+	const struct host_rule *hosts; /* borrowed, may be NULL */
+	size_t nhosts;
+};
+
+/* Parses "host[:port]=product,..." into rules[0..cap). Returns the count, or
+ * -1 with err set on the first bad entry (the good ones before it are kept). */
+int host_rules_parse(const char *spec, struct host_rule *rules, size_t cap, struct tk_error *err);
+
+enum wire_event_kind { WIRE_EV_NONE = 0, WIRE_EV_TOKEN };
+
+struct wire_event {
+	enum wire_event_kind kind;
+	enum channel channel;
+	enum product product;  /* from the host or the channel; PRODUCT_UNKNOWN: grants decide */
+	const char *message;   /* static: "init", "update", "listen", "hello", "connect", "ice",
+	                          "sync", "header", "query", "register", "invite", ...; never NULL
+	                          when kind != NONE */
+	const char *where;     /* static, human: "X-Twilio-Token header", "twilsock init", ... */
+	const char *token;     /* borrowed: valid until the next call on this decoder */
+	size_t token_len;
+	char region[16];       /* region named by the host (tsock.ie1.twilio.com: "ie1"), "" unknown */
+	char host[128];        /* SNI or Host header, "" unknown */
+};
+
+enum wire_status {
+	WIRE_NEED_MORE = 0,
+	WIRE_E_PROTOCOL = -1, /* the stream is not what it claimed; decoder resynchronised or gave up */
+	WIRE_E_LIMIT = -2,    /* a message exceeded a documented cap; skipped */
+	WIRE_E_NOMEM = -3,    /* inflate could not get memory from its arena */
+};
+
+struct wire;
+size_t wire_sizeof(void);
+/* cfg is borrowed and must outlive the decoder. tls: 1 when the bytes are a
+ * TLS plaintext (affects nothing but the events' context). */
+void wire_init(struct wire *w, const struct wire_config *cfg, int tls);
+/* The server name from SNI, before or after the first feed. */
+void wire_set_host(struct wire *w, const char *host, size_t n);
+/* Port of the peer, 0 unknown (used for TOKSHIM_HOSTS rules with a port). */
+void wire_set_port(struct wire *w, unsigned short port);
+void wire_release(struct wire *w);
+
+/* Feeds bytes. Returns the number of bytes consumed (0..len): less than len
+ * only when an event was produced (ev->kind != WIRE_EV_NONE), in which case
+ * the caller handles it and calls again with the rest. A negative return is
+ * an error class (enum wire_status): all of buf counts as consumed and the
+ * decoder has resynchronised (or switched to pass-through). ev is reset at
+ * entry. */
+ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event *ev);
+
+/* Non-zero once the decoder knows no token can follow on this connection
+ * (e.g. an unknown binary protocol): callers may stop feeding it. */
+int wire_passthrough(const struct wire *w);
+
+#endif

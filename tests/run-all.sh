@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The whole test suite, as `make test` runs it. Ends with one summary line:
+# "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+B=${B:-build}
+MAKE=${MAKE:-make}
+export B PYTHON=${PYTHON:-/usr/bin/python3}
+passed=0
+failed=0
+failures=()
+
+# criterion prints "[====] Synthesis: Tested: N | Passing: P | Failing: F | Crashing: C"
+run_criterion() {
+	local name=$1 log
+	shift
+	log=$(mktemp)
+	"$@" 2>&1 | tee "$log"
+	local rc=${PIPESTATUS[0]}
+	local line p f c
+	line=$(grep -a 'Synthesis:' "$log" | tail -n 1)
+	p=$(sed -n 's/.*Passing: \([0-9]*\).*/\1/p' <<<"$line")
+	f=$(sed -n 's/.*Failing: \([0-9]*\).*/\1/p' <<<"$line")
+	c=$(sed -n 's/.*Crashing: \([0-9]*\).*/\1/p' <<<"$line")
+	rm -f "$log"
+	if [ -z "$p" ]; then
+		failed=$((failed + 1)); failures+=("$name (no synthesis, exit $rc)")
+		return
+	fi
+	passed=$((passed + p))
+	failed=$((failed + ${f:-0} + ${c:-0}))
+	if [ "$rc" != 0 ] || [ "${f:-0}" != 0 ] || [ "${c:-0}" != 0 ]; then failures+=("$name"); fi
+}
+
+# a step that counts as one test
+run_step() {
+	local name=$1
+	shift
+	echo "==== $name"
+	if "$@"; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1)); failures+=("$name")
+	fi
+}
+
+echo "==== unit tests"
+if $MAKE --no-print-directory "$B/unit_tests"; then
+	run_criterion unit "$B/unit_tests" --jobs 2
+else
+	failed=$((failed + 1)); failures+=("unit (build)")
+fi
+
+echo "==== unit tests under ASan/UBSan"
+if $MAKE --no-print-directory unit-asan-build; then
+	run_criterion unit-asan env ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		"$B/asan/unit_tests" --jobs 2
+else
+	failed=$((failed + 1)); failures+=("unit-asan (build)")
+fi
+
+# short fuzz runs (the long ones are `make fuzz`)
+for f in tests/fuzz/fuzz_*.c; do
+	[ -e "$f" ] || continue
+	t=$(basename "$f" .c)
+	run_step "fuzz $t (short)" bash -c "$MAKE --no-print-directory $B/fuzz/$t && FUZZ_SECONDS=${FUZZ_SHORT_SECONDS:-20} bash tests/fuzz/run.sh $t"
+done
+
+# end-to-end and CLI scripts: each tests/e2e/t_*.sh is one test
+for t in tests/e2e/t_*.sh; do
+	[ -e "$t" ] || continue
+	run_step "$(basename "$t" .sh)" timeout 300 bash "$t"
+done
+
+echo
+if [ ${#failures[@]} -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ] && [ ${#failures[@]} = 0 ]

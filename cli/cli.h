@@ -7,5 +7,7 @@ int cmd_check(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+/* Test and demo helper: sign a token from claims given as options. */
+int cmd_mint(int argc, char **argv);
 
 #endif

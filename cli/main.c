@@ -18,6 +18,7 @@ static const char usage[] =
 	"  scan [OPTIONS] [FILE | -]        run a captured client-to-server stream through the decoder\n"
 	"  run [OPTIONS] -- CMD [ARGS...]   run CMD with libtokshim.so preloaded\n"
 	"  report [--json] FILE...          summarise JSON-lines diagnosis logs\n"
+	"  mint [OPTIONS]                   sign a test token (for demos and tests)\n"
 	"\n"
 	"  tokshim COMMAND --help           options of one command\n"
 	"  tokshim --version                print the version\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(verb, "report"))
 		return cmd_report(argc - 1, argv + 1);
+	if (!strcmp(verb, "mint"))
+		return cmd_mint(argc - 1, argv + 1);
 	fprintf(stderr, "tokshim: unknown command '%s'\n\n%s", verb, usage);
 	return 2;
 }

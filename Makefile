@@ -112,7 +112,14 @@ $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libreport.a $(B)/libdecode.a \
 	  $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt) $(JSON_LIBS) $(SSL_LIBS) -lssl $(Z_LIBS) -ldl -pthread
 
-bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+# the shim benchmark's own programs (tests/bench/shim_bench.sh): plain OpenSSL clients
+# and servers, not linked with our libraries (the shim is preloaded into them)
+BENCH_TOOLS := $(patsubst tests/bench/tools/%.c,$(B)/bench/tools/%,$(wildcard tests/bench/tools/*.c))
+$(B)/bench/tools/%: tests/bench/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) -pthread
+
+bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%) $(BENCH_TOOLS)
 	B=$(B) PYTHON=$(PYTHON) bash tests/bench/run.sh
 
 FUZZ_CC ?= clang
@@ -126,7 +133,19 @@ FUZZ_SECONDS ?= 600
 fuzz: deps $(FUZZ_TARGETS:%=$(B)/fuzz/%)
 	FUZZ_SECONDS=$(FUZZ_SECONDS) B=$(B) bash tests/fuzz/run.sh $(FUZZ_TARGETS)
 
-demo: deps all
+# Example clients: small OpenSSL programs (examples/*.c), each linked with the tiny
+# WebSocket client examples/ws.c. examples/dlopen_client.c has its own rule (no libssl).
+EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c,$(wildcard examples/*.c))
+EXAMPLES     := $(EXAMPLES_SRC:examples/%.c=$(B)/examples/%)
+SSL_ALL_LIBS := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
+$(EXAMPLES): $(B)/examples/%: examples/%.c examples/ws.c examples/ws.h
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< examples/ws.c $(SSL_ALL_LIBS)
+
+.PHONY: examples
+examples: $(EXAMPLES)
+
+demo: deps all examples
 	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh
 
 # ---- install ------------------------------------------------------------------

@@ -23,7 +23,13 @@ static const char usage[] =
 	"  tokshim COMMAND --help           options of one command\n"
 	"  tokshim --version                print the version\n"
 	"\n"
-	"exit status: 0 accepted, 1 rejected (or not a token), 2 usage error or unreadable input\n";
+	"environment (read by the preloaded library; check and scan read the secret,\n"
+	"account and skew ones too):\n"
+	"  TOKSHIM_OUTPUT TOKSHIM_SECRET TOKSHIM_SECRETS_FILE TOKSHIM_ACCOUNT_SID\n"
+	"  TOKSHIM_SKEW TOKSHIM_LEVEL TOKSHIM_HOSTS TOKSHIM_HOOKS TOKSHIM_DISABLE NO_COLOR\n"
+	"\n"
+	"exit status: 0 accepted, 1 rejected (or not a token), 2 usage error or unreadable input\n"
+	"see tokshim(1) for the details\n";
 
 int main(int argc, char **argv)
 {

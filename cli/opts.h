@@ -3,6 +3,7 @@
 #ifndef TOKSHIM_CLI_OPTS_H
 #define TOKSHIM_CLI_OPTS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode/validate.h"
@@ -32,5 +33,20 @@ int cli_opts_finish(struct cli_opts *o);
 void cli_opts_release(struct cli_opts *o);
 /* Fills a vconfig that borrows from o. */
 void cli_opts_vconfig(const struct cli_opts *o, struct vconfig *v);
+
+/* Helpers for the verbs (added with cli/opts.c). */
+#define CLI_SKEW_MAX 86400
+#define CLI_INPUT_MAX (1 << 20) /* check/scan read at most this much */
+/* "--name VALUE" or "--name=VALUE": returns 1 when argv[i] is that option,
+ * with *val set (NULL after printing "option needs a value") and *used the
+ * number of arguments taken; 0 when argv[i] is another argument. */
+int cli_opt_value(int argc, char **argv, int i, const char *name, const char **val, int *used);
+/* Seconds 0..CLI_SKEW_MAX. 0, or -1 when s is not one. */
+int cli_parse_skew(const char *s, int64_t *out);
+/* Non-zero when s is "AC" followed by 32 hex digits. */
+int cli_account_ok(const char *s);
+/* Reads fd to its end into a new NUL-terminated buffer (free it). 0, or -1
+ * with errno set (EFBIG: more than max bytes). */
+int cli_read_fd(int fd, size_t max, char **buf, size_t *len);
 
 #endif

@@ -1,12 +1,417 @@
-/* tokshim report: placeholder until its issue lands. */
+/* tokshim report: summarise JSON-lines diagnosis logs (the json: sink, or
+ * `check --json` / `scan --json` output collected from devices). */
+#include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
+static const char report_usage[] =
+	"usage: tokshim report [--json] FILE...\n"
+	"\n"
+	"Summarise JSON-lines diagnosis logs (a json:PATH sink, or collected\n"
+	"'check --json' output); '-' reads standard input. Lines that are not\n"
+	"diagnosis objects are skipped with a warning.\n"
+	"\n"
+	"options:\n"
+	"  --json              print the summary as one JSON object\n"
+	"  -h, --help          show this help\n"
+	"\n"
+	"exit status: 0 nothing rejected, 1 some diagnosis is a reject,\n"
+	"2 usage error or a file cannot be read\n";
+
+#define MAX_LINE_WARNINGS 10
+#define MAX_IDENTITIES_SHOWN 10
+#define MAX_CAUSES_SHOWN 10
+
+struct summary {
+	size_t files, lines, diagnoses, bad, rejects;
+	json_t *verdicts, *codes, *causes, *products, *channels, *hosts;
+	json_t *tokens, *identities; /* sets: key -> true */
+	json_t *cause_info;          /* id -> {severity, twilio_code, example, fix} */
+	char first[32], last[32];
+};
+
+static void bump(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	json_object_set_new(obj, key, json_integer((v ? json_integer_value(v) : 0) + 1));
+}
+
+static const char *str_of(json_t *obj, const char *key)
+{
+	json_t *v = json_object_get(obj, key);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/* Returns NULL when the line is a diagnosis, else why not. */
+static const char *take_line(struct summary *s, const char *line, size_t len)
+{
+	json_error_t e;
+	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &e);
+	if (!j)
+		return "not JSON";
+	const char *why = NULL;
+	json_t *ver = json_object_get(j, "tokshim");
+	const char *verdict = str_of(j, "verdict");
+	if (!json_is_object(j)) {
+		why = "not a JSON object";
+	} else if (!json_is_integer(ver)) {
+		why = "no \"tokshim\" schema version";
+	} else if (json_integer_value(ver) != 1) {
+		why = "unknown schema version";
+	} else if (!verdict || (strcmp(verdict, "accept") && strcmp(verdict, "reject"))) {
+		why = "no \"verdict\" accept or reject";
+	}
+	if (why) {
+		json_decref(j);
+		return why;
+	}
+	s->diagnoses++;
+	bump(s->verdicts, verdict);
+	if (!strcmp(verdict, "reject"))
+		s->rejects++;
+	json_t *code = json_object_get(j, "code");
+	if (json_is_integer(code)) {
+		char k[24];
+		snprintf(k, sizeof k, "%lld", (long long)json_integer_value(code));
+		bump(s->codes, k);
+	}
+	const char *v;
+	if ((v = str_of(j, "product")))
+		bump(s->products, v);
+	if ((v = str_of(j, "channel")))
+		bump(s->channels, v);
+	json_t *conn = json_object_get(j, "connection");
+	if (json_is_object(conn) && (v = str_of(conn, "host")) && *v)
+		bump(s->hosts, v);
+	json_t *tok = json_object_get(j, "token");
+	if (json_is_object(tok)) {
+		if ((v = str_of(tok, "fingerprint")) && *v)
+			json_object_set_new(s->tokens, v, json_true());
+		if ((v = str_of(tok, "identity")) && *v)
+			json_object_set_new(s->identities, v, json_true());
+	}
+	if ((v = str_of(j, "time")) && strlen(v) < sizeof s->first) {
+		if (!s->first[0] || strcmp(v, s->first) < 0)
+			strcpy(s->first, v);
+		if (!s->last[0] || strcmp(v, s->last) > 0)
+			strcpy(s->last, v);
+	}
+	json_t *causes = json_object_get(j, "causes");
+	size_t i;
+	json_t *c;
+	json_array_foreach(causes, i, c) {
+		const char *id = str_of(c, "id");
+		if (!id)
+			continue;
+		bump(s->causes, id);
+		if (json_object_get(s->cause_info, id))
+			continue;
+		json_t *info = json_object();
+		const char *sev = str_of(c, "severity");
+		json_object_set_new(info, "severity", json_string(sev ? sev : "error"));
+		json_t *tc = json_object_get(c, "twilio_code");
+		json_object_set_new(info, "twilio_code", json_is_integer(tc) ? json_copy(tc) : json_null());
+		const char *text = str_of(c, "text"), *fix = str_of(c, "fix");
+		if (text)
+			json_object_set_new(info, "example", json_string(text));
+		if (fix && *fix)
+			json_object_set_new(info, "fix", json_string(fix));
+		json_object_set_new(s->cause_info, id, info);
+	}
+	json_decref(j);
+	return NULL;
+}
+
+/* Returns 0, or -1 when the file cannot be read (message printed). */
+static int take_file(struct summary *s, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	const char *name = strcmp(path, "-") ? path : "(stdin)";
+	if (!f) {
+		fprintf(stderr, "tokshim report: cannot open '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0, lineno = 0;
+	ssize_t n;
+	errno = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		s->lines++;
+		size_t len = (size_t)n;
+		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			len--;
+		size_t k = 0;
+		while (k < len && (line[k] == ' ' || line[k] == '\t'))
+			k++;
+		if (k == len)
+			continue; /* blank */
+		const char *why = take_line(s, line, len);
+		if (why) {
+			if (s->bad < MAX_LINE_WARNINGS)
+				fprintf(stderr, "tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
+			s->bad++;
+		}
+	}
+	int rc = 0;
+	if (ferror(f)) {
+		fprintf(stderr, "tokshim report: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
+		rc = -1;
+	}
+	free(line);
+	if (f != stdin)
+		fclose(f);
+	else
+		clearerr(stdin);
+	s->files++;
+	return rc;
+}
+
+struct kc {
+	const char *key;
+	json_int_t count;
+};
+
+static int kc_cmp(const void *a, const void *b)
+{
+	const struct kc *x = a, *y = b;
+	if (x->count != y->count)
+		return x->count > y->count ? -1 : 1;
+	return strcmp(x->key, y->key);
+}
+
+/* The counters of obj, most frequent first. new array of n. */
+static struct kc *sorted(json_t *obj, size_t *n)
+{
+	*n = json_object_size(obj);
+	struct kc *v = calloc(*n ? *n : 1, sizeof *v);
+	if (!v) {
+		*n = 0;
+		return NULL;
+	}
+	const char *k;
+	json_t *val;
+	size_t i = 0;
+	json_object_foreach(obj, k, val) {
+		v[i].key = k;
+		v[i].count = json_integer_value(val);
+		i++;
+	}
+	qsort(v, *n, sizeof *v, kc_cmp);
+	return v;
+}
+
+/* Text from a log is untrusted: no control characters reach the terminal. */
+static void put_clean(const char *s, size_t max)
+{
+	size_t i = 0;
+	for (; s[i] && i < max; i++) {
+		unsigned char c = (unsigned char)s[i];
+		putchar(c < 0x20 || c == 0x7f ? '?' : c);
+	}
+	if (s[i])
+		fputs("...", stdout);
+}
+
+static void print_counts(const char *label, json_t *obj)
+{
+	size_t n;
+	struct kc *v = sorted(obj, &n);
+	if (!n) {
+		free(v);
+		return;
+	}
+	printf("  %-11s ", label);
+	for (size_t i = 0; i < n; i++) {
+		if (i == 12) {
+			printf(", ... (%zu more)", n - i);
+			break;
+		}
+		fputs(i ? ", " : "", stdout);
+		put_clean(v[i].key, 80);
+		printf(" %lld", (long long)v[i].count);
+	}
+	putchar('\n');
+	free(v);
+}
+
+static void print_text(struct summary *s)
+{
+	printf("tokshim report: %zu diagnos%s from %zu file%s", s->diagnoses, s->diagnoses == 1 ? "is" : "es",
+	       s->files, s->files == 1 ? "" : "s");
+	if (s->bad)
+		printf(", %zu bad line%s skipped", s->bad, s->bad == 1 ? "" : "s");
+	putchar('\n');
+	if (!s->diagnoses)
+		return;
+	if (s->first[0]) {
+		printf("  %-11s ", "time");
+		put_clean(s->first, 32);
+		fputs(" .. ", stdout);
+		put_clean(s->last, 32);
+		putchar('\n');
+	}
+	print_counts("verdicts", s->verdicts);
+	print_counts("codes", s->codes);
+	print_counts("products", s->products);
+	print_counts("channels", s->channels);
+	print_counts("hosts", s->hosts);
+	printf("  %-11s %zu distinct\n", "tokens", json_object_size(s->tokens));
+	size_t ni = json_object_size(s->identities);
+	printf("  %-11s %zu distinct", "identities", ni);
+	if (ni) {
+		fputs(":", stdout);
+		size_t i = 0;
+		const char *k;
+		json_t *val;
+		json_object_foreach(s->identities, k, val) {
+			if (i == MAX_IDENTITIES_SHOWN) {
+				fputs(" ...", stdout);
+				break;
+			}
+			fputs(i++ ? ", " : " ", stdout);
+			put_clean(k, 64);
+		}
+	}
+	putchar('\n');
+	size_t n;
+	struct kc *v = sorted(s->causes, &n);
+	if (n)
+		puts("\ntop causes:");
+	for (size_t i = 0; i < n && i < MAX_CAUSES_SHOWN; i++) {
+		json_t *info = json_object_get(s->cause_info, v[i].key);
+		const char *sev = str_of(info, "severity"), *ex = str_of(info, "example"), *fix = str_of(info, "fix");
+		json_t *tc = json_object_get(info, "twilio_code");
+		printf("  %6lld  %s ", (long long)v[i].count, sev ? sev : "error");
+		put_clean(v[i].key, 40);
+		if (json_is_integer(tc))
+			printf(" [%lld]", (long long)json_integer_value(tc));
+		putchar('\n');
+		if (ex) {
+			fputs("          e.g. ", stdout);
+			put_clean(ex, 300);
+			putchar('\n');
+		}
+		if (fix) {
+			fputs("          fix: ", stdout);
+			put_clean(fix, 300);
+			putchar('\n');
+		}
+	}
+	if (n > MAX_CAUSES_SHOWN)
+		printf("  ... and %zu more cause ids (--json lists all)\n", n - MAX_CAUSES_SHOWN);
+	free(v);
+}
+
+static int print_json(struct summary *s)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "tokshim_report", json_integer(1));
+	json_object_set_new(o, "files", json_integer((json_int_t)s->files));
+	json_object_set_new(o, "lines", json_integer((json_int_t)s->lines));
+	json_object_set_new(o, "diagnoses", json_integer((json_int_t)s->diagnoses));
+	json_object_set_new(o, "bad_lines", json_integer((json_int_t)s->bad));
+	if (s->first[0])
+		json_object_set_new(o, "time", json_pack("{s:s,s:s}", "first", s->first, "last", s->last));
+	json_object_set(o, "verdicts", s->verdicts);
+	json_object_set(o, "codes", s->codes);
+	json_object_set(o, "causes", s->causes);
+	json_object_set(o, "products", s->products);
+	json_object_set(o, "channels", s->channels);
+	json_object_set(o, "hosts", s->hosts);
+	json_object_set_new(o, "tokens", json_integer((json_int_t)json_object_size(s->tokens)));
+	json_object_set_new(o, "identities", json_integer((json_int_t)json_object_size(s->identities)));
+	json_t *ids = json_array();
+	const char *k;
+	json_t *val;
+	json_object_foreach(s->identities, k, val)
+		json_array_append_new(ids, json_string(k));
+	json_object_set_new(o, "identity_list", ids);
+	json_t *top = json_array();
+	size_t n;
+	struct kc *v = sorted(s->causes, &n);
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_deep_copy(json_object_get(s->cause_info, v[i].key));
+		json_object_set_new(c, "id", json_string(v[i].key));
+		json_object_set_new(c, "count", json_integer(v[i].count));
+		json_array_append_new(top, c);
+	}
+	free(v);
+	json_object_set_new(o, "top_causes", top);
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!text)
+		return -1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
 int cmd_report(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fputs("tokshim: 'report' is not built yet\n", stderr);
-	return 2;
+	int as_json = 0, nfiles = 0, only_files = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (only_files || a[0] != '-' || !strcmp(a, "-")) {
+			nfiles++;
+		} else if (!strcmp(a, "--")) {
+			only_files = 1;
+		} else if (!strcmp(a, "--json")) {
+			as_json = 1;
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(report_usage, stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "tokshim report: unknown option '%.40s'\ntry 'tokshim report --help'\n", a);
+			return 2;
+		}
+	}
+	if (!nfiles) {
+		fputs("tokshim report: no file given\ntry 'tokshim report --help'\n", stderr);
+		return 2;
+	}
+	struct summary s = {0};
+	s.verdicts = json_object();
+	s.codes = json_object();
+	s.causes = json_object();
+	s.products = json_object();
+	s.channels = json_object();
+	s.hosts = json_object();
+	s.tokens = json_object();
+	s.identities = json_object();
+	s.cause_info = json_object();
+	int unreadable = 0;
+	only_files = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!only_files && !strcmp(a, "--")) {
+			only_files = 1;
+			continue;
+		}
+		if (!only_files && a[0] == '-' && strcmp(a, "-"))
+			continue;
+		if (take_file(&s, a) < 0)
+			unreadable = 1;
+	}
+	if (s.bad > MAX_LINE_WARNINGS)
+		fprintf(stderr, "tokshim report: warning: %zu bad lines skipped in all (first %d shown)\n", s.bad,
+			MAX_LINE_WARNINGS);
+	int rc = 0;
+	if (as_json)
+		rc = print_json(&s);
+	else
+		print_text(&s);
+	if (fflush(stdout) == EOF || rc < 0) {
+		fprintf(stderr, "tokshim report: cannot write output: %s\n", strerror(errno));
+		unreadable = 1;
+	}
+	json_t *all[] = {s.verdicts, s.codes, s.causes, s.products, s.channels,
+			 s.hosts, s.tokens, s.identities, s.cause_info};
+	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+		json_decref(all[i]);
+	return unreadable ? 2 : s.rejects ? 1 : 0;
 }

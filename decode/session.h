@@ -32,5 +32,7 @@ int session_feed(struct session *s, const void *buf, size_t len, int64_t now, se
 		 void *ctx);
 /* Non-zero when nothing more can be found: the caller may stop feeding. */
 int session_passthrough(const struct session *s);
+/* The server name the decoder knows (SNI, else the HTTP Host header); "" unknown. */
+const char *session_host(const struct session *s);
 
 #endif

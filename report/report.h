@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "decode/diag.h"
 
@@ -32,12 +33,76 @@ size_t report_format_text(char *buf, size_t cap, const struct diag *d, const str
 /* One line of key=value fields for syslog, no trailing newline. */
 size_t report_format_kv(char *buf, size_t cap, const struct diag *d, const struct conn_info *ci);
 
+/* The same, with the least severity of the causes shown: causes below
+ * min_sev are left out of the text (the verdict line still counts them all).
+ * report_format_text() is report_format_text_ex(..., SEV_INFO). */
+size_t report_format_text_ex(char *buf, size_t cap, const struct diag *d, const struct conn_info *ci,
+			     const char *prefix, int color, enum severity min_sev);
+size_t report_format_kv_ex(char *buf, size_t cap, const struct diag *d, const struct conn_info *ci,
+			   enum severity min_sev);
+/* The verdict's description: "Twilsock: Unauthorized" for 51215, ... ; "" for 0. */
+const char *report_code_text(int code);
+
+/* How sinks write: write(2), or the shim's pointer to the real libc write
+ * (so its own hooks are bypassed). */
+typedef ssize_t (*report_write_fn)(int fd, const void *buf, size_t len);
+/* Writes all of buf with write_fn (NULL: write(2)), retrying on EINTR and
+ * partial writes. 0, or -1 with errno set. */
+int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t len);
+
 /* A sink: write one diagnosis. Implementations: stderr text, syslog, json
- * file, and a memory buffer for tests. */
+ * file, and a memory buffer for tests. A sink is not thread-safe by itself
+ * (it formats into its own buffer): struct reporter serialises its sinks.
+ * Fields after `state` were added later: zero means "not supported". */
 struct sink {
 	int (*write)(struct sink *s, const struct diag *d, const struct conn_info *ci);
 	void (*release)(struct sink *s);
 	void *state;
+	/* One line that is not a diagnosis (a rate-limit summary, a warning);
+	 * NULL: the sink ignores such lines (the json sink does). */
+	int (*write_line)(struct sink *s, enum severity sev, const char *line);
+	/* Least severity of the causes shown (text and kv sinks); the json sink
+	 * always writes every cause. Default SEV_INFO. */
+	enum severity min_sev;
+	/* SINK_F_* */
+	unsigned flags;
 };
+/* Every diagnosis, even during a reconnect storm (the json sink: the log
+ * that `tokshim report` counts). Repeats on one connection are still dropped. */
+#define SINK_F_ALL_REPEATS 1u
+
+/* Sink constructors: 0, or -1 with err set (s then needs no release).
+ * sink_release() calls s->release and clears s. */
+void sink_release(struct sink *s);
+
+/* Human text (report_format_text) on fd, one write per record. ident NULL:
+ * no prefix; else every line starts with "<ident>[<pid>]: " (pid at write
+ * time, so a forked child shows its own). */
+int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char *ident, int color,
+		   struct tk_error *err);
+
+/* Syslog without openlog(): glibc keeps one process-global syslog
+ * connection and ident, which belong to the host program. This sink writes
+ * RFC 3164 lines "<PRI>Mmm dd hh:mm:ss tokshim[pid]: <kv line>" itself to
+ * path (NULL: "/dev/log"), AF_UNIX SOCK_DGRAM, else SOCK_STREAM (NUL
+ * terminated), facility LOG_USER; LOG_ERR for a reject, LOG_WARNING with
+ * warnings, LOG_INFO otherwise. The socket is opened at the first record and
+ * reopened once when a send fails (syslogd restarted); a syslogd that is not
+ * there loses the record, quietly. */
+int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
+
+/* JSON lines appended to path (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0644),
+ * one write per line so several processes can share the file. */
+int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
+/* The same on an open descriptor (borrowed, not closed), e.g. stdout. */
+int sink_json_fd(struct sink *s, int fd, report_write_fn write_fn, struct tk_error *err);
+
+/* Tests: records (and lines) appended to a buffer of cap bytes; what does
+ * not fit is dropped whole. kind: 0 text (no prefix, no colour), 1 json, 2 kv. */
+enum sink_memory_kind { SINK_MEM_TEXT = 0, SINK_MEM_JSON = 1, SINK_MEM_KV = 2 };
+int sink_memory_open(struct sink *s, enum sink_memory_kind kind, size_t cap, struct tk_error *err);
+/* Borrowed view of what was written so far (NUL-terminated), and its count of records. */
+const char *sink_memory_data(const struct sink *s, size_t *len, size_t *records);
+void sink_memory_clear(struct sink *s);
 
 #endif

@@ -1,1 +1,308 @@
-/* libtokshim.so: hooks come in shim/ files of their own (issue 4). */
+/* libtokshim.so's core: the configuration read once at load, the recursion
+ * guard, and the path from a connection's written bytes to the reporter.
+ * The hooks themselves live in hook_*.c, one family per file. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decode/session.h"
+#include "decode/validate.h"
+#include "decode/wire.h"
+#include "report/reporter.h"
+#include "shim/shim.h"
+
+__thread int shim_in __attribute__((tls_model("initial-exec")));
+__thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
+atomic_int shim_ready;
+
+#define SHIM_HOSTS_MAX 64
+#define SECRETS_FILE_MAX (1 << 20)
+#define SKEW_MAX 86400
+
+static struct {
+	struct keyring *keys;
+	char account[40];
+	struct host_rule hosts[SHIM_HOSTS_MAX];
+	struct session_config scfg;
+	struct reporter *rep;
+	int pid;
+} g;
+
+static ssize_t real_write_fn(int fd, const void *buf, size_t len)
+{
+	ssize_t (*w)(int, const void *, size_t) = SHIM_LIBC(write);
+	if (!w) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return w(fd, buf, len);
+}
+
+void shim_warn(const char *fmt, ...)
+{
+	char buf[600];
+	int n = snprintf(buf, sizeof buf, "tokshim[%d]: warning: ", (int)getpid());
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+	buf[len++] = '\n';
+	int saved = errno;
+	report_write_all(real_write_fn, 2, buf, len);
+	errno = saved;
+}
+
+/* ---- configuration --------------------------------------------------------- */
+static int is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+			return 0;
+	}
+	return 1;
+}
+
+static void config_secrets_file(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, strerror(errno));
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': not a regular file", path);
+		close(fd);
+		return;
+	}
+	if (st.st_mode & 077) {
+		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': mode %04o is looser than 0600", path,
+			  (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return;
+	}
+	if (st.st_size > SECRETS_FILE_MAX) {
+		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': larger than %d bytes", path, SECRETS_FILE_MAX);
+		close(fd);
+		return;
+	}
+	size_t cap = (size_t)st.st_size + 1, len = 0;
+	char *buf = malloc(cap);
+	if (!buf) {
+		close(fd);
+		return;
+	}
+	for (;;) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == cap)
+			break;
+	}
+	close(fd);
+	struct tk_error err = { 0 };
+	if (keyring_add_lines(g.keys, buf, len, &err) < 0)
+		shim_warn("TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
+	explicit_bzero(buf, cap);
+	free(buf);
+}
+
+static int config_read(void)
+{
+	const char *v;
+
+	vconfig_init(&g.scfg.v);
+	g.keys = keyring_new();
+	if (!g.keys)
+		return -1;
+	if ((v = getenv("TOKSHIM_SECRET")) && *v) {
+		struct tk_error err = { 0 };
+		if (keyring_add(g.keys, NULL, v, strlen(v), &err) < 0)
+			shim_warn("ignoring TOKSHIM_SECRET: %s", err.msg);
+	}
+	if ((v = getenv("TOKSHIM_SECRETS_FILE")) && *v)
+		config_secrets_file(v);
+	g.scfg.v.keys = keyring_count(g.keys) ? g.keys : NULL;
+
+	if ((v = getenv("TOKSHIM_ACCOUNT_SID")) && *v) {
+		size_t n = strlen(v);
+		if (n == 34 && v[0] == 'A' && v[1] == 'C' && is_hex(v + 2, 32)) {
+			memcpy(g.account, v, n + 1);
+			g.scfg.v.account_sid = g.account;
+		} else {
+			shim_warn("ignoring TOKSHIM_ACCOUNT_SID '%.40s': not an Account SID (AC and 32 hex digits)", v);
+		}
+	}
+
+	g.scfg.v.skew = 30;
+	if ((v = getenv("TOKSHIM_SKEW")) && *v) {
+		char *end;
+		errno = 0;
+		long long s = strtoll(v, &end, 10);
+		if (errno || *end || s < 0 || s > SKEW_MAX)
+			shim_warn("ignoring TOKSHIM_SKEW '%.40s': not a number of seconds from 0 to %d", v, SKEW_MAX);
+		else
+			g.scfg.v.skew = s;
+	}
+
+	if ((v = getenv("TOKSHIM_HOSTS")) && *v) {
+		struct tk_error err = { 0 };
+		memset(g.hosts, 0, sizeof g.hosts);
+		int n = host_rules_parse(v, g.hosts, SHIM_HOSTS_MAX, &err);
+		if (n < 0) {
+			shim_warn("TOKSHIM_HOSTS: %s", err.msg);
+			n = 0;
+			while (n < SHIM_HOSTS_MAX && g.hosts[n].host[0])
+				n++;
+		}
+		g.scfg.w.hosts = g.hosts;
+		g.scfg.w.nhosts = (size_t)n;
+	}
+	return 0;
+}
+
+static void after_fork_child(void)
+{
+	conn_after_fork();
+	realfamily_after_fork();
+	if (g.rep)
+		reporter_after_fork(g.rep);
+	g.pid = (int)getpid();
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	shim_in = 1;
+	int saved = errno;
+	g.pid = (int)getpid();
+	const char *v = getenv("TOKSHIM_DISABLE");
+	if (v && strcmp(v, "1") == 0)
+		goto out;
+	if (v && *v && strcmp(v, "0") != 0)
+		shim_warn("ignoring TOKSHIM_DISABLE '%.40s': not 0 or 1", v);
+
+	if (config_read() < 0) {
+		shim_warn("out of memory at load: hooking nothing");
+		goto out;
+	}
+	const char *nc = getenv("NO_COLOR");
+	struct reporter_options ro = {
+		.output = getenv("TOKSHIM_OUTPUT"),
+		.level = getenv("TOKSHIM_LEVEL"),
+		.write_fn = real_write_fn,
+		.err_fd = 2,
+		.color = isatty(2) && !(nc && *nc),
+		.ident = "tokshim",
+		/* not in SPEC.md's table: lets a test point the syslog sink at
+		 * its own syslogd instead of the system's /dev/log */
+		.syslog_path = getenv("TOKSHIM_SYSLOG_PATH"),
+	};
+	g.rep = reporter_new(&ro);
+	if (!g.rep) {
+		shim_warn("out of memory at load: hooking nothing");
+		goto out;
+	}
+	shim_ffi_init(getenv("TOKSHIM_HOOKS"));
+	pthread_atfork(NULL, NULL, after_fork_child);
+	atomic_store_explicit(&shim_ready, 1, memory_order_release);
+out:
+	errno = saved;
+	shim_in = 0;
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	if (!atomic_load_explicit(&shim_ready, memory_order_acquire) || shim_in)
+		return;
+	shim_in = 1;
+	int saved = errno;
+	/* summary lines still due (a reconnect storm that ended) */
+	reporter_tick(g.rep, INT64_MAX / 2);
+	errno = saved;
+	shim_in = 0;
+}
+
+/* ---- the write path ---------------------------------------------------------- */
+static void emit(void *ctx, const struct diag *d)
+{
+	struct conn *c = ctx;
+	if (!c->peer[0] && c->fd >= 0)
+		conn_set_peer_fd(c, c->fd);
+	struct conn_info ci = {
+		.transport = c->tls ? "tls" : "tcp",
+		.library = c->library,
+		.host = c->host,
+		.peer = c->peer,
+		.pid = g.pid,
+	};
+	reporter_report(g.rep, d, &ci, c->id, d->time);
+}
+
+static int session_start(struct conn *c)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t size = session_sizeof();
+	if (page > 0)
+		size = (size + (size_t)page - 1) & ~((size_t)page - 1);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	c->s = p;
+	c->s_size = size;
+	session_init(c->s, &g.scfg, c->tls);
+	if (c->host[0])
+		session_set_host(c->s, c->host, strlen(c->host));
+	if (c->port)
+		session_set_port(c->s, c->port);
+	return 0;
+}
+
+/* The first bytes of a TLS stream (a record header): nothing to see in
+ * plain TCP, the plaintext is followed through the TLS hooks. */
+static int looks_tls(const unsigned char *p, size_t n)
+{
+	return n >= 3 && p[0] >= 0x14 && p[0] <= 0x18 && p[1] == 3 && p[2] <= 4;
+}
+
+void shim_feed(struct conn *c, const void *buf, size_t len)
+{
+	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return;
+	if (!c->s) {
+		if ((!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
+			conn_set_passthrough(c);
+			return;
+		}
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	session_feed(c->s, buf, len, (int64_t)ts.tv_sec, emit, c);
+	if (session_passthrough(c->s))
+		conn_set_passthrough(c);
+}
+
+void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
+{
+	for (size_t i = 0; i < iovcnt && total > 0; i++) {
+		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
+		if (n)
+			shim_feed(c, iov[i].iov_base, n);
+		total -= n;
+	}
+}

@@ -1,0 +1,96 @@
+/* A small strict JSON parser (RFC 8259) that never allocates: values become
+ * tokens in a caller-provided array (jsmn-like), strings stay slices of the
+ * input and are unescaped on demand into caller buffers.
+ * Pure: no globals, no I/O. */
+#ifndef TOKSHIM_JSON_H
+#define TOKSHIM_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSON_MAX_DEPTH 16     /* nesting of objects and arrays */
+#define JSON_MAX_TOKENS 65535 /* a larger caller array is used only up to this */
+
+enum json_type {
+	JSON_NONE = 0,
+	JSON_OBJECT,
+	JSON_ARRAY,
+	JSON_STRING,
+	JSON_NUMBER,
+	JSON_TRUE,
+	JSON_FALSE,
+	JSON_NULL,
+};
+
+#define JSON_F_ESCAPED 1 /* string: holds at least one backslash escape */
+#define JSON_F_INTEGER 2 /* number: no fraction, no exponent */
+
+/* One value. Object members are a key (a string token) followed by its value.
+ * Strings: [start, end) excludes the quotes. Others: the value's bytes. */
+struct json_tok {
+	uint32_t start, end;
+	uint32_t after;  /* index of the first token after this value's subtree */
+	uint16_t size;   /* object: members; array: elements; else 0 */
+	uint8_t type;    /* enum json_type */
+	uint8_t flags;   /* JSON_F_* */
+};
+
+/* A parsed document. js and toks are borrowed from the caller. */
+struct json_doc {
+	const char *js;
+	size_t len;
+	struct json_tok *toks;
+	unsigned ntoks;
+	size_t err_pos;  /* on error: byte offset where parsing stopped */
+	const char *err; /* on error: static, lower-case reason */
+};
+
+enum json_status {
+	JSON_OK = 0,
+	JSON_E_SYNTAX = -1, /* not JSON (err says why) */
+	JSON_E_DEPTH = -2,  /* nested deeper than JSON_MAX_DEPTH */
+	JSON_E_TOKENS = -3, /* more values than the token array holds */
+};
+
+/* Parses js[0..len) (one value, surrounded only by whitespace) into
+ * toks[0..cap). Returns JSON_OK with doc->ntoks set, or a json_status < 0
+ * with doc->err and doc->err_pos set. toks[0] is the top-level value. */
+int json_parse(struct json_doc *doc, const char *js, size_t len, struct json_tok *toks, unsigned cap);
+
+/* Human name of a type: "an object", "a string", ... */
+const char *json_type_desc(enum json_type t);
+
+/* Index of the value of member `key` of object obj, or -1 (not an object, or
+ * no such member). With duplicate keys, the first one. */
+int json_obj_get(const struct json_doc *doc, int obj, const char *key);
+/* Index of the first key of object obj that repeats an earlier key (compared
+ * after unescaping), or -1 when all keys differ. */
+int json_obj_dup(const struct json_doc *doc, int obj);
+/* Member iteration: first key index (or -1), then json_obj_next(obj, key)
+ * (-1 after the last); the member's value is at key + 1. */
+int json_obj_first(const struct json_doc *doc, int obj);
+int json_obj_next(const struct json_doc *doc, int obj, int key);
+
+/* Non-zero when string token i, unescaped, equals s[0..n). */
+int json_str_eq(const struct json_doc *doc, int i, const char *s, size_t n);
+/* Non-zero when string tokens a and b are equal after unescaping. */
+int json_str_eq_tok(const struct json_doc *doc, int a, int b);
+/* Unescapes string token i into buf (capacity cap, always NUL-terminated when
+ * cap > 0; cut at a UTF-8 character boundary when too long). Returns the full
+ * unescaped length (may be >= cap: truncated), or -1 when i is not a string. */
+long json_str_copy(const struct json_doc *doc, int i, char *buf, size_t cap);
+/* Length of string token i once unescaped, -1 when not a string. */
+long json_str_len(const struct json_doc *doc, int i);
+
+enum json_num_status {
+	JSON_NUM_OK = 0,
+	JSON_NUM_NOT_NUMBER = -1,  /* the value is not a number */
+	JSON_NUM_NOT_INTEGER = -2, /* a fraction or exponent */
+	JSON_NUM_RANGE = -3,       /* does not fit int64_t */
+};
+/* Reads number token i as an int64. Returns a json_num_status. */
+int json_get_int64(const struct json_doc *doc, int i, int64_t *out);
+/* 1 for true, 0 for false, -1 when the value is not a boolean. */
+int json_get_bool(const struct json_doc *doc, int i);
+
+#endif

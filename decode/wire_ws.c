@@ -1,0 +1,441 @@
+/* WebSocket client frames (RFC 6455), permessage-deflate (RFC 7692), and the
+ * messages inside them: Twilsock, Voice and Video signalling JSON.
+ *
+ * permessage-deflate: whether the server accepted the offer is not visible in
+ * the client's bytes, so each message decides by its RSV1 bit. The inflate
+ * stream is kept across messages (context takeover); a client that resets its
+ * compressor for each message (no context takeover) never refers back to
+ * earlier messages, so the same stream inflates both. When inflating fails
+ * (the context was lost), the stream is reset and the next message tried anew.
+ * Every compressed message is inflated, also the ones not kept, so that the
+ * context stays in step; uncompressed messages that cannot hold a token are
+ * skipped by length. */
+#include <string.h>
+
+#include "decode/wire_int.h"
+
+static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
+{
+	struct wire *w = opaque;
+	size_t n = ((size_t)items * size + 15) & ~(size_t)15;
+	if (n > WIRE_ZARENA - w->z_used)
+		return Z_NULL;
+	void *p = w->zarena + w->z_used;
+	w->z_used += n;
+	return p;
+}
+
+static void z_free(voidpf opaque, voidpf p)
+{
+	(void)opaque;
+	(void)p; /* the arena goes with struct wire */
+}
+
+static int z_ensure(struct wire *w)
+{
+	if (w->z_ready)
+		return 0;
+	memset(&w->z, 0, sizeof w->z);
+	w->z.zalloc = z_alloc;
+	w->z.zfree = z_free;
+	w->z.opaque = w;
+	w->z_used = 0;
+	if (inflateInit2(&w->z, -15) != Z_OK)
+		return -1;
+	w->z_ready = 1;
+	return 0;
+}
+
+void wire_ws_release(struct wire *w)
+{
+	if (w->z_ready)
+		inflateEnd(&w->z);
+	w->z_ready = 0;
+	w->z_used = 0;
+}
+
+void wire_ws_start(struct wire *w)
+{
+	w->mode = WM_WS;
+	w->ws_payload = 0;
+	w->hdr_len = 0;
+	w->hdr_need = 2;
+	w->frames = 0;
+	w->in_msg = 0;
+	w->frame_left = 0;
+	if (w->z_ready)
+		inflateReset(&w->z);
+}
+
+static void lose_sync(struct wire *w)
+{
+	/* no way to find the next frame boundary: nothing more can be found */
+	if (!w->pending_err)
+		w->pending_err = WIRE_E_PROTOCOL;
+	w->mode = WM_PASS;
+}
+
+/* Copies n masked bytes to out, unmasking them from mask offset off. */
+static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, const uint8_t mask[4],
+			size_t off)
+{
+	uint8_t m8[8];
+	for (int i = 0; i < 8; i++)
+		m8[i] = mask[(off + (size_t)i) & 3];
+	uint64_t m;
+	memcpy(&m, m8, 8);
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t v;
+		memcpy(&v, in + i, 8);
+		v ^= m;
+		memcpy(out + i, &v, 8);
+	}
+	for (; i < n; i++)
+		out[i] = in[i] ^ m8[i & 7];
+}
+
+static void decide(struct wire *w)
+{
+	if (w->msg_mode == MM_UNDECIDED && w->msg_len >= 8)
+		w->msg_mode = memcmp(w->buf, "TWILSOCK", 8) ? MM_DISCARD : MM_COLLECT;
+}
+
+/* Plain payload bytes of a data frame. */
+static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
+{
+	while (n) {
+		size_t k = n;
+		if (w->msg_mode == MM_DISCARD) {
+			w->mask_off = (w->mask_off + n) & 3;
+			return;
+		}
+		size_t room = WIRE_MSG_MAX - w->msg_len;
+		if (w->msg_mode == MM_UNDECIDED && room > 8 - w->msg_len)
+			room = 8 - w->msg_len;
+		if (k > room)
+			k = room;
+		if (k == 0) {
+			/* the message is longer than the cap: keep its prefix */
+			w->msg_trunc = 1;
+			w->mask_off = (w->mask_off + n) & 3;
+			return;
+		}
+		unmask_copy((unsigned char *)w->buf + w->msg_len, p, k, w->mask, w->mask_off);
+		w->msg_len += k;
+		w->mask_off = (w->mask_off + k) & 3;
+		p += k;
+		n -= k;
+		decide(w);
+	}
+}
+
+static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
+{
+	if (w->msg_zdone)
+		return;
+	w->z.next_in = (Bytef *)in;
+	w->z.avail_in = (uInt)n;
+	for (;;) {
+		unsigned char *out;
+		size_t cap;
+		int into_buf = w->msg_mode != MM_DISCARD && w->msg_len < WIRE_MSG_MAX;
+		if (into_buf) {
+			out = (unsigned char *)w->buf + w->msg_len;
+			cap = WIRE_MSG_MAX - w->msg_len;
+			if (w->msg_mode == MM_UNDECIDED && cap > 8 - w->msg_len)
+				cap = 8 - w->msg_len;
+		} else {
+			out = w->zscratch_out;
+			cap = sizeof w->zscratch_out;
+		}
+		w->z.next_out = out;
+		w->z.avail_out = (uInt)cap;
+		int r = inflate(&w->z, Z_SYNC_FLUSH);
+		size_t produced = cap - w->z.avail_out;
+		if (into_buf)
+			w->msg_len += produced;
+		else if (produced && w->msg_mode != MM_DISCARD)
+			w->msg_trunc = 1;
+		decide(w);
+		if (r == Z_STREAM_END) {
+			/* the sender ended its deflate stream: the next message starts anew */
+			inflateReset(&w->z);
+			w->msg_zdone = 1;
+			return;
+		}
+		if (r == Z_BUF_ERROR)
+			return;
+		if (r != Z_OK) {
+			if (!w->pending_err)
+				w->pending_err = r == Z_MEM_ERROR ? WIRE_E_NOMEM : WIRE_E_PROTOCOL;
+			inflateReset(&w->z);
+			w->msg_zdone = 1;
+			w->msg_trunc = 1; /* what was inflated so far is still looked at */
+			return;
+		}
+		if (w->z.avail_in == 0 && w->z.avail_out != 0)
+			return;
+	}
+}
+
+static void msg_deflated(struct wire *w, const unsigned char *p, size_t n)
+{
+	while (n) {
+		size_t k = n < WIRE_SCRATCH ? n : WIRE_SCRATCH;
+		if (!w->msg_zdone) {
+			unmask_copy(w->zscratch_in, p, k, w->mask, w->mask_off);
+			inflate_chunk(w, w->zscratch_in, k);
+		}
+		w->mask_off = (w->mask_off + k) & 3;
+		p += k;
+		n -= k;
+	}
+}
+
+/* ---- messages -------------------------------------------------------------------- */
+
+static void job_tok(struct wire *w, const struct jspan *tok, enum channel ch, const char *message,
+		    const char *where)
+{
+	struct wire_job *j = &w->job;
+	j->have_tok = 1;
+	j->tok_off = j->skip_off = (size_t)(tok->p - w->buf);
+	j->tok_len = j->skip_len = tok->n;
+	j->channel = ch;
+	j->message = message;
+	j->where = where;
+}
+
+/* A token found at a channel's place but on a host that does not name the
+ * channel: only a real Twilio JWT counts (a JSON "token" of another service
+ * is none of our business). */
+static int plausible(const struct wire *w, enum wire_hint hint, const struct jspan *tok)
+{
+	return w->ws_hint == hint || (tok->is_string && wire_jwt_is_twilio(tok->p, tok->n));
+}
+
+static void twilsock_msg(struct wire *w, const char *b, size_t n)
+{
+	/* TWILSOCK V3.0 <header bytes>\r\n<header JSON>\r\n<payload> */
+	size_t i = 12;
+	while (i < n && b[i] >= '0' && b[i] <= '9')
+		i++;
+	if (i >= n || b[i] != ' ')
+		return;
+	i++;
+	size_t hlen = 0, d = 0;
+	while (i < n && b[i] >= '0' && b[i] <= '9' && d < 8) {
+		hlen = hlen * 10 + (size_t)(b[i++] - '0');
+		d++;
+	}
+	if (d == 0 || i + 1 >= n || b[i] != '\r' || b[i + 1] != '\n')
+		return;
+	i += 2;
+	size_t hn = hlen < n - i ? hlen : n - i;
+	struct jspan method, tok;
+	if (!wire_json_member(b + i, hn, "method", &method) ||
+	    !wire_json_member(b + i, hn, "token", &tok))
+		return;
+	if (wire_jspan_eq(&method, "init"))
+		job_tok(w, &tok, CHANNEL_TWILSOCK, "init", "Twilsock init");
+	else if (wire_jspan_eq(&method, "update"))
+		job_tok(w, &tok, CHANNEL_TWILSOCK, "update", "Twilsock update");
+}
+
+static const char *video_type(const struct jspan *t)
+{
+	static const char *const types[] = {"connect", "sync", "ice", "hello"};
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (wire_jspan_eq(t, types[i]))
+			return types[i];
+	return NULL;
+}
+
+static void json_msg(struct wire *w, const char *b, size_t n)
+{
+	struct jspan type, inner, tok, btype;
+	if (!wire_json_member(b, n, "type", &type))
+		return;
+	if (wire_jspan_eq(&type, "listen")) {
+		if (wire_json_member(b, n, "payload", &inner) && !inner.is_string &&
+		    wire_json_member(inner.p, inner.n, "token", &tok) && plausible(w, HINT_VOICE, &tok))
+			job_tok(w, &tok, CHANNEL_VOICE, "listen", "Voice listen payload.token");
+		return;
+	}
+	if (wire_jspan_eq(&type, "hello") || wire_jspan_eq(&type, "msg")) {
+		/* {"type":"hello","body":{"type":"connect",...,"token":...}} and later
+		 * {"type":"msg","body":{"type":"sync"|"ice",...,"token":...}} */
+		if (!wire_json_member(b, n, "body", &inner) || inner.is_string ||
+		    !wire_json_member(inner.p, inner.n, "token", &tok) || !plausible(w, HINT_VIDEO, &tok))
+			return;
+		const char *m = wire_json_member(inner.p, inner.n, "type", &btype) ? video_type(&btype)
+										   : NULL;
+		if (!m)
+			m = wire_jspan_eq(&type, "hello") ? "hello" : "msg";
+		job_tok(w, &tok, CHANNEL_VIDEO, m, "Video signalling body.token");
+		return;
+	}
+	const char *m = video_type(&type);
+	if (m && wire_json_member(b, n, "token", &tok) && plausible(w, HINT_VIDEO, &tok))
+		job_tok(w, &tok, CHANNEL_VIDEO, m, "Video signalling token");
+}
+
+static void message_end(struct wire *w)
+{
+	static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
+	if (w->msg_z)
+		inflate_chunk(w, tail, sizeof tail);
+	w->in_msg = 0;
+	if (w->msg_mode != MM_COLLECT || w->msg_len == 0)
+		return;
+	const char *b = w->buf;
+	size_t n = w->msg_len;
+	wire_job_start(w, n, w->msg_trunc, "message", "JWT in a WebSocket message");
+	if (n >= 12 && !memcmp(b, "TWILSOCK V3.", 12)) {
+		twilsock_msg(w, b, n);
+		return;
+	}
+	size_t s = 0;
+	while (s < n && (b[s] == ' ' || b[s] == '\t' || b[s] == '\r' || b[s] == '\n'))
+		s++;
+	if (s < n && b[s] == '{')
+		json_msg(w, b, n);
+}
+
+/* ---- frames ------------------------------------------------------------------------- */
+
+static int first_byte_ok(const struct wire *w, unsigned char c)
+{
+	unsigned op = c & 0x0f;
+	int fin = (c & 0x80) != 0, rsv1 = (c & 0x40) != 0;
+	if (c & 0x30)
+		return 0;
+	if (op >= 8)
+		return op <= 10 && fin && !rsv1;
+	if (op == 0)
+		return w->in_msg && !rsv1;
+	if (op == 1 || op == 2)
+		return !w->in_msg;
+	return 0;
+}
+
+/* The frame header is complete: start its payload. */
+static int frame_start(struct wire *w)
+{
+	const uint8_t *h = w->hdr;
+	w->f_fin = (h[0] & 0x80) != 0;
+	w->f_rsv1 = (h[0] & 0x40) != 0;
+	w->f_op = h[0] & 0x0f;
+	w->f_masked = (h[1] & 0x80) != 0;
+	uint64_t len = h[1] & 0x7f;
+	size_t i = 2;
+	if (len == 126) {
+		len = (uint64_t)h[2] << 8 | h[3];
+		i = 4;
+	} else if (len == 127) {
+		len = 0;
+		for (int k = 0; k < 8; k++)
+			len = len << 8 | h[2 + k];
+		if (len >> 63)
+			return -1;
+		i = 10;
+	}
+	if (w->f_masked)
+		memcpy(w->mask, h + i, 4);
+	else
+		memset(w->mask, 0, 4);
+	w->mask_off = 0;
+	w->frame_left = len;
+	w->frames++;
+	if (w->f_op >= 8)
+		return 0;
+	if (w->f_op != 0) {
+		w->in_msg = 1;
+		w->msg_op = w->f_op;
+		w->msg_z = w->f_rsv1;
+		w->msg_len = 0;
+		w->msg_trunc = 0;
+		w->msg_zdone = 0;
+		w->msg_mode = w->f_op == 1 ? MM_COLLECT : MM_UNDECIDED;
+		if (w->msg_z && z_ensure(w) < 0) {
+			if (!w->pending_err)
+				w->pending_err = WIRE_E_NOMEM;
+			w->msg_zdone = 1;
+			w->msg_mode = MM_DISCARD;
+		}
+	}
+	return 0;
+}
+
+static void frame_end(struct wire *w)
+{
+	w->ws_payload = 0;
+	w->hdr_len = 0;
+	w->hdr_need = 2;
+	if (w->f_op < 8 && w->f_fin)
+		message_end(w);
+}
+
+size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
+{
+	size_t used = 0;
+	while (used < n) {
+		if (!w->ws_payload) {
+			if (w->hdr_len == 0 && !first_byte_ok(w, p[used])) {
+				if (w->frames == 0) {
+					/* the upgrade was refused and the client goes on in HTTP */
+					w->mode = WM_DETECT;
+					return used;
+				}
+				lose_sync(w);
+				return n;
+			}
+			size_t k = w->hdr_need - w->hdr_len;
+			if (k > n - used)
+				k = n - used;
+			memcpy(w->hdr + w->hdr_len, p + used, k);
+			w->hdr_len += k;
+			used += k;
+			if (w->hdr_len == 2 && w->hdr_need == 2) {
+				unsigned l7 = w->hdr[1] & 0x7f;
+				if ((w->hdr[0] & 0x08) && l7 > 125) {
+					lose_sync(w);
+					return n;
+				}
+				w->hdr_need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
+					      ((w->hdr[1] & 0x80) ? 4 : 0);
+			}
+			if (w->hdr_len < w->hdr_need)
+				continue;
+			if (frame_start(w) < 0) {
+				lose_sync(w);
+				return n;
+			}
+			w->ws_payload = 1;
+			if (w->frame_left == 0) {
+				frame_end(w);
+				if (w->job.active)
+					return used;
+			}
+			continue;
+		}
+		size_t k = n - used;
+		if (k > w->frame_left)
+			k = (size_t)w->frame_left;
+		if (w->f_op < 8) {
+			if (w->msg_z)
+				msg_deflated(w, p + used, k);
+			else
+				msg_plain(w, p + used, k);
+		}
+		w->frame_left -= k;
+		used += k;
+		if (w->frame_left == 0) {
+			frame_end(w);
+			if (w->job.active)
+				return used;
+		}
+	}
+	return used;
+}

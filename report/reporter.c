@@ -1,0 +1,354 @@
+/* The reporter: sinks from a TOKSHIM_OUTPUT spec, the level filter, and the
+ * per-token rate limit. See reporter.h for the rules. */
+#include "report/reporter.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct rl_entry {
+	int used;
+	char fp[24];
+	uint32_t causes;      /* cause-id bits at or above the level */
+	int accept;
+	int64_t last_seen;
+	int64_t last_line;    /* time of the last full report or summary line */
+	uint32_t pending;     /* new connections counted since then */
+	uint64_t conns[REPORTER_CONNS];
+	unsigned nconns;      /* ring position */
+};
+
+struct reporter {
+	pthread_mutex_t lock;
+	enum severity level;
+	int window;
+	report_write_fn write_fn;
+	int err_fd;
+	char ident[32];
+	int have_stderr;
+	int syslog_idx;       /* -1: none */
+	size_t nsinks;
+	struct sink sinks[REPORTER_MAX_SINKS];
+	struct rl_entry table[REPORTER_TABLE];
+};
+
+/* "<ident>[pid]: warning: <msg>\n" on err_fd; used at creation (no lock). */
+static void warn_fd(const struct reporter *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_fd(const struct reporter *r, const char *fmt, ...)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "%s[%d]: warning: ", r->ident, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		return;
+	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+	buf[len++] = '\n';
+	report_write_all(r->write_fn, r->err_fd, buf, len);
+}
+
+/* Adds an opened sink; the level applies to its text. */
+static int add_sink(struct reporter *r, struct sink *s)
+{
+	if (r->nsinks >= REPORTER_MAX_SINKS) {
+		sink_release(s);
+		return -1;
+	}
+	s->min_sev = r->level;
+	r->sinks[r->nsinks++] = *s;
+	return 0;
+}
+
+static void parse_output(struct reporter *r, const struct reporter_options *o)
+{
+	const char *spec = o->output && o->output[0] ? o->output : "stderr";
+	int none = 0;
+	const char *p = spec;
+	while (*p) {
+		const char *end = strchr(p, ',');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		char item[512];
+		/* trim blanks */
+		const char *a = p, *b = p + n;
+		while (a < b && (*a == ' ' || *a == '\t'))
+			a++;
+		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+			b--;
+		p = end ? end + 1 : p + n;
+		if (a == b)
+			continue;
+		if ((size_t)(b - a) >= sizeof item) {
+			warn_fd(r, "TOKSHIM_OUTPUT: entry too long, ignored");
+			continue;
+		}
+		memcpy(item, a, (size_t)(b - a));
+		item[b - a] = '\0';
+
+		struct sink s;
+		struct tk_error err = {0};
+		int rc;
+		if (r->nsinks >= REPORTER_MAX_SINKS) {
+			warn_fd(r, "TOKSHIM_OUTPUT: more than %d sinks, '%s' ignored", REPORTER_MAX_SINKS, item);
+			continue;
+		}
+		if (!strcmp(item, "none")) {
+			none = 1;
+			continue;
+		} else if (!strcmp(item, "stderr")) {
+			if (r->have_stderr)
+				continue;
+			rc = sink_text_open(&s, r->err_fd, r->write_fn, r->ident, o->color, &err);
+			r->have_stderr = rc == 0;
+		} else if (!strcmp(item, "syslog")) {
+			if (r->syslog_idx >= 0)
+				continue;
+			rc = sink_syslog_open(&s, o->syslog_path, r->write_fn, &err);
+			if (rc == 0)
+				r->syslog_idx = (int)r->nsinks;
+		} else if (!strncmp(item, "json:", 5)) {
+			rc = sink_json_open(&s, item + 5, r->write_fn, &err);
+		} else {
+			warn_fd(r, "TOKSHIM_OUTPUT: unknown sink '%s' (stderr, syslog, json:PATH, none), ignored",
+				item);
+			continue;
+		}
+		if (rc < 0) {
+			warn_fd(r, "TOKSHIM_OUTPUT: %s, ignored", err.msg);
+			continue;
+		}
+		add_sink(r, &s);
+	}
+	if (!r->nsinks && !none) {
+		struct sink s;
+		if (sink_text_open(&s, r->err_fd, r->write_fn, r->ident, o->color, NULL) == 0)
+			add_sink(r, &s);
+	}
+}
+
+struct reporter *reporter_new(const struct reporter_options *o)
+{
+	static const struct reporter_options defaults = {0};
+	if (!o)
+		o = &defaults;
+	struct reporter *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->syslog_idx = -1;
+	r->write_fn = o->write_fn;
+	r->err_fd = o->err_fd > 0 ? o->err_fd : 2;
+	r->window = o->window > 0 ? o->window : REPORTER_WINDOW;
+	snprintf(r->ident, sizeof r->ident, "%s", o->ident && o->ident[0] ? o->ident : "tokshim");
+	r->level = SEV_WARNING;
+	if (o->level && o->level[0]) {
+		int l = severity_from_name(o->level);
+		if (l < 0)
+			warn_fd(r, "TOKSHIM_LEVEL: unknown level '%.40s' (error, warning, info), using 'warning'",
+				o->level);
+		else
+			r->level = (enum severity)l;
+	}
+	parse_output(r, o);
+	return r;
+}
+
+void reporter_free(struct reporter *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nsinks; i++)
+		sink_release(&r->sinks[i]);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+int reporter_add_sink(struct reporter *r, const struct sink *s)
+{
+	struct sink copy = *s;
+	pthread_mutex_lock(&r->lock);
+	int rc = -1;
+	if (r->nsinks < REPORTER_MAX_SINKS) {
+		copy.min_sev = r->level;
+		r->sinks[r->nsinks++] = copy;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+size_t reporter_nsinks(const struct reporter *r)
+{
+	return r->nsinks;
+}
+
+enum severity reporter_level(const struct reporter *r)
+{
+	return r->level;
+}
+
+void reporter_after_fork(struct reporter *r)
+{
+	if (r)
+		pthread_mutex_init(&r->lock, NULL);
+}
+
+/* ---- rate limit ------------------------------------------------------------- */
+
+static uint32_t cause_mask(const struct diag *d, enum severity level)
+{
+	uint32_t m = 0;
+	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
+		if (d->causes[i].severity >= level && (unsigned)d->causes[i].id < 32)
+			m |= 1u << d->causes[i].id;
+	return m;
+}
+
+static struct rl_entry *rl_find(struct reporter *r, const char *fp, uint32_t causes)
+{
+	for (size_t i = 0; i < REPORTER_TABLE; i++) {
+		struct rl_entry *e = &r->table[i];
+		if (e->used && e->causes == causes && !strcmp(e->fp, fp))
+			return e;
+	}
+	return NULL;
+}
+
+static int rl_has_conn(const struct rl_entry *e, uint64_t conn)
+{
+	unsigned n = e->nconns < REPORTER_CONNS ? e->nconns : REPORTER_CONNS;
+	for (unsigned i = 0; i < n; i++)
+		if (e->conns[i] == conn)
+			return 1;
+	return 0;
+}
+
+static void rl_add_conn(struct rl_entry *e, uint64_t conn)
+{
+	e->conns[e->nconns % REPORTER_CONNS] = conn;
+	e->nconns++;
+	if (e->nconns >= 2 * REPORTER_CONNS)
+		e->nconns -= REPORTER_CONNS; /* keeps "full" and the ring position */
+}
+
+/* "token sha256:.. rejected again on N connections in the last 10s (expired)" */
+static void summary(struct reporter *r, struct rl_entry *e, int64_t now)
+{
+	char line[512], dur[32];
+	fmt_duration(now - e->last_line, dur, sizeof dur);
+	int n = snprintf(line, sizeof line, "token %s %s again on %u connection%s in the last %s (",
+			 e->fp[0] ? e->fp : "(no fingerprint)",
+			 e->accept ? "accepted with warnings" : "rejected", e->pending,
+			 e->pending == 1 ? "" : "s", dur);
+	int first = 1;
+	for (int id = 0; id < CAUSE__COUNT && id < 32 && n > 0 && (size_t)n < sizeof line; id++) {
+		if (!(e->causes & (1u << id)))
+			continue;
+		n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", first ? "" : ", ",
+			      cause_name((enum cause_id)id));
+		first = 0;
+	}
+	if (n > 0 && (size_t)n < sizeof line - 1)
+		snprintf(line + n, sizeof line - (size_t)n, ")");
+	enum severity sev = e->accept ? SEV_WARNING : SEV_ERROR;
+	for (size_t i = 0; i < r->nsinks; i++) {
+		struct sink *s = &r->sinks[i];
+		if (s->write_line && !(s->flags & SINK_F_ALL_REPEATS))
+			s->write_line(s, sev, line);
+	}
+	e->pending = 0;
+	e->last_line = now;
+}
+
+static struct rl_entry *rl_take(struct reporter *r, int64_t now)
+{
+	struct rl_entry *victim = &r->table[0];
+	for (size_t i = 0; i < REPORTER_TABLE; i++) {
+		struct rl_entry *e = &r->table[i];
+		if (!e->used)
+			return e;
+		if (e->last_seen < victim->last_seen)
+			victim = e;
+	}
+	if (victim->pending)
+		summary(r, victim, now);
+	return victim;
+}
+
+static int diag_reportable(const struct diag *d, enum severity level)
+{
+	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
+		if (d->causes[i].severity >= level)
+			return 1;
+	return 0;
+}
+
+int reporter_report(struct reporter *r, const struct diag *d, const struct conn_info *ci,
+		    uint64_t conn_id, int64_t now)
+{
+	if (!r || !d || !diag_reportable(d, r->level))
+		return 0;
+	uint32_t causes = cause_mask(d, r->level);
+	int full = 0;
+	pthread_mutex_lock(&r->lock);
+	struct rl_entry *e = rl_find(r, d->token.fingerprint, causes);
+	if (!e) {
+		e = rl_take(r, now);
+		memset(e, 0, sizeof *e);
+		e->used = 1;
+		snprintf(e->fp, sizeof e->fp, "%s", d->token.fingerprint);
+		e->causes = causes;
+		e->accept = d->accept;
+		e->last_seen = e->last_line = now;
+		rl_add_conn(e, conn_id);
+		for (size_t i = 0; i < r->nsinks; i++)
+			if (r->sinks[i].write(&r->sinks[i], d, ci) == 0)
+				full++;
+	} else if (rl_has_conn(e, conn_id)) {
+		e->last_seen = now; /* the same token again on one connection: nothing */
+	} else {
+		e->last_seen = now;
+		rl_add_conn(e, conn_id);
+		e->pending++;
+		for (size_t i = 0; i < r->nsinks; i++)
+			if ((r->sinks[i].flags & SINK_F_ALL_REPEATS) && r->sinks[i].write(&r->sinks[i], d, ci) == 0)
+				full++;
+		if (now - e->last_line >= r->window)
+			summary(r, e, now);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return full;
+}
+
+void reporter_tick(struct reporter *r, int64_t now)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->lock);
+	for (size_t i = 0; i < REPORTER_TABLE; i++) {
+		struct rl_entry *e = &r->table[i];
+		if (e->used && e->pending && now - e->last_line >= r->window)
+			summary(r, e, now);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+void reporter_warn(struct reporter *r, const char *line)
+{
+	if (!r || !line)
+		return;
+	pthread_mutex_lock(&r->lock);
+	warn_fd(r, "%s", line);
+	if (r->syslog_idx >= 0) {
+		struct sink *s = &r->sinks[r->syslog_idx];
+		s->write_line(s, SEV_WARNING, line);
+	}
+	pthread_mutex_unlock(&r->lock);
+}

@@ -1,0 +1,266 @@
+/* The connection table: SSL*, gnutls_session_t or fd -> struct conn.
+ *
+ * Fixed size, no malloc: CONN_SLOTS slots, open addressing with linear
+ * probing on the key's hash; a removed slot becomes a tombstone that a later
+ * add may reuse. Keys are atomics; each slot's state is guarded by the
+ * slot's own spinlock, so threads writing on different connections never
+ * share a lock. An fd below CONN_FD_MAX is found in one step through a direct
+ * map (slot index + 1), so a write to a file or pipe costs one load.
+ *
+ * Callers serialise operations on one key the way the libraries demand (an
+ * SSL* is not written from two threads at once); the slot lock still makes
+ * concurrent writes and a close on one fd safe. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include "decode/session.h"
+#include "shim/shim.h"
+
+#define CONN_TOMB UINTPTR_MAX
+#define CONN_MASK (CONN_SLOTS - 1)
+
+_Static_assert((CONN_SLOTS & CONN_MASK) == 0, "CONN_SLOTS must be a power of two");
+_Static_assert(CONN_SLOTS < 65535, "fd map holds slot indexes in 16 bits");
+
+static struct conn slots[CONN_SLOTS];
+static _Atomic uint16_t fd_map[CONN_FD_MAX];
+static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
+static atomic_size_t live;
+static _Atomic uint64_t next_id = 1;
+
+static size_t key_hash(uintptr_t k)
+{
+	uint64_t x = (uint64_t)k;
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdull;
+	x ^= x >> 33;
+	return (size_t)x & CONN_MASK;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+static void slot_lock(struct conn *c)
+{
+	unsigned spins = 0;
+	while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire)) {
+		while (atomic_load_explicit(&c->lock, memory_order_relaxed)) {
+			if (++spins > 64)
+				sched_yield();
+			else
+				cpu_relax();
+		}
+	}
+}
+
+static int slot_trylock(struct conn *c)
+{
+	return !atomic_exchange_explicit(&c->lock, 1, memory_order_acquire);
+}
+
+void conn_unlock(struct conn *c)
+{
+	atomic_store_explicit(&c->lock, 0, memory_order_release);
+}
+
+static int key_fd(uintptr_t key)
+{
+	return (key & 3) == CONN_FD ? (int)(key >> 2) : -1;
+}
+
+/* Locks the slot and checks it still holds key. */
+static struct conn *lock_if(struct conn *c, uintptr_t key)
+{
+	slot_lock(c);
+	if (atomic_load_explicit(&c->key, memory_order_acquire) == key)
+		return c;
+	conn_unlock(c);
+	return NULL;
+}
+
+struct conn *conn_find(uintptr_t key)
+{
+	int fd = key_fd(key);
+	if (fd >= 0) {
+		if (fd >= CONN_FD_MAX)
+			return NULL;
+		unsigned idx = atomic_load_explicit(&fd_map[fd], memory_order_acquire);
+		return idx ? lock_if(&slots[idx - 1], key) : NULL;
+	}
+	size_t h = key_hash(key);
+	for (size_t i = 0; i < CONN_SLOTS; i++) {
+		struct conn *c = &slots[(h + i) & CONN_MASK];
+		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
+		if (k == 0)
+			return NULL;
+		if (k == key)
+			return lock_if(c, key);
+	}
+	return NULL;
+}
+
+int conn_fd_wanted(int fd)
+{
+	if (fd < 0 || fd >= CONN_FD_MAX)
+		return 0;
+	unsigned idx = atomic_load_explicit(&fd_map[fd], memory_order_acquire);
+	if (!idx)
+		return 0;
+	struct conn *c = &slots[idx - 1];
+	return atomic_load_explicit(&c->key, memory_order_acquire) == conn_key_fd(fd) &&
+	       !atomic_load_explicit(&c->passthrough, memory_order_relaxed);
+}
+
+static void state_free(struct conn *c)
+{
+	if (c->s) {
+		session_release(c->s);
+		munmap(c->s, c->s_size);
+		c->s = NULL;
+		c->s_size = 0;
+	}
+}
+
+static void state_reset(struct conn *c, const char *library, int tls)
+{
+	state_free(c);
+	c->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
+	c->tls = tls;
+	c->library = library;
+	c->fd = -1;
+	c->port = 0;
+	c->host[0] = '\0';
+	c->peer[0] = '\0';
+	atomic_store_explicit(&c->passthrough, 0, memory_order_relaxed);
+}
+
+struct conn *conn_add(uintptr_t key, const char *library, int tls)
+{
+	struct conn *c = conn_find(key);
+	if (c) {
+		state_reset(c, library, tls);
+		return c;
+	}
+	int fd = key_fd(key);
+	if (fd >= CONN_FD_MAX)
+		return NULL;
+	size_t h = key_hash(key);
+	for (size_t i = 0; i < CONN_SLOTS; i++) {
+		c = &slots[(h + i) & CONN_MASK];
+		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
+		if ((k != 0 && k != CONN_TOMB) || !slot_trylock(c))
+			continue;
+		k = atomic_load_explicit(&c->key, memory_order_acquire);
+		if (k != 0 && k != CONN_TOMB) {
+			conn_unlock(c);
+			continue;
+		}
+		state_reset(c, library, tls);
+		atomic_store_explicit(&c->key, key, memory_order_release);
+		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
+		if (fd >= 0) {
+			c->fd = fd;
+			atomic_store_explicit(&fd_map[fd], (uint16_t)((c - slots) + 1), memory_order_release);
+			int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
+			while (fd + 1 > hi &&
+			       !atomic_compare_exchange_weak_explicit(&fd_high, &hi, fd + 1, memory_order_relaxed,
+								      memory_order_relaxed))
+				;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+void conn_remove(struct conn *c)
+{
+	uintptr_t key = atomic_load_explicit(&c->key, memory_order_relaxed);
+	int fd = key_fd(key);
+	state_free(c);
+	if (fd >= 0 && fd < CONN_FD_MAX) {
+		uint16_t want = (uint16_t)((c - slots) + 1);
+		atomic_compare_exchange_strong_explicit(&fd_map[fd], &want, 0, memory_order_release,
+							memory_order_relaxed);
+	}
+	atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+	atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+	conn_unlock(c);
+}
+
+void conn_forget(uintptr_t key)
+{
+	struct conn *c = conn_find(key);
+	if (c)
+		conn_remove(c);
+}
+
+size_t conn_count(void)
+{
+	return atomic_load_explicit(&live, memory_order_relaxed);
+}
+
+void conn_after_fork(void)
+{
+	for (size_t i = 0; i < CONN_SLOTS; i++) {
+		struct conn *c = &slots[i];
+		uintptr_t k = atomic_load_explicit(&c->key, memory_order_relaxed);
+		if (k != 0 && k != CONN_TOMB && c->s) {
+			/* the child's copy of the parent's mapping */
+			munmap(c->s, c->s_size);
+		}
+		c->s = NULL;
+		c->s_size = 0;
+		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);
+		atomic_store_explicit(&c->lock, 0, memory_order_relaxed);
+	}
+	int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
+	for (int fd = 0; fd < hi && fd < CONN_FD_MAX; fd++)
+		atomic_store_explicit(&fd_map[fd], 0, memory_order_relaxed);
+	atomic_store_explicit(&live, 0, memory_order_relaxed);
+}
+
+void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len)
+{
+	unsigned short port = 0;
+	if (shim_format_addr(sa, len, c->peer, sizeof c->peer, &port))
+		c->port = port;
+	else
+		c->peer[0] = '\0';
+}
+
+void conn_set_peer_fd(struct conn *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	if (fd < 0)
+		return;
+	c->fd = fd;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		conn_set_peer_addr(c, (struct sockaddr *)&ss, len);
+}
+
+void conn_set_host(struct conn *c, const char *host, size_t n)
+{
+	if (!host)
+		n = 0;
+	if (n >= sizeof c->host)
+		n = sizeof c->host - 1;
+	memcpy(c->host, host ? host : "", n);
+	c->host[n] = '\0';
+	if (c->s)
+		session_set_host(c->s, c->host, n);
+}
+
+void conn_set_passthrough(struct conn *c)
+{
+	state_free(c);
+	atomic_store_explicit(&c->passthrough, 1, memory_order_relaxed);
+}

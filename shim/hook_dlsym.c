@@ -1,0 +1,221 @@
+/* dlsym and dlvsym: a program that dlopens libssl itself and takes SSL_write
+ * with dlsym(handle, "SSL_write") (Qt does) gets our hook, which forwards to
+ * the SSL_write of that very library (realfamily_for_handle).
+ *
+ * glibc's dlsym looks at its return address to find the calling object: it
+ * decides what RTLD_NEXT means and which scope RTLD_DEFAULT searches. A C
+ * wrapper calling the real dlsym would make every such look-up happen "from
+ * libtokshim.so", breaking other interposers' dlsym(RTLD_NEXT, ...). So on
+ * x86-64 the exported entry points are a few instructions of assembly: for
+ * RTLD_NEXT and RTLD_DEFAULT they jump to glibc's function with the caller's
+ * return address untouched (the answer is then exactly what it would be
+ * without us; our hooks come first in the global scope anyway); for a real
+ * handle, whose answer does not depend on the caller, the C code below asks
+ * glibc and swaps a hooked function for our hook. glibc's own dlsym/dlvsym
+ * come from real.c, which reads libc's symbol table: calling dlvsym(RTLD_NEXT,
+ * "dlsym", ...) would recurse into our own dlvsym. */
+#include <dlfcn.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+enum fam { FAM_LIBC, FAM_OPENSSL, FAM_GNUTLS, FAM_DL };
+
+static const struct hooked {
+	const char *name;
+	void *hook;
+	enum fam fam;
+	size_t libc_off; /* FAM_LIBC: which slot of shim_libc */
+} hooked[] = {
+	{ "connect", (void *)shim_connect, FAM_LIBC, offsetof(struct libc_real, connect) },
+	{ "send", (void *)shim_send, FAM_LIBC, offsetof(struct libc_real, send) },
+	{ "sendto", (void *)shim_sendto, FAM_LIBC, offsetof(struct libc_real, sendto) },
+	{ "sendmsg", (void *)shim_sendmsg, FAM_LIBC, offsetof(struct libc_real, sendmsg) },
+	{ "write", (void *)shim_write, FAM_LIBC, offsetof(struct libc_real, write) },
+	{ "writev", (void *)shim_writev, FAM_LIBC, offsetof(struct libc_real, writev) },
+	{ "close", (void *)shim_close, FAM_LIBC, offsetof(struct libc_real, close) },
+	{ "SSL_write", (void *)shim_SSL_write, FAM_OPENSSL, 0 },
+	{ "SSL_write_ex", (void *)shim_SSL_write_ex, FAM_OPENSSL, 0 },
+	{ "SSL_ctrl", (void *)shim_SSL_ctrl, FAM_OPENSSL, 0 },
+	{ "gnutls_record_send", (void *)shim_gnutls_record_send, FAM_GNUTLS, 0 },
+	{ "gnutls_server_name_set", (void *)shim_gnutls_server_name_set, FAM_GNUTLS, 0 },
+	{ "gnutls_deinit", (void *)shim_gnutls_deinit, FAM_GNUTLS, 0 },
+	{ "dlsym", (void *)shim_dlsym_entry, FAM_DL, 0 },
+	{ "dlvsym", (void *)shim_dlvsym_entry, FAM_DL, 0 },
+};
+
+static const struct hooked *find_hooked(const char *name)
+{
+	/* cheap rejection first: every hooked name starts with one of these */
+	if (!name || !strchr("cswSgd", name[0]))
+		return NULL;
+	for (size_t i = 0; i < sizeof hooked / sizeof hooked[0]; i++)
+		if (strcmp(hooked[i].name, name) == 0)
+			return &hooked[i];
+	return NULL;
+}
+
+void *shim_hook_for_name(const char *name)
+{
+	const struct hooked *h = find_hooked(name);
+	return h ? h->hook : NULL;
+}
+
+/* p: what glibc found for name in handle. */
+static void *redirect(void *handle, const char *name, void *p)
+{
+	const struct hooked *h;
+	if (!p || !atomic_load_explicit(&shim_ready, memory_order_acquire) || shim_in ||
+	    !(h = find_hooked(name)) || shim_is_self(p))
+		return p;
+	int was = shim_in;
+	shim_in = 1;
+	void *out = p;
+	switch (h->fam) {
+	case FAM_LIBC: {
+		_Atomic(void *) *slot = (_Atomic(void *) *)((char *)&shim_libc + h->libc_off);
+		void *real = atomic_load(slot);
+		if (!real)
+			real = shim_libc_resolve(slot, name);
+		if (real == p) /* libc's own, not some other library's "write" */
+			out = h->hook;
+		break;
+	}
+	case FAM_OPENSSL:
+		if (realfamily_for_handle(&shim_openssl_family, handle))
+			out = h->hook;
+		break;
+	case FAM_GNUTLS:
+		if (realfamily_for_handle(&shim_gnutls_family, handle))
+			out = h->hook;
+		break;
+	case FAM_DL:
+		out = h->hook;
+		break;
+	}
+	/* the look-up succeeded: leave no error of ours for dlerror() */
+	dlerror();
+	shim_in = was;
+	return out;
+}
+
+SHIM_HIDDEN void *shim_dlsym_handle(void *handle, const char *name)
+{
+	void *(*real)(void *, const char *) = (void *(*)(void *, const char *))shim_real_dlsym_ptr();
+	if (!real)
+		return NULL;
+	return redirect(handle, name, real(handle, name));
+}
+
+SHIM_HIDDEN void *shim_dlvsym_handle(void *handle, const char *name, const char *version)
+{
+	void *(*real)(void *, const char *, const char *) =
+		(void *(*)(void *, const char *, const char *))shim_real_dlvsym_ptr();
+	if (!real)
+		return NULL;
+	return redirect(handle, name, real(handle, name, version));
+}
+
+/* When glibc's function cannot be found (never seen): behave as a failed look-up. */
+SHIM_HIDDEN void *shim_dl_none(void)
+{
+	return NULL;
+}
+
+SHIM_HIDDEN void *shim_dlsym_target(void)
+{
+	void *p = shim_real_dlsym_ptr();
+	return p ? p : (void *)shim_dl_none;
+}
+
+SHIM_HIDDEN void *shim_dlvsym_target(void)
+{
+	void *p = shim_real_dlvsym_ptr();
+	return p ? p : (void *)shim_dl_none;
+}
+
+#if defined(__x86_64__)
+/* RTLD_NEXT is (void *)-1, RTLD_DEFAULT is 0 (glibc). */
+__asm__(".text\n"
+	".globl shim_dlsym_entry\n"
+	".hidden shim_dlsym_entry\n"
+	".type shim_dlsym_entry,@function\n"
+	".p2align 4\n"
+	"shim_dlsym_entry:\n"
+	"	.cfi_startproc\n"
+	"	endbr64\n"
+	"	cmpq $-1, %rdi\n"
+	"	je 1f\n"
+	"	testq %rdi, %rdi\n"
+	"	je 1f\n"
+	"	jmp shim_dlsym_handle\n"
+	"1:	pushq %rdi\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	pushq %rsi\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	subq $8, %rsp\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	call shim_dlsym_target\n"
+	"	addq $8, %rsp\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	popq %rsi\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	popq %rdi\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	jmp *%rax\n"
+	"	.cfi_endproc\n"
+	".size shim_dlsym_entry, .-shim_dlsym_entry\n"
+	".globl dlsym\n"
+	".type dlsym,@function\n"
+	".set dlsym, shim_dlsym_entry\n"
+
+	".globl shim_dlvsym_entry\n"
+	".hidden shim_dlvsym_entry\n"
+	".type shim_dlvsym_entry,@function\n"
+	".p2align 4\n"
+	"shim_dlvsym_entry:\n"
+	"	.cfi_startproc\n"
+	"	endbr64\n"
+	"	cmpq $-1, %rdi\n"
+	"	je 1f\n"
+	"	testq %rdi, %rdi\n"
+	"	je 1f\n"
+	"	jmp shim_dlvsym_handle\n"
+	"1:	pushq %rdi\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	pushq %rsi\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	pushq %rdx\n"
+	"	.cfi_adjust_cfa_offset 8\n"
+	"	call shim_dlvsym_target\n"
+	"	popq %rdx\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	popq %rsi\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	popq %rdi\n"
+	"	.cfi_adjust_cfa_offset -8\n"
+	"	jmp *%rax\n"
+	"	.cfi_endproc\n"
+	".size shim_dlvsym_entry, .-shim_dlvsym_entry\n"
+	".globl dlvsym\n"
+	".type dlvsym,@function\n"
+	".set dlvsym, shim_dlvsym_entry\n");
+#else
+/* Elsewhere a plain wrapper: RTLD_NEXT and RTLD_DEFAULT are then resolved as
+ * seen from libtokshim.so (a known limitation off x86-64). */
+SHIM_HIDDEN void *shim_dlsym_entry(void *handle, const char *name)
+{
+	if (handle == RTLD_NEXT || handle == RTLD_DEFAULT)
+		return ((void *(*)(void *, const char *))shim_dlsym_target())(handle, name);
+	return shim_dlsym_handle(handle, name);
+}
+SHIM_HIDDEN void *shim_dlvsym_entry(void *handle, const char *name, const char *version)
+{
+	if (handle == RTLD_NEXT || handle == RTLD_DEFAULT)
+		return ((void *(*)(void *, const char *, const char *))shim_dlvsym_target())(handle, name, version);
+	return shim_dlvsym_handle(handle, name, version);
+}
+SHIM_EXPORT void *dlsym(void *, const char *) __attribute__((alias("shim_dlsym_entry")));
+SHIM_EXPORT void *dlvsym(void *, const char *, const char *) __attribute__((alias("shim_dlvsym_entry")));
+#endif

@@ -1,0 +1,254 @@
+/* Plain TCP (ws://, SIP over TCP): connect, send, sendto, sendmsg, write,
+ * writev, close. Only sockets that connected to a TCP peer (AF_INET or
+ * AF_INET6, SOCK_STREAM) are followed; a write to any other descriptor costs
+ * one look-up in the fd map. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+static size_t put_port(char *buf, size_t cap, size_t at, unsigned port)
+{
+	char tmp[8];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port && n < sizeof tmp);
+	if (at + 1 + n + 1 > cap)
+		return 0;
+	buf[at++] = ':';
+	while (n)
+		buf[at++] = tmp[--n];
+	buf[at] = '\0';
+	return at;
+}
+
+int shim_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap,
+		     unsigned short *port)
+{
+	if (!sa || cap < 8)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const void *)sa;
+		if (!inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)cap))
+			return 0;
+		*port = ntohs(in->sin_port);
+		return put_port(buf, cap, strlen(buf), *port) != 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		buf[0] = '[';
+		if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf + 1, (socklen_t)(cap - 1)))
+			return 0;
+		size_t n = strlen(buf);
+		if (n + 2 > cap)
+			return 0;
+		buf[n++] = ']';
+		buf[n] = '\0';
+		*port = ntohs(in6->sin6_port);
+		return put_port(buf, cap, n, *port) != 0;
+	}
+	return 0;
+}
+
+static void feed_fd(int fd, const void *buf, size_t n)
+{
+	struct conn *c = conn_find(conn_key_fd(fd));
+	if (c) {
+		shim_feed(c, buf, n);
+		conn_unlock(c);
+	}
+}
+
+static void feed_fd_iov(int fd, const struct iovec *iov, size_t cnt, size_t total)
+{
+	struct conn *c = conn_find(conn_key_fd(fd));
+	if (c) {
+		shim_feed_iov(c, iov, cnt, total);
+		conn_unlock(c);
+	}
+}
+
+/* ---- connect ------------------------------------------------------------------- */
+typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
+
+static void track(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	int type = 0;
+	socklen_t tl = sizeof type;
+	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || fd < 0 || fd >= CONN_FD_MAX)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
+		return;
+	struct conn *c = conn_add(conn_key_fd(fd), "libc", 0);
+	if (c) {
+		conn_set_peer_addr(c, sa, len);
+		conn_unlock(c);
+	}
+}
+
+SHIM_HIDDEN int shim_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	connect_fn real = (connect_fn)SHIM_LIBC(connect);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active())
+		return real(fd, addr, len);
+	shim_in = 1;
+	int r = real(fd, addr, len);
+	int saved = errno;
+	if (r == 0 || saved == EINPROGRESS)
+		track(fd, addr.__sockaddr__, len);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT int connect(int, __CONST_SOCKADDR_ARG, socklen_t) __attribute__((alias("shim_connect")));
+
+/* ---- write, send, sendto --------------------------------------------------------- */
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
+typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
+typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
+typedef int (*close_fn)(int);
+
+SHIM_HIDDEN ssize_t shim_write(int fd, const void *buf, size_t n)
+{
+	write_fn real = (write_fn)SHIM_LIBC(write);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active() || !conn_fd_wanted(fd)) {
+		shim_note_inner_fd(fd);
+		return real(fd, buf, n);
+	}
+	shim_in = 1;
+	ssize_t r = real(fd, buf, n);
+	int saved = errno;
+	if (r > 0)
+		feed_fd(fd, buf, (size_t)r);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT ssize_t write(int, const void *, size_t) __attribute__((alias("shim_write")));
+
+SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
+{
+	send_fn real = (send_fn)SHIM_LIBC(send);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active() || !conn_fd_wanted(fd)) {
+		shim_note_inner_fd(fd);
+		return real(fd, buf, n, flags);
+	}
+	shim_in = 1;
+	ssize_t r = real(fd, buf, n, flags);
+	int saved = errno;
+	if (r > 0)
+		feed_fd(fd, buf, (size_t)r);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT ssize_t send(int, const void *, size_t, int) __attribute__((alias("shim_send")));
+
+SHIM_HIDDEN ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+				socklen_t alen)
+{
+	sendto_fn real = (sendto_fn)SHIM_LIBC(sendto);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active() || !conn_fd_wanted(fd)) {
+		shim_note_inner_fd(fd);
+		return real(fd, buf, n, flags, addr, alen);
+	}
+	shim_in = 1;
+	ssize_t r = real(fd, buf, n, flags, addr, alen);
+	int saved = errno;
+	if (r > 0)
+		feed_fd(fd, buf, (size_t)r);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT ssize_t sendto(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t)
+	__attribute__((alias("shim_sendto")));
+
+SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	sendmsg_fn real = (sendmsg_fn)SHIM_LIBC(sendmsg);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active() || !conn_fd_wanted(fd)) {
+		shim_note_inner_fd(fd);
+		return real(fd, msg, flags);
+	}
+	shim_in = 1;
+	ssize_t r = real(fd, msg, flags);
+	int saved = errno;
+	if (r > 0 && msg)
+		feed_fd_iov(fd, msg->msg_iov, msg->msg_iovlen, (size_t)r);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT ssize_t sendmsg(int, const struct msghdr *, int) __attribute__((alias("shim_sendmsg")));
+
+SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)
+{
+	writev_fn real = (writev_fn)SHIM_LIBC(writev);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active() || !conn_fd_wanted(fd)) {
+		shim_note_inner_fd(fd);
+		return real(fd, iov, cnt);
+	}
+	shim_in = 1;
+	ssize_t r = real(fd, iov, cnt);
+	int saved = errno;
+	if (r > 0 && cnt > 0)
+		feed_fd_iov(fd, iov, (size_t)cnt, (size_t)r);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT ssize_t writev(int, const struct iovec *, int) __attribute__((alias("shim_writev")));
+
+/* ---- close ------------------------------------------------------------------------ */
+SHIM_HIDDEN int shim_close(int fd)
+{
+	close_fn real = (close_fn)SHIM_LIBC(close);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	/* forget first: once closed, another thread may get the same number */
+	if (shim_active() && fd >= 0 && fd < CONN_FD_MAX) {
+		int saved = errno;
+		shim_in = 1;
+		conn_forget(conn_key_fd(fd));
+		shim_in = 0;
+		errno = saved;
+	}
+	return real(fd);
+}
+SHIM_EXPORT int close(int) __attribute__((alias("shim_close")));

@@ -1,0 +1,177 @@
+/* OpenSSL 3 (and 1.1.1, whose symbols match): SSL_write, SSL_write_ex (curl
+ * uses the first, Python the second; neither calls the other) and SSL_ctrl
+ * for the host name (SSL_set_tlsext_host_name is a macro over it).
+ *
+ * The shim does not link libssl: each call is forwarded to the SSL_* of the
+ * libssl the calling object uses (real.c). SSL_free is reference-counted and
+ * not hooked: a connection's state ends in the free callback of an ex_data
+ * index registered on that libssl's libcrypto. */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/ssl.h>
+
+#include "shim/shim.h"
+
+enum {
+	O_WRITE,
+	O_WRITE_EX,
+	O_CTRL,
+	O_GET_FD,
+	O_SERVERNAME,
+	O_SET_EX_DATA,
+	O_EX_NEW_INDEX,
+	O__COUNT
+};
+
+static const char *const names[O__COUNT] = {
+	[O_WRITE] = "SSL_write",
+	[O_WRITE_EX] = "SSL_write_ex",
+	[O_CTRL] = "SSL_ctrl",
+	[O_GET_FD] = "SSL_get_fd",
+	[O_SERVERNAME] = "SSL_get_servername",
+	[O_SET_EX_DATA] = "SSL_set_ex_data",
+	[O_EX_NEW_INDEX] = "CRYPTO_get_ex_new_index",
+};
+
+typedef int (*write_fn)(SSL *, const void *, int);
+typedef int (*write_ex_fn)(SSL *, const void *, size_t, size_t *);
+typedef long (*ctrl_fn)(SSL *, int, long, void *);
+typedef int (*get_fd_fn)(const SSL *);
+typedef const char *(*servername_fn)(const SSL *, const int);
+typedef int (*set_ex_data_fn)(SSL *, int, void *);
+typedef int (*ex_new_index_fn)(int, long, void *, CRYPTO_EX_new *, CRYPTO_EX_dup *, CRYPTO_EX_free *);
+
+static void on_new(struct reallib *l);
+
+struct realfamily shim_openssl_family = {
+	.soname = "libssl.so",
+	.names = names,
+	.nnames = O__COUNT,
+	.on_new = on_new,
+};
+#define F (&shim_openssl_family)
+
+/* Called by libcrypto when an SSL is finally freed (its reference count
+ * reached zero), for every SSL: ptr is what we set, NULL on the others. */
+static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)ad, (void)idx, (void)argl, (void)argp;
+	if (!ptr)
+		return;
+	int saved = errno, was = shim_in;
+	shim_in = 1;
+	conn_forget(conn_key_ptr(CONN_SSL, parent));
+	shim_in = was;
+	errno = saved;
+}
+
+static void on_new(struct reallib *l)
+{
+	ex_new_index_fn fn = (ex_new_index_fn)atomic_load(&l->fn[O_EX_NEW_INDEX]);
+	l->aux = fn ? fn(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, NULL, ex_free) : -1;
+}
+
+/* The connection of ssl, locked; created (with its host, peer and ex_data)
+ * when create is set. Called inside the guard. */
+static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
+{
+	uintptr_t key = conn_key_ptr(CONN_SSL, ssl);
+	struct conn *c = conn_find(key);
+	if (!c && create && (c = conn_add(key, "openssl", 1))) {
+		set_ex_data_fn set = (set_ex_data_fn)reallib_fn(F, l, O_SET_EX_DATA);
+		if (l->aux >= 0 && set)
+			set(ssl, l->aux, ssl);
+		servername_fn sn = (servername_fn)reallib_fn(F, l, O_SERVERNAME);
+		const char *h = sn ? sn(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+		if (h)
+			conn_set_host(c, h, strlen(h));
+		get_fd_fn gfd = (get_fd_fn)reallib_fn(F, l, O_GET_FD);
+		conn_set_peer_fd(c, gfd ? gfd(ssl) : -1);
+	}
+	/* curl's SSL has no fd (its own BIO): the socket the library wrote to */
+	if (c && c->fd < 0 && shim_inner_fd >= 0)
+		conn_set_peer_fd(c, shim_inner_fd);
+	return c;
+}
+
+static void feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+{
+	struct conn *c = ssl_conn(l, ssl, 1);
+	if (c) {
+		shim_feed(c, buf, n);
+		conn_unlock(c);
+	}
+}
+
+SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
+{
+	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
+	write_fn real = (write_fn)reallib_fn(F, l, O_WRITE);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_active())
+		return real(ssl, buf, num);
+	shim_in = 1;
+	shim_inner_fd = -1;
+	int r = real(ssl, buf, num);
+	int saved = errno;
+	if (r > 0)
+		feed(l, ssl, buf, (size_t)r);
+	shim_inner_fd = -2;
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT int SSL_write(SSL *, const void *, int) __attribute__((alias("shim_SSL_write")));
+
+SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
+{
+	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
+	write_ex_fn real = (write_ex_fn)reallib_fn(F, l, O_WRITE_EX);
+	if (!real) {
+		errno = ENOSYS;
+		return 0;
+	}
+	if (!shim_active())
+		return real(ssl, buf, num, written);
+	shim_in = 1;
+	shim_inner_fd = -1;
+	int r = real(ssl, buf, num, written);
+	int saved = errno;
+	if (r == 1 && written && *written > 0)
+		feed(l, ssl, buf, *written <= num ? *written : num);
+	shim_inner_fd = -2;
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT int SSL_write_ex(SSL *, const void *, size_t, size_t *) __attribute__((alias("shim_SSL_write_ex")));
+
+SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
+{
+	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
+	ctrl_fn real = (ctrl_fn)reallib_fn(F, l, O_CTRL);
+	if (!real) {
+		errno = ENOSYS;
+		return 0;
+	}
+	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !shim_active())
+		return real(ssl, cmd, larg, parg);
+	shim_in = 1;
+	long r = real(ssl, cmd, larg, parg);
+	int saved = errno;
+	if (r == 1 && larg == TLSEXT_NAMETYPE_host_name) {
+		struct conn *c = ssl_conn(l, ssl, parg != NULL);
+		if (c) {
+			conn_set_host(c, parg, parg ? strlen(parg) : 0);
+			conn_unlock(c);
+		}
+	}
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+SHIM_EXPORT long SSL_ctrl(SSL *, int, long, void *) __attribute__((alias("shim_SSL_ctrl")));

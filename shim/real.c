@@ -1,0 +1,338 @@
+/* Finding the real functions behind the hooks, at run time, without linking
+ * libssl or libgnutls and without going through our own dlsym/dlvsym. */
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+/* ---- glibc's dlsym and dlvsym ---------------------------------------------
+ * We interpose dlsym and dlvsym, so neither can be used to find the real
+ * ones: on glibc >= 2.34 dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34") would call
+ * our own dlvsym, and __libc_dlsym/_dl_sym are no longer exported. Instead
+ * read the dynamic symbol table (GNU hash, else SysV hash) of the object that
+ * defines dlopen, which we do not hook: libc.so.6 (libdl.so.2 before 2.34). */
+
+static uint32_t gnu_hash(const char *s)
+{
+	uint32_t h = 5381;
+	for (; *s; s++)
+		h = h * 33 + (unsigned char)*s;
+	return h;
+}
+
+static uint32_t sysv_hash(const char *s)
+{
+	uint32_t h = 0, g;
+	for (; *s; s++) {
+		h = (h << 4) + (unsigned char)*s;
+		g = h & 0xf0000000u;
+		if (g)
+			h ^= g >> 24;
+		h &= ~g;
+	}
+	return h;
+}
+
+/* ld.so rewrites d_ptr entries to absolute addresses on most targets; some
+ * keep them relative to the load address. */
+static uintptr_t dyn_addr(const struct link_map *lm, ElfW(Addr) v)
+{
+	return v < lm->l_addr ? lm->l_addr + v : v;
+}
+
+static int sym_ok(const ElfW(Sym) *s, const char *strtab, const char *name)
+{
+	unsigned type = s->st_info & 0xf; /* ELF32_ST_TYPE == ELF64_ST_TYPE */
+	return s->st_shndx != SHN_UNDEF && s->st_value != 0 && (type == STT_FUNC || type == STT_NOTYPE) &&
+	       strcmp(strtab + s->st_name, name) == 0;
+}
+
+static void *elf_lookup(const struct link_map *lm, const char *name)
+{
+	const ElfW(Sym) *symtab = NULL;
+	const char *strtab = NULL;
+	const uint32_t *gnuhash = NULL, *hash = NULL;
+
+	for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++) {
+		switch (d->d_tag) {
+		case DT_SYMTAB: symtab = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
+		case DT_STRTAB: strtab = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
+		case DT_GNU_HASH: gnuhash = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
+		case DT_HASH: hash = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
+		default: break;
+		}
+	}
+	if (!symtab || !strtab)
+		return NULL;
+	if (gnuhash) {
+		uint32_t nbuckets = gnuhash[0], symoffset = gnuhash[1], bloom_size = gnuhash[2];
+		const ElfW(Addr) *bloom = (const void *)&gnuhash[4];
+		const uint32_t *buckets = (const void *)&bloom[bloom_size];
+		const uint32_t *chain = &buckets[nbuckets];
+		uint32_t h = gnu_hash(name);
+		if (nbuckets == 0)
+			return NULL;
+		uint32_t i = buckets[h % nbuckets];
+		if (i < symoffset)
+			return NULL;
+		for (;; i++) {
+			uint32_t h2 = chain[i - symoffset];
+			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, name))
+				return (void *)(lm->l_addr + symtab[i].st_value);
+			if (h2 & 1)
+				return NULL;
+		}
+	}
+	if (hash) {
+		uint32_t nbucket = hash[0];
+		const uint32_t *bucket = &hash[2], *chain = &hash[2 + nbucket];
+		if (nbucket == 0)
+			return NULL;
+		for (uint32_t i = bucket[sysv_hash(name) % nbucket]; i != STN_UNDEF; i = chain[i])
+			if (sym_ok(&symtab[i], strtab, name))
+				return (void *)(lm->l_addr + symtab[i].st_value);
+	}
+	return NULL;
+}
+
+static _Atomic(void *) real_dlsym_p, real_dlvsym_p;
+
+static void *dl_own(const char *name)
+{
+	Dl_info info;
+	struct link_map *lm = NULL;
+	/* dlopen is not hooked: its address here is glibc's */
+	void *(*anchor)(const char *, int) = dlopen;
+	if (!dladdr1((void *)anchor, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
+		return NULL;
+	return elf_lookup(lm, name);
+}
+
+void *shim_real_dlsym_ptr(void)
+{
+	void *p = atomic_load_explicit(&real_dlsym_p, memory_order_acquire);
+	if (!p && (p = dl_own("dlsym")))
+		atomic_store_explicit(&real_dlsym_p, p, memory_order_release);
+	return p;
+}
+
+void *shim_real_dlvsym_ptr(void)
+{
+	void *p = atomic_load_explicit(&real_dlvsym_p, memory_order_acquire);
+	if (!p && (p = dl_own("dlvsym")))
+		atomic_store_explicit(&real_dlvsym_p, p, memory_order_release);
+	return p;
+}
+
+/* Called from this object: RTLD_NEXT means "after libtokshim.so". */
+void *shim_real_dlsym(void *handle, const char *name)
+{
+	void *(*fn)(void *, const char *) = (void *(*)(void *, const char *))shim_real_dlsym_ptr();
+	return fn ? fn(handle, name) : NULL;
+}
+
+/* ---- libc ------------------------------------------------------------------ */
+struct libc_real shim_libc;
+
+void *shim_libc_resolve(_Atomic(void *) *slot, const char *name)
+{
+	void *p = shim_real_dlsym(RTLD_NEXT, name);
+	if (p && !shim_is_self(p))
+		atomic_store_explicit(slot, p, memory_order_release);
+	else
+		p = NULL;
+	return p;
+}
+
+static _Atomic(void *) self_base;
+
+int shim_is_self(const void *p)
+{
+	void *base = atomic_load_explicit(&self_base, memory_order_relaxed);
+	Dl_info info;
+	if (!base) {
+		if (!dladdr((void *)shim_is_self, &info))
+			return 0;
+		base = info.dli_fbase;
+		atomic_store_explicit(&self_base, base, memory_order_relaxed);
+	}
+	return dladdr(p, &info) && info.dli_fbase == base;
+}
+
+/* ---- library families --------------------------------------------------- */
+static pthread_mutex_t family_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void realfamily_after_fork(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	memcpy(&family_lock, &fresh, sizeof fresh);
+}
+
+int realfamily_index(const struct realfamily *f, const char *name)
+{
+	for (size_t i = 0; i < f->nnames; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* The library holding the real function p (one of ours: f->names[0]).
+ * Called with family_lock held. */
+static struct reallib *lib_for_anchor(struct realfamily *f, void *p)
+{
+	Dl_info info;
+	if (!p || shim_is_self(p) || !dladdr(p, &info) || !info.dli_fname)
+		return NULL;
+	int n = atomic_load_explicit(&f->nlibs, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		if (f->libs[i].base == info.dli_fbase)
+			return &f->libs[i];
+	if (n >= REALLIB_MAX)
+		return NULL;
+	/* Kept open: the real functions stay valid even if the program
+	 * dlcloses its own handle. */
+	void *h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+	if (!h)
+		return NULL;
+	struct reallib *l = &f->libs[n];
+	memset(l, 0, sizeof *l);
+	l->handle = h;
+	l->base = info.dli_fbase;
+	l->aux = -1;
+	atomic_store_explicit(&l->fn[0], p, memory_order_relaxed);
+	for (size_t i = 1; i < f->nnames && i < REALLIB_FNS; i++) {
+		void *q = shim_real_dlsym(h, f->names[i]);
+		if (q && !shim_is_self(q))
+			atomic_store_explicit(&l->fn[i], q, memory_order_relaxed);
+	}
+	if (f->on_new)
+		f->on_new(l);
+	atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+	return l;
+}
+
+static void *lookup_in(const char *path, const char *name)
+{
+	void *h = dlopen(path, RTLD_NOLOAD | RTLD_LAZY);
+	if (!h)
+		return NULL;
+	void *p = shim_real_dlsym(h, name);
+	dlclose(h);
+	return p;
+}
+
+struct find_ctx {
+	const char *soname;
+	char path[512];
+};
+
+static int find_by_name(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct find_ctx *fc = arg;
+	(void)size;
+	if (!info->dlpi_name || !*info->dlpi_name)
+		return 0;
+	const char *base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	if (strncmp(base, fc->soname, strlen(fc->soname)) != 0)
+		return 0;
+	size_t n = strlen(info->dlpi_name);
+	if (n >= sizeof fc->path)
+		return 0;
+	memcpy(fc->path, info->dlpi_name, n + 1);
+	return 1;
+}
+
+static struct reallib *resolve_slow(struct realfamily *f, const void *ret)
+{
+	const char *anchor = f->names[0];
+	struct reallib *l = NULL;
+	Dl_info info;
+	struct link_map *lm = NULL;
+
+	/* 1. the library the calling object links (its own scope) */
+	if (ret && dladdr1(ret, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm && lm->l_name &&
+	    lm->l_name[0] && !shim_is_self(ret))
+		l = lib_for_anchor(f, lookup_in(lm->l_name, anchor));
+	/* 2. the next definition after us in the global scope */
+	if (!l)
+		l = lib_for_anchor(f, shim_real_dlsym(RTLD_NEXT, anchor));
+	/* 3. the one a dlsym() we interposed handed out (dlopen'ed, local) */
+	if (!l)
+		l = atomic_load_explicit(&f->last, memory_order_acquire);
+	/* 4. any loaded copy, by name */
+	if (!l) {
+		struct find_ctx fc = { .soname = f->soname };
+		if (dl_iterate_phdr(find_by_name, &fc))
+			l = lib_for_anchor(f, lookup_in(fc.path, anchor));
+	}
+	return l;
+}
+
+static size_t site_hash(const void *p)
+{
+	uintptr_t k = (uintptr_t)p;
+	k ^= k >> 29;
+	k *= 0xbf58476d1ce4e5b9ull;
+	k ^= k >> 32;
+	return (size_t)k & (REALLIB_SITES - 1);
+}
+
+struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret)
+{
+	size_t h = site_hash(ret);
+	for (size_t i = 0; i < 8; i++) {
+		size_t j = (h + i) & (REALLIB_SITES - 1);
+		const void *k = atomic_load_explicit(&f->site_key[j], memory_order_acquire);
+		if (k == ret)
+			return atomic_load_explicit(&f->site_lib[j], memory_order_relaxed);
+		if (!k)
+			break;
+	}
+	pthread_mutex_lock(&family_lock);
+	struct reallib *l = resolve_slow(f, ret);
+	if (l) {
+		for (size_t i = 0; i < 8; i++) {
+			size_t j = (h + i) & (REALLIB_SITES - 1);
+			const void *k = atomic_load_explicit(&f->site_key[j], memory_order_relaxed);
+			if (k == ret)
+				break;
+			if (!k) {
+				atomic_store_explicit(&f->site_lib[j], l, memory_order_relaxed);
+				atomic_store_explicit(&f->site_key[j], ret, memory_order_release);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&family_lock);
+	return l;
+}
+
+struct reallib *realfamily_for_handle(struct realfamily *f, void *handle)
+{
+	pthread_mutex_lock(&family_lock);
+	struct reallib *l = lib_for_anchor(f, shim_real_dlsym(handle, f->names[0]));
+	if (l)
+		atomic_store_explicit(&f->last, l, memory_order_release);
+	pthread_mutex_unlock(&family_lock);
+	return l;
+}
+
+void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
+{
+	if (!l || i >= f->nnames || i >= REALLIB_FNS)
+		return NULL;
+	void *p = atomic_load_explicit(&l->fn[i], memory_order_acquire);
+	if (!p) {
+		p = shim_real_dlsym(l->handle, f->names[i]);
+		if (p && !shim_is_self(p))
+			atomic_store_explicit(&l->fn[i], p, memory_order_release);
+		else
+			p = NULL;
+	}
+	return p;
+}

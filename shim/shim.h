@@ -1,0 +1,220 @@
+/* libtokshim.so internals, shared by the files of shim/ and never exported
+ * (shim/exports.map lists the only names that leave the library).
+ *
+ * Layers (STYLE.md): the hook_*.c files are thin; they resolve the real
+ * function (real.c), skip their work when the thread is already inside the
+ * shim (the guard below), call the real function, hand (connection, bytes)
+ * to the core (shim.c, conn.c), restore errno and return the real result. */
+#ifndef TOKSHIM_SHIM_H
+#define TOKSHIM_SHIM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_HIDDEN __attribute__((visibility("hidden")))
+
+/* ---- recursion guard (shim.c) -------------------------------------------
+ * Non-zero while this thread runs shim code or a real function called by a
+ * hook: any I/O that starts there passes straight through. Initial-exec TLS:
+ * no __tls_get_addr, no malloc, in a hook. */
+extern __thread int shim_in __attribute__((tls_model("initial-exec")));
+/* While a hook runs a real TLS write: -1, then the first socket the library
+ * wrote to underneath (the peer of a connection whose SSL_get_fd is -1). -2
+ * when not recording. */
+extern __thread int shim_inner_fd __attribute__((tls_model("initial-exec")));
+
+/* Non-zero once the constructor has read the configuration and the shim is
+ * not disabled (TOKSHIM_DISABLE=1): hooks only forward until then. */
+extern atomic_int shim_ready;
+
+static inline int shim_active(void)
+{
+	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
+}
+
+/* Called by the libc hooks for I/O that happens inside the shim. */
+static inline void shim_note_inner_fd(int fd)
+{
+	if (shim_inner_fd == -1)
+		shim_inner_fd = fd;
+}
+
+/* A warning line "tokshim[pid]: warning: <msg>" written with the real
+ * write() to fd 2. Not for the write path (uses vsnprintf). */
+void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- real functions (real.c) --------------------------------------------- */
+/* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of the
+ * object that defines dlopen (libc.so.6 on glibc >= 2.34, libdl before), so
+ * that our interposed dlsym/dlvsym are never involved. NULL when not found. */
+void *shim_real_dlsym_ptr(void);
+void *shim_real_dlvsym_ptr(void);
+void *shim_real_dlsym(void *handle, const char *name);
+
+/* libc functions, resolved lazily with dlsym(RTLD_NEXT) (never cached NULL). */
+struct libc_real {
+	_Atomic(void *) connect, send, sendto, sendmsg, write, writev, close;
+};
+extern struct libc_real shim_libc;
+void *shim_libc_resolve(_Atomic(void *) *slot, const char *name);
+#define SHIM_LIBC(fn)                                                                   \
+	({                                                                              \
+		void *p_ = atomic_load_explicit(&shim_libc.fn, memory_order_acquire);  \
+		if (!p_)                                                                \
+			p_ = shim_libc_resolve(&shim_libc.fn, #fn);                     \
+		p_;                                                                     \
+	})
+
+/* Non-zero when p lies inside libtokshim.so. */
+int shim_is_self(const void *p);
+
+/* A family of libraries providing hooked functions (libssl, libgnutls) and,
+ * per library loaded in the process, the real functions of that library. */
+#define REALLIB_MAX 4   /* different copies of one library in a process */
+#define REALLIB_FNS 12  /* names per family */
+#define REALLIB_SITES 64
+
+struct reallib {
+	void *handle;             /* dlopen(path, RTLD_NOLOAD) of the library, kept */
+	void *base;               /* its load address (dli_fbase) */
+	_Atomic(void *) fn[REALLIB_FNS];
+	int aux;                  /* for the family's use (OpenSSL: ex_data index) */
+};
+
+struct realfamily {
+	const char *soname;              /* "libssl.so": found by name as a last resort */
+	const char *const *names;        /* names[0]: the anchor, the hooked write */
+	size_t nnames;
+	void (*on_new)(struct reallib *l); /* called once per library, under the lock */
+	/* private, zero-initialised */
+	struct reallib libs[REALLIB_MAX];
+	atomic_int nlibs;
+	_Atomic(struct reallib *) last;  /* last one seen by the dlsym hook */
+	_Atomic(const void *) site_key[REALLIB_SITES];
+	_Atomic(struct reallib *) site_lib[REALLIB_SITES];
+};
+
+/* The library whose functions a call from return address `ret` must reach:
+ * the one the calling object links (dladdr, then dlopen(path, RTLD_NOLOAD)
+ * and a look-up in its scope), else dlsym(RTLD_NEXT), else the one the dlsym
+ * hook saw last, else the first loaded object whose name holds f->soname.
+ * Cached per call site; never caches a failure. NULL when none is loaded. */
+struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret);
+/* The library behind `handle` (a dlopen handle), registered as f's last. */
+struct reallib *realfamily_for_handle(struct realfamily *f, void *handle);
+/* Index of name in f->names, -1 when not there. */
+int realfamily_index(const struct realfamily *f, const char *name);
+/* Real function i of l (resolved on first use; NULL when l lacks it). */
+void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i);
+/* In a forked child: the family's lock. */
+void realfamily_after_fork(void);
+
+extern struct realfamily shim_openssl_family;
+extern struct realfamily shim_gnutls_family;
+
+/* ---- connections (conn.c) -------------------------------------------------
+ * A bounded table keyed by SSL*, gnutls_session_t or fd. No global lock on
+ * the write path: keys are atomics, each slot has its own spinlock that
+ * guards its state (the session). Pointer keys are found by hashing with
+ * linear probing; fds (< CONN_FD_MAX) through a direct map. */
+#define CONN_SLOTS 1024
+#define CONN_FD_MAX 65536
+
+enum conn_kind { CONN_SSL = 1, CONN_GNUTLS = 2, CONN_FD = 3 };
+
+static inline uintptr_t conn_key_ptr(enum conn_kind k, const void *p)
+{
+	return (uintptr_t)p | (uintptr_t)k;
+}
+static inline uintptr_t conn_key_fd(int fd)
+{
+	return ((uintptr_t)(unsigned)fd << 2) | CONN_FD;
+}
+
+struct session;
+struct conn {
+	_Atomic uintptr_t key;      /* 0 free, CONN_TOMB removed */
+	atomic_int lock;
+	atomic_int passthrough;     /* nothing more to find: writes cost a lookup */
+	/* guarded by lock */
+	uint64_t id;                /* unique in the process, for the reporter */
+	struct session *s;          /* mmap'ed at the first data, NULL before */
+	size_t s_size;
+	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
+	const char *library;        /* "openssl", "gnutls", "libc" */
+	int fd;                     /* socket behind it, -1 unknown */
+	unsigned short port;        /* peer port, 0 unknown */
+	char host[128];             /* SNI, "" unknown */
+	char peer[64];              /* "127.0.0.1:9443", "" unknown */
+};
+
+/* Locked connection for key, or NULL when it is not followed. */
+struct conn *conn_find(uintptr_t key);
+/* Adds key, locked, with fresh state (an existing entry of the same key is
+ * reset). NULL when the table is full: the connection is not followed. */
+struct conn *conn_add(uintptr_t key, const char *library, int tls);
+void conn_unlock(struct conn *c);
+/* Ends c's state and unlocks it. */
+void conn_remove(struct conn *c);
+/* Nothing more to find on c (locked): frees its session, keeps the entry. */
+void conn_set_passthrough(struct conn *c);
+/* Finds and removes key; nothing when it is not followed. */
+void conn_forget(uintptr_t key);
+/* Cheap check for the fd write path: non-zero when fd is followed and its
+ * decoder still wants bytes. */
+int conn_fd_wanted(int fd);
+/* Number of connections followed now (tests, statistics). */
+size_t conn_count(void);
+/* In a forked child: forget every connection (the locks may be held by
+ * threads that do not exist in the child). */
+void conn_after_fork(void);
+
+/* Fills c->peer and c->port from getpeername(fd) (nothing when it fails). */
+void conn_set_peer_fd(struct conn *c, int fd);
+void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len);
+void conn_set_host(struct conn *c, const char *host, size_t n);
+
+/* ---- the core (shim.c) ---------------------------------------------------- */
+/* Feeds bytes the client wrote on c (locked): the wire decoder, validation,
+ * each diagnosis to the reporter. No malloc, no stdio. */
+void shim_feed(struct conn *c, const void *buf, size_t len);
+void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total);
+
+/* ---- hook_libc.c ----------------------------------------------------------- */
+/* Formats a socket address as "1.2.3.4:80" / "[::1]:80"; 0 when not INET. */
+int shim_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap,
+		     unsigned short *port);
+
+/* ---- hook_ffi.c ------------------------------------------------------------ */
+/* TOKSHIM_HOOKS: parsed at load; not supported yet (one warning, ignored). */
+void shim_ffi_init(const char *spec);
+
+/* ---- the hooks under their hidden names (exact addresses, no PLT) ------------ */
+struct ssl_st;
+struct gnutls_session_int;
+int shim_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
+ssize_t shim_send(int fd, const void *buf, size_t n, int flags);
+ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);
+ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t shim_write(int fd, const void *buf, size_t n);
+ssize_t shim_writev(int fd, const struct iovec *iov, int cnt);
+int shim_close(int fd);
+int shim_SSL_write(struct ssl_st *ssl, const void *buf, int num);
+int shim_SSL_write_ex(struct ssl_st *ssl, const void *buf, size_t num, size_t *written);
+long shim_SSL_ctrl(struct ssl_st *ssl, int cmd, long larg, void *parg);
+ssize_t shim_gnutls_record_send(struct gnutls_session_int *s, const void *data, size_t size);
+int shim_gnutls_server_name_set(struct gnutls_session_int *s, int type, const void *name, size_t len);
+void shim_gnutls_deinit(struct gnutls_session_int *s);
+void *shim_dlsym_entry(void *handle, const char *name);
+void *shim_dlvsym_entry(void *handle, const char *name, const char *version);
+
+/* ---- hook_dlsym.c ---------------------------------------------------------- */
+/* Our hook for a hooked name (as dlsym would return it), NULL otherwise. */
+void *shim_hook_for_name(const char *name);
+
+#endif

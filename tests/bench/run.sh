@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every benchmark binary in $B/bench/ (one per tests/bench/bench_*.c), in
+# turn, printing their output. Exit status: non-zero when any of them failed.
+set -u
+cd "$(dirname "$0")/../.."
+B=${B:-build}
+status=0
+found=0
+for bin in "$B"/bench/bench_*; do
+	[ -f "$bin" ] && [ -x "$bin" ] || continue
+	found=1
+	echo "==== $(basename "$bin")"
+	if ! "$bin"; then
+		echo "bench: $(basename "$bin") failed" >&2
+		status=1
+	fi
+done
+if [ "$found" = 0 ]; then
+	echo "bench: no benchmark binaries in $B/bench/ (build them with make bench)" >&2
+	exit 1
+fi
+exit "$status"

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# The shim benchmark (tests/bench/shim_bench.sh) end to end, tiny: 4 MiB runs,
+# 2 pairs. Checks that it completes and prints every figure and summary line
+# with numbers in them (no timing assertions), and that it fails as it must:
+# when a client crashes, and when the server's byte count differs from the
+# client's.
+set -u
+cd "$(dirname "$0")/../.."
+B=${B:-build}
+MAKE=${MAKE:-make}
+PY=${PYTHON:-/usr/bin/python3}
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "t_bench_smoke: FAIL: $*" >&2; exit 1; }
+
+$MAKE --no-print-directory B="$B" "$B/libtokshim.so" "$B/bench/tools/tls_server" \
+	"$B/bench/tools/tls_client" "$B/bench/tools/file_writer" >"$tmp/make.log" 2>&1 ||
+	{ cat "$tmp/make.log" >&2; fail "cannot build the benchmark programs"; }
+
+small() { BENCH_MIB=4 BENCH_PAIRS=2 BENCH_CONNS=5 BENCH_THREAD_WRITES=500 "$@"; }
+
+# ---- a normal run -------------------------------------------------------------------
+small env B="$B" timeout 120 bash tests/bench/shim_bench.sh >"$tmp/out" 2>"$tmp/err" ||
+	{ cat "$tmp/out" "$tmp/err" >&2; fail "shim_bench.sh exited $?"; }
+num='-?[0-9][0-9.e+-]*'
+for f in tls_64_mibps tls_64_cpu_mibps tls_1k_mibps tls_1k_cpu_mibps tls_16k_mibps \
+	tls_16k_cpu_mibps tcp_16k_mibps tcp_16k_cpu_mibps file_tmpfs_1k_mibps file_devnull_64_mibps \
+	connect_first_write_us init_write_us threads8_tls_64_calls_per_s threads8_tls_64_cpu_calls_per_s; do
+	grep -Eq "^$f +$num +$num +$num\$" "$tmp/out" || { cat "$tmp/out" >&2; fail "no figure line '$f'"; }
+done
+[ "$(grep -c '^[a-z]' "$tmp/out" | head -n 1)" -ge 14 ] || fail "figure lines missing"
+for s in tls_16k_loss_pct tls_64_loss_pct tcp_16k_loss_pct 'file_tmpfs_1k_loss_pct\(noise\)' \
+	'file_devnull_64_loss_pct\(noise\)' added_latency_us threads8_loss_pct; do
+	grep -Eq "^summary $s +$num +$num +(PASS|MISS)\$" "$tmp/out" ||
+		{ cat "$tmp/out" >&2; fail "no summary line '$s'"; }
+done
+for s in shim_follows_tls shim_follows_tcp shim_quiet_on_valid_token; do
+	grep -Eq "^summary $s +(yes|no) +yes +(PASS|MISS)\$" "$tmp/out" ||
+		{ cat "$tmp/out" >&2; fail "no summary line '$s'"; }
+done
+grep -q '^# 4 MiB per stream run, 2 pairs' "$tmp/out" || fail "header does not name the run size"
+grep -q '^# shim_bench: done' "$tmp/out" || fail "no closing line"
+grep '^summary shim_' "$tmp/out" # for the log: is the shim live yet?
+
+# ---- a crashing client fails the run ----------------------------------------------
+fake=$tmp/fakeB
+mkdir -p "$fake/bench/tools"
+ln -s "$(realpath "$B/libtokshim.so")" "$fake/libtokshim.so"
+for t in tls_server file_writer; do ln -s "$(realpath "$B/bench/tools/$t")" "$fake/bench/tools/$t"; done
+real_client=$(realpath "$B/bench/tools/tls_client")
+cat >"$fake/bench/tools/tls_client" <<EOF
+#!/usr/bin/env bash
+# crashes (SIGSEGV) on the 1 KiB stream runs, like a shim bug would
+case " \$* " in *" --size 1024 "*) kill -SEGV \$\$ ;; esac
+exec "$real_client" "\$@"
+EOF
+chmod +x "$fake/bench/tools/tls_client"
+small env B="$fake" timeout 120 bash tests/bench/shim_bench.sh >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc = 1 ] || { cat "$tmp/out" "$tmp/err" >&2; fail "a crashing client: exit $rc, want 1"; }
+grep -q 'killed by signal 11' "$tmp/err" || { cat "$tmp/err" >&2; fail "the crash is not reported"; }
+grep -q '^summary' "$tmp/out" && fail "a summary after a crash"
+
+# ---- a wrong byte count fails the client --------------------------------------------
+# a ws:// server that answers the close frame with counts off by one
+cat >"$tmp/liar.py" <<'EOF'
+import base64, hashlib, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+print(s.getsockname()[1], flush=True)
+c, _ = s.accept()
+buf = b""
+while b"\r\n\r\n" not in buf:
+    buf += c.recv(4096)
+key = [l.split(b":", 1)[1].strip() for l in buf.split(b"\r\n") if l.lower().startswith(b"sec-websocket-key:")][0]
+acc = base64.b64encode(hashlib.sha1(key + b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+          b"Sec-WebSocket-Accept: " + acc + b"\r\n\r\n")
+n = len(buf) - buf.index(b"\r\n\r\n") - 4
+while True:  # the client's close frame is its last 8 bytes: 0x88 0x82 mask(4) code(2)
+    d = c.recv(65536)
+    if not d:
+        sys.exit(1)
+    n += len(d)
+    if d[-8:-6] == b"\x88\x82":
+        break
+reason = b"\x03\xe8" + b"bytes=%d frames=3" % (n - 1)
+c.sendall(bytes([0x88, len(reason)]) + reason)
+c.close()
+EOF
+"$PY" "$tmp/liar.py" >"$tmp/port" &
+pid=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.05; done
+"$B/bench/tools/tls_client" --tcp --port "$(cat "$tmp/port")" --size 1024 --mib 1 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+[ $rc = 1 ] || fail "client against a server with a wrong count: exit $rc, want 1"
+grep -q 'byte count mismatch' "$tmp/err" || { cat "$tmp/err" >&2; fail "the mismatch is not reported"; }
+grep -q '^result' "$tmp/out" && fail "a result line despite the mismatch"
+wait "$pid"
+pid=
+echo "t_bench_smoke: ok"

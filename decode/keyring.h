@@ -30,4 +30,7 @@ int keyring_key_hexlike(const struct keyring_key *k);
 int keyring_mac(const struct keyring_key *k, enum hmac_alg alg, const void *data, size_t n,
 		uint8_t *mac);
 
+/* SHA-256 of data[0..n) into md (32 bytes), without allocating. */
+void sha256_digest(const void *data, size_t n, uint8_t *md);
+
 #endif

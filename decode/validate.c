@@ -4,7 +4,6 @@
 #include "decode/validate.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -145,10 +144,22 @@ static const char *alg_names[HMAC__COUNT] = {"HS256", "HS384", "HS512"};
 
 /* ---- splitting and parsing ----------------------------------------------- */
 
+/* 1: base64url alphabet, 2: '.', 0: anything else (b64url_is_char, inlined) */
+static const uint8_t jwt_class[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1,
+	['9'] = 1, ['-'] = 1, ['_'] = 1, ['.'] = 2,
+};
+
 static int jwt_charset_ok(const char *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (t[i] != '.' && !b64url_is_char((unsigned char)t[i]))
+		if (!jwt_class[(unsigned char)t[i]])
 			return 0;
 	return 1;
 }
@@ -174,11 +185,13 @@ static int parse_token(struct parsed *x, const char *tok, size_t len, char *why,
 	size_t ndots = 0, d[2] = {0, 0};
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)tok[i];
+		if (jwt_class[c] == 1)
+			continue;
 		if (c == '.') {
 			if (ndots < 2)
 				d[ndots] = i;
 			ndots++;
-		} else if (!b64url_is_char(c)) {
+		} else {
 			if (c >= 0x21 && c < 0x7f)
 				snprintf(why, whycap, "character '%c' at offset %zu is not base64url", c, i);
 			else
@@ -306,9 +319,9 @@ static int member_str(const struct json_doc *d, int obj, const char *key, char *
 
 static void fingerprint(const char *tok, size_t len, char out[24])
 {
-	uint8_t md[SHA256_DIGEST_LENGTH];
+	uint8_t md[32];
 	static const char hex[] = "0123456789abcdef";
-	SHA256((const unsigned char *)tok, len, md);
+	sha256_digest(tok, len, md);
 	memcpy(out, "sha256:", 7);
 	for (int i = 0; i < 8; i++) {
 		out[7 + 2 * i] = hex[md[i] >> 4];
@@ -431,8 +444,12 @@ static void check_signature(struct ctx *c, int alg)
 			 "cannot verify 'signature': no secret for key '%s'", *iss ? ks : "(none)");
 		return;
 	}
+	char which[40];
 	short_sid(keyring_key_sid(k), ks, sizeof ks);
-	const char *which = *keyring_key_sid(k) ? "the secret of key" : "the default secret";
+	if (*keyring_key_sid(k))
+		snprintf(which, sizeof which, "the secret of key '%s'", ks);
+	else
+		snprintf(which, sizeof which, "the default secret");
 	size_t want = hmac_len((enum hmac_alg)alg);
 	const char *fix = "sign with the API Key Secret of the key in 'iss' (SK...), not the Account Auth Token";
 	if (x->siglen == 0) {
@@ -454,10 +471,10 @@ static void check_signature(struct ctx *c, int alg)
 	OPENSSL_cleanse(mac, sizeof mac);
 	if (bad)
 		diag_add(d, CAUSE_SIGNATURE, fix,
-			 "%s signature does not match %s '%s'%s; a common cause is signing with the Account Auth "
+			 "%s signature does not match %s%s; a common cause is signing with the Account Auth "
 			 "Token instead of the API Key Secret",
-			 alg_names[alg], which, *keyring_key_sid(k) ? ks : "",
-			 keyring_key_hexlike(k) ? " (the configured secret looks like an Auth Token: 32 hex)" : "");
+			 alg_names[alg], which,
+			 keyring_key_hexlike(k) ? " (which looks like an Auth Token: 32 hex)" : "");
 }
 
 /* Reads an integer time claim into *v. Returns 1 when present and usable,
@@ -560,7 +577,7 @@ static void check_claims(struct ctx *c)
 	/* times */
 	char iso[40], dur[40];
 	int64_t skew = c->cfg->skew < 0 ? 0 : c->cfg->skew, now = c->now;
-	if (hexp == 1) {
+	if (hexp == 1 && (exp < now - skew || exp - now < SOON_SECS)) {
 		fmt_iso8601(exp, iso, sizeof iso);
 		if (exp < now - skew) {
 			fmt_duration(now - exp, dur, sizeof dur);
@@ -946,28 +963,27 @@ static int jwt_shaped(const char *s, size_t n)
 		return 0;
 	size_t dots = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.')
-			dots++;
-		else if (!b64url_is_char((unsigned char)s[i]))
+		uint8_t k = jwt_class[(unsigned char)s[i]];
+		if (!k)
 			return 0;
+		dots += k == 2;
 	}
 	return dots == 2;
 }
 
-/* Finds a JWT-shaped string in a JSON document; copies it into out. Prefers
- * members named token/accessToken/access_token/jwt. */
-static int json_find_token(const char *s, size_t n, char *out, size_t cap, size_t *outlen)
+/* Finds a JWT-shaped string value in the JSON document s[0..*n) and moves it
+ * to the front of s. Prefers members named token/accessToken/access_token/
+ * jwt. Strings with escapes are skipped: base64url needs none. */
+static int json_find_token(char *s, size_t *n)
 {
 	struct json_tok toks[256];
 	struct json_doc d;
-	if (json_parse(&d, s, n, toks, 256) != JSON_OK)
+	if (json_parse(&d, s, *n, toks, 256) != JSON_OK)
 		return -1;
 	int best = -1, best_named = 0;
 	for (unsigned i = 0; i < d.ntoks; i++) {
-		if (toks[i].type != JSON_STRING || toks[i].end - toks[i].start < 10)
-			continue;
-		long l = json_str_copy(&d, (int)i, out, cap);
-		if (l < 0 || (size_t)l >= cap || !jwt_shaped(out, (size_t)l))
+		if (toks[i].type != JSON_STRING || (toks[i].flags & JSON_F_ESCAPED) ||
+		    !jwt_shaped(s + toks[i].start, toks[i].end - toks[i].start))
 			continue;
 		/* a value (not a key) whose key is a token-ish name */
 		int named = 0;
@@ -982,7 +998,8 @@ static int json_find_token(const char *s, size_t n, char *out, size_t cap, size_
 	}
 	if (best < 0)
 		return -1;
-	*outlen = (size_t)json_str_copy(&d, best, out, cap);
+	*n = toks[best].end - toks[best].start;
+	memmove(s, s + toks[best].start, *n);
 	return 0;
 }
 
@@ -1015,15 +1032,8 @@ static enum wrap unwrap_once(char *s, size_t *n)
 		*n = len - 2;
 		return WRAP_QUOTES;
 	}
-	if (len && (s[0] == '{' || s[0] == '[')) {
-		size_t ol;
-		char tmp[TOKEN_MAX_LEN + 1];
-		if (json_find_token(s, len, tmp, sizeof tmp, &ol) < 0)
-			return 0;
-		memcpy(s, tmp, ol);
-		*n = ol;
-		return WRAP_JSON;
-	}
+	if (len && (s[0] == '{' || s[0] == '['))
+		return json_find_token(s, n) < 0 ? 0 : WRAP_JSON;
 	/* a query string or URL: ...token=<jwt>[&...] */
 	for (size_t i = 0; i + 6 < len; i++) {
 		if (memcmp(s + i, "token=", 6) || (i && s[i - 1] != '?' && s[i - 1] != '&' && s[i - 1] != '_' &&
@@ -1151,18 +1161,21 @@ void vconfig_init(struct vconfig *cfg)
 static const char *const malformed_fix =
 	"pass the token string exactly as the helper library's toJwt() returned it (three base64url parts)";
 
+/* x: the caller's, free to reuse (the bare parse failed). */
 static __attribute__((noinline)) int validate_wrapped(const char *tok, size_t len, int64_t now,
 						       const struct vconfig *cfg, struct diag *out,
-						       const char *why)
+						       const char *why, struct parsed *x)
 {
-	char buf[TOKEN_MAX_LEN + 1];
+	char buf[TOKEN_MAX_LEN];
 	size_t n = 0;
 	enum wrap order[WRAP_MAX_LAYERS];
 	int found = find_wrapped(tok, len, buf, &n, order);
-	struct parsed x;
 	char why2[DIAG_TEXT_MAX];
-	if (!found || parse_token(&x, buf, n, why2, sizeof why2) < 0) {
-		if (len && (tok[0] == '{' || tok[0] == '['))
+	if (!found || parse_token(x, buf, n, why2, sizeof why2) < 0) {
+		if (found)
+			diag_add(out, CAUSE_MALFORMED, malformed_fix, "not a token: a wrapped token was found, but %s",
+				 why2);
+		else if (len && (tok[0] == '{' || tok[0] == '['))
 			diag_add(out, CAUSE_MALFORMED, malformed_fix, "not a token: a JSON document with no token inside");
 		else
 			diag_add(out, CAUSE_MALFORMED, malformed_fix, "not a token: %s", why);
@@ -1171,7 +1184,7 @@ static __attribute__((noinline)) int validate_wrapped(const char *tok, size_t le
 		return 1;
 	}
 	report_wrapped(out, order, found);
-	judge(&x, now, cfg, out);
+	judge(x, now, cfg, out);
 	diag_finish(out);
 	return out->accept ? 0 : 1;
 }
@@ -1197,7 +1210,7 @@ int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg
 	char why[DIAG_TEXT_MAX];
 	if (parse_token(&x, tok, len, why, sizeof why) < 0) {
 		if (len && !jwt_charset_ok(tok, len))
-			return validate_wrapped(tok, len, now, cfg, out, why);
+			return validate_wrapped(tok, len, now, cfg, out, why, &x);
 		diag_add(out, CAUSE_MALFORMED, malformed_fix, "not a token: %s", why);
 		if (len)
 			fingerprint(tok, len, out->token.fingerprint);
@@ -1229,13 +1242,11 @@ int token_is_twilio(const char *tok, size_t len)
 		return 0;
 	size_t dots = 0, d1 = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (tok[i] == '.') {
-			if (!dots)
-				d1 = i;
-			dots++;
-		} else if (!b64url_is_char((unsigned char)tok[i])) {
+		uint8_t k = jwt_class[(unsigned char)tok[i]];
+		if (!k)
 			return 0;
-		}
+		if (k == 2 && !dots++)
+			d1 = i;
 	}
 	if (dots != 2 || d1 > 1024)
 		return 0;

@@ -238,7 +238,7 @@ static size_t raw_scan(struct wire *w, const unsigned char *p, size_t n, struct 
 			    wire_jwt_is_twilio(w->buf, w->raw_cand_len)) {
 				fill_event(w, ev, CHANNEL_UNKNOWN, "text", "JWT in the byte stream", w->buf,
 					   w->raw_cand_len);
-				w->raw_prev = p[i - 1];
+				w->raw_prev = i > 0 ? p[i - 1] : (unsigned char)w->buf[w->raw_cand_len - 1];
 				return i;
 			}
 			continue;
@@ -342,6 +342,13 @@ static int request_line(struct wire *w, size_t n)
 {
 	char *b = w->buf;
 	size_t m = 0;
+	if (n > 8 && !memcmp(b, "SIP/2.0 ", 8)) {
+		/* a SIP response sent by the client (to the server's request) */
+		w->requests++;
+		w->is_sip = 1;
+		w->sip_msg = "response";
+		return 1;
+	}
 	while (m < n && m < 32 && ((b[m] >= 'A' && b[m] <= 'Z') || b[m] == '-' || b[m] == '_'))
 		m++;
 	if (m == 0 || m >= n || b[m] != ' ')

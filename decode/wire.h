@@ -3,7 +3,8 @@
  * feeds whatever it has, of any size; the decoder keeps bounded state.
  * Pure: no globals, no I/O, no clock. Memory: struct wire is one fixed block
  * (wire_sizeof() bytes, caller-allocated, e.g. by mmap); zlib's inflate state
- * lives inside it too, so the decoder never calls malloc. */
+ * lives inside it too, so the decoder never calls malloc. zlib keeps pointers
+ * into the block: do not move or copy it after wire_init. */
 #ifndef TOKSHIM_WIRE_H
 #define TOKSHIM_WIRE_H
 

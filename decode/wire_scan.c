@@ -164,17 +164,21 @@ int wire_jwt_is_twilio(const char *p, size_t n)
 
 int wire_find_jwt(const char *p, size_t n, size_t from, int truncated, size_t *off, size_t *len)
 {
-	size_t i = from;
-	while (i + 3 <= n) {
-		const char *q = memmem(p + i, n - i, "eyJ", 3);
+	/* look for the 'J' of "eyJ" ('{"' in base64url): rare in text and JSON,
+	 * so memchr runs long stretches */
+	size_t i = from + 2;
+	while (i < n) {
+		const char *q = memchr(p + i, 'J', n - i);
 		if (!q)
 			return 0;
-		size_t s = (size_t)(q - p);
-		if (s > 0 && wire_is_jwt_char((unsigned char)p[s - 1])) {
-			i = s + 1;
+		size_t j = (size_t)(q - p);
+		i = j + 1;
+		if (p[j - 1] != 'y' || p[j - 2] != 'e')
 			continue;
-		}
-		size_t e = s;
+		size_t s = j - 2;
+		if (s < from || (s > 0 && wire_is_jwt_char((unsigned char)p[s - 1])))
+			continue;
+		size_t e = j + 1;
 		while (e < n && wire_is_jwt_char((unsigned char)p[e]))
 			e++;
 		i = e;

@@ -234,12 +234,16 @@ static void twilsock_msg(struct wire *w, const char *b, size_t n)
 	i += 2;
 	size_t hn = hlen < n - i ? hlen : n - i;
 	struct jspan method, tok;
-	if (!wire_json_member(b + i, hn, "method", &method) ||
-	    !wire_json_member(b + i, hn, "token", &tok))
+	if (!wire_json_member(b + i, hn, "method", &method))
 		return;
-	if (wire_jspan_eq(&method, "init"))
+	int init = wire_jspan_eq(&method, "init");
+	if (!init && !wire_jspan_eq(&method, "update"))
+		return; /* other methods carry no token (the fallback scan still runs) */
+	if (!wire_json_member(b + i, hn, "token", &tok))
+		return;
+	if (init)
 		job_tok(w, &tok, CHANNEL_TWILSOCK, "init", "Twilsock init");
-	else if (wire_jspan_eq(&method, "update"))
+	else
 		job_tok(w, &tok, CHANNEL_TWILSOCK, "update", "Twilsock update");
 }
 

@@ -242,7 +242,12 @@ static void rl_add_conn(struct rl_entry *e, uint64_t conn)
 static void summary(struct reporter *r, struct rl_entry *e, int64_t now)
 {
 	char line[512], dur[32];
-	fmt_duration(now - e->last_line, dur, sizeof dur);
+	/* the span the repeats came in: up to now, or, for a late flush (a
+	 * tick long after the last repeat, e.g. at exit), up to the last one */
+	int64_t span = now - e->last_line;
+	if (now - e->last_seen > r->window)
+		span = e->last_seen - e->last_line;
+	fmt_duration(span > 0 ? span : 1, dur, sizeof dur);
 	int n = snprintf(line, sizeof line, "token %s %s again on %u connection%s in the last %s (",
 			 e->fp[0] ? e->fp : "(no fingerprint)",
 			 e->accept ? "accepted with warnings" : "rejected", e->pending,

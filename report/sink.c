@@ -262,6 +262,10 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
 		free(st);
 		return -1;
 	}
+	/* load the time zone now, not at the first record (inside a hook) */
+	time_t t0 = time(NULL);
+	struct tm tm0;
+	localtime_r(&t0, &tm0);
 	st->fd = -1;
 	st->write_fn = write_fn;
 	st->addr.sun_family = AF_UNIX;

@@ -115,8 +115,8 @@ static void make_token(void)
 {
 	const char *header = "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"cty\":\"twilio-fpa;v=1\"}";
 	const char *payload =
-		"{\"jti\":\"" KEY "-1795377600\",\"grants\":{\"identity\":\"alice_example\","
-		"\"chat\":{\"service_sid\":\"IS11111111111111111111111111111111\",\"endpoint_id\":\"app:alice:dev1\"},"
+		"{\"jti\":\"" KEY "-1795377600\",\"grants\":{\"identity\":\"alice\","
+		"\"chat\":{\"service_sid\":\"IS11111111111111111111111111111111\"},"
 		"\"data_sync\":{\"service_sid\":\"IS22222222222222222222222222222222\"},"
 		"\"voice\":{\"incoming\":{\"allow\":true},\"outgoing\":{\"application_sid\":"
 		"\"AP44444444444444444444444444444444\"}}},"

@@ -16,7 +16,9 @@
 # bulk frames. The server (tls_server) checks the frame and byte counts.
 #
 # Environment: B (build dir, default build), BENCH_MIB (MiB per stream run,
-# default 512), BENCH_PAIRS (A/B pairs per figure, default 5), BENCH_CONNS
+# default 512), BENCH_MIB_64 (MiB per run of 64-byte writes, default
+# BENCH_MIB/8: 64 MiB is a million writes per run, and 512 MiB of them takes
+# half a minute per run on a small machine), BENCH_PAIRS (A/B pairs per figure, default 5), BENCH_CONNS
 # (connections per latency run, default 100), BENCH_THREAD_WRITES (writes per
 # thread in the 8-thread run, default BENCH_MIB*64), BENCH_PIN=0 (no taskset).
 #
@@ -30,14 +32,15 @@ B=${B:-build}
 MIB=${BENCH_MIB:-512}
 PAIRS=${BENCH_PAIRS:-5}
 CONNS=${BENCH_CONNS:-100}
-TWRITES=${BENCH_THREAD_WRITES:-$((${MIB//[^0-9]/} * 64))}
+MIB64=${BENCH_MIB_64:-$(((${MIB//[^0-9]/0} + 7) / 8))}
+TWRITES=${BENCH_THREAD_WRITES:-$((${MIB//[^0-9]/0} * 64))}
 PIN=${BENCH_PIN:-1}
 TOOLS=$B/bench/tools
 # the fixed test secret and account of tls_client's tokens: not a real key
 SECRET=tokshim-bench-secret-0123456789ab
 ACCOUNT=AC0123456789abcdef0123456789abcdef
 
-for v in MIB PAIRS CONNS TWRITES; do
+for v in MIB MIB64 PAIRS CONNS TWRITES; do
 	case ${!v} in
 	'' | *[!0-9]* | 0) echo "shim_bench: bad value for $v: '${!v}'" >&2; exit 2 ;;
 	esac
@@ -185,7 +188,7 @@ follows FOLLOW_TCP "${tcp[@]}"
 
 echo "# tokshim shim benchmark: $SHIM"
 echo "# $(nproc) cpus ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(uname -r), $(openssl version | cut -d' ' -f1-2)"
-echo "# $MIB MiB per stream run, $PAIRS pairs per figure (A = baseline, B = LD_PRELOAD shim, run A B A B ...)," \
+echo "# $MIB MiB per stream run ($MIB64 MiB with 64 B writes), $PAIRS pairs per figure (A = baseline, B = LD_PRELOAD shim, run A B A B ...)," \
 	"$([ -n "$CPIN" ] && echo "client pinned to cpu 0, server to cpu 1" || echo "no cpu pinning")"
 echo "# baseline/shimmed: medians of the runs; ratio: median of the per-pair ratios shimmed/baseline"
 echo "# *_mibps, *_per_s: higher is better, ratio < 1 is a loss; *_cpu_*: per second of client CPU time;"
@@ -195,7 +198,9 @@ printf '%-30s %14s %14s %8s\n' "# name" baseline shimmed ratio
 # ---- TLS throughput: 64 B, 1 KiB, 16 KiB writes ---------------------------------
 for s in 64 1024 16384; do
 	n=$([ $s = 64 ] && echo 64 || echo $((s / 1024))k)
-	measure "tls_$n" "$CPIN" "${client[@]}" "${tls[@]}" --mode stream --size $s --mib "$MIB"
+	m=$MIB
+	[ $s = 64 ] && m=$MIB64
+	measure "tls_$n" "$CPIN" "${client[@]}" "${tls[@]}" --mode stream --size $s --mib "$m"
 	figure "tls_${n}_mibps" "tls_$n" mibps
 	figure "tls_${n}_cpu_mibps" "tls_$n" cpu_mibps
 done
@@ -211,7 +216,7 @@ fdir=/dev/shm
 measure file_tmpfs_1k "$CPIN" "$TOOLS/file_writer" --path "$fdir/tokshim-bench.$$" --size 1024 --mib "$MIB"
 rm -f "$fdir/tokshim-bench.$$"
 figure file_tmpfs_1k_mibps file_tmpfs_1k mibps
-measure file_devnull_64 "$CPIN" "$TOOLS/file_writer" --path /dev/null --size 64 --mib "$MIB"
+measure file_devnull_64 "$CPIN" "$TOOLS/file_writer" --path /dev/null --size 64 --mib "$MIB64"
 figure file_devnull_64_mibps file_devnull_64 mibps
 
 # ---- connect to the return of the SSL_write carrying the init (token) -------------

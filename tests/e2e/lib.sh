@@ -147,14 +147,23 @@ sig_of() {
 }
 
 # shim_run OUT ERR -- CMD...: runs CMD with the shim preloaded (bounded,
-# 60 s), stdout to OUT, stderr to ERR; RC holds the exit status. The
+# 60 s), stdout to OUT, stderr to ERR (the same name: one file, both in the
+# order written); RC holds the exit status. Only CMD gets the shim (env
+# execs it), not timeout. The
 # TOKSHIM_* variables of this shell reach it (export them or prefix the call).
 shim_run() {
 	local out=$1 err=$2
 	shift 3
 	RC=0
-	LD_PRELOAD="$SHIM${LD_PRELOAD:+:$LD_PRELOAD}" TOKSHIM_SECRET="${TOKSHIM_SECRET-$SECRET}" \
-		timeout 60 "$@" >"$out" 2>"$err" || RC=$?
+	if [ "$out" = "$err" ]; then
+		# one open file (O_APPEND) for both: the order of writes is kept
+		: >"$out"
+		timeout 60 env LD_PRELOAD="$SHIM${LD_PRELOAD:+:$LD_PRELOAD}" \
+			TOKSHIM_SECRET="${TOKSHIM_SECRET-$SECRET}" "$@" >>"$out" 2>&1 || RC=$?
+	else
+		timeout 60 env LD_PRELOAD="$SHIM${LD_PRELOAD:+:$LD_PRELOAD}" \
+			TOKSHIM_SECRET="${TOKSHIM_SECRET-$SECRET}" "$@" >"$out" 2>"$err" || RC=$?
+	fi
 }
 
 # plain_run OUT ERR -- CMD...: the same without the shim.

@@ -43,7 +43,7 @@ for s in shim_follows_tls shim_follows_tcp shim_quiet_on_valid_token; do
 	grep -Eq "^summary $s +(yes|no) +yes +(PASS|MISS)\$" "$tmp/out" ||
 		{ cat "$tmp/out" >&2; fail "no summary line '$s'"; }
 done
-grep -q '^# 4 MiB per stream run, 2 pairs' "$tmp/out" || fail "header does not name the run size"
+grep -q '^# 4 MiB per stream run (1 MiB with 64 B writes), 2 pairs' "$tmp/out" || fail "header does not name the run size"
 grep -q '^# shim_bench: done' "$tmp/out" || fail "no closing line"
 grep '^summary shim_' "$tmp/out" # for the log: is the shim live yet?
 

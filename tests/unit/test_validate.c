@@ -453,6 +453,7 @@ static const struct {
 	{"plus_slash", "e30.e30.ab+/", "'+' at offset 10"},
 	{"json_without_token", "{\"identity\":\"alice\",\"error\":\"no token\"}", "JSON document with no token"},
 	{"binary", "\x01\x02\x03", "byte 0x01 at offset 0"},
+	{"wrapped_but_broken", "{\"token\":\"eyJhbGciOi.e30.abc\"}", "a wrapped token was found, but the header is not"},
 };
 
 Test(validate, malformed_inputs)

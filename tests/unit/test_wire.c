@@ -129,6 +129,8 @@ static void b_sip(struct wt_buf *b)
 		     "X-Twilio-AccessToken: %s\r\nl: 10\r\n\r\n0123456789",
 		  TK(T_VOICE));
 	char sdp[] = "v=0\r\no=- 0 0 IN IP4 10.0.0.1\r\ns=-\r\n";
+	wt_printf(b, "SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS 10.0.0.1\r\nCSeq: 1 OPTIONS\r\n"
+		     "Content-Length: 3\r\n\r\nabc");
 	wt_printf(b, "INVITE sip:bob@example.sip.twilio.com SIP/2.0\r\nContent-Type: application/sdp\r\n"
 		     "Content-Length: %zu\r\nX-Twilio-AccessToken: %s\r\n\r\n%s",
 		  strlen(sdp), TK(T_CHAT2), sdp);

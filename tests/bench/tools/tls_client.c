@@ -38,6 +38,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/perf_event.h>
+#include <sys/syscall.h>
+
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -90,6 +93,29 @@ static double cpu_s(void)
 	getrusage(RUSAGE_SELF, &r);
 	return (double)(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
 	       (double)(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+/* User-space instructions retired by this thread, from a hardware counter
+ * (perf_event_open): noise-free where wall time is not. -1 when the counter
+ * is not available (no PMU in the VM, perf_event_paranoid). */
+static int instr_fd = -2;
+
+static long long instr_now(void)
+{
+	if (instr_fd == -2) {
+		struct perf_event_attr a;
+		memset(&a, 0, sizeof(a));
+		a.type = PERF_TYPE_HARDWARE;
+		a.size = sizeof(a);
+		a.config = PERF_COUNT_HW_INSTRUCTIONS;
+		a.exclude_kernel = 1;
+		a.exclude_hv = 1;
+		instr_fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	}
+	long long v;
+	if (instr_fd < 0 || read(instr_fd, &v, sizeof(v)) != (ssize_t)sizeof(v))
+		return -1;
+	return v;
 }
 
 /* ---- token and frames ------------------------------------------------------ */
@@ -379,18 +405,21 @@ static int mode_stream(void)
 	uint64_t n = (o.mib << 20) / o.size;
 	struct conn c;
 	conn_start(&c);
+	long long i0 = instr_now();
 	double c0 = cpu_s(), t0 = now_s();
 	for (uint64_t i = 0; i < n; i++)
 		if (conn_send_frame(&c, f, o.size) != 0)
 			die("write failed");
+	long long i1 = instr_now();
 	const char *err = conn_finish(&c);
 	double t1 = now_s(), c1 = cpu_s();
 	if (err)
 		die(err);
 	double mib = (double)(n * o.size) / (1 << 20);
 	printf("result mode=stream transport=%s size=%zu bytes=%" PRIu64 " frames=%" PRIu64
-	       " seconds=%.6f mibps=%.3f cpu_seconds=%.6f\n",
-	       o.tcp ? "tcp" : "tls", o.size, n * o.size, n, t1 - t0, mib / (t1 - t0), c1 - c0);
+	       " seconds=%.6f mibps=%.3f cpu_seconds=%.6f instr_per_write=%.1f\n",
+	       o.tcp ? "tcp" : "tls", o.size, n * o.size, n, t1 - t0, mib / (t1 - t0), c1 - c0,
+	       i0 < 0 || i1 < 0 ? -1.0 : (double)(i1 - i0) / (double)n);
 	free(f);
 	return 0;
 }
@@ -411,19 +440,26 @@ static int mode_latency(void)
 {
 	double *lat = calloc((size_t)o.conns, sizeof(double));
 	double *wr = calloc((size_t)o.conns, sizeof(double));
-	if (!lat || !wr)
+	double *ilat = calloc((size_t)o.conns, sizeof(double));
+	double *iwr = calloc((size_t)o.conns, sizeof(double));
+	if (!lat || !wr || !ilat || !iwr)
 		die("out of memory");
 	for (int i = 0; i < o.conns; i++) {
 		struct conn c;
+		long long i0 = instr_now();
 		double t0 = now_s();
 		if (conn_open(&c) != 0)
 			die("cannot connect or tls handshake failed");
 		if (conn_upgrade(&c) != 0)
 			die("websocket upgrade failed");
+		long long iw = instr_now();
 		double tw = now_s();
 		if (conn_send_frame(&c, g_init, g_init_len) != 0)
 			die("cannot send the init frame");
 		double t1 = now_s();
+		long long i1 = instr_now();
+		ilat[i] = i0 < 0 || i1 < 0 ? -1 : (double)(i1 - i0);
+		iwr[i] = iw < 0 || i1 < 0 ? -1 : (double)(i1 - iw);
 		const char *err = conn_finish(&c);
 		if (err)
 			die(err);
@@ -432,10 +468,14 @@ static int mode_latency(void)
 	}
 	double first = lat[0];
 	printf("result mode=latency transport=%s conns=%d connect_first_write_us=%.2f "
-	       "init_write_us=%.2f first_conn_us=%.2f\n",
-	       o.tcp ? "tcp" : "tls", o.conns, median(lat, o.conns), median(wr, o.conns), first);
+	       "init_write_us=%.2f first_conn_us=%.2f connect_first_write_instr=%.0f "
+	       "init_write_instr=%.0f\n",
+	       o.tcp ? "tcp" : "tls", o.conns, median(lat, o.conns), median(wr, o.conns), first,
+	       median(ilat, o.conns), median(iwr, o.conns));
 	free(lat);
 	free(wr);
+	free(ilat);
+	free(iwr);
 	return 0;
 }
 

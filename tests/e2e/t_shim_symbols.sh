@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# libtokshim.so exports exactly the hooked names (nothing of libdecode.a or
+# libreport.a leaks), as shim/exports.map lists them; it loads into a program
+# without changing its output.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+
+expected="SSL_ctrl SSL_write SSL_write_ex close connect dlsym dlvsym gnutls_deinit gnutls_record_send gnutls_server_name_set send sendmsg sendto write writev"
+got=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sed 's/@.*//' | sort | tr '\n' ' ' | sed 's/ $//')
+check "nm -D lists exactly the hooks" test "$got" = "$expected" || echo "  got: $got"
+in_map=$(sed -n '/global:/,/local:/p' "$ROOT/shim/exports.map" | tr ' ;\t' '\n\n\n' | grep -E '^[A-Za-z_]+$' |
+	grep -v -e global -e local | sort | tr '\n' ' ' | sed 's/ $//')
+check "shim/exports.map lists the same names" test "$in_map" = "$expected" || echo "  map: $in_map"
+check "no versioned export (versioned references must bind to the hooks)" \
+	bash -c "! nm -D --defined-only '$SHIM' | grep -q '@'"
+check "libssl and libgnutls are not linked" bash -c "! ldd '$SHIM' | grep -Eq 'libssl|libgnutls'"
+
+plain_run "$TMP/o1" "$TMP/e1" -- ls -la "$ROOT/shim"
+r1=$RC
+shim_run "$TMP/o2" "$TMP/e2" -- ls -la "$ROOT/shim"
+check "ls: same output and status with the shim" cmp -s "$TMP/o1" "$TMP/o2"
+check "ls: same exit status" test "$r1" = "$RC"
+check "ls: nothing on stderr" test ! -s "$TMP/e2"
+e2e_done

@@ -1,0 +1,278 @@
+/* The per-connection session: validation of each token the decoder finds,
+ * one report per token, update_mismatch, expired_in_use, product inference. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "decode/session.h"
+#include "tests/unit/wire_testlib.h"
+
+#define MAXD 8
+
+struct got {
+	size_t n;
+	struct diag d[MAXD];
+};
+
+static void collect(void *ctx, const struct diag *d)
+{
+	struct got *g = ctx;
+	if (g->n < MAXD)
+		g->d[g->n] = *d;
+	g->n++;
+}
+
+struct fx {
+	struct keyring *kr;
+	struct session_config cfg;
+	struct session *s;
+	struct got *got;
+};
+
+static void fx_init(struct fx *f, const char *host)
+{
+	memset(f, 0, sizeof *f);
+	f->kr = keyring_new();
+	struct tk_error err = {0};
+	cr_assert_eq(keyring_add(f->kr, WT_KEY, WT_SECRET, strlen(WT_SECRET), &err), 0, "%s", err.msg);
+	vconfig_init(&f->cfg.v);
+	f->cfg.v.keys = f->kr;
+	f->cfg.v.account_sid = WT_ACCOUNT;
+	f->s = malloc(session_sizeof());
+	f->got = calloc(1, sizeof *f->got);
+	session_init(f->s, &f->cfg, 1);
+	if (host)
+		session_set_host(f->s, host, strlen(host));
+}
+
+static void fx_free(struct fx *f)
+{
+	session_release(f->s);
+	free(f->s);
+	free(f->got);
+	keyring_free(f->kr);
+}
+
+static int feed(struct fx *f, const struct wt_buf *b, int64_t now)
+{
+	return session_feed(f->s, b->p, b->n, now, collect, f->got);
+}
+
+static void ws_open(struct wt_buf *b, const char *host, const char *path)
+{
+	wt_printf(b,
+		  "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		  path, host);
+}
+
+static void tsock_frame(struct wt_buf *b, const char *method, const char *tok)
+{
+	struct wt_buf m = {0};
+	char hdr[8192];
+	if (tok)
+		snprintf(hdr, sizeof hdr, "{\"id\":\"TM1\",\"method\":\"%s\",\"token\":\"%s\",\"payload_size\":0}",
+			 method, tok);
+	else
+		snprintf(hdr, sizeof hdr, "{\"id\":\"TM2\",\"method\":\"%s\",\"payload_size\":0}", method);
+	wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+	wt_frame(b, 1, 0, 2, m.p, m.n, 0);
+	wt_free(&m);
+}
+
+static int has(const struct diag *d, enum cause_id id)
+{
+	return diag_has(d, id);
+}
+
+Test(session, init_then_update_for_another_identity)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t1[4096], t2[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t2, sizeof t2, "bob", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf b = {0};
+	ws_open(&b, "tsock.us1.twilio.com", "/v3/wsconnect");
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&b, "ping", NULL);
+	tsock_frame(&b, "update", t2);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 2);
+	cr_assert_eq(f.got->n, 2);
+	const struct diag *a = &f.got->d[0], *u = &f.got->d[1];
+	cr_assert_eq(a->accept, 1, "init accepted (first cause: %s)", a->ncauses ? a->causes[0].text : "");
+	cr_assert_eq(a->channel, CHANNEL_TWILSOCK);
+	cr_assert_str_eq(a->message, "init");
+	cr_assert_eq(a->product, PRODUCT_CONVERSATIONS, "chat grant on Twilsock: conversations");
+	cr_assert_str_eq(a->token.identity, "alice");
+	cr_assert_eq(u->accept, 0);
+	cr_assert(has(u, CAUSE_UPDATE_MISMATCH));
+	cr_assert_eq(u->code, 51215);
+	cr_assert_str_eq(u->message, "update");
+	wt_free(&b);
+	fx_free(&f);
+}
+
+Test(session, update_for_another_service)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t1[4096], t2[4096];
+	wt_token(t1, sizeof t1, "alice", WT_SYNC_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t2, sizeof t2, "alice",
+		 "\"data_sync\":{\"service_sid\":\"IS00000000000000000000000000000000\"}", WT_NOW,
+		 WT_NOW + 3600);
+	struct wt_buf b = {0};
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&b, "update", t2);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 2);
+	cr_assert_eq(f.got->d[0].product, PRODUCT_SYNC);
+	cr_assert(!has(&f.got->d[0], CAUSE_UPDATE_MISMATCH));
+	cr_assert(has(&f.got->d[1], CAUSE_UPDATE_MISMATCH));
+	wt_free(&b);
+	fx_free(&f);
+}
+
+Test(session, same_token_reported_once)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t1[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf b = {0};
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&b, "update", t1);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
+	cr_assert_eq(feed(&f, &b, WT_NOW + 10), 0);
+	cr_assert_eq(f.got->n, 1);
+	wt_free(&b);
+	fx_free(&f);
+}
+
+Test(session, expired_in_use_once)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t1[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 600);
+	struct wt_buf b = {0}, ping = {0};
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&ping, "ping", NULL);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
+	cr_assert_eq(f.got->d[0].accept, 1);
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 600 + 30), 0, "within the skew");
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 600 + 31), 1);
+	const struct diag *d = &f.got->d[1];
+	cr_assert(has(d, CAUSE_EXPIRED_IN_USE));
+	cr_assert_eq(d->accept, 1, "a warning");
+	cr_assert_eq(d->channel, CHANNEL_TWILSOCK);
+	cr_assert_str_eq(d->token.identity, "alice");
+	cr_assert(strstr(d->causes[0].text, "2026-11-22T21:40:00Z"), "%s", d->causes[0].text);
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 900), 0, "once per connection");
+	cr_assert(!session_passthrough(f.s));
+	wt_free(&b);
+	wt_free(&ping);
+	fx_free(&f);
+}
+
+Test(session, update_before_expiry_stops_expired_in_use)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t1[4096], t2[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 600);
+	wt_token(t2, sizeof t2, "alice", WT_CHAT_GRANT, WT_NOW + 500, WT_NOW + 4100);
+	struct wt_buf a = {0}, u = {0}, ping = {0};
+	tsock_frame(&a, "init", t1);
+	tsock_frame(&u, "update", t2);
+	tsock_frame(&ping, "ping", NULL);
+	cr_assert_eq(feed(&f, &a, WT_NOW), 1);
+	cr_assert_eq(feed(&f, &u, WT_NOW + 500), 1);
+	cr_assert_eq(f.got->d[1].accept, 1, "same identity and service: no mismatch");
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 1000), 0);
+	wt_free(&a);
+	wt_free(&u);
+	wt_free(&ping);
+	fx_free(&f);
+}
+
+Test(session, expired_when_sent_is_not_in_use)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t1[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf b = {0}, ping = {0};
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&ping, "ping", NULL);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
+	cr_assert(has(&f.got->d[0], CAUSE_EXPIRED));
+	cr_assert_eq(f.got->d[0].code, 51215);
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 100), 0);
+	wt_free(&b);
+	wt_free(&ping);
+	fx_free(&f);
+}
+
+Test(session, voice_video_and_region)
+{
+	struct fx f;
+	fx_init(&f, "voice-js.roaming.twilio.com");
+	char tv[4096];
+	wt_token(tv, sizeof tv, "alice_1", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf b = {0}, m = {0};
+	ws_open(&b, "voice-js.roaming.twilio.com", "/signal");
+	wt_printf(&m, "{\"type\":\"listen\",\"version\":\"1.6\",\"payload\":{\"token\":\"%s\"}}", tv);
+	wt_frame(&b, 1, 0, 1, m.p, m.n, 0);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
+	const struct diag *d = &f.got->d[0];
+	cr_assert_eq(d->channel, CHANNEL_VOICE);
+	cr_assert_eq(d->product, PRODUCT_VOICE);
+	cr_assert_str_eq(d->message, "listen");
+	cr_assert_eq(d->accept, 1, "%s", d->ncauses ? d->causes[0].text : "");
+	fx_free(&f);
+
+	/* a Twilsock host in ie1 with a us1 key: region */
+	fx_init(&f, "tsock.ie1.twilio.com");
+	char tc[4096];
+	wt_token(tc, sizeof tc, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	b.n = 0;
+	tsock_frame(&b, "init", tc);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
+	cr_assert(has(&f.got->d[0], CAUSE_REGION));
+	cr_assert_eq(f.got->d[0].code, 51215);
+	fx_free(&f);
+	wt_free(&b);
+	wt_free(&m);
+}
+
+Test(session, byte_by_byte_same_diagnoses)
+{
+	char t1[4096], t2[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t2, sizeof t2, "bob", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf b = {0};
+	ws_open(&b, "tsock.us1.twilio.com", "/v3/wsconnect");
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&b, "update", t2);
+	struct fx f;
+	fx_init(&f, NULL);
+	int total = 0;
+	for (size_t i = 0; i < b.n; i++)
+		total += session_feed(f.s, b.p + i, 1, WT_NOW, collect, f.got);
+	cr_assert_eq(total, 2);
+	cr_assert(!has(&f.got->d[0], CAUSE_UPDATE_MISMATCH));
+	cr_assert(has(&f.got->d[1], CAUSE_UPDATE_MISMATCH));
+	cr_assert_str_eq(session_host(f.s), "tsock.us1.twilio.com");
+	fx_free(&f);
+	wt_free(&b);
+}
+
+Test(session, passthrough)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	static const unsigned char tls[] = {0x16, 0x03, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5};
+	cr_assert_eq(session_feed(f.s, tls, sizeof tls, WT_NOW, collect, f.got), 0);
+	cr_assert(session_passthrough(f.s));
+	fx_free(&f);
+}

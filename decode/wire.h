@@ -4,7 +4,9 @@
  * Pure: no globals, no I/O, no clock. Memory: struct wire is one fixed block
  * (wire_sizeof() bytes, caller-allocated, e.g. by mmap); zlib's inflate state
  * lives inside it too, so the decoder never calls malloc. zlib keeps pointers
- * into the block: do not move or copy it after wire_init. */
+ * into the block: do not move or copy it after wire_init. The bounds (a
+ * header line: 24 KiB, a WebSocket message kept for scanning: 64 KiB, an HTTP
+ * body prefix: 24 KiB; the rest skipped by length) are in decode/wire_int.h. */
 #ifndef TOKSHIM_WIRE_H
 #define TOKSHIM_WIRE_H
 

@@ -19,4 +19,7 @@ if [ "$found" = 0 ]; then
 	echo "bench: no benchmark binaries in $B/bench/ (build them with make bench)" >&2
 	exit 1
 fi
+# what the shim costs its host (issue 5)
+echo "==== shim_bench"
+bash tests/bench/shim_bench.sh || status=1
 exit "$status"

@@ -15,12 +15,18 @@
 # shim is given as TOKSHIM_SECRET so it verifies the signature), then the
 # bulk frames. The server (tls_server) checks the frame and byte counts.
 #
-# Environment: B (build dir, default build), BENCH_MIB (MiB per stream run,
-# default 512), BENCH_MIB_64 (MiB per run of 64-byte writes, default
-# BENCH_MIB/8: 64 MiB is a million writes per run, and 512 MiB of them takes
-# half a minute per run on a small machine), BENCH_PAIRS (A/B pairs per figure, default 5), BENCH_CONNS
-# (connections per latency run, default 100), BENCH_THREAD_WRITES (writes per
-# thread in the 8-thread run, default BENCH_MIB*64), BENCH_PIN=0 (no taskset).
+# Environment:
+#   B                    build directory (default build)
+#   BENCH_MIB            MiB per stream run (default 512)
+#   BENCH_MIB_64         MiB per run of 64-byte writes (default BENCH_MIB/8: 64 MiB
+#                        is a million writes; 512 MiB of them take half a minute
+#                        per run on a small machine)
+#   BENCH_PAIRS          A/B pairs per figure (default 5)
+#   BENCH_CONNS          connections per latency run (default 20); latency takes
+#                        5 * BENCH_PAIRS pairs of these short runs, so that a burst
+#                        of load from elsewhere spoils few pairs
+#   BENCH_THREAD_WRITES  writes per thread in the 8-thread run (default BENCH_MIB*64)
+#   BENCH_PIN=0          no taskset (default: client on cpu 0, server on cpu 1)
 #
 # Exit status: 0 when every run completed with the right byte counts, whether
 # or not the targets are met (this is a measurement); 1 when a program failed,
@@ -31,7 +37,7 @@ cd "$(dirname "$0")/../.."
 B=${B:-build}
 MIB=${BENCH_MIB:-512}
 PAIRS=${BENCH_PAIRS:-5}
-CONNS=${BENCH_CONNS:-100}
+CONNS=${BENCH_CONNS:-20}
 MIB64=${BENCH_MIB_64:-$(((${MIB//[^0-9]/0} + 7) / 8))}
 TWRITES=${BENCH_THREAD_WRITES:-$((${MIB//[^0-9]/0} * 64))}
 PIN=${BENCH_PIN:-1}
@@ -117,11 +123,13 @@ run() {
 	grep -m1 '^result ' "$tmp/out" >"$tmp/res/$label.$side.$n" || fail "$label: no result line"
 }
 
-# measure LABEL PIN CMD...: PAIRS pairs, A then B
+# measure LABEL PIN CMD...: NP pairs (default PAIRS), A then B
+declare -A NPAIRS
 measure() {
-	local label=$1 pin=$2 i
+	local label=$1 pin=$2 i np=${NP:-$PAIRS}
 	shift 2
-	for i in $(seq "$PAIRS"); do
+	NPAIRS[$label]=$np
+	for i in $(seq "$np"); do
 		run "$label" A "$pin" "$i" "$@"
 		run "$label" B "$pin" "$i" "$@"
 	done
@@ -137,8 +145,9 @@ val() {
 	}' "$1"
 }
 
-# stats < "b s" lines: median(b) median(s) median(s/b) noise median(s-b)
-# (noise: 1.4826 * median absolute deviation of the ratios, a robust sigma)
+# stats < "b s" lines: median(b) median(s) median(s/b) noise median(s-b) dnoise
+# (noise, dnoise: 1.4826 * median absolute deviation of the ratios, of the
+# differences: a robust sigma)
 stats() {
 	awk '
 	function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i];
@@ -148,22 +157,29 @@ stats() {
 	END {
 		if (!n) exit 1
 		mr = med(r, n)
+		md = med(d, n)
 		for (i = 1; i <= n; i++) { dev[i] = r[i] - mr; if (dev[i] < 0) dev[i] = -dev[i] }
-		printf "%.6g %.6g %.6f %.6f %.6g\n", med(b, n), med(s, n), mr, 1.4826 * med(dev, n), med(d, n)
+		for (i = 1; i <= n; i++) { ddev[i] = d[i] - md; if (ddev[i] < 0) ddev[i] = -ddev[i] }
+		printf "%.2f %.2f %.6f %.6f %.6g %.6g\n", med(b, n), med(s, n), mr, 1.4826 * med(dev, n), md,
+			1.4826 * med(ddev, n)
 	}'
 }
 
 # figure NAME LABEL KEY: prints the figure line, remembers its numbers
-declare -A RATIO NOISE DELTA
+declare -A RATIO NOISE DELTA DNOISE
 figure() {
-	local name=$1 label=$2 key=$3 i mb ms mr noise md
-	read -r mb ms mr noise md < <(for i in $(seq "$PAIRS"); do
+	local name=$1 label=$2 key=$3 i mb ms mr noise md dnoise
+	read -r mb ms mr noise md dnoise < <(for i in $(seq "${NPAIRS[$label]}"); do
 		echo "$(val "$tmp/res/$label.A.$i" "$key") $(val "$tmp/res/$label.B.$i" "$key")"
 	done | stats)
 	RATIO[$name]=$mr
 	NOISE[$name]=$noise
 	DELTA[$name]=$md
-	printf '%-30s %14s %14s %8.4f\n' "$name" "$mb" "$ms" "$mr"
+	DNOISE[$name]=$dnoise
+	case $mb$ms in
+	*-*) printf '%-30s %14s %14s %8s\n' "$name" n/a n/a n/a ;; # no hardware counter
+	*) printf '%-30s %14s %14s %8.4f\n' "$name" "$mb" "$ms" "$mr" ;;
+	esac
 }
 
 start=$(date +%s)
@@ -188,11 +204,13 @@ follows FOLLOW_TCP "${tcp[@]}"
 
 echo "# tokshim shim benchmark: $SHIM"
 echo "# $(nproc) cpus ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)), $(uname -r), $(openssl version | cut -d' ' -f1-2)"
-echo "# $MIB MiB per stream run ($MIB64 MiB with 64 B writes), $PAIRS pairs per figure (A = baseline, B = LD_PRELOAD shim, run A B A B ...)," \
+echo "# $MIB MiB per stream run ($MIB64 MiB with 64 B writes), $PAIRS pairs per figure ($((PAIRS * 5)) of $CONNS connections for latency)" \
+	"(A = baseline, B = LD_PRELOAD shim, run A B A B ...)," \
 	"$([ -n "$CPIN" ] && echo "client pinned to cpu 0, server to cpu 1" || echo "no cpu pinning")"
 echo "# baseline/shimmed: medians of the runs; ratio: median of the per-pair ratios shimmed/baseline"
 echo "# *_mibps, *_per_s: higher is better, ratio < 1 is a loss; *_cpu_*: per second of client CPU time;"
-echo "# *_us: lower is better, ratio > 1 is a cost"
+echo "# *_us, *_instr*: lower is better, ratio > 1 is a cost; *_instr*: user-space instructions"
+echo "# retired by the client thread (hardware counter; n/a without one): immune to machine load"
 printf '%-30s %14s %14s %8s\n' "# name" baseline shimmed ratio
 
 # ---- TLS throughput: 64 B, 1 KiB, 16 KiB writes ---------------------------------
@@ -203,12 +221,14 @@ for s in 64 1024 16384; do
 	measure "tls_$n" "$CPIN" "${client[@]}" "${tls[@]}" --mode stream --size $s --mib "$m"
 	figure "tls_${n}_mibps" "tls_$n" mibps
 	figure "tls_${n}_cpu_mibps" "tls_$n" cpu_mibps
+	figure "tls_${n}_instr_per_write" "tls_$n" instr_per_write
 done
 
 # ---- plain TCP (ws://), 16 KiB frames ---------------------------------------------
 measure tcp_16k "$CPIN" "${client[@]}" "${tcp[@]}" --mode stream --size 16384 --mib "$MIB"
 figure tcp_16k_mibps tcp_16k mibps
 figure tcp_16k_cpu_mibps tcp_16k cpu_mibps
+figure tcp_16k_instr_per_write tcp_16k instr_per_write
 
 # ---- write() to files: a tmpfs file (1 KiB writes) and /dev/null (64 B writes) ----
 fdir=/dev/shm
@@ -216,13 +236,17 @@ fdir=/dev/shm
 measure file_tmpfs_1k "$CPIN" "$TOOLS/file_writer" --path "$fdir/tokshim-bench.$$" --size 1024 --mib "$MIB"
 rm -f "$fdir/tokshim-bench.$$"
 figure file_tmpfs_1k_mibps file_tmpfs_1k mibps
+figure file_tmpfs_1k_instr_per_write file_tmpfs_1k instr_per_write
 measure file_devnull_64 "$CPIN" "$TOOLS/file_writer" --path /dev/null --size 64 --mib "$MIB64"
 figure file_devnull_64_mibps file_devnull_64 mibps
+figure file_devnull_64_instr_per_write file_devnull_64 instr_per_write
 
 # ---- connect to the return of the SSL_write carrying the init (token) -------------
-measure latency "$CPIN" "${client[@]}" "${tls[@]}" --mode latency --conns "$CONNS"
+NP=$((PAIRS * 5)) measure latency "$CPIN" "${client[@]}" "${tls[@]}" --mode latency --conns "$CONNS"
 figure connect_first_write_us latency connect_first_write_us
 figure init_write_us latency init_write_us
+figure connect_first_write_instr latency connect_first_write_instr
+figure init_write_instr latency init_write_instr
 
 # ---- SSL_write calls per second, 8 threads on 8 connections, 64 B -----------------
 # not pinned: the threads must be free to run in parallel
@@ -237,20 +261,33 @@ figure threads8_tls_64_cpu_calls_per_s threads cpu_calls
 # server may be the bottleneck of a wall-clock figure, hiding client cost)
 loss() { awk -v a="$1" -v b="${2:-$1}" 'BEGIN { m = a < b ? a : b; printf "%.2f", (1 - m) * 100 }'; }
 verdict() { awk -v v="$1" -v l="$2" 'BEGIN { print (v <= l ? "PASS" : "MISS") }'; }
-summary() { printf 'summary %-34s %10s %10s  %s\n' "$1" "$2" "$3" "$(verdict "$2" "$3")"; }
+# pct SIGMA...: the largest, in percent
+pct() { awk 'BEGIN { m = 0; for (i = 1; i < ARGC; i++) if (ARGV[i] > m) m = ARGV[i]; printf "%.2f", m * 100 }' "$@"; }
+# summary TARGET MEASURED LIMIT [NOISE]
+summary() {
+	printf 'summary %-34s %10s %10s  %s%s\n' "$1" "$2" "$3" "$(verdict "$2" "$3")" "${4:+  # noise $4}"
+}
 
 echo
-echo "# summary: target, measured, limit, verdict (losses in %: larger of wall-clock and CPU-time loss)"
-summary tls_16k_loss_pct "$(loss "${RATIO[tls_16k_mibps]}" "${RATIO[tls_16k_cpu_mibps]}")" 1
-summary tls_64_loss_pct "$(loss "${RATIO[tls_64_mibps]}" "${RATIO[tls_64_cpu_mibps]}")" 3
-summary tcp_16k_loss_pct "$(loss "${RATIO[tcp_16k_mibps]}" "${RATIO[tcp_16k_cpu_mibps]}")" 1
+echo "# summary: target, measured, limit, verdict (losses in %: the larger of the wall-clock and the"
+echo "# CPU-time loss; noise: robust sigma of the per-pair ratios or differences)"
+# target FIGURE LIMIT: a throughput target on FIGURE_mibps and FIGURE_cpu_mibps
+target() {
+	summary "${1}_loss_pct" "$(loss "${RATIO[${1}_mibps]}" "${RATIO[${1}_cpu_mibps]}")" "$2" \
+		"$(pct "${NOISE[${1}_mibps]}" "${NOISE[${1}_cpu_mibps]}")%"
+}
+target tls_16k 1
+target tls_64 3
+target tcp_16k 1
 # within noise: loss no more than 2 sigma of the pair ratios, and 1% at least
 for f in file_tmpfs_1k_mibps file_devnull_64_mibps; do
 	lim=$(awk -v s="${NOISE[$f]}" 'BEGIN { l = 200 * s; printf "%.2f", (l > 1 ? l : 1) }')
 	summary "${f%_mibps}_loss_pct(noise)" "$(loss "${RATIO[$f]}")" "$lim"
 done
-summary added_latency_us "$(printf '%.1f' "${DELTA[connect_first_write_us]}")" 50
-summary threads8_loss_pct "$(loss "${RATIO[threads8_tls_64_calls_per_s]}" "${RATIO[threads8_tls_64_cpu_calls_per_s]}")" 3
+summary added_latency_us "$(printf '%.1f' "${DELTA[connect_first_write_us]}")" 50 \
+	"$(printf '%.1f' "${DNOISE[connect_first_write_us]}")us"
+summary threads8_loss_pct "$(loss "${RATIO[threads8_tls_64_calls_per_s]}" "${RATIO[threads8_tls_64_cpu_calls_per_s]}")" 3 \
+	"$(pct "${NOISE[threads8_tls_64_calls_per_s]}" "${NOISE[threads8_tls_64_cpu_calls_per_s]}")%"
 # the figures only mean something if the shim followed the connections
 printf 'summary %-34s %10s %10s  %s\n' shim_follows_tls "$FOLLOW_TLS" yes "$([ "$FOLLOW_TLS" = yes ] && echo PASS || echo MISS)"
 printf 'summary %-34s %10s %10s  %s\n' shim_follows_tcp "$FOLLOW_TCP" yes "$([ "$FOLLOW_TCP" = yes ] && echo PASS || echo MISS)"

@@ -3,6 +3,7 @@
  * expired_in_use, one report per token). One fixed block, no allocation; the
  * diagnosis being built lives here, not on the (possibly small) stack. */
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decode/session.h"
@@ -138,6 +139,29 @@ static void check_update(struct session *s)
 	}
 }
 
+/* Twilsock carries Conversations (chat grant) and Sync (data_sync grant): a
+ * token with neither is refused whatever else it grants. In auto mode the
+ * validator demands no product grant, so the channel does it here. */
+static void check_twilsock_grant(struct session *s)
+{
+	const struct token_summary *t = &s->d.token;
+	const uint32_t twilsock = GRANT_MASK(CHAT) | GRANT_MASK(IP_MESSAGING) | GRANT_MASK(DATA_SYNC);
+	if (!t->parsed || (t->grants & twilsock) || diag_has(&s->d, CAUSE_GRANTS_MISSING) ||
+	    diag_has(&s->d, CAUSE_GRANT_MISSING))
+		return;
+	char have[128] = "";
+	size_t n = 0;
+	for (int b = 0; b < GRANT_BIT__COUNT && n < sizeof have; b++)
+		if (t->grants & (1u << b))
+			n += (size_t)snprintf(have + n, sizeof have - n, "%s%s", n ? ", " : "",
+					      grant_name((enum grant_bit)b));
+	diag_add(&s->d, CAUSE_GRANT_MISSING,
+		 "add a ChatGrant with the Conversations Service SID (IS...) for Conversations, or a "
+		 "SyncGrant with the Sync Service SID for Sync, when minting the token",
+		 "Twilsock (Conversations, Sync) needs a 'chat' or 'data_sync' grant; the token has %s",
+		 n ? have : "no product grant");
+}
+
 static void remember_init(struct session *s)
 {
 	const struct token_summary *t = &s->d.token;
@@ -167,6 +191,8 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	if (s->d.product == PRODUCT_UNKNOWN)
 		s->d.product = v.product;
 	int is_twilsock = ev->channel == CHANNEL_TWILSOCK;
+	if (is_twilsock && v.product == PRODUCT_UNKNOWN)
+		check_twilsock_grant(s);
 	if (is_twilsock && !strcmp(ev->message, "update"))
 		check_update(s);
 	diag_finish(&s->d);

@@ -140,6 +140,9 @@ struct jspan {
  * past n; nesting is skipped without recursion. */
 int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out);
 int wire_jspan_eq(const struct jspan *s, const char *lit);
+/* Decodes a JSON string's escapes in place (p[0..n) is the text between the
+ * quotes); returns the decoded length (<= n). Bad escapes are kept as they are. */
+size_t wire_json_unescape(char *p, size_t n);
 
 /* Non-zero for the characters of a compact JWT (base64url and '.'). */
 int wire_is_jwt_char(unsigned char c);

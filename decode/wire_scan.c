@@ -114,6 +114,82 @@ int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out
 	return 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static long hex4(const char *p)
+{
+	long v = 0;
+	for (int k = 0; k < 4; k++) {
+		int h = hexval(p[k]);
+		if (h < 0)
+			return -1;
+		v = v << 4 | h;
+	}
+	return v;
+}
+
+size_t wire_json_unescape(char *p, size_t n)
+{
+	size_t i = 0, o = 0;
+	while (i < n) {
+		char c = p[i];
+		if (c != '\\' || i + 1 >= n) {
+			p[o++] = p[i++];
+			continue;
+		}
+		char e = p[i + 1];
+		static const char esc[] = "\"\\/bfnrt", out[] = "\"\\/\b\f\n\r\t";
+		const char *simple = e ? strchr(esc, e) : NULL;
+		if (simple) {
+			p[o++] = out[simple - esc];
+			i += 2;
+			continue;
+		}
+		long cp = e == 'u' && i + 6 <= n ? hex4(p + i + 2) : -1;
+		if (cp < 0) {
+			p[o++] = p[i++];
+			continue;
+		}
+		size_t used = 6;
+		if (cp >= 0xd800 && cp < 0xdc00 && i + 12 <= n && p[i + 6] == '\\' && p[i + 7] == 'u') {
+			long lo = hex4(p + i + 8);
+			if (lo >= 0xdc00 && lo < 0xe000) {
+				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+				used = 12;
+			}
+		}
+		if (cp >= 0xd800 && cp < 0xe000)
+			cp = 0xfffd; /* lone surrogate */
+		/* UTF-8 is never longer than the escape it replaces */
+		if (cp < 0x80) {
+			p[o++] = (char)cp;
+		} else if (cp < 0x800) {
+			p[o++] = (char)(0xc0 | cp >> 6);
+			p[o++] = (char)(0x80 | (cp & 0x3f));
+		} else if (cp < 0x10000) {
+			p[o++] = (char)(0xe0 | cp >> 12);
+			p[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+			p[o++] = (char)(0x80 | (cp & 0x3f));
+		} else {
+			p[o++] = (char)(0xf0 | cp >> 18);
+			p[o++] = (char)(0x80 | (cp >> 12 & 0x3f));
+			p[o++] = (char)(0x80 | (cp >> 6 & 0x3f));
+			p[o++] = (char)(0x80 | (cp & 0x3f));
+		}
+		i += used;
+	}
+	return o;
+}
+
 int wire_jspan_eq(const struct jspan *s, const char *lit)
 {
 	size_t n = strlen(lit);

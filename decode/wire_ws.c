@@ -202,6 +202,10 @@ static void job_tok(struct wire *w, const struct jspan *tok, enum channel ch, co
 	j->have_tok = 1;
 	j->tok_off = j->skip_off = (size_t)(tok->p - w->buf);
 	j->tok_len = j->skip_len = tok->n;
+	/* a JSON string value: what the server sees is the decoded text (a whole
+	 * JSON response passed as the token arrives here escaped) */
+	if (tok->is_string && memchr(tok->p, '\\', tok->n))
+		j->tok_len = wire_json_unescape(w->buf + j->tok_off, tok->n);
 	j->channel = ch;
 	j->message = message;
 	j->where = where;

@@ -32,7 +32,7 @@
 # or not the targets are met (this is a measurement); 1 when a program failed,
 # crashed or a byte count was wrong; 2 on a usage error.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 
 B=${B:-build}
 MIB=${BENCH_MIB:-512}
@@ -41,6 +41,7 @@ CONNS=${BENCH_CONNS:-20}
 MIB64=${BENCH_MIB_64:-$(((${MIB//[^0-9]/0} + 7) / 8))}
 TWRITES=${BENCH_THREAD_WRITES:-$((${MIB//[^0-9]/0} * 64))}
 PIN=${BENCH_PIN:-1}
+RUN_TIMEOUT=$((120 + ${MIB//[^0-9]/0})) # seconds: a hung run fails the benchmark
 TOOLS=$B/bench/tools
 # the fixed test secret and account of tls_client's tokens: not a real key
 SECRET=tokshim-bench-secret-0123456789ab
@@ -98,10 +99,10 @@ read -r _ TLS_PORT _ TCP_PORT <"$tmp/server.out" 2>/dev/null || true
 # JSON file (a valid token must produce nothing there).
 CLEAN_ENV=(env -u LD_PRELOAD -u TOKSHIM_OUTPUT -u TOKSHIM_SECRET -u TOKSHIM_SECRETS_FILE
 	-u TOKSHIM_ACCOUNT_SID -u TOKSHIM_SKEW -u TOKSHIM_LEVEL -u TOKSHIM_HOSTS -u TOKSHIM_HOOKS
-	-u TOKSHIM_DISABLE BENCH_SECRET=$SECRET)
+	-u TOKSHIM_DISABLE "BENCH_SECRET=$SECRET")
 A_ENV=("${CLEAN_ENV[@]}")
-B_ENV=("${CLEAN_ENV[@]}" LD_PRELOAD="$SHIM" TOKSHIM_SECRET=$SECRET TOKSHIM_ACCOUNT_SID=$ACCOUNT
-	TOKSHIM_OUTPUT=json:$tmp/shim.jsonl)
+B_ENV=("${CLEAN_ENV[@]}" "LD_PRELOAD=$SHIM" "TOKSHIM_SECRET=$SECRET" "TOKSHIM_ACCOUNT_SID=$ACCOUNT"
+	"TOKSHIM_OUTPUT=json:$tmp/shim.jsonl")
 
 # run LABEL A|B PIN CMD...: one run; its "result" line into $tmp/res/LABEL.SIDE.N
 mkdir -p "$tmp/res"
@@ -110,9 +111,10 @@ run() {
 	shift 4
 	local -a e
 	if [ "$side" = A ]; then e=("${A_ENV[@]}"); else e=("${B_ENV[@]}"); fi
-	$pin "${e[@]}" "$@" >"$tmp/out" 2>"$tmp/err"
+	$pin timeout -k 5 "$RUN_TIMEOUT" "${e[@]}" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
+		[ $rc = 124 ] && echo "shim_bench: $label ($side) hung: killed after $RUN_TIMEOUT s" >&2
 		[ $rc -gt 128 ] && echo "shim_bench: $label ($side) killed by signal $((rc - 128))" >&2
 		sed 's/^/  /' "$tmp/err" >&2
 		local what=baseline
@@ -193,8 +195,8 @@ tcp=(--port "$TCP_PORT" --tcp)
 follows() {
 	local var=$1 out=$tmp/check_$1.jsonl
 	shift
-	$CPIN "${CLEAN_ENV[@]}" LD_PRELOAD="$SHIM" TOKSHIM_SECRET=$SECRET TOKSHIM_ACCOUNT_SID=$ACCOUNT \
-		TOKSHIM_OUTPUT=json:$out "${client[@]}" "$@" --mode latency --conns 1 --exp -7200 \
+	$CPIN timeout -k 5 "$RUN_TIMEOUT" "${CLEAN_ENV[@]}" "LD_PRELOAD=$SHIM" "TOKSHIM_SECRET=$SECRET" "TOKSHIM_ACCOUNT_SID=$ACCOUNT" \
+		"TOKSHIM_OUTPUT=json:$out" "${client[@]}" "$@" --mode latency --conns 1 --exp -7200 \
 		>/dev/null 2>"$tmp/err" ||
 		fail "check client ($var) failed under the shim: $(cat "$tmp/err")"
 	if [ -s "$out" ] && grep -q '"expired"' "$out"; then printf -v "$var" yes; else printf -v "$var" no; fi

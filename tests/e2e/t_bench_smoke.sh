@@ -5,7 +5,7 @@
 # when a client crashes, and when the server's byte count differs from the
 # client's.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 B=${B:-build}
 MAKE=${MAKE:-make}
 PY=${PYTHON:-/usr/bin/python3}

@@ -2,7 +2,6 @@
  * finds, and the checks that need the connection's history (update_mismatch,
  * expired_in_use, one report per token). One fixed block, no allocation; the
  * diagnosis being built lives here, not on the (possibly small) stack. */
-#include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +20,7 @@ struct session {
 	char init_identity[sizeof(((struct token_summary *)0)->identity)];
 	char init_sub[48], init_chat[48], init_sync[48];
 
-	/* fingerprints (first 16 bytes of SHA-256) of the tokens already reported */
+	/* 128-bit hashes (seen_hash) of the tokens already reported */
 	uint8_t seen[SESSION_SEEN_MAX][16];
 	size_t nseen, seen_next;
 
@@ -74,10 +73,39 @@ int session_passthrough(const struct session *s)
 	return wire_passthrough(&s->w) && (!s->watch || s->eiu_done);
 }
 
+/* A 128-bit hash of a token for the seen list: two multiply-xor lanes over
+ * 8-byte words (a few hundred instructions for a token, not a SHA-256). Not
+ * cryptographic: the tokens are the host's own, a collision only merges two
+ * reports. */
+static void seen_hash(const char *p, size_t n, uint8_t out[16])
+{
+	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full + n, v;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, 8);
+		a = (a ^ v) * 0xff51afd7ed558ccdull;
+		a ^= a >> 32;
+		b = (b + v) * 0xc4ceb9fe1a85ec53ull;
+		b ^= b >> 29;
+	}
+	v = 0;
+	memcpy(&v, p + i, n - i);
+	a = (a ^ v ^ 0x5555) * 0xff51afd7ed558ccdull;
+	b = (b + v + 0xaaaa) * 0xc4ceb9fe1a85ec53ull;
+	a ^= a >> 33;
+	a *= 0xc4ceb9fe1a85ec53ull;
+	a ^= a >> 33;
+	b ^= b >> 31;
+	b *= 0xff51afd7ed558ccdull;
+	b ^= b >> 31;
+	memcpy(out, &a, 8);
+	memcpy(out + 8, &b, 8);
+}
+
 static int seen_before(struct session *s, const char *tok, size_t n)
 {
-	uint8_t md[SHA256_DIGEST_LENGTH];
-	SHA256((const unsigned char *)tok, n, md);
+	uint8_t md[16];
+	seen_hash(tok, n, md);
 	for (size_t i = 0; i < s->nseen; i++)
 		if (!memcmp(s->seen[i], md, 16))
 			return 1;
@@ -212,7 +240,8 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	return 1;
 }
 
-static int check_expired_in_use(struct session *s, int64_t now, session_emit_fn emit, void *ctx)
+static int __attribute__((noinline)) check_expired_in_use(struct session *s, int64_t now, session_emit_fn emit,
+							   void *ctx)
 {
 	if (!s->watch || s->eiu_done || now <= s->watch_exp + s->cfg.v.skew)
 		return 0;
@@ -237,10 +266,13 @@ static int check_expired_in_use(struct session *s, int64_t now, session_emit_fn 
 	return 1;
 }
 
-int session_feed(struct session *s, const void *buf, size_t len, int64_t now, session_emit_fn emit,
-		 void *ctx)
+/* The slow path of a feed: the decoder proper and each token it finds.
+ * Returns the diagnoses emitted; *now read with clock(1) at the first token
+ * when clock is set (*clock cleared then). */
+static int __attribute__((noinline)) feed_events(struct session *s, const char *p, size_t len,
+						 int64_t *now, session_clock_fn *clock,
+						 session_emit_fn emit, void *ctx)
 {
-	const char *p = buf;
 	size_t off = 0;
 	int emitted = 0;
 	struct wire_event ev;
@@ -250,9 +282,48 @@ int session_feed(struct session *s, const void *buf, size_t len, int64_t now, se
 			off += (size_t)r;
 		if (ev.kind == WIRE_EV_NONE)
 			break; /* all of buf consumed (r < 0: with an error, already resynchronised) */
-		emitted += on_token(s, &ev, now, emit, ctx);
+		if (*clock) {
+			*now = (*clock)(1);
+			*clock = NULL;
+		}
+		emitted += on_token(s, &ev, *now, emit, ctx);
 	}
-	if (len)
-		emitted += check_expired_in_use(s, now, emit, ctx);
 	return emitted;
+}
+
+/* now: the time when clock is NULL; else read with clock() when needed */
+static inline __attribute__((always_inline)) int feed(struct session *s, const char *p, size_t len,
+						      int64_t now, session_clock_fn clock,
+						      session_emit_fn emit, void *ctx)
+{
+	size_t off = 0;
+	int emitted = 0;
+	if (!len)
+		return 0;
+	/* bulk WebSocket frames: skipped by length, no event possible */
+	if (s->w.mode == WM_WS)
+		off = wire_ws_fast(&s->w, (const unsigned char *)p, len);
+	if (off < len)
+		emitted = feed_events(s, p + off, len - off, &now, &clock, emit, ctx);
+	if (s->watch && !s->eiu_done) {
+		if (clock)
+			now = clock(0);
+		if (now > s->watch_exp + s->cfg.v.skew)
+			emitted += check_expired_in_use(s, now, emit, ctx);
+	}
+	return emitted;
+}
+
+int session_feed(struct session *s, const void *buf, size_t len, int64_t now, session_emit_fn emit,
+		 void *ctx)
+{
+	return feed(s, buf, len, now, NULL, emit, ctx);
+}
+
+int session_feed_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
+		       session_emit_fn emit, void *ctx, int *passthrough)
+{
+	int r = feed(s, buf, len, 0, clock, emit, ctx);
+	*passthrough = s->w.mode == WM_PASS && (!s->watch || s->eiu_done);
+	return r;
 }

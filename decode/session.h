@@ -30,6 +30,15 @@ void session_release(struct session *s);
  * diagnoses emitted. Never fails: bad bytes make the decoder resynchronise. */
 int session_feed(struct session *s, const void *buf, size_t len, int64_t now, session_emit_fn emit,
 		 void *ctx);
+/* The same with the time read only when it is needed: clock(1) once per feed
+ * that finds a token (validation), clock(0) once per feed while a token is
+ * watched for expired_in_use (a coarse clock will do), after a feed that found
+ * no token. Bulk traffic of a
+ * connection with no live token reads no clock at all. */
+typedef int64_t (*session_clock_fn)(int precise);
+/* *passthrough: session_passthrough(s) after the feed. */
+int session_feed_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
+		       session_emit_fn emit, void *ctx, int *passthrough);
 /* Non-zero when nothing more can be found: the caller may stop feeding. */
 int session_passthrough(const struct session *s);
 /* The server name the decoder knows (SNI, else the HTTP Host header); "" unknown. */

@@ -742,7 +742,9 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 			used = http_step(w, p + off, len - off);
 			break;
 		case WM_WS:
-			used = wire_ws_step(w, p + off, len - off);
+			used = wire_ws_fast(w, p + off, len - off);
+			if (!used)
+				used = wire_ws_step(w, p + off, len - off);
 			break;
 		case WM_RAW:
 			used = raw_step(w, p + off, len - off, ev);

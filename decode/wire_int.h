@@ -165,6 +165,10 @@ void wire_ws_start(struct wire *w);
 /* Consumes WebSocket bytes; may start a job (a complete message to scan). */
 size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n);
 void wire_ws_release(struct wire *w);
+/* The bulk fast path: consumes (0..n) what needs no event nor inflate (frames
+ * of binary non-Twilsock messages, control frames), leaving the state as
+ * wire_ws_step would. Nothing when not in WebSocket mode or a job is active. */
+size_t wire_ws_fast(struct wire *w, const unsigned char *p, size_t n);
 
 /* decode/wire.c */
 void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,

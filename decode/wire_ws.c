@@ -10,6 +10,7 @@
  * Every compressed message is inflated, also the ones not kept, so that the
  * context stays in step; uncompressed messages that cannot hold a token are
  * skipped by length. */
+#include <limits.h>
 #include <string.h>
 
 #include "decode/wire_int.h"
@@ -75,15 +76,27 @@ static void lose_sync(struct wire *w)
 	w->mode = WM_PASS;
 }
 
+/* The 4-byte mask rotated to start at offset off, repeated to 8 bytes. */
+static inline uint64_t mask8(const uint8_t mask[4], size_t off)
+{
+	uint32_t m4;
+	memcpy(&m4, mask, 4);
+	unsigned sh = (unsigned)(off & 3) * 8;
+	/* little- and big-endian alike: rotate the bytes in memory order */
+	uint8_t b[4];
+	if (sh) {
+		memcpy(b, &m4, 4);
+		uint8_t r[4] = { b[off & 3], b[(off + 1) & 3], b[(off + 2) & 3], b[(off + 3) & 3] };
+		memcpy(&m4, r, 4);
+	}
+	return (uint64_t)m4 | (uint64_t)m4 << 32;
+}
+
 /* Copies n masked bytes to out, unmasking them from mask offset off. */
 static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, const uint8_t mask[4],
 			size_t off)
 {
-	uint8_t m8[8];
-	for (int i = 0; i < 8; i++)
-		m8[i] = mask[(off + (size_t)i) & 3];
-	uint64_t m;
-	memcpy(&m, m8, 8);
+	uint64_t m = mask8(mask, off);
 	size_t i = 0;
 	for (; i + 8 <= n; i += 8) {
 		uint64_t v;
@@ -92,7 +105,7 @@ static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, c
 		memcpy(out + i, &v, 8);
 	}
 	for (; i < n; i++)
-		out[i] = in[i] ^ m8[i & 7];
+		out[i] = in[i] ^ mask[(off + i) & 3];
 }
 
 static void decide(struct wire *w)
@@ -329,9 +342,8 @@ static int first_byte_ok(const struct wire *w, unsigned char c)
 }
 
 /* The frame header is complete: start its payload. */
-static int frame_start(struct wire *w)
+static int frame_start(struct wire *w, const uint8_t *h)
 {
-	const uint8_t *h = w->hdr;
 	w->f_fin = (h[0] & 0x80) != 0;
 	w->f_rsv1 = (h[0] & 0x40) != 0;
 	w->f_op = h[0] & 0x0f;
@@ -355,7 +367,8 @@ static int frame_start(struct wire *w)
 		memset(w->mask, 0, 4);
 	w->mask_off = 0;
 	w->frame_left = len;
-	w->frames++;
+	if (w->frames < INT_MAX)
+		w->frames++;
 	if (w->f_op >= 8)
 		return 0;
 	if (w->f_op != 0) {
@@ -416,7 +429,7 @@ size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
 			}
 			if (w->hdr_len < w->hdr_need)
 				continue;
-			if (frame_start(w) < 0) {
+			if (frame_start(w, w->hdr) < 0) {
 				lose_sync(w);
 				return n;
 			}
@@ -444,6 +457,121 @@ size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
 			if (w->job.active)
 				return used;
 		}
+	}
+	return used;
+}
+
+/* The fast path for bulk traffic: whole frame headers parsed in place and
+ * payloads that cannot hold a token skipped by length, with the state left
+ * exactly as wire_ws_step would leave it. Takes only what needs no event and
+ * no inflate: a binary message that does not start with "TWILSOCK" (judged
+ * from its first 8 bytes, all in p), its continuations, control frames.
+ * Returns the bytes consumed (0..n); wire_ws_step does the rest. */
+size_t wire_ws_fast(struct wire *w, const unsigned char *p, size_t n)
+{
+	size_t used = 0;
+	if (w->mode != WM_WS || w->pending_err || w->job.active)
+		return 0;
+	while (used < n) {
+		if (w->ws_payload) {
+			/* inside a payload nobody looks at */
+			if (w->f_op < 8 && (w->msg_mode != MM_DISCARD || w->msg_z))
+				return used;
+			size_t k = n - used;
+			if (k > w->frame_left)
+				k = (size_t)w->frame_left;
+			w->frame_left -= k;
+			if (w->f_op < 8)
+				w->mask_off = (w->mask_off + k) & 3;
+			used += k;
+			if (w->frame_left)
+				return used;
+			/* frame_end without a message to scan (a discarded one) */
+			w->ws_payload = 0;
+			w->hdr_len = 0;
+			w->hdr_need = 2;
+			if (w->f_op < 8 && w->f_fin)
+				w->in_msg = 0;
+			continue;
+		}
+		if (w->hdr_len != 0 || n - used < 2)
+			return used;
+		const unsigned char *h = p + used;
+		unsigned c = h[0], b1 = h[1], op = c & 0x0f, l7 = b1 & 0x7f;
+		if (c & 0x70)
+			return used; /* RSV bits (deflate or bad): the slow path */
+		size_t need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
+		if (n - used < need)
+			return used;
+		uint64_t len = l7;
+		if (l7 == 126) {
+			len = (uint64_t)h[2] << 8 | h[3];
+		} else if (l7 == 127) {
+			len = 0;
+			for (int i = 0; i < 8; i++)
+				len = len << 8 | h[2 + i];
+			if (len >> 63)
+				return used;
+		}
+		if (len == 0)
+			return used; /* frame_end right at the header: the slow path */
+		uint32_t m4 = 0;
+		if (b1 & 0x80)
+			memcpy(&m4, h + need - 4, 4);
+		size_t avail = n - used - need;
+		if (op >= 8) {
+			if (op > 10 || !(c & 0x80) || l7 > 125)
+				return used;
+		} else if (op == 0) {
+			if (!w->in_msg || w->msg_mode != MM_DISCARD || w->msg_z)
+				return used;
+		} else if (op == 2) {
+			if (w->in_msg || len < 8 || avail < 8)
+				return used;
+			/* decide() on the message's first 8 bytes, unmasked */
+			uint64_t v, tw;
+			memcpy(&v, h + need, 8);
+			memcpy(&tw, "TWILSOCK", 8);
+			if ((v ^ ((uint64_t)m4 | (uint64_t)m4 << 32)) == tw)
+				return used;
+		} else {
+			return used; /* text: collected and scanned */
+		}
+		/* what frame_start leaves */
+		int fin = (c & 0x80) != 0;
+		w->f_fin = fin;
+		w->f_rsv1 = 0;
+		w->f_op = (int)op;
+		w->f_masked = (b1 & 0x80) != 0;
+		memcpy(w->mask, &m4, 4);
+		if (w->frames < INT_MAX)
+			w->frames++;
+		if (op == 2) {
+			/* and msg_plain with decide() after the first 8 bytes */
+			w->in_msg = 1;
+			w->msg_op = 2;
+			w->msg_z = 0;
+			w->msg_len = 8;
+			w->msg_trunc = 0;
+			w->msg_zdone = 0;
+			w->msg_mode = MM_DISCARD;
+		}
+		if (len > avail) {
+			/* the payload goes on in the next feed */
+			w->frame_left = len - avail;
+			w->mask_off = op < 8 ? (avail & 3) : 0;
+			w->ws_payload = 1;
+			return n;
+		}
+		/* the whole frame is here: what frame_end leaves */
+		used += need + (size_t)len;
+		w->frame_left = 0;
+		w->mask_off = op < 8 ? (size_t)(len & 3) : 0;
+		w->ws_payload = 0;
+		w->hdr_len = 0;
+		w->hdr_need = 2;
+		if (op < 8 && fin)
+			w->in_msg = 0;
 	}
 	return used;
 }

@@ -27,7 +27,7 @@ _Static_assert((CONN_SLOTS & CONN_MASK) == 0, "CONN_SLOTS must be a power of two
 _Static_assert(CONN_SLOTS < 65535, "fd map holds slot indexes in 16 bits");
 
 static struct conn slots[CONN_SLOTS];
-static _Atomic uint16_t fd_map[CONN_FD_MAX];
+_Atomic uint16_t shim_fd_map[CONN_FD_MAX];
 static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
 static atomic_size_t live;
 static _Atomic uint64_t next_id = 1;
@@ -77,7 +77,7 @@ static int key_fd(uintptr_t key)
 }
 
 /* Locks the slot and checks it still holds key. */
-static struct conn *lock_if(struct conn *c, uintptr_t key)
+struct conn *conn_lock_if(struct conn *c, uintptr_t key)
 {
 	slot_lock(c);
 	if (atomic_load_explicit(&c->key, memory_order_acquire) == key)
@@ -92,8 +92,8 @@ struct conn *conn_find(uintptr_t key)
 	if (fd >= 0) {
 		if (fd >= CONN_FD_MAX)
 			return NULL;
-		unsigned idx = atomic_load_explicit(&fd_map[fd], memory_order_acquire);
-		return idx ? lock_if(&slots[idx - 1], key) : NULL;
+		unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
+		return idx ? conn_lock_if(&slots[idx - 1], key) : NULL;
 	}
 	size_t h = key_hash(key);
 	for (size_t i = 0; i < CONN_SLOTS; i++) {
@@ -102,7 +102,7 @@ struct conn *conn_find(uintptr_t key)
 		if (k == 0)
 			return NULL;
 		if (k == key)
-			return lock_if(c, key);
+			return conn_lock_if(c, key);
 	}
 	return NULL;
 }
@@ -111,7 +111,7 @@ int conn_fd_wanted(int fd)
 {
 	if (fd < 0 || fd >= CONN_FD_MAX)
 		return 0;
-	unsigned idx = atomic_load_explicit(&fd_map[fd], memory_order_acquire);
+	unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
 	if (!idx)
 		return 0;
 	struct conn *c = &slots[idx - 1];
@@ -123,7 +123,7 @@ static void state_free(struct conn *c)
 {
 	if (c->s) {
 		session_release(c->s);
-		munmap(c->s, c->s_size);
+		shim_block_put(c->s, c->s_size);
 		c->s = NULL;
 		c->s_size = 0;
 	}
@@ -168,7 +168,7 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls)
 		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
 		if (fd >= 0) {
 			c->fd = fd;
-			atomic_store_explicit(&fd_map[fd], (uint16_t)((c - slots) + 1), memory_order_release);
+			atomic_store_explicit(&shim_fd_map[fd], (uint16_t)((c - slots) + 1), memory_order_release);
 			int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
 			while (fd + 1 > hi &&
 			       !atomic_compare_exchange_weak_explicit(&fd_high, &hi, fd + 1, memory_order_relaxed,
@@ -187,7 +187,7 @@ void conn_remove(struct conn *c)
 	state_free(c);
 	if (fd >= 0 && fd < CONN_FD_MAX) {
 		uint16_t want = (uint16_t)((c - slots) + 1);
-		atomic_compare_exchange_strong_explicit(&fd_map[fd], &want, 0, memory_order_release,
+		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_release,
 							memory_order_relaxed);
 	}
 	atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
@@ -223,7 +223,7 @@ void conn_after_fork(void)
 	}
 	int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
 	for (int fd = 0; fd < hi && fd < CONN_FD_MAX; fd++)
-		atomic_store_explicit(&fd_map[fd], 0, memory_order_relaxed);
+		atomic_store_explicit(&shim_fd_map[fd], 0, memory_order_relaxed);
 	atomic_store_explicit(&live, 0, memory_order_relaxed);
 }
 
@@ -263,4 +263,17 @@ void conn_set_passthrough(struct conn *c)
 {
 	state_free(c);
 	atomic_store_explicit(&c->passthrough, 1, memory_order_relaxed);
+	uintptr_t key = atomic_load_explicit(&c->key, memory_order_relaxed);
+	int fd = key_fd(key);
+	if (fd >= 0 && fd < CONN_FD_MAX) {
+		/* A socket with nothing more to find (a TLS stream under the TLS
+		 * hooks, a binary protocol): out of the fd map, so that its writes
+		 * cost one load, and its slot free. The caller still holds the
+		 * lock: no one can take the slot before it unlocks. */
+		uint16_t want = (uint16_t)((c - slots) + 1);
+		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_release,
+							memory_order_relaxed);
+		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+	}
 }

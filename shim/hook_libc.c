@@ -121,7 +121,7 @@ typedef ssize_t (*sendmsg_fn)(int, const struct msghdr *, int);
 typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
 typedef int (*close_fn)(int);
 
-SHIM_HIDDEN ssize_t shim_write(int fd, const void *buf, size_t n)
+static ssize_t __attribute__((noinline)) write_slow(int fd, const void *buf, size_t n)
 {
 	write_fn real = (write_fn)SHIM_LIBC(write);
 	if (!real) {
@@ -141,9 +141,20 @@ SHIM_HIDDEN ssize_t shim_write(int fd, const void *buf, size_t n)
 	errno = saved;
 	return r;
 }
+/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
+ * TLS connection) costs one load in the fd map, before anything else. */
+SHIM_HIDDEN ssize_t shim_write(int fd, const void *buf, size_t n)
+{
+	write_fn real = (write_fn)atomic_load_explicit(&shim_libc.write, memory_order_acquire);
+	if (__builtin_expect(real && !shim_fd_mapped(fd), 1)) {
+		shim_note_inner_fd(fd);
+		return real(fd, buf, n);
+	}
+	return write_slow(fd, buf, n);
+}
 SHIM_EXPORT ssize_t write(int, const void *, size_t) __attribute__((alias("shim_write")));
 
-SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
+static ssize_t __attribute__((noinline)) send_slow(int fd, const void *buf, size_t n, int flags)
 {
 	send_fn real = (send_fn)SHIM_LIBC(send);
 	if (!real) {
@@ -163,10 +174,21 @@ SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
 	errno = saved;
 	return r;
 }
+/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
+ * TLS connection) costs one load in the fd map, before anything else. */
+SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
+{
+	send_fn real = (send_fn)atomic_load_explicit(&shim_libc.send, memory_order_acquire);
+	if (__builtin_expect(real && !shim_fd_mapped(fd), 1)) {
+		shim_note_inner_fd(fd);
+		return real(fd, buf, n, flags);
+	}
+	return send_slow(fd, buf, n, flags);
+}
 SHIM_EXPORT ssize_t send(int, const void *, size_t, int) __attribute__((alias("shim_send")));
 
-SHIM_HIDDEN ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
-				socklen_t alen)
+static ssize_t __attribute__((noinline)) sendto_slow(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+			socklen_t alen)
 {
 	sendto_fn real = (sendto_fn)SHIM_LIBC(sendto);
 	if (!real) {
@@ -186,10 +208,22 @@ SHIM_HIDDEN ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __
 	errno = saved;
 	return r;
 }
+/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
+ * TLS connection) costs one load in the fd map, before anything else. */
+SHIM_HIDDEN ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+				socklen_t alen)
+{
+	sendto_fn real = (sendto_fn)atomic_load_explicit(&shim_libc.sendto, memory_order_acquire);
+	if (__builtin_expect(real && !shim_fd_mapped(fd), 1)) {
+		shim_note_inner_fd(fd);
+		return real(fd, buf, n, flags, addr, alen);
+	}
+	return sendto_slow(fd, buf, n, flags, addr, alen);
+}
 SHIM_EXPORT ssize_t sendto(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t)
 	__attribute__((alias("shim_sendto")));
 
-SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
+static ssize_t __attribute__((noinline)) sendmsg_slow(int fd, const struct msghdr *msg, int flags)
 {
 	sendmsg_fn real = (sendmsg_fn)SHIM_LIBC(sendmsg);
 	if (!real) {
@@ -209,9 +243,20 @@ SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	errno = saved;
 	return r;
 }
+/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
+ * TLS connection) costs one load in the fd map, before anything else. */
+SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	sendmsg_fn real = (sendmsg_fn)atomic_load_explicit(&shim_libc.sendmsg, memory_order_acquire);
+	if (__builtin_expect(real && !shim_fd_mapped(fd), 1)) {
+		shim_note_inner_fd(fd);
+		return real(fd, msg, flags);
+	}
+	return sendmsg_slow(fd, msg, flags);
+}
 SHIM_EXPORT ssize_t sendmsg(int, const struct msghdr *, int) __attribute__((alias("shim_sendmsg")));
 
-SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)
+static ssize_t __attribute__((noinline)) writev_slow(int fd, const struct iovec *iov, int cnt)
 {
 	writev_fn real = (writev_fn)SHIM_LIBC(writev);
 	if (!real) {
@@ -231,6 +276,17 @@ SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)
 	errno = saved;
 	return r;
 }
+/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
+ * TLS connection) costs one load in the fd map, before anything else. */
+SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)
+{
+	writev_fn real = (writev_fn)atomic_load_explicit(&shim_libc.writev, memory_order_acquire);
+	if (__builtin_expect(real && !shim_fd_mapped(fd), 1)) {
+		shim_note_inner_fd(fd);
+		return real(fd, iov, cnt);
+	}
+	return writev_slow(fd, iov, cnt);
+}
 SHIM_EXPORT ssize_t writev(int, const struct iovec *, int) __attribute__((alias("shim_writev")));
 
 /* ---- close ------------------------------------------------------------------------ */
@@ -242,7 +298,7 @@ SHIM_HIDDEN int shim_close(int fd)
 		return -1;
 	}
 	/* forget first: once closed, another thread may get the same number */
-	if (shim_active() && fd >= 0 && fd < CONN_FD_MAX) {
+	if (shim_fd_mapped(fd) && shim_active()) {
 		int saved = errno;
 		shim_in = 1;
 		conn_forget(conn_key_fd(fd));

@@ -72,12 +72,45 @@ static void on_new(struct reallib *l)
 	l->aux = fn ? fn(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, NULL, ex_free) : -1;
 }
 
+/* Per thread, the last call site of each write hook and the real function
+ * it reaches (realfamily_for_caller and reallib_fn once per site, not per
+ * call), and the slot of the last connection written to (checked under its
+ * lock: a stale one costs a failed compare). Initial-exec TLS: no malloc. */
+struct site_cache {
+	const void *site;
+	struct reallib *l;
+	void *fn;
+};
+static __thread struct site_cache sc_write __attribute__((tls_model("initial-exec")));
+static __thread struct site_cache sc_write_ex __attribute__((tls_model("initial-exec")));
+static __thread struct conn *last_conn __attribute__((tls_model("initial-exec")));
+
+static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, struct reallib **lp)
+{
+	if (__builtin_expect(sc->site == ret && sc->fn != NULL, 1)) {
+		*lp = sc->l;
+		return sc->fn;
+	}
+	struct reallib *l = realfamily_for_caller(F, ret);
+	void *fn = reallib_fn(F, l, i);
+	if (fn) {
+		sc->site = ret;
+		sc->l = l;
+		sc->fn = fn;
+	}
+	*lp = l;
+	return fn;
+}
+
 /* The connection of ssl, locked; created (with its host, peer and ex_data)
  * when create is set. Called inside the guard. */
 static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 {
 	uintptr_t key = conn_key_ptr(CONN_SSL, ssl);
-	struct conn *c = conn_find(key);
+	struct conn *c = last_conn;
+	/* the key checked first: never wait for the lock of another connection */
+	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))
+		c = conn_find(key);
 	if (!c && create && (c = conn_add(key, "openssl", 1))) {
 		set_ex_data_fn set = (set_ex_data_fn)reallib_fn(F, l, O_SET_EX_DATA);
 		if (l->aux >= 0 && set)
@@ -89,15 +122,24 @@ static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 		get_fd_fn gfd = (get_fd_fn)reallib_fn(F, l, O_GET_FD);
 		conn_set_peer_fd(c, gfd ? gfd(ssl) : -1);
 	}
-	/* curl's SSL has no fd (its own BIO): the socket the library wrote to */
-	if (c && c->fd < 0 && shim_inner_fd >= 0)
-		conn_set_peer_fd(c, shim_inner_fd);
+	if (c) {
+		last_conn = c;
+		/* curl's SSL has no fd (its own BIO): the socket the library wrote to */
+		if (c->fd < 0 && shim_inner_fd >= 0)
+			conn_set_peer_fd(c, shim_inner_fd);
+	}
 	return c;
 }
 
 static void feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
 {
-	struct conn *c = ssl_conn(l, ssl, 1);
+	struct conn *c = last_conn;
+	/* a connection with nothing more to find: no lock (a stale answer costs
+	 * at most the bytes of one write of a connection re-made this instant) */
+	if (c && atomic_load_explicit(&c->key, memory_order_relaxed) == conn_key_ptr(CONN_SSL, ssl) &&
+	    atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return;
+	c = ssl_conn(l, ssl, 1);
 	if (c) {
 		shim_feed(c, buf, n);
 		conn_unlock(c);
@@ -106,8 +148,8 @@ static void feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
 
 SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 {
-	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	write_fn real = (write_fn)reallib_fn(F, l, O_WRITE);
+	struct reallib *l;
+	write_fn real = (write_fn)site_fn(&sc_write, __builtin_return_address(0), O_WRITE, &l);
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
@@ -129,8 +171,8 @@ SHIM_EXPORT int SSL_write(SSL *, const void *, int) __attribute__((alias("shim_S
 
 SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
-	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	write_ex_fn real = (write_ex_fn)reallib_fn(F, l, O_WRITE_EX);
+	struct reallib *l;
+	write_ex_fn real = (write_ex_fn)site_fn(&sc_write_ex, __builtin_return_address(0), O_WRITE_EX, &l);
 	if (!real) {
 		errno = ENOSYS;
 		return 0;

@@ -37,6 +37,15 @@ static struct {
 	int pid;
 } g;
 
+/* The free list of session blocks: a few, under a spinlock (taken once per
+ * connection, never per write). Blocks are all of one size. */
+#define BLOCKS_KEPT 16
+static struct {
+	atomic_int lock;
+	int n;
+	void *b[BLOCKS_KEPT];
+} pool;
+
 static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 {
 	ssize_t (*w)(int, const void *, size_t) = SHIM_LIBC(write);
@@ -179,6 +188,8 @@ static int config_read(void)
 
 static void after_fork_child(void)
 {
+	/* the lock may be held by a thread that does not exist here */
+	atomic_store_explicit(&pool.lock, 0, memory_order_relaxed);
 	conn_after_fork();
 	realfamily_after_fork();
 	if (g.rep)
@@ -254,14 +265,66 @@ static void emit(void *ctx, const struct diag *d)
 	reporter_report(g.rep, d, &ci, c->id, d->time);
 }
 
+static size_t block_size(void)
+{
+	static size_t size;
+	if (!size) {
+		long page = sysconf(_SC_PAGESIZE);
+		size_t sz = session_sizeof();
+		if (page > 0)
+			sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
+		size = sz;
+	}
+	return size;
+}
+
+static void pool_lock(void)
+{
+	while (atomic_exchange_explicit(&pool.lock, 1, memory_order_acquire))
+		while (atomic_load_explicit(&pool.lock, memory_order_relaxed))
+			;
+}
+
+static void pool_unlock(void)
+{
+	atomic_store_explicit(&pool.lock, 0, memory_order_release);
+}
+
+void *shim_block_get(size_t *size)
+{
+	*size = block_size();
+	void *p = NULL;
+	pool_lock();
+	if (pool.n > 0)
+		p = pool.b[--pool.n];
+	pool_unlock();
+	if (p)
+		return p;
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void shim_block_put(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size == block_size()) {
+		pool_lock();
+		if (pool.n < BLOCKS_KEPT) {
+			pool.b[pool.n++] = p;
+			p = NULL;
+		}
+		pool_unlock();
+	}
+	if (p)
+		munmap(p, size);
+}
+
 static int session_start(struct conn *c)
 {
-	long page = sysconf(_SC_PAGESIZE);
-	size_t size = session_sizeof();
-	if (page > 0)
-		size = (size + (size_t)page - 1) & ~((size_t)page - 1);
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
+	size_t size;
+	void *p = shim_block_get(&size);
+	if (!p)
 		return -1;
 	c->s = p;
 	c->s_size = size;
@@ -280,20 +343,30 @@ static int looks_tls(const unsigned char *p, size_t n)
 	return n >= 3 && p[0] >= 0x14 && p[0] <= 0x18 && p[1] == 3 && p[2] <= 4;
 }
 
+/* The time for the session, read only when it needs it: precise for a token
+ * to validate, the coarse clock (no rdtsc, a few loads in the vDSO) for the
+ * expiry watch of a live token on every write. */
+static int64_t shim_clock(int precise)
+{
+	struct timespec ts;
+	if (clock_gettime(precise ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE, &ts) != 0)
+		clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec;
+}
+
 void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
-	if (!c->s) {
+	if (__builtin_expect(!c->s, 0)) {
 		if ((!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
 			conn_set_passthrough(c);
 			return;
 		}
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	session_feed(c->s, buf, len, (int64_t)ts.tv_sec, emit, c);
-	if (session_passthrough(c->s))
+	int pass;
+	session_feed_clock(c->s, buf, len, shim_clock, emit, c, &pass);
+	if (__builtin_expect(pass, 0))
 		conn_set_passthrough(c);
 }
 

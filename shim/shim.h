@@ -153,6 +153,17 @@ struct conn {
 	char peer[64];              /* "127.0.0.1:9443", "" unknown */
 };
 
+/* The fd map: slot index + 1 of the connection of each fd below
+ * CONN_FD_MAX, 0 when the fd is not followed (files, pipes, sockets with
+ * nothing to find). Read without a lock by the write hooks' fast path. */
+extern _Atomic uint16_t shim_fd_map[CONN_FD_MAX] SHIM_HIDDEN;
+static inline int shim_fd_mapped(int fd)
+{
+	return (unsigned)fd < CONN_FD_MAX && atomic_load_explicit(&shim_fd_map[fd], memory_order_relaxed);
+}
+
+/* c locked when it still holds key (a cached slot pointer), else NULL. */
+struct conn *conn_lock_if(struct conn *c, uintptr_t key);
 /* Locked connection for key, or NULL when it is not followed. */
 struct conn *conn_find(uintptr_t key);
 /* Adds key, locked, with fresh state (an existing entry of the same key is
@@ -161,7 +172,8 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls);
 void conn_unlock(struct conn *c);
 /* Ends c's state and unlocks it. */
 void conn_remove(struct conn *c);
-/* Nothing more to find on c (locked): frees its session, keeps the entry. */
+/* Nothing more to find on c (locked): frees its session, keeps the entry
+ * (an fd's entry is removed: out of the fd map, its writes cost one load). */
 void conn_set_passthrough(struct conn *c);
 /* Finds and removes key; nothing when it is not followed. */
 void conn_forget(uintptr_t key);
@@ -180,6 +192,10 @@ void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len
 void conn_set_host(struct conn *c, const char *host, size_t n);
 
 /* ---- the core (shim.c) ---------------------------------------------------- */
+/* Session blocks: mmap'ed, kept in a bounded free list when released so that
+ * a new connection reuses one (no mmap, no page faults, no munmap). */
+void *shim_block_get(size_t *size);
+void shim_block_put(void *p, size_t size);
 /* Feeds bytes the client wrote on c (locked): the wire decoder, validation,
  * each diagnosis to the reporter. No malloc, no stdio. */
 void shim_feed(struct conn *c, const void *buf, size_t len);

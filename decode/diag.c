@@ -89,11 +89,22 @@ const char *grant_name(enum grant_bit b)
 	return (unsigned)b < GRANT_BIT__COUNT ? grant_names[b] : "unknown";
 }
 
+/* The causes (10 KiB) are not cleared: diag_add writes every field of a
+ * cause before ncauses counts it, and readers look at causes[0..ncauses)
+ * only. The first one's strings are emptied all the same, for a careless
+ * reader of causes[0] of an empty list. */
 void diag_init(struct diag *d, int64_t now)
 {
-	memset(d, 0, sizeof *d);
-	d->time = now;
 	d->accept = 1;
+	d->code = 0;
+	d->product = PRODUCT_UNKNOWN;
+	d->channel = CHANNEL_UNKNOWN;
+	d->message = NULL;
+	d->time = now;
+	d->ncauses = 0;
+	d->causes[0].text[0] = '\0';
+	d->causes[0].fix[0] = '\0';
+	memset(&d->token, 0, sizeof d->token);
 }
 
 struct cause *diag_add(struct diag *d, enum cause_id id, const char *fix, const char *fmt, ...)

@@ -132,6 +132,8 @@ struct diag {
 	struct token_summary token;
 };
 
+/* Resets the verdict, counts and token summary for a new diagnosis. The
+ * causes are not cleared: read causes[0..ncauses) only. */
 void diag_init(struct diag *d, int64_t now);
 /* Appends a cause with its default severity and code; text is printf-style.
  * Returns the cause (to adjust), or NULL when the list is full. */

@@ -25,15 +25,7 @@ enum json_type {
 #define JSON_F_ESCAPED 1 /* string: holds at least one backslash escape */
 #define JSON_F_INTEGER 2 /* number: no fraction, no exponent */
 
-/* One value. Object members are a key (a string token) followed by its value.
- * Strings: [start, end) excludes the quotes. Others: the value's bytes. */
-struct json_tok {
-	uint32_t start, end;
-	uint32_t after;  /* index of the first token after this value's subtree */
-	uint16_t size;   /* object: members; array: elements; else 0 */
-	uint8_t type;    /* enum json_type */
-	uint8_t flags;   /* JSON_F_* */
-};
+#include "decode/json_tok.h" /* struct json_tok */
 
 /* A parsed document. js and toks are borrowed from the caller. */
 struct json_doc {

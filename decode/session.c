@@ -13,7 +13,6 @@
 struct session {
 	struct session_config cfg;
 	struct diag d;
-	struct token_summary peek;
 
 	/* the Twilsock init token's claims, for update_mismatch */
 	int have_init;
@@ -32,7 +31,11 @@ struct session {
 	enum product newest_product;
 	const char *newest_message;
 
-	struct wire w; /* last: the big one */
+	struct wire w; /* the big one: session_init clears what comes before it */
+
+	/* the validator's scratch (~41 KiB, off the host thread's stack); needs
+	 * no initialising, and its pages are touched only once a token is seen */
+	struct validate_work vw;
 };
 
 size_t session_sizeof(void)
@@ -65,6 +68,16 @@ const char *session_host(const struct session *s)
 void session_release(struct session *s)
 {
 	wire_release(&s->w);
+}
+
+struct wire_fast *session_fast(struct session *s)
+{
+	return &s->w.fast;
+}
+
+int64_t session_watch_due(const struct session *s)
+{
+	return s->watch && !s->eiu_done ? s->watch_exp + s->cfg.v.skew : INT64_MAX;
 }
 
 int session_passthrough(const struct session *s)
@@ -116,25 +129,14 @@ static int seen_before(struct session *s, const char *tok, size_t n)
 	return 0;
 }
 
-/* auto mode: the product the token's grants point at on this channel */
+/* The product configured, else the one the host or channel names;
+ * PRODUCT_UNKNOWN: auto, the validator chooses it from the token's grants
+ * for the channel (vconfig.channel). */
 static enum product infer_product(const struct session *s, const struct wire_event *ev)
 {
 	if (s->cfg.v.product != PRODUCT_UNKNOWN)
 		return s->cfg.v.product;
-	if (ev->product != PRODUCT_UNKNOWN)
-		return ev->product;
-	if (!s->peek.parsed)
-		return PRODUCT_UNKNOWN;
-	uint32_t g = s->peek.grants;
-	int chat = (g & (GRANT_MASK(CHAT) | GRANT_MASK(IP_MESSAGING))) != 0;
-	int sync = (g & GRANT_MASK(DATA_SYNC)) != 0;
-	int voice = (g & GRANT_MASK(VOICE)) != 0;
-	int video = (g & GRANT_MASK(VIDEO)) != 0;
-	if (ev->channel == CHANNEL_TWILSOCK)
-		voice = video = 0;
-	if (chat + sync + voice + video != 1)
-		return PRODUCT_UNKNOWN; /* none, or several: judge the grants present */
-	return chat ? PRODUCT_CONVERSATIONS : sync ? PRODUCT_SYNC : voice ? PRODUCT_VOICE : PRODUCT_VIDEO;
+	return ev->product;
 }
 
 static const char fix_update[] =
@@ -207,13 +209,12 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 {
 	if (seen_before(s, ev->token, ev->token_len))
 		return 0;
-	memset(&s->peek, 0, sizeof s->peek);
-	if (s->cfg.v.product == PRODUCT_UNKNOWN && ev->product == PRODUCT_UNKNOWN)
-		token_peek(ev->token, ev->token_len, &s->peek);
 	struct vconfig v = s->cfg.v;
 	v.product = infer_product(s, ev);
+	v.channel = ev->channel;
+	v.choose_product = 1;
 	v.host_region = ev->region[0] ? ev->region : NULL;
-	validate(ev->token, ev->token_len, now, &v, &s->d);
+	validate_ex(ev->token, ev->token_len, now, &v, &s->d, &s->vw);
 	s->d.channel = ev->channel;
 	s->d.message = ev->message;
 	if (s->d.product == PRODUCT_UNKNOWN)
@@ -301,8 +302,8 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	if (!len)
 		return 0;
 	/* bulk WebSocket frames: skipped by length, no event possible */
-	if (s->w.mode == WM_WS)
-		off = wire_ws_fast(&s->w, (const unsigned char *)p, len);
+	if (s->w.fast.armed)
+		off = wire_fast_take(&s->w.fast, (const unsigned char *)p, len);
 	if (off < len)
 		emitted = feed_events(s, p + off, len - off, &now, &clock, emit, ctx);
 	if (s->watch && !s->eiu_done) {

@@ -1,6 +1,7 @@
 /* The token validator: every cause of SPEC.md that a token alone can show.
  * Pure: no globals, no I/O, no clock; no allocation on its path (the JSON
- * parser fills fixed arrays on the stack; HMAC states are copied structs). */
+ * parser fills the fixed arrays of a struct validate_work: the caller's, or
+ * one on the stack for validate(); HMAC states are copied structs). */
 #include "decode/validate.h"
 
 #include <openssl/crypto.h>
@@ -11,13 +12,13 @@
 #include "decode/json.h"
 #include "decode/keyring.h"
 
-#define HDR_TOKS 64
-#define PAY_TOKS 512
+#define HDR_TOKS VALIDATE_HDR_TOKS
+#define PAY_TOKS VALIDATE_PAY_TOKS
 #define MAX_TTL 86400
 #define SOON_SECS 180
 #define TWILIO_CTY "twilio-fpa;v=1"
 
-/* A token split, decoded and parsed. */
+/* A token split, decoded and parsed; the arrays are a struct validate_work's. */
 struct parsed {
 	const char *tok;
 	size_t len;
@@ -25,10 +26,17 @@ struct parsed {
 	size_t siglen;       /* decoded signature length */
 	const uint8_t *sig;  /* into buf */
 	struct json_doc h, p;
-	struct json_tok ht[HDR_TOKS];
-	struct json_tok pt[PAY_TOKS];
-	uint8_t buf[B64URL_DECODED_MAX(TOKEN_MAX_LEN)];
+	struct json_tok *ht; /* [HDR_TOKS] */
+	struct json_tok *pt; /* [PAY_TOKS] */
+	uint8_t *buf;        /* [B64URL_DECODED_MAX(TOKEN_MAX_LEN)] */
 };
+
+static void parsed_init(struct parsed *x, struct validate_work *w)
+{
+	x->ht = w->ht;
+	x->pt = w->pt;
+	x->buf = w->buf;
+}
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -210,7 +218,7 @@ static int parse_token(struct parsed *x, const char *tok, size_t len, char *why,
 		snprintf(why, whycap, "the %s segment is empty", !hn ? "header" : "payload");
 		return -1;
 	}
-	size_t cap = sizeof x->buf;
+	size_t cap = sizeof(((struct validate_work *)0)->buf);
 	long hl = b64url_decode(tok, hn, x->buf, cap);
 	if (hl < 0) {
 		snprintf(why, whycap, "the header is not valid base64url");
@@ -383,6 +391,7 @@ struct ctx {
 	int64_t now;
 	struct diag *d;
 	enum product product; /* in use: configured or inferred */
+	enum product want;    /* configured, or chosen for the channel: its grant is required */
 };
 
 static void check_header(struct ctx *c, int *alg_out)
@@ -767,7 +776,7 @@ static void check_grants(struct ctx *c)
 	struct diag *d = c->d;
 	struct token_summary *s = &d->token;
 	int g = json_obj_get(p, 0, "grants");
-	c->product = c->cfg->product != PRODUCT_UNKNOWN ? c->cfg->product : infer_product(s->grants);
+	c->product = c->want != PRODUCT_UNKNOWN ? c->want : infer_product(s->grants);
 	d->product = c->product;
 	if (g < 0 || p->toks[g].type != JSON_OBJECT) {
 		const char *fix = "add grants with a helper library (token.addGrant(...)) and set an identity";
@@ -856,7 +865,7 @@ static void check_grants(struct ctx *c)
 	}
 
 	/* the grant the product in use needs */
-	enum product want = c->cfg->product;
+	enum product want = c->want;
 	if (want != PRODUCT_UNKNOWN && (unsigned)want < sizeof grant_for_product / sizeof *grant_for_product) {
 		const char *gname = grant_for_product[want];
 		if (json_obj_get(p, g, gname) < 0) {
@@ -903,14 +912,39 @@ static void check_region(struct ctx *c)
 	}
 }
 
-/* Validates a token already known to parse; appends to d. */
-static void judge(const struct parsed *x, int64_t now, const struct vconfig *cfg, struct diag *d)
+/* Auto mode in a session: the product a token sent on channel ch is for,
+ * PRODUCT_UNKNOWN when the grants do not tell (then they are judged as in
+ * auto mode). Twilsock carries Conversations and Sync only. */
+static enum product product_for_channel(enum channel ch, uint32_t g)
 {
-	struct ctx c = {.x = x, .cfg = cfg, .now = now, .d = d, .product = cfg->product};
+	switch (ch) {
+	case CHANNEL_TWILSOCK: {
+		int chat = (g & (GRANT_MASK(CHAT) | GRANT_MASK(IP_MESSAGING))) != 0;
+		int sync = (g & GRANT_MASK(DATA_SYNC)) != 0;
+		return chat == sync ? PRODUCT_UNKNOWN : chat ? PRODUCT_CONVERSATIONS : PRODUCT_SYNC;
+	}
+	case CHANNEL_VOICE:
+	case CHANNEL_SIP:
+		return PRODUCT_VOICE;
+	case CHANNEL_VIDEO:
+		return PRODUCT_VIDEO;
+	default:
+		return infer_product(g);
+	}
+}
+
+/* Validates a token already known to parse; appends to d. by_channel: in
+ * auto mode, cfg->choose_product applies (a bare token only). */
+static void judge(const struct parsed *x, int64_t now, const struct vconfig *cfg, struct diag *d,
+		  int by_channel)
+{
+	struct ctx c = {.x = x, .cfg = cfg, .now = now, .d = d, .product = cfg->product, .want = cfg->product};
 	int alg;
 	summarize(x, &d->token);
 	fingerprint(x->tok, x->len, d->token.fingerprint);
-	d->product = cfg->product != PRODUCT_UNKNOWN ? cfg->product : infer_product(d->token.grants);
+	if (c.want == PRODUCT_UNKNOWN && by_channel && cfg->choose_product)
+		c.product = c.want = product_for_channel(cfg->channel, d->token.grants);
+	d->product = c.want != PRODUCT_UNKNOWN ? c.want : infer_product(d->token.grants);
 	check_header(&c, &alg);
 	check_signature(&c, alg);
 	check_claims(&c);
@@ -974,11 +1008,10 @@ static int jwt_shaped(const char *s, size_t n)
 /* Finds a JWT-shaped string value in the JSON document s[0..*n) and moves it
  * to the front of s. Prefers members named token/accessToken/access_token/
  * jwt. Strings with escapes are skipped: base64url needs none. */
-static int json_find_token(char *s, size_t *n)
+static int json_find_token(char *s, size_t *n, struct json_tok *toks)
 {
-	struct json_tok toks[256];
 	struct json_doc d;
-	if (json_parse(&d, s, *n, toks, 256) != JSON_OK)
+	if (json_parse(&d, s, *n, toks, VALIDATE_WRAP_TOKS) != JSON_OK)
 		return -1;
 	int best = -1, best_named = 0;
 	for (unsigned i = 0; i < d.ntoks; i++) {
@@ -1005,7 +1038,7 @@ static int json_find_token(char *s, size_t *n)
 
 /* Undoes one layer of wrapping of s[0..*n) in place (buf). Returns the wrap
  * found, 0 when none applies. */
-static enum wrap unwrap_once(char *s, size_t *n)
+static enum wrap unwrap_once(char *s, size_t *n, struct json_tok *toks)
 {
 	size_t len = *n;
 	/* leading/trailing whitespace */
@@ -1033,7 +1066,7 @@ static enum wrap unwrap_once(char *s, size_t *n)
 		return WRAP_QUOTES;
 	}
 	if (len && (s[0] == '{' || s[0] == '['))
-		return json_find_token(s, n) < 0 ? 0 : WRAP_JSON;
+		return json_find_token(s, n, toks) < 0 ? 0 : WRAP_JSON;
 	/* a query string or URL: ...token=<jwt>[&...] */
 	for (size_t i = 0; i + 6 < len; i++) {
 		if (memcmp(s + i, "token=", 6) || (i && s[i - 1] != '?' && s[i - 1] != '&' && s[i - 1] != '_' &&
@@ -1107,7 +1140,8 @@ static enum wrap unwrap_once(char *s, size_t *n)
 /* Tries to find a real token inside tok. On success fills buf[0..*inner_len)
  * and order[] (the wraps, outermost first) and returns how many were found;
  * 0 when no token is inside. */
-static int find_wrapped(const char *tok, size_t len, char *buf, size_t *inner_len, enum wrap *order)
+static int find_wrapped(const char *tok, size_t len, char *buf, size_t *inner_len, enum wrap *order,
+			struct json_tok *toks)
 {
 	int found = 0;
 	size_t n = len;
@@ -1115,7 +1149,7 @@ static int find_wrapped(const char *tok, size_t len, char *buf, size_t *inner_le
 	while (!jwt_charset_ok(buf, n)) {
 		if (found == WRAP_MAX_LAYERS)
 			return 0;
-		enum wrap w = unwrap_once(buf, &n);
+		enum wrap w = unwrap_once(buf, &n, toks);
 		if (!w)
 			return 0;
 		order[found++] = w;
@@ -1156,20 +1190,23 @@ void vconfig_init(struct vconfig *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->skew = 30;
 	cfg->product = PRODUCT_UNKNOWN;
+	cfg->channel = CHANNEL_UNKNOWN;
+	cfg->choose_product = 0;
 }
 
 static const char *const malformed_fix =
 	"pass the token string exactly as the helper library's toJwt() returned it (three base64url parts)";
 
-/* x: the caller's, free to reuse (the bare parse failed). */
+/* x: the caller's, free to reuse (the bare parse failed); w: its work area. */
 static __attribute__((noinline)) int validate_wrapped(const char *tok, size_t len, int64_t now,
 						       const struct vconfig *cfg, struct diag *out,
-						       const char *why, struct parsed *x)
+						       const char *why, struct parsed *x,
+						       struct validate_work *w)
 {
-	char buf[TOKEN_MAX_LEN];
+	char *buf = w->inner;
 	size_t n = 0;
 	enum wrap order[WRAP_MAX_LAYERS];
-	int found = find_wrapped(tok, len, buf, &n, order);
+	int found = find_wrapped(tok, len, buf, &n, order, w->wt);
 	char why2[DIAG_TEXT_MAX];
 	if (!found || parse_token(x, buf, n, why2, sizeof why2) < 0) {
 		if (found)
@@ -1184,12 +1221,24 @@ static __attribute__((noinline)) int validate_wrapped(const char *tok, size_t le
 		return 1;
 	}
 	report_wrapped(out, order, found);
-	judge(x, now, cfg, out);
+	judge(x, now, cfg, out, 0);
 	diag_finish(out);
 	return out->accept ? 0 : 1;
 }
 
+size_t validate_work_sizeof(void)
+{
+	return sizeof(struct validate_work);
+}
+
 int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out)
+{
+	struct validate_work w;
+	return validate_ex(tok, len, now, cfg, out, &w);
+}
+
+int validate_ex(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out,
+		struct validate_work *work)
 {
 	struct vconfig defcfg;
 	if (!cfg) {
@@ -1208,24 +1257,32 @@ int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg
 	}
 	struct parsed x;
 	char why[DIAG_TEXT_MAX];
+	parsed_init(&x, work);
 	if (parse_token(&x, tok, len, why, sizeof why) < 0) {
 		if (len && !jwt_charset_ok(tok, len))
-			return validate_wrapped(tok, len, now, cfg, out, why, &x);
+			return validate_wrapped(tok, len, now, cfg, out, why, &x, work);
 		diag_add(out, CAUSE_MALFORMED, malformed_fix, "not a token: %s", why);
 		if (len)
 			fingerprint(tok, len, out->token.fingerprint);
 		diag_finish(out);
 		return 1;
 	}
-	judge(&x, now, cfg, out);
+	judge(&x, now, cfg, out, 1);
 	diag_finish(out);
 	return out->accept ? 0 : 1;
 }
 
 int token_peek(const char *tok, size_t len, struct token_summary *out)
 {
+	struct validate_work w;
+	return token_peek_ex(tok, len, out, &w);
+}
+
+int token_peek_ex(const char *tok, size_t len, struct token_summary *out, struct validate_work *work)
+{
 	struct parsed x;
 	char why[DIAG_TEXT_MAX];
+	parsed_init(&x, work);
 	memset(out, 0, sizeof *out);
 	if (!tok || len > TOKEN_MAX_LEN)
 		return -1;

@@ -3,7 +3,9 @@
 #ifndef TOKSHIM_VALIDATE_H
 #define TOKSHIM_VALIDATE_H
 
+#include "decode/b64url.h"
 #include "decode/diag.h"
+#include "decode/json_tok.h"
 
 #define TOKEN_MAX_LEN 16384 /* longer input is malformed, unread */
 
@@ -29,6 +31,16 @@ struct vconfig {
 	int64_t skew;               /* seconds, default 30 */
 	enum product product;       /* PRODUCT_UNKNOWN: auto (judge the grants present) */
 	const char *host_region;    /* borrowed; region the host names (e.g. "ie1"), NULL unknown */
+	/* Added for the session (default 0: as before). Where the token was
+	 * sent; with choose_product set, auto mode (product PRODUCT_UNKNOWN)
+	 * chooses the product from the token's grants as a connection's session
+	 * does, then judges it as if configured (its grant required): on
+	 * Twilsock from chat/ip_messaging and data_sync only (conversations,
+	 * sync; both or neither: none); Voice and SIP: voice; Video: video;
+	 * else the one product grant present (none or several: none). With no
+	 * product chosen, and for a wrapped token, auto mode as without it. */
+	enum channel channel;
+	int choose_product;
 };
 void vconfig_init(struct vconfig *cfg);
 
@@ -38,10 +50,34 @@ void vconfig_init(struct vconfig *cfg);
  * what it has). Returns 0 when the token would be accepted, 1 when rejected. */
 int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out);
 
+/* The big scratch space of one validation (~41 KiB): the decoded segments,
+ * their JSON values, and a wrapped token's unwrapped copy. validate() and
+ * token_peek() put it on the caller's stack; callers on a stack of unknown
+ * size (the shim, on the host's threads) keep one in their own memory and
+ * call the _ex forms, which then use under 2 KiB of stack besides libc's
+ * (snprintf). A work area serves one call at a time; contents between calls
+ * are meaningless. */
+#define VALIDATE_HDR_TOKS 64   /* JSON values of a header */
+#define VALIDATE_PAY_TOKS 512  /* JSON values of a payload */
+#define VALIDATE_WRAP_TOKS 256 /* JSON values of a document a token is wrapped in */
+struct validate_work {
+	uint8_t buf[B64URL_DECODED_MAX(TOKEN_MAX_LEN)];
+	struct json_tok ht[VALIDATE_HDR_TOKS];
+	struct json_tok pt[VALIDATE_PAY_TOKS];
+	struct json_tok wt[VALIDATE_WRAP_TOKS];
+	char inner[TOKEN_MAX_LEN];
+};
+size_t validate_work_sizeof(void);
+/* validate() with the caller's work area (borrowed, not NULL). */
+int validate_ex(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out,
+		struct validate_work *work);
+
 /* Fills only out->token (summary, fingerprint) without judging; 0 when the
  * token's header and payload decode. For cheap checks such as "is this a
  * Twilio token" (cty twilio-fpa;v=1) on a JWT-shaped string. */
 int token_peek(const char *tok, size_t len, struct token_summary *out);
+/* token_peek() with the caller's work area (borrowed, not NULL). */
+int token_peek_ex(const char *tok, size_t len, struct token_summary *out, struct validate_work *work);
 /* Non-zero when tok is JWT-shaped and its header has cty "twilio-fpa;v=1". */
 int token_is_twilio(const char *tok, size_t len);
 

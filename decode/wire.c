@@ -31,7 +31,7 @@ void wire_init(struct wire *w, const struct wire_config *cfg, int tls)
 {
 	/* Only the header part is cleared: the buffers need no initialisation and
 	 * clearing them would touch ~130 KiB of memory for every connection. */
-	memset(w, 0, offsetof(struct wire, job) + sizeof w->job);
+	memset(w, 0, offsetof(struct wire, fast) + sizeof w->fast);
 	w->cfg = cfg;
 	w->tls = tls;
 	w->mode = WM_DETECT;
@@ -42,6 +42,12 @@ void wire_release(struct wire *w)
 {
 	wire_ws_release(w);
 	w->mode = WM_PASS;
+	w->fast.armed = 0;
+}
+
+struct wire_fast *wire_fast_of(struct wire *w)
+{
+	return &w->fast;
 }
 
 static void set_host(struct wire *w, const char *host, size_t n, int from_sni)
@@ -727,6 +733,8 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	const unsigned char *p = buf;
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
+	if (w->fast.armed)
+		wire_ws_fold(w);
 	if (w->job.active && job_next(w, ev))
 		return 0;
 	while (off < len) {
@@ -759,7 +767,11 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	if (w->pending_err) {
 		int e = w->pending_err;
 		w->pending_err = 0;
+		if (w->mode == WM_WS)
+			wire_ws_arm(w);
 		return e;
 	}
+	if (w->mode == WM_WS)
+		wire_ws_arm(w);
 	return (ssize_t)off;
 }

@@ -23,6 +23,7 @@
 
 #include "decode/validate.h"
 #include "decode/wire.h"
+#include "decode/wire_fast.h"
 
 #define WIRE_LINE_MAX (TOKEN_MAX_LEN + 8192)
 #define WIRE_BODY_SCAN WIRE_LINE_MAX
@@ -123,6 +124,10 @@ struct wire {
 
 	struct wire_job job;
 
+	/* the caller's fast path (wire_fast.h): armed at the end of wire_feed,
+	 * folded back into the state above at the start of the next */
+	struct wire_fast fast;
+
 	unsigned char zscratch_in[WIRE_SCRATCH];
 	unsigned char zscratch_out[WIRE_SCRATCH];
 	unsigned char zarena[WIRE_ZARENA] __attribute__((aligned(16)));
@@ -169,6 +174,11 @@ void wire_ws_release(struct wire *w);
  * of binary non-Twilsock messages, control frames), leaving the state as
  * wire_ws_step would. Nothing when not in WebSocket mode or a job is active. */
 size_t wire_ws_fast(struct wire *w, const unsigned char *p, size_t n);
+/* What wire_fast_take did since the last wire_feed, into the frame state
+ * (disarms w->fast). */
+void wire_ws_fold(struct wire *w);
+/* Arms w->fast when the decoder sits where wire_fast_take may go on. */
+void wire_ws_arm(struct wire *w);
 
 /* decode/wire.c */
 void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,

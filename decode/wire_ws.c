@@ -575,3 +575,70 @@ size_t wire_ws_fast(struct wire *w, const unsigned char *p, size_t n)
 	}
 	return used;
 }
+
+/* ---- the caller's fast path (wire_fast.h) ----------------------------------------------- */
+
+void wire_ws_arm(struct wire *w)
+{
+	struct wire_fast *f = &w->fast;
+	f->armed = 0;
+	f->dirty = 0;
+	f->frames = 0;
+	f->left = 0;
+	if (w->mode != WM_WS || w->pending_err || w->job.active)
+		return;
+	/* an open message must be a discarded one: continuations skipped by length */
+	if (w->in_msg && (w->msg_mode != MM_DISCARD || w->msg_z))
+		return;
+	if (!w->ws_payload) {
+		if (w->hdr_len != 0)
+			return;
+	} else {
+		if (!w->frame_left)
+			return;
+		f->left = w->frame_left;
+		f->data = w->f_op < 8;
+		f->fin = (uint8_t)(w->f_fin != 0);
+	}
+	f->in_msg = (uint8_t)(w->in_msg != 0);
+	f->armed = 1;
+}
+
+void wire_ws_fold(struct wire *w)
+{
+	struct wire_fast *f = &w->fast;
+	f->armed = 0;
+	if (!f->dirty)
+		return;
+	f->dirty = 0;
+	uint64_t frames = (uint64_t)w->frames + f->frames;
+	w->frames = frames > INT_MAX ? INT_MAX : (int)frames;
+	f->frames = 0;
+	if (f->in_msg && !w->in_msg) {
+		/* a binary message begun in the fast path: what frame_start and
+		 * msg_plain leave after its first 8 bytes */
+		w->msg_op = 2;
+		w->msg_z = 0;
+		w->msg_len = 8;
+		w->msg_trunc = 0;
+		w->msg_zdone = 0;
+		w->msg_mode = MM_DISCARD;
+	}
+	w->in_msg = f->in_msg;
+	w->mask_off = 0; /* of a payload nobody unmasks */
+	if (f->left) {
+		w->ws_payload = 1;
+		w->frame_left = f->left;
+		w->f_op = f->data ? 2 : 9;
+		w->f_fin = f->data ? f->fin : 1;
+		w->f_rsv1 = 0;
+		w->hdr_len = 0;
+		w->hdr_need = 2;
+		f->left = 0;
+	} else {
+		w->ws_payload = 0;
+		w->frame_left = 0;
+		w->hdr_len = 0;
+		w->hdr_need = 2;
+	}
+}

@@ -26,11 +26,14 @@
 _Static_assert((CONN_SLOTS & CONN_MASK) == 0, "CONN_SLOTS must be a power of two");
 _Static_assert(CONN_SLOTS < 65535, "fd map holds slot indexes in 16 bits");
 
-static struct conn slots[CONN_SLOTS];
+struct conn shim_slots[CONN_SLOTS];
+#define slots shim_slots
 _Atomic uint16_t shim_fd_map[CONN_FD_MAX];
 static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
 static atomic_size_t live;
 static _Atomic uint64_t next_id = 1;
+__thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
+__thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
 
 static size_t key_hash(uintptr_t k)
 {
@@ -127,6 +130,8 @@ static void state_free(struct conn *c)
 		c->s = NULL;
 		c->s_size = 0;
 	}
+	c->fast = NULL;
+	c->due = INT64_MAX;
 }
 
 static void state_reset(struct conn *c, const char *library, int tls)
@@ -218,6 +223,7 @@ void conn_after_fork(void)
 		}
 		c->s = NULL;
 		c->s_size = 0;
+		c->fast = NULL;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);
 		atomic_store_explicit(&c->lock, 0, memory_order_relaxed);
 	}

@@ -66,8 +66,12 @@ void *shim_hook_for_name(const char *name)
 static void *redirect(void *handle, const char *name, void *p)
 {
 	const struct hooked *h;
-	if (!p || !atomic_load_explicit(&shim_ready, memory_order_acquire) || shim_in ||
-	    !(h = find_hooked(name)) || shim_is_self(p))
+	if (!p || !atomic_load_explicit(&shim_ready, memory_order_acquire) || shim_in)
+		return p;
+	/* TOKSHIM_HOOKS: a closure for a described name (hook_ffi.c) */
+	if (!(h = find_hooked(name)))
+		return shim_ffi_dlsym(name, p);
+	if (shim_is_self(p))
 		return p;
 	int was = shim_in;
 	shim_in = 1;

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "shim/fast.h"
 #include "shim/shim.h"
 
 static size_t put_port(char *buf, size_t cap, size_t at, unsigned port)
@@ -63,6 +64,18 @@ static void feed_fd(int fd, const void *buf, size_t n)
 	if (c) {
 		shim_feed(c, buf, n);
 		conn_unlock(c);
+	}
+}
+
+/* The bytes a write on followed connection c (fd's) put out: shim_take,
+ * else the feed of the rest with errno kept. */
+static inline void feed_fd_write(struct conn *c, int fd, const void *buf, size_t n)
+{
+	size_t k = shim_take(c, conn_key_fd(fd), buf, n);
+	if (__builtin_expect(k < n, 0)) {
+		int saved = errno;
+		feed_fd(fd, (const char *)buf + k, n - k);
+		errno = saved;
 	}
 }
 
@@ -128,17 +141,16 @@ static ssize_t __attribute__((noinline)) write_slow(int fd, const void *buf, siz
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!shim_active() || !conn_fd_wanted(fd)) {
+	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
+	if (!c) {
 		shim_note_inner_fd(fd);
 		return real(fd, buf, n);
 	}
 	shim_in = 1;
 	ssize_t r = real(fd, buf, n);
-	int saved = errno;
 	if (r > 0)
-		feed_fd(fd, buf, (size_t)r);
+		feed_fd_write(c, fd, buf, (size_t)r);
 	shim_in = 0;
-	errno = saved;
 	return r;
 }
 /* Fast path: an fd that is not followed (a file, a pipe, the socket under a
@@ -161,17 +173,16 @@ static ssize_t __attribute__((noinline)) send_slow(int fd, const void *buf, size
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!shim_active() || !conn_fd_wanted(fd)) {
+	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
+	if (!c) {
 		shim_note_inner_fd(fd);
 		return real(fd, buf, n, flags);
 	}
 	shim_in = 1;
 	ssize_t r = real(fd, buf, n, flags);
-	int saved = errno;
 	if (r > 0)
-		feed_fd(fd, buf, (size_t)r);
+		feed_fd_write(c, fd, buf, (size_t)r);
 	shim_in = 0;
-	errno = saved;
 	return r;
 }
 /* Fast path: an fd that is not followed (a file, a pipe, the socket under a

@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include "shim/fast.h"
 #include "shim/shim.h"
 
 enum {
@@ -131,19 +132,25 @@ static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 	return c;
 }
 
-static void feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
 {
-	struct conn *c = last_conn;
-	/* a connection with nothing more to find: no lock (a stale answer costs
-	 * at most the bytes of one write of a connection re-made this instant) */
-	if (c && atomic_load_explicit(&c->key, memory_order_relaxed) == conn_key_ptr(CONN_SSL, ssl) &&
-	    atomic_load_explicit(&c->passthrough, memory_order_relaxed))
-		return;
-	c = ssl_conn(l, ssl, 1);
+	int saved = errno;
+	struct conn *c = ssl_conn(l, ssl, 1);
 	if (c) {
 		shim_feed(c, buf, n);
 		conn_unlock(c);
 	}
+	errno = saved;
+}
+
+/* What the write of n bytes on ssl costs the thread: nothing but shim_take
+ * on the last connection written to (shim/fast.h), else the feed. */
+static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+{
+	struct conn *c = last_conn;
+	size_t k = c ? shim_take(c, conn_key_ptr(CONN_SSL, ssl), buf, n) : 0;
+	if (__builtin_expect(k < n, 0))
+		feed(l, ssl, (const char *)buf + k, n - k);
 }
 
 SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
@@ -159,12 +166,10 @@ SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 	shim_in = 1;
 	shim_inner_fd = -1;
 	int r = real(ssl, buf, num);
-	int saved = errno;
 	if (r > 0)
-		feed(l, ssl, buf, (size_t)r);
+		feed_write(l, ssl, buf, (size_t)r);
 	shim_inner_fd = -2;
 	shim_in = 0;
-	errno = saved;
 	return r;
 }
 SHIM_EXPORT int SSL_write(SSL *, const void *, int) __attribute__((alias("shim_SSL_write")));
@@ -182,12 +187,10 @@ SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t 
 	shim_in = 1;
 	shim_inner_fd = -1;
 	int r = real(ssl, buf, num, written);
-	int saved = errno;
 	if (r == 1 && written && *written > 0)
-		feed(l, ssl, buf, *written <= num ? *written : num);
+		feed_write(l, ssl, buf, *written <= num ? *written : num);
 	shim_inner_fd = -2;
 	shim_in = 0;
-	errno = saved;
 	return r;
 }
 SHIM_EXPORT int SSL_write_ex(SSL *, const void *, size_t, size_t *) __attribute__((alias("shim_SSL_write_ex")));

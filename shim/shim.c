@@ -366,8 +366,13 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	}
 	int pass;
 	session_feed_clock(c->s, buf, len, shim_clock, emit, c, &pass);
-	if (__builtin_expect(pass, 0))
+	if (__builtin_expect(pass, 0)) {
 		conn_set_passthrough(c);
+		return;
+	}
+	/* for the hooks' fast path (shim/fast.h) */
+	c->fast = session_fast(c->s);
+	c->due = session_watch_due(c->s);
 }
 
 void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)

@@ -151,7 +151,13 @@ struct conn {
 	unsigned short port;        /* peer port, 0 unknown */
 	char host[128];             /* SNI, "" unknown */
 	char peer[64];              /* "127.0.0.1:9443", "" unknown */
+	/* the write path's fast path (shim/fast.h), guarded by lock */
+	struct wire_fast *fast;     /* the session's decoder fast path, NULL without a session */
+	int64_t due;                /* session_watch_due after the last feed */
 };
+
+/* The slots, for the fast paths' look-up through shim_fd_map. */
+extern struct conn shim_slots[CONN_SLOTS] SHIM_HIDDEN;
 
 /* The fd map: slot index + 1 of the connection of each fd below
  * CONN_FD_MAX, 0 when the fd is not followed (files, pipes, sockets with
@@ -207,8 +213,13 @@ int shim_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t
 		     unsigned short *port);
 
 /* ---- hook_ffi.c ------------------------------------------------------------ */
-/* TOKSHIM_HOOKS: parsed at load; not supported yet (one warning, ignored). */
+/* TOKSHIM_HOOKS (decode/hookdesc.h): parses the descriptions, warns about a
+ * malformed one, and hooks the others (libffi closures, GOT entries of the
+ * loaded objects). Called once at load, inside the guard. */
 void shim_ffi_init(const char *spec);
+/* For our dlsym: p (glibc's answer for name) or the closure hooking it; scans
+ * the objects loaded since the last call first. */
+void *shim_ffi_dlsym(const char *name, void *p);
 
 /* ---- the hooks under their hidden names (exact addresses, no PLT) ------------ */
 struct ssl_st;

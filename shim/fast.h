@@ -1,0 +1,76 @@
+/* The write hooks' fast path: a write that lies wholly in WebSocket frames
+ * nobody looks at (bulk binary frames, control frames; decode/wire_fast.h)
+ * is taken under the connection's lock with no call at all: no errno to
+ * save, no clock read (the time is cached per thread, refreshed when the
+ * TSC moved on), no session feed. Everything else goes the slow way. */
+#ifndef TOKSHIM_SHIM_FAST_H
+#define TOKSHIM_SHIM_FAST_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "decode/wire_fast.h"
+#include "shim/shim.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+/* Per thread: the last second read from the coarse clock, and the TSC then. */
+extern __thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
+extern __thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
+
+/* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
+ * (2^22 TSC ticks; the coarse clock itself moves in ticks of a few ms). */
+static inline int64_t shim_now_cached(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint64_t t = __rdtsc();
+	if (t - shim_now_tsc < ((uint64_t)1 << 22))
+		return shim_now_sec;
+	shim_now_tsc = t;
+#endif
+	struct timespec ts;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+		return INT64_MAX; /* cannot tell: the slow path decides */
+	return shim_now_sec = (int64_t)ts.tv_sec;
+}
+
+/* Bytes of buf[0..n) that need no feed on c, which should hold key: n for a
+ * connection with nothing more to find (no lock: a stale answer costs at most
+ * the bytes of one write of a connection re-made this instant), else what
+ * the decoder's fast path takes under the lock (0 when the lock is busy).
+ * Sets neither errno nor anything else outside c. */
+static inline size_t shim_take(struct conn *c, uintptr_t key, const void *buf, size_t n)
+{
+	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key)
+		return 0;
+	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return n;
+	if (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
+		return 0;
+	size_t k = 0;
+	struct wire_fast *f = c->fast;
+	if (f && f->armed && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
+	    (c->due == INT64_MAX || shim_now_cached() <= c->due))
+		k = wire_fast_take(f, buf, n);
+	atomic_store_explicit(&c->lock, 0, memory_order_release);
+	return k;
+}
+
+/* The connection of fd when it is followed and still wanted, else NULL. */
+static inline struct conn *shim_fd_conn(int fd)
+{
+	if ((unsigned)fd >= CONN_FD_MAX)
+		return NULL;
+	unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
+	if (!idx)
+		return NULL;
+	struct conn *c = &shim_slots[idx - 1];
+	if (atomic_load_explicit(&c->key, memory_order_acquire) != conn_key_fd(fd) ||
+	    atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return NULL;
+	return c;
+}
+
+#endif

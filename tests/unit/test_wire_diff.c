@@ -1,0 +1,187 @@
+/* Differential test of the WebSocket fast paths (decode/wire_fast.h and
+ * wire_ws_fast): random client streams (fixed seed) of bulk binary frames,
+ * Twilsock messages with tokens, text JSON, control frames, fragmented
+ * messages, 16- and 64-bit lengths, fed whole, byte by byte, in random
+ * pieces, and in random pieces through wire_fast_take first (as the shim's
+ * hooks do): the events must be identical. */
+#include <criterion/criterion.h>
+
+#include "decode/wire.h"
+#include "decode/wire_fast.h"
+#include "wire_testlib.h"
+
+#define DIFF_EV_MAX 256
+
+struct diff_ev {
+	char message[24];
+	int channel;
+	size_t tok_len;
+	char tok[96];
+};
+
+struct diff_log {
+	size_t n;
+	struct diff_ev ev[DIFF_EV_MAX];
+};
+
+static uint64_t diff_rng;
+static uint32_t diff_rand(void)
+{
+	diff_rng ^= diff_rng << 13;
+	diff_rng ^= diff_rng >> 7;
+	diff_rng ^= diff_rng << 17;
+	return (uint32_t)(diff_rng >> 11);
+}
+
+static void diff_note(struct diff_log *log, const struct wire_event *ev)
+{
+	cr_assert_lt(log->n, DIFF_EV_MAX);
+	struct diff_ev *d = &log->ev[log->n++];
+	snprintf(d->message, sizeof d->message, "%s", ev->message);
+	d->channel = (int)ev->channel;
+	d->tok_len = ev->token_len;
+	size_t k = ev->token_len < sizeof d->tok - 1 ? ev->token_len : sizeof d->tok - 1;
+	memcpy(d->tok, ev->token, k);
+	d->tok[k] = 0;
+}
+
+static void diff_feed(struct wire *w, const unsigned char *p, size_t n, struct diff_log *log)
+{
+	while (n) {
+		struct wire_event ev;
+		ssize_t r = wire_feed(w, p, n, &ev);
+		if (ev.kind != WIRE_EV_NONE)
+			diff_note(log, &ev);
+		if (r < 0 || (size_t)r >= n)
+			break;
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+/* mode 0 whole, 1 byte by byte, 2 random pieces, 3 random pieces with
+ * wire_fast_take first, 4 the same with pieces cut at frame-ish sizes */
+static void diff_run(const struct wt_buf *s, int mode, uint64_t seed, struct diff_log *log)
+{
+	static const struct wire_config cfg = {0};
+	struct wire *w = malloc(wire_sizeof());
+	cr_assert(w);
+	wire_init(w, &cfg, 1);
+	wire_set_host(w, "tsock.us1.twilio.com", 20);
+	memset(log, 0, sizeof *log);
+	uint64_t r = seed | 1;
+	size_t off = 0;
+	while (off < s->n) {
+		size_t k = s->n - off;
+		if (mode == 1) {
+			k = 1;
+		} else if (mode >= 2) {
+			r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+			size_t cap = mode == 4 ? 70000 : (r & 1) ? 16 : 3000;
+			k = 1 + (size_t)((r >> 8) % cap);
+			if (k > s->n - off)
+				k = s->n - off;
+		}
+		size_t t = 0;
+		if (mode >= 3)
+			t = wire_fast_take(wire_fast_of(w), s->p + off, k);
+		if (t < k)
+			diff_feed(w, s->p + off + t, k - t, log);
+		off += k;
+	}
+	wire_release(w);
+	free(w);
+}
+
+static void diff_bulk(struct wt_buf *s, size_t n, int lenmode)
+{
+	unsigned char *b = malloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		b[i] = (unsigned char)diff_rand();
+	if (n >= 8 && !memcmp(b, "TWILSOCK", 8))
+		b[0] = 0;
+	wt_frame(s, 1, 0, 2, b, n, lenmode);
+	free(b);
+}
+
+static void diff_stream(struct wt_buf *s, int round)
+{
+	char tok[2048], msg[4096], hdr[3072];
+	if (round & 1)
+		wt_puts(s, "GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
+			   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			   "Sec-WebSocket-Version: 13\r\n\r\n");
+	int nframes = 20 + (int)(diff_rand() % 60);
+	for (int i = 0; i < nframes; i++) {
+		unsigned what = diff_rand() % 12;
+		int lm = (int)(diff_rand() % 3);
+		lm = lm == 0 ? 0 : lm == 1 ? 16 : 64;
+		if (what <= 4) {
+			size_t sizes[] = {8, 9, 58, 125, 126, 1000, 16376, 70000};
+			diff_bulk(s, sizes[diff_rand() % 8], lm);
+		} else if (what == 5) {
+			/* a fragmented binary message, control frames in between */
+			unsigned char b[300];
+			for (size_t k = 0; k < sizeof b; k++)
+				b[k] = (unsigned char)(k * 7 + 1);
+			wt_frame(s, 0, 0, 2, b, 100, lm);
+			wt_frame(s, 1, 0, 9, "pi", 2, 0);
+			wt_frame(s, 0, 0, 0, b + 100, 100, lm);
+			wt_frame(s, 1, 0, 0, b + 200, 100, 0);
+		} else if (what == 6 || what == 7) {
+			int64_t iat = WT_NOW - 60 - (int64_t)(diff_rand() % 1000);
+			wt_token(tok, sizeof tok, what == 6 ? "alice" : "bob", WT_CHAT_GRANT, iat, iat + 3600);
+			snprintf(hdr, sizeof hdr, "{\"method\":\"%s\",\"id\":\"TM%u\",\"token\":\"%s\"}",
+				 what == 6 ? "init" : "update", diff_rand(), tok);
+			int n = snprintf(msg, sizeof msg, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+			if (diff_rand() % 2) {
+				/* split in two fragments */
+				wt_frame(s, 0, 0, 2, msg, 5, lm);
+				wt_frame(s, 1, 0, 0, msg + 5, (size_t)n - 5, lm);
+			} else {
+				wt_frame(s, 1, 0, 2, msg, (size_t)n, lm);
+			}
+		} else if (what == 8) {
+			int64_t iat = WT_NOW - (int64_t)(diff_rand() % 1000);
+			wt_token(tok, sizeof tok, "carol", WT_VOICE_GRANT, iat, iat + 3600);
+			int n = snprintf(msg, sizeof msg, "{\"type\":\"listen\",\"payload\":{\"token\":\"%s\"}}", tok);
+			wt_frame(s, 1, 0, 1, msg, (size_t)n, lm);
+		} else if (what == 9) {
+			wt_frame(s, 1, 0, 1, "{\"type\":\"ping\"}", 15, 0);
+		} else if (what == 10) {
+			wt_frame(s, 1, 0, 10, "pong", 4, 0);
+		} else {
+			wt_frame(s, 1, 0, 2, "", 0, 0); /* an empty binary message */
+		}
+	}
+}
+
+Test(wire_diff, fast_paths_give_the_same_events)
+{
+	diff_rng = 0x9e3779b97f4a7c15ull;
+	size_t total_events = 0;
+	for (int round = 0; round < 40; round++) {
+		struct wt_buf s = {0};
+		diff_stream(&s, round);
+		static struct diff_log ref, got;
+		diff_run(&s, 0, 0, &ref);
+		total_events += ref.n;
+		for (int mode = 1; mode <= 4; mode++) {
+			for (int rep = 0; rep < (mode == 1 ? 1 : 3); rep++) {
+				diff_run(&s, mode, 0x1234567ull * (uint64_t)(round * 8 + rep + 1) + (uint64_t)mode, &got);
+				cr_assert_eq(got.n, ref.n, "round %d mode %d: %zu events, want %zu", round, mode,
+					     got.n, ref.n);
+				for (size_t i = 0; i < ref.n; i++) {
+					cr_assert_str_eq(got.ev[i].message, ref.ev[i].message, "round %d mode %d ev %zu",
+							 round, mode, i);
+					cr_assert_eq(got.ev[i].channel, ref.ev[i].channel);
+					cr_assert_eq(got.ev[i].tok_len, ref.ev[i].tok_len);
+					cr_assert_str_eq(got.ev[i].tok, ref.ev[i].tok);
+				}
+			}
+		}
+		wt_free(&s);
+	}
+	/* the streams did carry tokens: the comparison is not of empty lists */
+	cr_assert_gt(total_events, 40);
+}

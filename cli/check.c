@@ -60,7 +60,8 @@ int cmd_check(int argc, char **argv)
 			if (n < 0)
 				goto usage;
 			if (n == 0 || o.host) {
-				fprintf(stderr, "tokshim check: unknown option '%.40s'\n", a);
+				fprintf(stderr, "tokshim check: unknown option '%.*s'\n",
+				cli_opt_name_len(a), a);
 				goto usage;
 			}
 			i += n;

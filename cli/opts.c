@@ -102,6 +102,12 @@ int cli_opt_value(int argc, char **argv, int i, const char *name, const char **v
 	return 1;
 }
 
+int cli_opt_name_len(const char *arg)
+{
+	size_t n = strcspn(arg, "=");
+	return (int)(n < 40 ? n : 40);
+}
+
 int cli_parse_skew(const char *s, int64_t *out)
 {
 	char *end;

@@ -41,6 +41,9 @@ void cli_opts_vconfig(const struct cli_opts *o, struct vconfig *v);
  * with *val set (NULL after printing "option needs a value") and *used the
  * number of arguments taken; 0 when argv[i] is another argument. */
 int cli_opt_value(int argc, char **argv, int i, const char *name, const char **val, int *used);
+/* How much of an unknown argument an error message may show: its name up
+ * to '=' (never the value: `--secert=VALUE` may hold a secret), at most 40. */
+int cli_opt_name_len(const char *arg);
 /* Seconds 0..CLI_SKEW_MAX. 0, or -1 when s is not one. */
 int cli_parse_skew(const char *s, int64_t *out);
 /* Non-zero when s is "AC" followed by 32 hex digits. */

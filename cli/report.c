@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 
 static const char report_usage[] =
 	"usage: tokshim report [--json] FILE...\n"
@@ -366,7 +367,8 @@ int cmd_report(int argc, char **argv)
 			fputs(report_usage, stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "tokshim report: unknown option '%.40s'\ntry 'tokshim report --help'\n", a);
+			fprintf(stderr, "tokshim report: unknown option '%.*s'\ntry 'tokshim report --help'\n",
+				cli_opt_name_len(a), a);
 			return 2;
 		}
 	}

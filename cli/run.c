@@ -217,7 +217,8 @@ int cmd_run(int argc, char **argv)
 			if (cli_opt_value(argc, argv, i, run_opts[k].opt, &v, &used))
 				break;
 		if (k == NOPTS) {
-			fprintf(stderr, "tokshim run: unknown option '%.40s'\n", a);
+			fprintf(stderr, "tokshim run: unknown option '%.*s'\n",
+				cli_opt_name_len(a), a);
 			goto usage;
 		}
 		if (!v || !value_ok(run_opts[k].opt, v))

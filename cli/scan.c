@@ -104,7 +104,8 @@ int cmd_scan(int argc, char **argv)
 			if (n < 0)
 				goto usage;
 			if (n == 0) {
-				fprintf(stderr, "tokshim scan: unknown option '%.40s'\n", a);
+				fprintf(stderr, "tokshim scan: unknown option '%.*s'\n",
+				cli_opt_name_len(a), a);
 				goto usage;
 			}
 			i += n;

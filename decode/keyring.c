@@ -283,6 +283,18 @@ static int is_api_key_sid(const char *s, size_t n)
 	return 1;
 }
 
+/* "SK" and hex digits only (a SID with a typo in its length), or an Account
+ * SID (AC + 32 hex) put where the API Key SID goes: never a secret. */
+static int sid_like(const char *s, size_t n)
+{
+	if (n < 2 || n > 40 || !((s[0] == 'S' && s[1] == 'K') || (s[0] == 'A' && s[1] == 'C' && n == 34)))
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (!is_hex((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 int keyring_add_lines(struct keyring *kr, const char *buf, size_t len, struct tk_error *err)
 {
 	int added = 0, lineno = 0;
@@ -313,8 +325,14 @@ int keyring_add_lines(struct keyring *kr, const char *buf, size_t len, struct tk
 			return -1;
 		}
 		if (!is_api_key_sid(buf + a, s1 - a)) {
-			tk_error_set(err, "cannot read secrets: line %d: '%.*s' is not an API Key SID (SK + 32 hex)",
-				     lineno, (int)((s1 - a) < 12 ? (s1 - a) : 12), buf + a);
+			/* the field may be the secret itself (the two swapped):
+			 * show it only when it is a mistyped SID */
+			if (sid_like(buf + a, s1 - a))
+				tk_error_set(err, "cannot read secrets: line %d: '%.*s' is not an API Key SID (SK + 32 hex)",
+					     lineno, (int)((s1 - a) < 12 ? (s1 - a) : 12), buf + a);
+			else
+				tk_error_set(err, "cannot read secrets: line %d: first field is not an API Key SID (SK + 32 hex)",
+					     lineno);
 			return -1;
 		}
 		for (size_t i = s2; i < b; i++) {

@@ -49,6 +49,13 @@ typedef ssize_t (*report_write_fn)(int fd, const void *buf, size_t len);
 /* Writes all of buf with write_fn (NULL: write(2)), retrying on EINTR and
  * partial writes. 0, or -1 with errno set. */
 int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t len);
+/* Writes buf on an fd the caller does not own (stderr) without ever blocking
+ * and without changing its flags: before each write, poll(fd, POLLOUT, 0);
+ * at most PIPE_BUF bytes a write (cut after a newline when longer), so a
+ * pipe that polled writable takes it whole; a socket gets
+ * send(MSG_DONTWAIT | MSG_NOSIGNAL). 0 when all was written; -1 with errno
+ * (EAGAIN: not writable, EPIPE: no reader) when some or all was dropped. */
+int report_write_polled(report_write_fn write_fn, int fd, const void *buf, size_t len);
 
 /* A sink: write one diagnosis. Implementations: stderr text, syslog, json
  * file, and a memory buffer for tests. A sink is not thread-safe by itself
@@ -66,6 +73,12 @@ struct sink {
 	enum severity min_sev;
 	/* SINK_F_* */
 	unsigned flags;
+	/* The host closed fd (the shim's close hook, any thread, no lock): a
+	 * sink that writes to fd forgets it without touching it. NULL: no fd. */
+	void (*fd_closed)(struct sink *s, int fd);
+	/* Records dropped so far: the output was not writable (a full pipe or
+	 * socket), gone, or no longer the file or socket the sink opened. */
+	unsigned long dropped;
 };
 /* Every diagnosis, even during a reconnect storm (the json sink: the log
  * that `tokshim report` counts). Repeats on one connection are still dropped. */
@@ -75,9 +88,15 @@ struct sink {
  * sink_release() calls s->release and clears s. */
 void sink_release(struct sink *s);
 
-/* Human text (report_format_text) on fd, one write per record. ident NULL:
- * no prefix; else every line starts with "<ident>[<pid>]: " (pid at write
- * time, so a forked child shows its own). */
+/* Human text (report_format_text) on fd, one write per record of up to
+ * PIPE_BUF bytes (report_write_polled: never blocks; a record that does not
+ * fit is cut at line ends). ident NULL: no prefix; else every line starts
+ * with "<ident>[<pid>]: " (pid at write time, so a forked child shows its
+ * own). fd is borrowed: the file it is at open (fstat) is remembered, and a
+ * record is dropped when fd is then something else (the host closed it and
+ * reused the number); after fd_closed the sink writes nothing more. Fails
+ * when fd is not open. After drops, the next record that goes out is
+ * preceded by a line "<prefix>warning: N reports dropped (output not writable)". */
 int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char *ident, int color,
 		   struct tk_error *err);
 
@@ -86,15 +105,23 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
  * RFC 3164 lines "<PRI>Mmm dd hh:mm:ss tokshim[pid]: <kv line>" itself to
  * path (NULL: "/dev/log"), AF_UNIX SOCK_DGRAM, else SOCK_STREAM (NUL
  * terminated), facility LOG_USER; LOG_ERR for a reject, LOG_WARNING with
- * warnings, LOG_INFO otherwise. The socket is opened at the first record and
- * reopened once when a send fails (syslogd restarted); a syslogd that is not
- * there loses the record, quietly. */
+ * warnings, LOG_INFO otherwise. The socket (SOCK_NONBLOCK | SOCK_CLOEXEC) is
+ * opened at the first record and reopened once when a send fails (syslogd
+ * restarted); a syslogd that is not there loses the record, quietly. Sends
+ * never block (MSG_DONTWAIT | MSG_NOSIGNAL): a full socket drops the record
+ * (counted; a stream cut in the middle of a record is closed and reopened at
+ * the next one). A socket the host closed or replaced is forgotten, not
+ * closed, and reopened. write_fn is not used. */
 int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
 
-/* JSON lines appended to path (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, 0644),
- * one write per line so several processes can share the file. */
+/* JSON lines appended to path (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOCTTY,
+ * 0644; opened O_NONBLOCK so a FIFO cannot block, then made blocking), one
+ * write per line so several processes can share the file. Only a regular
+ * file is accepted. When the host closed the fd (fd_closed) or it is no
+ * longer that file (checked before each record), the path is opened again. */
 int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
-/* The same on an open descriptor (borrowed, not closed), e.g. stdout. */
+/* The same on an open descriptor (borrowed, not closed), e.g. stdout;
+ * records are dropped once fd is no longer the file it was at open. */
 int sink_json_fd(struct sink *s, int fd, report_write_fn write_fn, struct tk_error *err);
 
 /* Tests: records (and lines) appended to a buffer of cap bytes; what does

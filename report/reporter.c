@@ -3,11 +3,15 @@
 #include "report/reporter.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 struct rl_entry {
@@ -27,7 +31,11 @@ struct reporter {
 	enum severity level;
 	int window;
 	report_write_fn write_fn;
-	int err_fd;
+	atomic_int err_fd;    /* -1: not open at creation, or closed by the host */
+	dev_t err_dev;        /* what err_fd was at creation */
+	ino_t err_ino;
+	mode_t err_type;
+	unsigned long warn_dropped;
 	char ident[32];
 	int have_stderr;
 	int syslog_idx;       /* -1: none */
@@ -36,10 +44,24 @@ struct reporter {
 	struct rl_entry table[REPORTER_TABLE];
 };
 
-/* "<ident>[pid]: warning: <msg>\n" on err_fd; used at creation (no lock). */
-static void warn_fd(const struct reporter *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn_fd(const struct reporter *r, const char *fmt, ...)
+/* 1 when err_fd is still the file it was when the reporter was made. */
+static int err_usable(const struct reporter *r)
 {
+	int fd = atomic_load(&r->err_fd);
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == r->err_dev && st.st_ino == r->err_ino &&
+	       (st.st_mode & S_IFMT) == r->err_type;
+}
+
+/* "<ident>[pid]: warning: <msg>\n" on err_fd, never blocking, dropped when
+ * err_fd is not writable or no longer the reporter's stderr. */
+static void warn_fd(struct reporter *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn_fd(struct reporter *r, const char *fmt, ...)
+{
+	if (!err_usable(r)) {
+		r->warn_dropped++;
+		return;
+	}
 	char buf[512];
 	int n = snprintf(buf, sizeof buf, "%s[%d]: warning: ", r->ident, (int)getpid());
 	if (n < 0 || (size_t)n >= sizeof buf)
@@ -52,7 +74,39 @@ static void warn_fd(const struct reporter *r, const char *fmt, ...)
 		return;
 	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
 	buf[len++] = '\n';
-	report_write_all(r->write_fn, r->err_fd, buf, len);
+	if (report_write_polled(r->write_fn, atomic_load(&r->err_fd), buf, len) < 0)
+		r->warn_dropped++;
+}
+
+/* The mutex, but never waiting for ever (a thread stopped or interrupted
+ * while holding it must not hang the host): about budget_ms at most. 0 when
+ * taken, -1 when the caller should step aside. */
+static int lock_bounded(struct reporter *r, int budget_ms)
+{
+	for (int i = 0;; i++) {
+		if (pthread_mutex_trylock(&r->lock) == 0)
+			return 0;
+		if (i >= 64 + budget_ms * 10)
+			return -1;
+		if (i < 64) {
+			sched_yield();
+		} else {
+			struct timespec ts = {0, 100000};
+			nanosleep(&ts, NULL);
+		}
+	}
+}
+
+/* The sinks array is published to threads that read it without the lock
+ * (reporter_fd_closed): entries first, then the count. */
+static size_t nsinks_get(const struct reporter *r)
+{
+	return __atomic_load_n(&r->nsinks, __ATOMIC_ACQUIRE);
+}
+
+static void nsinks_set(struct reporter *r, size_t n)
+{
+	__atomic_store_n(&r->nsinks, n, __ATOMIC_RELEASE);
 }
 
 /* Adds an opened sink; the level applies to its text. */
@@ -63,7 +117,8 @@ static int add_sink(struct reporter *r, struct sink *s)
 		return -1;
 	}
 	s->min_sev = r->level;
-	r->sinks[r->nsinks++] = *s;
+	r->sinks[r->nsinks] = *s;
+	nsinks_set(r, r->nsinks + 1);
 	return 0;
 }
 
@@ -105,7 +160,7 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 		} else if (!strcmp(item, "stderr")) {
 			if (r->have_stderr)
 				continue;
-			rc = sink_text_open(&s, r->err_fd, r->write_fn, r->ident, o->color, &err);
+			rc = sink_text_open(&s, atomic_load(&r->err_fd), r->write_fn, r->ident, o->color, &err);
 			r->have_stderr = rc == 0;
 		} else if (!strcmp(item, "syslog")) {
 			if (r->syslog_idx >= 0)
@@ -128,7 +183,7 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 	}
 	if (!r->nsinks && !none) {
 		struct sink s;
-		if (sink_text_open(&s, r->err_fd, r->write_fn, r->ident, o->color, NULL) == 0)
+		if (sink_text_open(&s, atomic_load(&r->err_fd), r->write_fn, r->ident, o->color, NULL) == 0)
 			add_sink(r, &s);
 	}
 }
@@ -144,7 +199,18 @@ struct reporter *reporter_new(const struct reporter_options *o)
 	pthread_mutex_init(&r->lock, NULL);
 	r->syslog_idx = -1;
 	r->write_fn = o->write_fn;
-	r->err_fd = o->err_fd > 0 ? o->err_fd : 2;
+	int efd = o->err_fd > 0 ? o->err_fd : 2;
+	struct stat est;
+	if (fstat(efd, &est) == 0) {
+		/* stderr is the host's: remember which file it is now, and write
+		 * nothing to that number once it is something else */
+		r->err_dev = est.st_dev;
+		r->err_ino = est.st_ino;
+		r->err_type = est.st_mode & S_IFMT;
+		atomic_init(&r->err_fd, efd);
+	} else {
+		atomic_init(&r->err_fd, -1); /* closed at load: no stderr sink */
+	}
 	r->window = o->window > 0 ? o->window : REPORTER_WINDOW;
 	snprintf(r->ident, sizeof r->ident, "%s", o->ident && o->ident[0] ? o->ident : "tokshim");
 	r->level = SEV_WARNING;
@@ -177,7 +243,8 @@ int reporter_add_sink(struct reporter *r, const struct sink *s)
 	int rc = -1;
 	if (r->nsinks < REPORTER_MAX_SINKS) {
 		copy.min_sev = r->level;
-		r->sinks[r->nsinks++] = copy;
+		r->sinks[r->nsinks] = copy;
+		nsinks_set(r, r->nsinks + 1);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -186,7 +253,35 @@ int reporter_add_sink(struct reporter *r, const struct sink *s)
 
 size_t reporter_nsinks(const struct reporter *r)
 {
-	return r->nsinks;
+	return nsinks_get(r);
+}
+
+void reporter_fd_closed(struct reporter *r, int fd)
+{
+	if (!r || fd < 0)
+		return;
+	int expect = fd;
+	atomic_compare_exchange_strong(&r->err_fd, &expect, -1);
+	size_t n = nsinks_get(r);
+	for (size_t i = 0; i < n; i++) {
+		struct sink *s = &r->sinks[i];
+		if (s->fd_closed)
+			s->fd_closed(s, fd);
+	}
+}
+
+unsigned long reporter_dropped(struct reporter *r)
+{
+	if (!r)
+		return 0;
+	unsigned long n = 0;
+	if (lock_bounded(r, 50) < 0)
+		return 0;
+	n = r->warn_dropped;
+	for (size_t i = 0; i < r->nsinks; i++)
+		n += r->sinks[i].dropped;
+	pthread_mutex_unlock(&r->lock);
+	return n;
 }
 
 enum severity reporter_level(const struct reporter *r)
@@ -302,7 +397,11 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 		return 0;
 	uint32_t causes = cause_mask(d, r->level);
 	int full = 0;
-	pthread_mutex_lock(&r->lock);
+	int saved = errno;
+	if (lock_bounded(r, 200) < 0) {
+		errno = saved;
+		return 0; /* stepped aside: the report is lost, the host goes on */
+	}
 	struct rl_entry *e = rl_find(r, d->token.fingerprint, causes);
 	if (!e) {
 		e = rl_take(r, now);
@@ -329,6 +428,7 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 			summary(r, e, now);
 	}
 	pthread_mutex_unlock(&r->lock);
+	errno = saved;
 	return full;
 }
 
@@ -336,24 +436,35 @@ void reporter_tick(struct reporter *r, int64_t now)
 {
 	if (!r)
 		return;
-	pthread_mutex_lock(&r->lock);
+	int saved = errno;
+	/* also the final flush at exit: never wait for ever */
+	if (lock_bounded(r, 50) < 0) {
+		errno = saved;
+		return;
+	}
 	for (size_t i = 0; i < REPORTER_TABLE; i++) {
 		struct rl_entry *e = &r->table[i];
 		if (e->used && e->pending && now - e->last_line >= r->window)
 			summary(r, e, now);
 	}
 	pthread_mutex_unlock(&r->lock);
+	errno = saved;
 }
 
 void reporter_warn(struct reporter *r, const char *line)
 {
 	if (!r || !line)
 		return;
-	pthread_mutex_lock(&r->lock);
+	int saved = errno;
+	if (lock_bounded(r, 200) < 0) {
+		errno = saved;
+		return;
+	}
 	warn_fd(r, "%s", line);
 	if (r->syslog_idx >= 0) {
 		struct sink *s = &r->sinks[r->syslog_idx];
 		s->write_line(s, SEV_WARNING, line);
 	}
 	pthread_mutex_unlock(&r->lock);
+	errno = saved;
 }

@@ -4,7 +4,10 @@
  * Safe to call from hooks: thread-safe (one mutex: reporting is rare), no
  * malloc and no stdio after reporter_new(), bounded memory (a fixed table of
  * recent tokens, least recently seen entry overwritten), the time passed in
- * by the caller. Output goes through the caller's write function. */
+ * by the caller. Output goes through the caller's write function. Never
+ * blocks on an output that does not drain (see report.h: such records are
+ * dropped and counted), never waits for ever on its mutex (after a bounded
+ * wait the call does nothing), and keeps errno. */
 #ifndef TOKSHIM_REPORTER_H
 #define TOKSHIM_REPORTER_H
 
@@ -21,7 +24,8 @@ struct reporter_options {
 	const char *output;          /* TOKSHIM_OUTPUT spec; NULL or "": "stderr" */
 	const char *level;           /* TOKSHIM_LEVEL; NULL or "": "warning" */
 	report_write_fn write_fn;    /* NULL: write(2) */
-	int err_fd;                  /* stderr sink and warnings; 0 here means 2 */
+	int err_fd;                  /* stderr sink and warnings; 0 here means 2.
+				      * Not open now: no stderr sink, no warnings */
 	int color;                   /* ANSI colours on the stderr sink */
 	const char *ident;           /* prefix "<ident>[pid]: "; NULL: "tokshim" */
 	const char *syslog_path;     /* NULL: "/dev/log" (tests point it elsewhere) */
@@ -65,6 +69,16 @@ void reporter_tick(struct reporter *r, int64_t now);
  * the sinks) and to the syslog sink if there is one, e.g. for a bad
  * TOKSHIM_SECRETS_FILE found by the shim. */
 void reporter_warn(struct reporter *r, const char *line);
+
+/* The host closed fd (call from the close hook, before the real close; any
+ * thread, takes no lock): a sink writing to fd, and the warnings on err_fd,
+ * forget it without touching it. The json sink opens its path again at the
+ * next record, the syslog sink reconnects; stderr stays off. */
+void reporter_fd_closed(struct reporter *r, int fd);
+
+/* Records dropped so far over all sinks and warnings (a full pipe, a
+ * syslogd not reading, an fd the host took over). */
+unsigned long reporter_dropped(struct reporter *r);
 
 /* In a forked child: the mutex may have been held by another thread of the
  * parent. Reinitialises it (call from a pthread_atfork child handler). */

@@ -1,14 +1,24 @@
 /* Sinks: stderr text, syslog (our own /dev/log client), JSON lines, memory.
  * Each record is formatted into the sink's own buffer (allocated when the
- * sink is opened) and written with one write(); no stdio, no malloc later. */
+ * sink is opened) and written with one write(); no stdio, no malloc later.
+ *
+ * The shim calls the sinks from the host's own threads, with locks held:
+ * nothing here may block on an output that does not drain, nor write into
+ * an fd that is no longer the one the sink opened (daemons close fds and
+ * reuse the numbers). A record that cannot go out safely is dropped and
+ * counted. */
 #include "report/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -30,6 +40,68 @@ int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t l
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* 1 when fd can take a write now without blocking; else 0, errno set. */
+static int fd_writable(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLOUT};
+	int rc;
+	do
+		rc = poll(&pf, 1, 0);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return 0;
+	if (pf.revents & POLLNVAL) {
+		errno = EBADF;
+		return 0;
+	}
+	if (pf.revents & (POLLERR | POLLHUP)) {
+		errno = EPIPE; /* no reader: a write would raise SIGPIPE */
+		return 0;
+	}
+	if (!(pf.revents & POLLOUT)) {
+		errno = EAGAIN;
+		return 0;
+	}
+	return 1;
+}
+
+int report_write_polled(report_write_fn write_fn, int fd, const void *buf, size_t len)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		return -1;
+	int sock = S_ISSOCK(st.st_mode);
+	const char *p = buf;
+	while (len) {
+		size_t chunk = len;
+		if (chunk > PIPE_BUF) {
+			chunk = PIPE_BUF;
+			const char *nl = memrchr(p, '\n', PIPE_BUF);
+			if (nl)
+				chunk = (size_t)(nl - p) + 1;
+		}
+		while (chunk) {
+			if (!fd_writable(fd))
+				return -1;
+			ssize_t n = sock ? send(fd, p, chunk, MSG_DONTWAIT | MSG_NOSIGNAL)
+				    : write_fn ? write_fn(fd, p, chunk) : write(fd, p, chunk);
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+			if (n == 0) {
+				errno = EIO;
+				return -1;
+			}
+			p += n;
+			len -= (size_t)n;
+			chunk -= (size_t)n;
+		}
 	}
 	return 0;
 }
@@ -58,29 +130,93 @@ static void make_prefix(char *buf, size_t cap, const char *ident)
 		snprintf(buf, cap, "%s[%d]: ", ident, (int)getpid());
 }
 
+/* ---- which file an fd is ---------------------------------------------------- */
+
+/* What fstat said about a sink's fd when the sink opened (or got) it: the
+ * same number later may be the host's own file or socket. */
+struct fd_id {
+	dev_t dev;
+	ino_t ino;
+	mode_t type;
+};
+
+static int fd_id_get(int fd, struct fd_id *id)
+{
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0)
+		return -1;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->type = st.st_mode & S_IFMT;
+	return 0;
+}
+
+static int fd_id_same(int fd, const struct fd_id *id)
+{
+	struct fd_id now;
+	return fd_id_get(fd, &now) == 0 && now.dev == id->dev && now.ino == id->ino && now.type == id->type;
+}
+
 /* ---- text ----------------------------------------------------------------- */
 
 struct text_state {
-	int fd;
+	atomic_int fd;    /* -1: off for good (the host closed it) */
+	struct fd_id id;
 	report_write_fn write_fn;
 	int color;
+	unsigned long unreported; /* drops not yet told about */
 	char ident[32];
 	char buf[REPORT_RECORD_MAX];
 };
 
+/* 1 when fd is still the file the sink got; else the record is dropped. */
+static int text_usable(struct sink *s)
+{
+	struct text_state *t = s->state;
+	int fd = atomic_load(&t->fd);
+	if (fd >= 0 && fd_id_same(fd, &t->id))
+		return 1;
+	s->dropped++;
+	t->unreported++;
+	return 0;
+}
+
+static int text_out(struct sink *s, const char *buf, size_t n)
+{
+	struct text_state *t = s->state;
+	int fd = atomic_load(&t->fd);
+	if (t->unreported) {
+		char note[128], prefix[48];
+		make_prefix(prefix, sizeof prefix, t->ident);
+		int m = snprintf(note, sizeof note, "%swarning: %lu report%s dropped (output not writable)\n",
+				 prefix, t->unreported, t->unreported == 1 ? "" : "s");
+		if (m > 0 && (size_t)m < sizeof note && report_write_polled(t->write_fn, fd, note, (size_t)m) == 0)
+			t->unreported = 0;
+	}
+	if (report_write_polled(t->write_fn, fd, buf, n) == 0)
+		return 0;
+	s->dropped++;
+	t->unreported++;
+	return -1;
+}
+
 static int text_write(struct sink *s, const struct diag *d, const struct conn_info *ci)
 {
 	struct text_state *t = s->state;
+	if (!text_usable(s))
+		return -1;
 	char prefix[48];
 	make_prefix(prefix, sizeof prefix, t->ident);
 	size_t n = report_format_text_ex(t->buf, sizeof t->buf, d, ci, prefix, t->color, s->min_sev);
-	return n ? report_write_all(t->write_fn, t->fd, t->buf, n) : 0;
+	return n ? text_out(s, t->buf, n) : 0;
 }
 
 static int text_line(struct sink *s, enum severity sev, const char *line)
 {
 	(void)sev;
 	struct text_state *t = s->state;
+	if (!text_usable(s))
+		return -1;
 	char prefix[48];
 	make_prefix(prefix, sizeof prefix, t->ident);
 	int n = snprintf(t->buf, sizeof t->buf, "%s%s\n", prefix, line);
@@ -90,7 +226,16 @@ static int text_line(struct sink *s, enum severity sev, const char *line)
 		n = (int)sizeof t->buf - 1;
 		t->buf[n - 1] = '\n';
 	}
-	return report_write_all(t->write_fn, t->fd, t->buf, (size_t)n);
+	return text_out(s, t->buf, (size_t)n);
+}
+
+static void text_fd_closed(struct sink *s, int fd)
+{
+	struct text_state *t = s->state;
+	if (t && fd >= 0) {
+		int expect = fd;
+		atomic_compare_exchange_strong(&t->fd, &expect, -1);
+	}
 }
 
 static void free_state(struct sink *s)
@@ -103,12 +248,18 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
 		   struct tk_error *err)
 {
 	sink_clear(s);
+	struct fd_id id;
+	if (fd_id_get(fd, &id) < 0) {
+		tk_error_set(err, "cannot open 'stderr' sink: fd %d: %s", fd, strerror(fd < 0 ? EBADF : errno));
+		return -1;
+	}
 	struct text_state *t = calloc(1, sizeof *t);
 	if (!t) {
 		tk_error_set(err, "cannot open 'stderr' sink: out of memory");
 		return -1;
 	}
-	t->fd = fd;
+	atomic_init(&t->fd, fd);
+	t->id = id;
 	t->write_fn = write_fn;
 	t->color = color;
 	snprintf(t->ident, sizeof t->ident, "%s", ident ? ident : "");
@@ -116,15 +267,18 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
 	s->write = text_write;
 	s->write_line = text_line;
 	s->release = free_state;
+	s->fd_closed = text_fd_closed;
 	return 0;
 }
 
 /* ---- syslog --------------------------------------------------------------- */
 
 struct syslog_state {
-	int fd;     /* -1 until the first record */
-	int type;   /* SOCK_DGRAM or SOCK_STREAM once connected */
-	report_write_fn write_fn;
+	atomic_int fd;     /* -1 until the first record, and after a disconnect */
+	atomic_int lost;   /* the host closed fd: forget it, do not close it */
+	struct fd_id id;
+	int type;          /* SOCK_DGRAM or SOCK_STREAM once connected */
+	unsigned long unreported;
 	struct sockaddr_un addr;
 	char buf[REPORT_RECORD_MAX];
 };
@@ -133,12 +287,15 @@ static int syslog_connect(struct syslog_state *st)
 {
 	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
 	for (size_t i = 0; i < 2; i++) {
-		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		int fd = socket(AF_UNIX, types[i] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -1;
-		if (connect(fd, (const struct sockaddr *)&st->addr, sizeof st->addr) == 0) {
-			st->fd = fd;
+		/* AF_UNIX: connect does not wait; EAGAIN when the backlog is full */
+		if (connect(fd, (const struct sockaddr *)&st->addr, sizeof st->addr) == 0 &&
+		    fd_id_get(fd, &st->id) == 0) {
 			st->type = types[i];
+			atomic_store(&st->lost, 0);
+			atomic_store(&st->fd, fd);
 			return 0;
 		}
 		int e = errno;
@@ -150,47 +307,81 @@ static int syslog_connect(struct syslog_state *st)
 	return -1;
 }
 
+/* Forgets the socket; closes it only when it is still ours. */
 static void syslog_disconnect(struct syslog_state *st)
 {
-	if (st->fd >= 0)
-		close(st->fd);
-	st->fd = -1;
+	int fd = atomic_exchange(&st->fd, -1);
+	int lost = atomic_exchange(&st->lost, 0);
+	if (fd >= 0 && !lost && fd_id_same(fd, &st->id))
+		close(fd);
 }
+
+enum { SEND_OK, SEND_DROP, SEND_RETRY };
 
 static int syslog_send_once(struct syslog_state *st, const char *p, size_t n)
 {
-	if (st->type == SOCK_DGRAM) {
-		ssize_t w;
-		do
-			w = st->write_fn ? st->write_fn(st->fd, p, n) : write(st->fd, p, n);
-		while (w < 0 && errno == EINTR);
-		return w == (ssize_t)n ? 0 : -1;
-	}
-	/* a stream: the NUL ends the record (as glibc sends it); no SIGPIPE */
-	while (n) {
-		ssize_t w = send(st->fd, p, n, MSG_NOSIGNAL);
+	int fd = atomic_load(&st->fd);
+	size_t sent = 0;
+	while (sent < n) {
+		ssize_t w = send(fd, p + sent, n - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+			/* syslogd is not reading: drop the record; a stream cut
+			 * inside a record has lost its framing: start over */
+			if (sent)
+				syslog_disconnect(st);
+			return SEND_DROP;
+		}
 		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
+			return SEND_RETRY;
+		if (st->type == SOCK_DGRAM)
+			return (size_t)w == n ? SEND_OK : SEND_DROP;
+		sent += (size_t)w;
 	}
-	return 0;
+	return SEND_OK;
 }
 
-/* Sends buf[0..n) (buf[n] is its NUL, sent too on a stream); connects at
- * the first record, reconnects once when a send fails. */
-static int syslog_send(struct syslog_state *st, size_t n)
+static int syslog_send_raw(struct syslog_state *st, const char *p, size_t n)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (st->fd < 0 && syslog_connect(st) < 0)
+		if (atomic_load(&st->lost) ||
+		    (atomic_load(&st->fd) >= 0 && !fd_id_same(atomic_load(&st->fd), &st->id)))
+			syslog_disconnect(st); /* the number is the host's now: not closed */
+		if (atomic_load(&st->fd) < 0 && syslog_connect(st) < 0)
 			return -1;
-		if (syslog_send_once(st, st->buf, n + (st->type == SOCK_STREAM)) == 0)
+		int rc = syslog_send_once(st, p, n + (st->type == SOCK_STREAM));
+		if (rc == SEND_OK)
 			return 0;
+		if (rc == SEND_DROP)
+			return -1;
 		syslog_disconnect(st);
 	}
 	return -1;
+}
+
+static size_t syslog_header(char *buf, size_t cap, int pri, int64_t when);
+
+/* Sends buf[0..n) (buf[n] is its NUL, sent too on a stream); connects at
+ * the first record, reconnects once when a send fails. Counts a drop; after
+ * drops, a record that went out is followed by a note of how many. */
+static int syslog_send(struct sink *s, size_t n)
+{
+	struct syslog_state *st = s->state;
+	if (syslog_send_raw(st, st->buf, n) < 0) {
+		s->dropped++;
+		st->unreported++;
+		return -1;
+	}
+	if (st->unreported) {
+		char note[160];
+		size_t h = syslog_header(note, sizeof note, LOG_USER | LOG_WARNING, (int64_t)time(NULL));
+		int m = snprintf(note + h, sizeof note - h - 1, "%lu report%s dropped (syslog not reading)",
+				 st->unreported, st->unreported == 1 ? "" : "s");
+		if (m > 0 && (size_t)m < sizeof note - h - 1 && syslog_send_raw(st, note, h + (size_t)m) == 0)
+			st->unreported = 0;
+	}
+	return 0;
 }
 
 /* "<PRI>Mmm dd hh:mm:ss tokshim[pid]: " as glibc's syslog() writes to /dev/log. */
@@ -224,7 +415,7 @@ static int syslog_write(struct sink *s, const struct diag *d, const struct conn_
 	size_t h = syslog_header(st->buf, sizeof st->buf, LOG_USER | diag_priority(d), d->time);
 	/* leave room for the stream's NUL */
 	size_t n = report_format_kv_ex(st->buf + h, sizeof st->buf - h - 1, d, ci, s->min_sev);
-	return syslog_send(st, h + n);
+	return syslog_send(s, h + n);
 }
 
 static int syslog_line(struct sink *s, enum severity sev, const char *line)
@@ -236,7 +427,14 @@ static int syslog_line(struct sink *s, enum severity sev, const char *line)
 	if (n < 0)
 		return -1;
 	size_t len = h + ((size_t)n < sizeof st->buf - h - 1 ? (size_t)n : sizeof st->buf - h - 2);
-	return syslog_send(st, len);
+	return syslog_send(s, len);
+}
+
+static void syslog_fd_closed(struct sink *s, int fd)
+{
+	struct syslog_state *st = s->state;
+	if (st && fd >= 0 && atomic_load(&st->fd) == fd)
+		atomic_store(&st->lost, 1);
 }
 
 static void syslog_release(struct sink *s)
@@ -249,6 +447,7 @@ static void syslog_release(struct sink *s)
 
 int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err)
 {
+	(void)write_fn; /* send(MSG_DONTWAIT) on our own socket */
 	sink_clear(s);
 	if (!path || !path[0])
 		path = "/dev/log";
@@ -266,56 +465,139 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
 	time_t t0 = time(NULL);
 	struct tm tm0;
 	localtime_r(&t0, &tm0);
-	st->fd = -1;
-	st->write_fn = write_fn;
+	atomic_init(&st->fd, -1);
+	atomic_init(&st->lost, 0);
 	st->addr.sun_family = AF_UNIX;
 	memcpy(st->addr.sun_path, path, strlen(path) + 1);
 	s->state = st;
 	s->write = syslog_write;
 	s->write_line = syslog_line;
 	s->release = syslog_release;
+	s->fd_closed = syslog_fd_closed;
 	return 0;
 }
 
 /* ---- json lines ----------------------------------------------------------- */
 
 struct json_state {
-	int fd;
+	atomic_int fd;     /* -1: none (a reopen failed) */
+	atomic_int lost;   /* the host closed fd */
+	struct fd_id id;
 	int owned;
 	report_write_fn write_fn;
+	char *path;        /* owned sinks: opened again when fd was lost */
 	char buf[REPORT_RECORD_MAX];
 };
+
+/* Opens path for appending without ever blocking (a FIFO would block a
+ * plain open until a reader comes): a regular file only. */
+static int json_open_path(const char *path, struct fd_id *id, struct tk_error *err)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+	if (fd < 0) {
+		if (errno == ENXIO) /* a FIFO with no reader */
+			tk_error_set(err, "cannot open '%s': not a regular file", path);
+		else
+			tk_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fd_id_get(fd, id) < 0 || id->type != S_IFREG) {
+		tk_error_set(err, "cannot open '%s': not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+		tk_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The fd to write to, opened again when the host took the old one; -1:
+ * drop the record. */
+static int json_fd(struct json_state *j)
+{
+	int fd = atomic_load(&j->fd);
+	if (fd >= 0 && (atomic_load(&j->lost) || !fd_id_same(fd, &j->id))) {
+		/* the number is the host's now: forget it, never close it */
+		atomic_store(&j->fd, -1);
+		atomic_store(&j->lost, 0);
+		fd = -1;
+	}
+	if (fd < 0 && j->owned && j->path) {
+		fd = json_open_path(j->path, &j->id, NULL);
+		if (fd >= 0)
+			atomic_store(&j->fd, fd);
+	}
+	return fd;
+}
 
 static int json_write(struct sink *s, const struct diag *d, const struct conn_info *ci)
 {
 	struct json_state *j = s->state;
+	int fd = json_fd(j);
+	if (fd < 0) {
+		s->dropped++;
+		return -1;
+	}
 	size_t n = report_format_json(j->buf, sizeof j->buf, d, ci);
-	return n ? report_write_all(j->write_fn, j->fd, j->buf, n) : 0;
+	if (n && report_write_all(j->write_fn, fd, j->buf, n) < 0) {
+		s->dropped++;
+		return -1;
+	}
+	return 0;
+}
+
+static void json_fd_closed(struct sink *s, int fd)
+{
+	struct json_state *j = s->state;
+	if (j && fd >= 0 && atomic_load(&j->fd) == fd)
+		atomic_store(&j->lost, 1);
 }
 
 static void json_release(struct sink *s)
 {
 	struct json_state *j = s->state;
-	if (j && j->owned && j->fd >= 0)
-		close(j->fd);
+	if (j) {
+		int fd = atomic_exchange(&j->fd, -1);
+		if (j->owned && fd >= 0 && !atomic_load(&j->lost) && fd_id_same(fd, &j->id))
+			close(fd);
+		free(j->path);
+	}
 	free_state(s);
 }
 
-int sink_json_fd(struct sink *s, int fd, report_write_fn write_fn, struct tk_error *err)
+static int json_new(struct sink *s, int fd, const struct fd_id *id, report_write_fn write_fn,
+		    struct tk_error *err)
 {
-	sink_clear(s);
 	struct json_state *j = calloc(1, sizeof *j);
 	if (!j) {
 		tk_error_set(err, "cannot open 'json' sink: out of memory");
 		return -1;
 	}
-	j->fd = fd;
+	atomic_init(&j->fd, fd);
+	atomic_init(&j->lost, 0);
+	j->id = *id;
 	j->write_fn = write_fn;
 	s->state = j;
 	s->write = json_write;
 	s->release = json_release;
+	s->fd_closed = json_fd_closed;
 	s->flags = SINK_F_ALL_REPEATS;
 	return 0;
+}
+
+int sink_json_fd(struct sink *s, int fd, report_write_fn write_fn, struct tk_error *err)
+{
+	sink_clear(s);
+	struct fd_id id;
+	if (fd_id_get(fd, &id) < 0) {
+		tk_error_set(err, "cannot open 'json' sink: fd %d: %s", fd, strerror(fd < 0 ? EBADF : errno));
+		return -1;
+	}
+	return json_new(s, fd, &id, write_fn, err);
 }
 
 int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err)
@@ -325,16 +607,38 @@ int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, s
 		tk_error_set(err, "cannot open 'json' sink: no path (json:PATH)");
 		return -1;
 	}
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	/* absolute, so that a reopen after the host's chdir finds the same file */
+	char *copy = NULL;
+	if (path[0] == '/') {
+		copy = strdup(path);
+	} else {
+		char cwd[PATH_MAX];
+		if (getcwd(cwd, sizeof cwd)) {
+			size_t n = strlen(cwd) + 1 + strlen(path) + 1;
+			if ((copy = malloc(n)))
+				snprintf(copy, n, "%s/%s", cwd, path);
+		} else {
+			copy = strdup(path);
+		}
+	}
+	if (!copy) {
+		tk_error_set(err, "cannot open 'json' sink: out of memory");
+		return -1;
+	}
+	struct fd_id id;
+	int fd = json_open_path(path, &id, err);
 	if (fd < 0) {
-		tk_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		free(copy);
 		return -1;
 	}
-	if (sink_json_fd(s, fd, write_fn, err) < 0) {
+	if (json_new(s, fd, &id, write_fn, err) < 0) {
 		close(fd);
+		free(copy);
 		return -1;
 	}
-	((struct json_state *)s->state)->owned = 1;
+	struct json_state *j = s->state;
+	j->owned = 1;
+	j->path = copy;
 	return 0;
 }
 

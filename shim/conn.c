@@ -1,8 +1,8 @@
 /* The connection table: SSL*, gnutls_session_t or fd -> struct conn.
  *
  * Fixed size, no malloc: CONN_SLOTS slots, open addressing with linear
- * probing on the key's hash; a removed slot becomes a tombstone that a later
- * add may reuse. Keys are atomics; each slot's state is guarded by the
+ * probing on the key's hash, at most CONN_PROBE slots; a removed slot
+ * becomes a tombstone that a later add may reuse. Keys are atomics; each slot's state is guarded by the
  * slot's own spinlock, so threads writing on different connections never
  * share a lock. An fd below CONN_FD_MAX is found in one step through a direct
  * map (slot index + 1), so a write to a file or pipe costs one load.
@@ -16,12 +16,19 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "decode/session.h"
 #include "shim/shim.h"
 
 #define CONN_TOMB UINTPTR_MAX
 #define CONN_MASK (CONN_SLOTS - 1)
+/* Probe length of a pointer key. Tombstones are never turned back into
+ * empty slots (a lock-free reader could then miss a key placed after one),
+ * so after CONN_SLOTS connections every slot has been used and a miss would
+ * scan the whole table: the bound keeps every look-up at CONN_PROBE loads. A
+ * key whose CONN_PROBE slots are all live is not followed. */
+#define CONN_PROBE 64
 
 _Static_assert((CONN_SLOTS & CONN_MASK) == 0, "CONN_SLOTS must be a power of two");
 _Static_assert(CONN_SLOTS < 65535, "fd map holds slot indexes in 16 bits");
@@ -99,7 +106,7 @@ struct conn *conn_find(uintptr_t key)
 		return idx ? conn_lock_if(&slots[idx - 1], key) : NULL;
 	}
 	size_t h = key_hash(key);
-	for (size_t i = 0; i < CONN_SLOTS; i++) {
+	for (size_t i = 0; i < CONN_PROBE; i++) {
 		struct conn *c = &slots[(h + i) & CONN_MASK];
 		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
 		if (k == 0)
@@ -132,6 +139,11 @@ static void state_free(struct conn *c)
 	}
 	c->fast = NULL;
 	c->due = INT64_MAX;
+	if (c->pend) {
+		munmap(c->pend, CONN_PEND_MAX);
+		c->pend = NULL;
+	}
+	c->pend_n = 0;
 }
 
 static void state_reset(struct conn *c, const char *library, int tls)
@@ -144,6 +156,8 @@ static void state_reset(struct conn *c, const char *library, int tls)
 	c->port = 0;
 	c->host[0] = '\0';
 	c->peer[0] = '\0';
+	c->ident = 0;
+	c->gone = 0;
 	atomic_store_explicit(&c->passthrough, 0, memory_order_relaxed);
 }
 
@@ -158,7 +172,10 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls)
 	if (fd >= CONN_FD_MAX)
 		return NULL;
 	size_t h = key_hash(key);
-	for (size_t i = 0; i < CONN_SLOTS; i++) {
+	/* a pointer key within CONN_PROBE slots of its hash (conn_find looks
+	 * no further); an fd anywhere (found through the fd map) */
+	size_t probe = fd >= 0 ? CONN_SLOTS : CONN_PROBE;
+	for (size_t i = 0; i < probe; i++) {
 		c = &slots[(h + i) & CONN_MASK];
 		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
 		if ((k != 0 && k != CONN_TOMB) || !slot_trylock(c))
@@ -221,6 +238,10 @@ void conn_after_fork(void)
 			/* the child's copy of the parent's mapping */
 			munmap(c->s, c->s_size);
 		}
+		if (c->pend)
+			munmap(c->pend, CONN_PEND_MAX);
+		c->pend = NULL;
+		c->pend_n = 0;
 		c->s = NULL;
 		c->s_size = 0;
 		c->fast = NULL;
@@ -251,6 +272,28 @@ void conn_set_peer_fd(struct conn *c, int fd)
 	c->fd = fd;
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		conn_set_peer_addr(c, (struct sockaddr *)&ss, len);
+}
+
+void conn_set_ident(struct conn *c, int fd)
+{
+	struct stat st;
+	c->ident = fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+	if (c->ident) {
+		c->dev = (uint64_t)st.st_dev;
+		c->ino = (uint64_t)st.st_ino;
+	}
+}
+
+int conn_ident_ok(struct conn *c)
+{
+	struct stat st;
+	if (c->gone)
+		return 0;
+	if (!c->ident || key_fd(atomic_load_explicit(&c->key, memory_order_relaxed)) < 0)
+		return 1;
+	if (fstat(c->fd, &st) != 0 || (uint64_t)st.st_dev != c->dev || (uint64_t)st.st_ino != c->ino)
+		c->gone = 1;
+	return !c->gone;
 }
 
 void conn_set_host(struct conn *c, const char *host, size_t n)

@@ -35,6 +35,8 @@ static const struct hooked {
 	{ "write", (void *)shim_write, FAM_LIBC, offsetof(struct libc_real, write) },
 	{ "writev", (void *)shim_writev, FAM_LIBC, offsetof(struct libc_real, writev) },
 	{ "close", (void *)shim_close, FAM_LIBC, offsetof(struct libc_real, close) },
+	{ "dup2", (void *)shim_dup2, FAM_LIBC, offsetof(struct libc_real, dup2) },
+	{ "dup3", (void *)shim_dup3, FAM_LIBC, offsetof(struct libc_real, dup3) },
 	{ "SSL_write", (void *)shim_SSL_write, FAM_OPENSSL, 0 },
 	{ "SSL_write_ex", (void *)shim_SSL_write_ex, FAM_OPENSSL, 0 },
 	{ "SSL_ctrl", (void *)shim_SSL_ctrl, FAM_OPENSSL, 0 },

@@ -3,6 +3,7 @@
  * declared here as the ABI has them (GnuTLS 3). */
 #include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/types.h>
 
 #include "shim/shim.h"
@@ -44,6 +45,27 @@ static struct conn *session_conn(struct reallib *l, gnutls_session_t s, int crea
 	return c;
 }
 
+/* GnuTLS's codes for a send to be retried (gnutls/gnutls.h). */
+#define SHIM_GNUTLS_E_AGAIN (-28)
+#define SHIM_GNUTLS_E_INTERRUPTED (-52)
+
+/* A send that must be retried: GnuTLS has taken (a record's worth of) the
+ * data and will report it sent on a retry, which may pass NULL, 0 (the
+ * documented way) after the caller let go of the buffer. Keep a copy. */
+static void pend_keep(struct conn *c, const void *data, size_t size)
+{
+	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return;
+	if (!c->pend) {
+		void *p = mmap(NULL, CONN_PEND_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return;
+		c->pend = p;
+	}
+	c->pend_n = size < CONN_PEND_MAX ? size : CONN_PEND_MAX;
+	memcpy(c->pend, data, c->pend_n);
+}
+
 SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data, size_t size)
 {
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
@@ -61,7 +83,19 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data
 	if (r > 0) {
 		struct conn *c = session_conn(l, s, 1);
 		if (c) {
-			shim_feed(c, data, (size_t)r);
+			if (data && size) {
+				shim_feed(c, data, (size_t)r < size ? (size_t)r : size);
+			} else if (c->pend_n) {
+				/* the retry of a send that returned E_AGAIN */
+				shim_feed(c, c->pend, (size_t)r < c->pend_n ? (size_t)r : c->pend_n);
+			}
+			c->pend_n = 0;
+			conn_unlock(c);
+		}
+	} else if ((r == SHIM_GNUTLS_E_AGAIN || r == SHIM_GNUTLS_E_INTERRUPTED) && data && size) {
+		struct conn *c = session_conn(l, s, 1);
+		if (c) {
+			pend_keep(c, data, size);
 			conn_unlock(c);
 		}
 	}

@@ -1,7 +1,7 @@
 /* Plain TCP (ws://, SIP over TCP): connect, send, sendto, sendmsg, write,
- * writev, close. Only sockets that connected to a TCP peer (AF_INET or
- * AF_INET6, SOCK_STREAM) are followed; a write to any other descriptor costs
- * one look-up in the fd map. */
+ * writev, close, and dup2/dup3 (which close their target). Only sockets
+ * that connected to a TCP peer (AF_INET or AF_INET6, SOCK_STREAM) are
+ * followed; a write to any other descriptor costs one look-up in the fd map. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -102,6 +102,7 @@ static void track(int fd, const struct sockaddr *sa, socklen_t len)
 	struct conn *c = conn_add(conn_key_fd(fd), "libc", 0);
 	if (c) {
 		conn_set_peer_addr(c, sa, len);
+		conn_set_ident(c, fd);
 		conn_unlock(c);
 	}
 }
@@ -109,10 +110,6 @@ static void track(int fd, const struct sockaddr *sa, socklen_t len)
 SHIM_HIDDEN int shim_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 {
 	connect_fn real = (connect_fn)SHIM_LIBC(connect);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!shim_active())
 		return real(fd, addr, len);
 	shim_in = 1;
@@ -137,10 +134,6 @@ typedef int (*close_fn)(int);
 static ssize_t __attribute__((noinline)) write_slow(int fd, const void *buf, size_t n)
 {
 	write_fn real = (write_fn)SHIM_LIBC(write);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
 	if (!c) {
 		shim_note_inner_fd(fd);
@@ -169,10 +162,6 @@ SHIM_EXPORT ssize_t write(int, const void *, size_t) __attribute__((alias("shim_
 static ssize_t __attribute__((noinline)) send_slow(int fd, const void *buf, size_t n, int flags)
 {
 	send_fn real = (send_fn)SHIM_LIBC(send);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
 	if (!c) {
 		shim_note_inner_fd(fd);
@@ -202,10 +191,6 @@ static ssize_t __attribute__((noinline)) sendto_slow(int fd, const void *buf, si
 			socklen_t alen)
 {
 	sendto_fn real = (sendto_fn)SHIM_LIBC(sendto);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!shim_active() || !conn_fd_wanted(fd)) {
 		shim_note_inner_fd(fd);
 		return real(fd, buf, n, flags, addr, alen);
@@ -237,10 +222,6 @@ SHIM_EXPORT ssize_t sendto(int, const void *, size_t, int, __CONST_SOCKADDR_ARG,
 static ssize_t __attribute__((noinline)) sendmsg_slow(int fd, const struct msghdr *msg, int flags)
 {
 	sendmsg_fn real = (sendmsg_fn)SHIM_LIBC(sendmsg);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!shim_active() || !conn_fd_wanted(fd)) {
 		shim_note_inner_fd(fd);
 		return real(fd, msg, flags);
@@ -270,10 +251,6 @@ SHIM_EXPORT ssize_t sendmsg(int, const struct msghdr *, int) __attribute__((alia
 static ssize_t __attribute__((noinline)) writev_slow(int fd, const struct iovec *iov, int cnt)
 {
 	writev_fn real = (writev_fn)SHIM_LIBC(writev);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!shim_active() || !conn_fd_wanted(fd)) {
 		shim_note_inner_fd(fd);
 		return real(fd, iov, cnt);
@@ -304,18 +281,69 @@ SHIM_EXPORT ssize_t writev(int, const struct iovec *, int) __attribute__((alias(
 SHIM_HIDDEN int shim_close(int fd)
 {
 	close_fn real = (close_fn)SHIM_LIBC(close);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
-	/* forget first: once closed, another thread may get the same number */
-	if (shim_fd_mapped(fd) && shim_active()) {
+	/* forget first: once closed, another thread may get the same number
+	 * (a connection we follow; an fd one of our sinks writes to) */
+	if (shim_active()) {
 		int saved = errno;
 		shim_in = 1;
-		conn_forget(conn_key_fd(fd));
+		if (shim_fd_mapped(fd))
+			conn_forget(conn_key_fd(fd));
+		shim_fd_closing(fd);
 		shim_in = 0;
 		errno = saved;
 	}
 	return real(fd);
 }
 SHIM_EXPORT int close(int) __attribute__((alias("shim_close")));
+
+/* ---- dup2, dup3 -------------------------------------------------------------------- */
+/* The target number is closed and then holds another file. Our sinks let
+ * go of it before (as for close); a connection we followed there is
+ * forgotten after the call (on failure the target is left open). */
+static void dup_before(int newfd)
+{
+	if (shim_active()) {
+		int saved = errno;
+		shim_in = 1;
+		shim_fd_closing(newfd);
+		shim_in = 0;
+		errno = saved;
+	}
+}
+
+static void dup_done(int r, int newfd)
+{
+	if (r >= 0 && shim_fd_mapped(newfd) && shim_active()) {
+		int saved = errno;
+		shim_in = 1;
+		conn_forget(conn_key_fd(newfd));
+		shim_in = 0;
+		errno = saved;
+	}
+}
+
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+
+SHIM_HIDDEN int shim_dup2(int oldfd, int newfd)
+{
+	dup2_fn real = (dup2_fn)SHIM_LIBC(dup2);
+	if (oldfd == newfd)
+		return real(oldfd, newfd);
+	dup_before(newfd);
+	int r = real(oldfd, newfd);
+	dup_done(r, newfd);
+	return r;
+}
+SHIM_EXPORT int dup2(int, int) __attribute__((alias("shim_dup2")));
+
+SHIM_HIDDEN int shim_dup3(int oldfd, int newfd, int flags)
+{
+	dup3_fn real = (dup3_fn)SHIM_LIBC(dup3);
+	if (oldfd != newfd)
+		dup_before(newfd);
+	int r = real(oldfd, newfd, flags);
+	dup_done(r, newfd);
+	return r;
+}
+SHIM_EXPORT int dup3(int, int, int) __attribute__((alias("shim_dup3")));

@@ -2,10 +2,13 @@
  * libssl or libgnutls and without going through our own dlsym/dlvsym. */
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "shim/shim.h"
 
@@ -13,8 +16,9 @@
  * We interpose dlsym and dlvsym, so neither can be used to find the real
  * ones: on glibc >= 2.34 dlvsym(RTLD_NEXT, "dlsym", "GLIBC_2.34") would call
  * our own dlvsym, and __libc_dlsym/_dl_sym are no longer exported. Instead
- * read the dynamic symbol table (GNU hash, else SysV hash) of the object that
- * defines dlopen, which we do not hook: libc.so.6 (libdl.so.2 before 2.34). */
+ * read the dynamic symbol table (GNU hash, else SysV hash) of libc.so.6
+ * (libdl.so.2 before 2.34), found by its file name: not through dlopen's
+ * address, which another preloaded library may wrap. */
 
 static uint32_t gnu_hash(const char *s)
 {
@@ -39,9 +43,9 @@ static uint32_t sysv_hash(const char *s)
 
 /* ld.so rewrites d_ptr entries to absolute addresses on most targets; some
  * keep them relative to the load address. */
-static uintptr_t dyn_addr(const struct link_map *lm, ElfW(Addr) v)
+static uintptr_t dyn_addr(ElfW(Addr) base, ElfW(Addr) v)
 {
-	return v < lm->l_addr ? lm->l_addr + v : v;
+	return v < base ? base + v : v;
 }
 
 static int sym_ok(const ElfW(Sym) *s, const char *strtab, const char *name)
@@ -51,18 +55,20 @@ static int sym_ok(const ElfW(Sym) *s, const char *strtab, const char *name)
 	       strcmp(strtab + s->st_name, name) == 0;
 }
 
-static void *elf_lookup(const struct link_map *lm, const char *name)
+/* name in the dynamic symbol table of the object loaded at base whose
+ * dynamic section is dyn. */
+static void *elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 {
 	const ElfW(Sym) *symtab = NULL;
 	const char *strtab = NULL;
 	const uint32_t *gnuhash = NULL, *hash = NULL;
 
-	for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++) {
+	for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
-		case DT_GNU_HASH: gnuhash = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
-		case DT_HASH: hash = (const void *)dyn_addr(lm, d->d_un.d_ptr); break;
+		case DT_SYMTAB: symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_STRTAB: strtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_GNU_HASH: gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_HASH: hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		default: break;
 		}
 	}
@@ -82,7 +88,7 @@ static void *elf_lookup(const struct link_map *lm, const char *name)
 		for (;; i++) {
 			uint32_t h2 = chain[i - symoffset];
 			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, name))
-				return (void *)(lm->l_addr + symtab[i].st_value);
+				return (void *)(base + symtab[i].st_value);
 			if (h2 & 1)
 				return NULL;
 		}
@@ -94,22 +100,63 @@ static void *elf_lookup(const struct link_map *lm, const char *name)
 			return NULL;
 		for (uint32_t i = bucket[sysv_hash(name) % nbucket]; i != STN_UNDEF; i = chain[i])
 			if (sym_ok(&symtab[i], strtab, name))
-				return (void *)(lm->l_addr + symtab[i].st_value);
+				return (void *)(base + symtab[i].st_value);
 	}
 	return NULL;
 }
 
 static _Atomic(void *) real_dlsym_p, real_dlvsym_p;
 
+/* The loaded object whose file name is exactly soname (libc.so.6), found by
+ * walking the program headers: no symbol of anyone else is involved, so a
+ * preloaded library that wraps dlopen (sandboxes, profilers) changes nothing. */
+struct by_soname {
+	const char *soname;
+	const char *name;
+	void *found;
+};
+
+static int soname_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct by_soname *b = arg;
+	(void)size;
+	if (!info->dlpi_name || !*info->dlpi_name)
+		return 0;
+	const char *base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	if (strcmp(base, b->soname) != 0)
+		return 0;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		b->found = elf_lookup(info->dlpi_addr, dyn, b->name);
+		break;
+	}
+	return 1;
+}
+
+static void *dl_in(const char *soname, const char *name)
+{
+	struct by_soname b = { .soname = soname, .name = name };
+	dl_iterate_phdr(soname_cb, &b);
+	return b.found;
+}
+
 static void *dl_own(const char *name)
 {
+	void *p;
+	/* glibc >= 2.34: libc.so.6; before: libdl.so.2 */
+	if ((p = dl_in("libc.so.6", name)) || (p = dl_in("libdl.so.2", name)))
+		return p;
+	/* last resort: the object defining the dlopen we see */
 	Dl_info info;
 	struct link_map *lm = NULL;
-	/* dlopen is not hooked: its address here is glibc's */
 	void *(*anchor)(const char *, int) = dlopen;
 	if (!dladdr1((void *)anchor, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
 		return NULL;
-	return elf_lookup(lm, name);
+	p = elf_lookup(lm->l_addr, lm->l_ld, name);
+	return p && !shim_is_self(p) ? p : NULL;
 }
 
 void *shim_real_dlsym_ptr(void)
@@ -148,6 +195,71 @@ void *shim_libc_resolve(_Atomic(void *) *slot, const char *name)
 	return p;
 }
 
+/* The last resort when libc's function cannot be found: the system call
+ * itself (what the libc function amounts to), never ENOSYS. */
+SHIM_HIDDEN int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
+{
+	return (int)syscall(SYS_connect, fd, addr.__sockaddr__, len);
+}
+SHIM_HIDDEN ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags)
+{
+	return syscall(SYS_sendto, fd, buf, n, flags, NULL, 0);
+}
+SHIM_HIDDEN ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
+				    socklen_t alen)
+{
+	return syscall(SYS_sendto, fd, buf, n, flags, addr.__sockaddr__, alen);
+}
+SHIM_HIDDEN ssize_t shim_sys_sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	return syscall(SYS_sendmsg, fd, msg, flags);
+}
+SHIM_HIDDEN ssize_t shim_sys_write(int fd, const void *buf, size_t n)
+{
+	return syscall(SYS_write, fd, buf, n);
+}
+SHIM_HIDDEN ssize_t shim_sys_writev(int fd, const struct iovec *iov, int cnt)
+{
+	return syscall(SYS_writev, fd, iov, cnt);
+}
+SHIM_HIDDEN int shim_sys_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+SHIM_HIDDEN int shim_sys_dup2(int oldfd, int newfd)
+{
+	if (oldfd == newfd) /* dup2's answer: newfd when it is open */
+		return syscall(SYS_fcntl, oldfd, F_GETFD) < 0 ? -1 : newfd;
+	return (int)syscall(SYS_dup3, oldfd, newfd, 0);
+}
+SHIM_HIDDEN int shim_sys_dup3(int oldfd, int newfd, int flags)
+{
+	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+}
+
+void shim_libc_init(void)
+{
+	shim_real_dlsym_ptr();
+	shim_real_dlvsym_ptr();
+#define INIT_SLOT(fn)                                                                   \
+	do {                                                                            \
+		if (!atomic_load_explicit(&shim_libc.fn, memory_order_acquire) &&       \
+		    !shim_libc_resolve(&shim_libc.fn, #fn))                             \
+			atomic_store_explicit(&shim_libc.fn, (void *)shim_sys_##fn,     \
+					      memory_order_release);                    \
+	} while (0)
+	INIT_SLOT(connect);
+	INIT_SLOT(send);
+	INIT_SLOT(sendto);
+	INIT_SLOT(sendmsg);
+	INIT_SLOT(write);
+	INIT_SLOT(writev);
+	INIT_SLOT(close);
+	INIT_SLOT(dup2);
+	INIT_SLOT(dup3);
+#undef INIT_SLOT
+}
+
 static _Atomic(void *) self_base;
 
 int shim_is_self(const void *p)
@@ -180,38 +292,73 @@ int realfamily_index(const struct realfamily *f, const char *name)
 	return -1;
 }
 
+static struct reallib *lib_by_base(struct realfamily *f, const void *base)
+{
+	int n = atomic_load_explicit(&f->nlibs, memory_order_acquire);
+	for (int i = 0; i < n; i++)
+		if (f->libs[i].base == base)
+			return &f->libs[i];
+	return NULL;
+}
+
 /* The library holding the real function p (one of ours: f->names[0]).
- * Called with family_lock held. */
+ * The loader's work (dladdr, dlopen, dlsym, and the family's on_new) is done
+ * without family_lock: those take glibc's loader lock, which a thread in
+ * dlopen holds while a library constructor may call one of our hooks. The
+ * lock is only taken to publish the new entry. */
 static struct reallib *lib_for_anchor(struct realfamily *f, void *p)
 {
 	Dl_info info;
 	if (!p || shim_is_self(p) || !dladdr(p, &info) || !info.dli_fname)
 		return NULL;
-	int n = atomic_load_explicit(&f->nlibs, memory_order_acquire);
-	for (int i = 0; i < n; i++)
-		if (f->libs[i].base == info.dli_fbase)
-			return &f->libs[i];
-	if (n >= REALLIB_MAX)
+	struct reallib *l = lib_by_base(f, info.dli_fbase);
+	if (l)
+		return l;
+	if (atomic_load_explicit(&f->nlibs, memory_order_acquire) >= REALLIB_MAX)
 		return NULL;
 	/* Kept open: the real functions stay valid even if the program
 	 * dlcloses its own handle. */
 	void *h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
 	if (!h)
 		return NULL;
-	struct reallib *l = &f->libs[n];
-	memset(l, 0, sizeof *l);
-	l->handle = h;
-	l->base = info.dli_fbase;
-	l->aux = -1;
-	atomic_store_explicit(&l->fn[0], p, memory_order_relaxed);
+	struct reallib tmp;
+	memset(&tmp, 0, sizeof tmp);
+	tmp.handle = h;
+	tmp.base = info.dli_fbase;
+	tmp.aux = -1;
+	atomic_store_explicit(&tmp.fn[0], p, memory_order_relaxed);
 	for (size_t i = 1; i < f->nnames && i < REALLIB_FNS; i++) {
 		void *q = shim_real_dlsym(h, f->names[i]);
 		if (q && !shim_is_self(q))
-			atomic_store_explicit(&l->fn[i], q, memory_order_relaxed);
+			atomic_store_explicit(&tmp.fn[i], q, memory_order_relaxed);
 	}
+	/* a thread that loses the race below wastes what on_new made (an
+	 * OpenSSL ex_data index, whose callback ignores SSLs it never saw) */
 	if (f->on_new)
-		f->on_new(l);
-	atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+		f->on_new(&tmp);
+	int dup = 0;
+	pthread_mutex_lock(&family_lock);
+	l = lib_by_base(f, tmp.base);
+	if (l) {
+		dup = 1;
+	} else {
+		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+		if (n < REALLIB_MAX) {
+			l = &f->libs[n];
+			l->handle = tmp.handle;
+			l->base = tmp.base;
+			l->aux = tmp.aux;
+			for (size_t i = 0; i < REALLIB_FNS; i++)
+				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
+						      memory_order_relaxed);
+			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+		} else {
+			dup = 1;
+		}
+	}
+	pthread_mutex_unlock(&family_lock);
+	if (dup)
+		dlclose(h);
 	return l;
 }
 
@@ -293,9 +440,10 @@ struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret)
 		if (!k)
 			break;
 	}
-	pthread_mutex_lock(&family_lock);
+	/* the loader's work without the lock (lib_for_anchor) */
 	struct reallib *l = resolve_slow(f, ret);
 	if (l) {
+		pthread_mutex_lock(&family_lock);
 		for (size_t i = 0; i < 8; i++) {
 			size_t j = (h + i) & (REALLIB_SITES - 1);
 			const void *k = atomic_load_explicit(&f->site_key[j], memory_order_relaxed);
@@ -307,18 +455,16 @@ struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret)
 				break;
 			}
 		}
+		pthread_mutex_unlock(&family_lock);
 	}
-	pthread_mutex_unlock(&family_lock);
 	return l;
 }
 
 struct reallib *realfamily_for_handle(struct realfamily *f, void *handle)
 {
-	pthread_mutex_lock(&family_lock);
 	struct reallib *l = lib_for_anchor(f, shim_real_dlsym(handle, f->names[0]));
 	if (l)
 		atomic_store_explicit(&f->last, l, memory_order_release);
-	pthread_mutex_unlock(&family_lock);
 	return l;
 }
 

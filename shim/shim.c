@@ -49,10 +49,11 @@ static struct {
 static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 {
 	ssize_t (*w)(int, const void *, size_t) = SHIM_LIBC(write);
-	if (!w) {
-		errno = ENOSYS;
-		return -1;
-	}
+	/* A followed connection is never one of our outputs: the host closed
+	 * the sink's fd (stderr, a daemon) and the number now is its socket.
+	 * Dropped quietly, as written: not a byte into the host's stream. */
+	if (shim_fd_mapped(fd))
+		return (ssize_t)len;
 	return w(fd, buf, len);
 }
 
@@ -73,6 +74,12 @@ void shim_warn(const char *fmt, ...)
 	errno = saved;
 }
 
+void shim_fd_closing(int fd)
+{
+	if (g.rep)
+		reporter_fd_closed(g.rep, fd);
+}
+
 /* ---- configuration --------------------------------------------------------- */
 static int is_hex(const char *s, size_t n)
 {
@@ -86,7 +93,9 @@ static int is_hex(const char *s, size_t n)
 
 static void config_secrets_file(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO (or a device) must not hang the host at load; a
+	 * regular file reads the same either way */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, strerror(errno));
 		return;
@@ -155,7 +164,14 @@ static int config_read(void)
 			memcpy(g.account, v, n + 1);
 			g.scfg.v.account_sid = g.account;
 		} else {
-			shim_warn("ignoring TOKSHIM_ACCOUNT_SID '%.40s': not an Account SID (AC and 32 hex digits)", v);
+			/* echo the value only when it looks like a SID: a user who
+			 * swapped it with a secret must not see the secret printed */
+			if (v[0] == 'A' && v[1] == 'C')
+				shim_warn("ignoring TOKSHIM_ACCOUNT_SID '%.34s': not an Account SID (AC and 32 hex digits)",
+					  v);
+			else
+				shim_warn("ignoring TOKSHIM_ACCOUNT_SID (%zu characters): not an Account SID (AC and 32 hex digits)",
+					  n);
 		}
 	}
 
@@ -201,6 +217,8 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	shim_in = 1;
 	int saved = errno;
+	/* every libc function now, not at a first call (a signal handler) */
+	shim_libc_init();
 	g.pid = (int)getpid();
 	const char *v = getenv("TOKSHIM_DISABLE");
 	if (v && strcmp(v, "1") == 0)
@@ -253,6 +271,10 @@ __attribute__((destructor)) static void shim_fini(void)
 static void emit(void *ctx, const struct diag *d)
 {
 	struct conn *c = ctx;
+	/* before saying anything: a number reused by a file is no connection
+	 * (c->gone then makes shim_feed drop the session) */
+	if (!conn_ident_ok(c))
+		return;
 	if (!c->peer[0] && c->fd >= 0)
 		conn_set_peer_fd(c, c->fd);
 	struct conn_info ci = {
@@ -359,14 +381,15 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
 	if (__builtin_expect(!c->s, 0)) {
-		if ((!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
+		/* the first bytes: is the fd still the socket that connected? */
+		if (!conn_ident_ok(c) || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
 			conn_set_passthrough(c);
 			return;
 		}
 	}
 	int pass;
 	session_feed_clock(c->s, buf, len, shim_clock, emit, c, &pass);
-	if (__builtin_expect(pass, 0)) {
+	if (__builtin_expect(pass || c->gone, 0)) {
 		conn_set_passthrough(c);
 		return;
 	}

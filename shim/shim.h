@@ -47,26 +47,44 @@ static inline void shim_note_inner_fd(int fd)
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The host is about to close fd (close, or the target of dup2/dup3): the
+ * reporter's sinks let go of it (reporter_fd_closed). Inside the guard. */
+void shim_fd_closing(int fd);
 
 /* ---- real functions (real.c) --------------------------------------------- */
-/* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of the
- * object that defines dlopen (libc.so.6 on glibc >= 2.34, libdl before), so
- * that our interposed dlsym/dlvsym are never involved. NULL when not found. */
+/* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of
+ * libc.so.6 (libdl.so.2 before glibc 2.34; as a last resort the object that
+ * defines the dlopen we see), so that our interposed dlsym/dlvsym, and other
+ * preloaded wrappers, are never involved. NULL when not found. */
 void *shim_real_dlsym_ptr(void);
 void *shim_real_dlvsym_ptr(void);
 void *shim_real_dlsym(void *handle, const char *name);
 
-/* libc functions, resolved lazily with dlsym(RTLD_NEXT) (never cached NULL). */
+/* libc functions: resolved with dlsym(RTLD_NEXT) by the constructor
+ * (shim_libc_init), else lazily at first use (never cached NULL); when libc's
+ * cannot be found, the system call itself (shim_sys_*), never ENOSYS. */
 struct libc_real {
-	_Atomic(void *) connect, send, sendto, sendmsg, write, writev, close;
+	_Atomic(void *) connect, send, sendto, sendmsg, write, writev, close, dup2, dup3;
 };
 extern struct libc_real shim_libc;
 void *shim_libc_resolve(_Atomic(void *) *slot, const char *name);
+void shim_libc_init(void);
+int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
+ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags);
+ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);
+ssize_t shim_sys_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t shim_sys_write(int fd, const void *buf, size_t n);
+ssize_t shim_sys_writev(int fd, const struct iovec *iov, int cnt);
+int shim_sys_close(int fd);
+int shim_sys_dup2(int oldfd, int newfd);
+int shim_sys_dup3(int oldfd, int newfd, int flags);
 #define SHIM_LIBC(fn)                                                                   \
 	({                                                                              \
 		void *p_ = atomic_load_explicit(&shim_libc.fn, memory_order_acquire);  \
 		if (!p_)                                                                \
 			p_ = shim_libc_resolve(&shim_libc.fn, #fn);                     \
+		if (!p_)                                                                \
+			p_ = (void *)shim_sys_##fn;                                     \
 		p_;                                                                     \
 	})
 
@@ -154,7 +172,18 @@ struct conn {
 	/* the write path's fast path (shim/fast.h), guarded by lock */
 	struct wire_fast *fast;     /* the session's decoder fast path, NULL without a session */
 	int64_t due;                /* session_watch_due after the last feed */
+	/* GnuTLS: a copy of the plaintext of a send that returned E_AGAIN or
+	 * E_INTERRUPTED, fed when a retry (NULL, 0) reports it sent */
+	unsigned char *pend;        /* CONN_PEND_MAX bytes, mmap'ed at the first need */
+	size_t pend_n;              /* bytes pending in pend, 0 none */
+	/* a followed socket's identity (fstat at connect), checked on rare
+	 * paths: a number closed behind our back (fclose, dup2, close_range,
+	 * a raw syscall) and reused must not feed the old session */
+	int ident;                  /* 1: dev/ino below are known */
+	int gone;                   /* the fd is no longer that socket */
+	uint64_t dev, ino;
 };
+#define CONN_PEND_MAX 16384     /* a TLS record's plaintext at most */
 
 /* The slots, for the fast paths' look-up through shim_fd_map. */
 extern struct conn shim_slots[CONN_SLOTS] SHIM_HIDDEN;
@@ -196,6 +225,10 @@ void conn_after_fork(void);
 void conn_set_peer_fd(struct conn *c, int fd);
 void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len);
 void conn_set_host(struct conn *c, const char *host, size_t n);
+/* Records the identity of c's socket fd (fstat); conn_ident_ok: 0 when c is
+ * an fd connection whose fd is now something else (or closed). */
+void conn_set_ident(struct conn *c, int fd);
+int conn_ident_ok(struct conn *c);
 
 /* ---- the core (shim.c) ---------------------------------------------------- */
 /* Session blocks: mmap'ed, kept in a bounded free list when released so that
@@ -231,6 +264,8 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shim_write(int fd, const void *buf, size_t n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int cnt);
 int shim_close(int fd);
+int shim_dup2(int oldfd, int newfd);
+int shim_dup3(int oldfd, int newfd, int flags);
 int shim_SSL_write(struct ssl_st *ssl, const void *buf, int num);
 int shim_SSL_write_ex(struct ssl_st *ssl, const void *buf, size_t num, size_t *written);
 long shim_SSL_ctrl(struct ssl_st *ssl, int cmd, long larg, void *parg);

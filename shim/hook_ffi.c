@@ -312,7 +312,6 @@ struct dyninfo {
 	const ElfW(Sym) *symtab;
 	const char *strtab;
 	size_t strsz;
-	const uint32_t *gnuhash, *hash;
 	const ElfW(Rela) *rela, *jmprel;
 	size_t relasz, jmprelsz;
 	int pltrela;
@@ -326,8 +325,6 @@ static void dyn_read(const struct obj *o, struct dyninfo *di)
 		case DT_SYMTAB: di->symtab = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
 		case DT_STRTAB: di->strtab = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
 		case DT_STRSZ: di->strsz = d->d_un.d_val; break;
-		case DT_GNU_HASH: di->gnuhash = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
-		case DT_HASH: di->hash = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
 		case DT_RELA: di->rela = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
 		case DT_RELASZ: di->relasz = d->d_un.d_val; break;
 		case DT_JMPREL: di->jmprel = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
@@ -338,71 +335,9 @@ static void dyn_read(const struct obj *o, struct dyninfo *di)
 	}
 }
 
-static int sym_defines(const ElfW(Sym) *s, const struct dyninfo *di, const char *name)
-{
-	unsigned type = ELF64_ST_TYPE(s->st_info);
-	return s->st_shndx != SHN_UNDEF && s->st_value != 0 && (type == STT_FUNC || type == STT_NOTYPE) &&
-	       s->st_name < di->strsz && strcmp(di->strtab + s->st_name, name) == 0;
-}
-
-static uint32_t gnu_hash(const char *s)
-{
-	uint32_t h = 5381;
-	for (; *s; s++)
-		h = h * 33 + (unsigned char)*s;
-	return h;
-}
-
-static uint32_t sysv_hash(const char *s)
-{
-	uint32_t h = 0, g;
-	for (; *s; s++) {
-		h = (h << 4) + (unsigned char)*s;
-		g = h & 0xf0000000u;
-		if (g)
-			h ^= g >> 24;
-		h &= ~g;
-	}
-	return h;
-}
-
-/* The address at which o defines name (a function), NULL when it does not. */
 static void *obj_lookup(const struct obj *o, const char *name)
 {
-	struct dyninfo di;
-	dyn_read(o, &di);
-	if (!di.symtab || !di.strtab)
-		return NULL;
-	if (di.gnuhash) {
-		const uint32_t *gh = di.gnuhash;
-		uint32_t nbuckets = gh[0], symoffset = gh[1], bloom_size = gh[2];
-		const ElfW(Addr) *bloom = (const void *)&gh[4];
-		const uint32_t *buckets = (const void *)&bloom[bloom_size];
-		const uint32_t *chain = &buckets[nbuckets];
-		uint32_t h = gnu_hash(name);
-		if (nbuckets == 0)
-			return NULL;
-		uint32_t i = buckets[h % nbuckets];
-		if (i < symoffset)
-			return NULL;
-		for (;; i++) {
-			uint32_t h2 = chain[i - symoffset];
-			if ((h2 | 1) == (h | 1) && sym_defines(&di.symtab[i], &di, name))
-				return (void *)(o->base + di.symtab[i].st_value);
-			if (h2 & 1)
-				return NULL;
-		}
-	}
-	if (di.hash) {
-		uint32_t nbucket = di.hash[0];
-		const uint32_t *bucket = &di.hash[2], *chain = &di.hash[2 + nbucket];
-		if (nbucket == 0)
-			return NULL;
-		for (uint32_t i = bucket[sysv_hash(name) % nbucket]; i != STN_UNDEF; i = chain[i])
-			if (sym_defines(&di.symtab[i], &di, name))
-				return (void *)(o->base + di.symtab[i].st_value);
-	}
-	return NULL;
+	return shim_elf_lookup(o->base, o->dyn, name);
 }
 
 /* p when it is where some loaded object (not us) defines name. */

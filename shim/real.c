@@ -48,25 +48,26 @@ static uintptr_t dyn_addr(ElfW(Addr) base, ElfW(Addr) v)
 	return v < base ? base + v : v;
 }
 
-static int sym_ok(const ElfW(Sym) *s, const char *strtab, const char *name)
+/* s defines the function name (strsz: the string table's size, 0 unknown). */
+static int sym_ok(const ElfW(Sym) *s, const char *strtab, size_t strsz, const char *name)
 {
 	unsigned type = s->st_info & 0xf; /* ELF32_ST_TYPE == ELF64_ST_TYPE */
 	return s->st_shndx != SHN_UNDEF && s->st_value != 0 && (type == STT_FUNC || type == STT_NOTYPE) &&
-	       strcmp(strtab + s->st_name, name) == 0;
+	       (!strsz || s->st_name < strsz) && strcmp(strtab + s->st_name, name) == 0;
 }
 
-/* name in the dynamic symbol table of the object loaded at base whose
- * dynamic section is dyn. */
-static void *elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
+void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 {
 	const ElfW(Sym) *symtab = NULL;
 	const char *strtab = NULL;
+	size_t strsz = 0;
 	const uint32_t *gnuhash = NULL, *hash = NULL;
 
 	for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
 		case DT_SYMTAB: symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		case DT_STRTAB: strtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_STRSZ: strsz = d->d_un.d_val; break;
 		case DT_GNU_HASH: gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		case DT_HASH: hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		default: break;
@@ -87,7 +88,7 @@ static void *elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 			return NULL;
 		for (;; i++) {
 			uint32_t h2 = chain[i - symoffset];
-			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, name))
+			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, strsz, name))
 				return (void *)(base + symtab[i].st_value);
 			if (h2 & 1)
 				return NULL;
@@ -99,7 +100,7 @@ static void *elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 		if (nbucket == 0)
 			return NULL;
 		for (uint32_t i = bucket[sysv_hash(name) % nbucket]; i != STN_UNDEF; i = chain[i])
-			if (sym_ok(&symtab[i], strtab, name))
+			if (sym_ok(&symtab[i], strtab, strsz, name))
 				return (void *)(base + symtab[i].st_value);
 	}
 	return NULL;
@@ -130,7 +131,7 @@ static int soname_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
 			continue;
 		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-		b->found = elf_lookup(info->dlpi_addr, dyn, b->name);
+		b->found = shim_elf_lookup(info->dlpi_addr, dyn, b->name);
 		break;
 	}
 	return 1;
@@ -155,7 +156,7 @@ static void *dl_own(const char *name)
 	void *(*anchor)(const char *, int) = dlopen;
 	if (!dladdr1((void *)anchor, &info, (void **)&lm, RTLD_DL_LINKMAP) || !lm)
 		return NULL;
-	p = elf_lookup(lm->l_addr, lm->l_ld, name);
+	p = shim_elf_lookup(lm->l_addr, lm->l_ld, name);
 	return p && !shim_is_self(p) ? p : NULL;
 }
 

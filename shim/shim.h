@@ -8,6 +8,7 @@
 #ifndef TOKSHIM_SHIM_H
 #define TOKSHIM_SHIM_H
 
+#include <link.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,6 +70,10 @@ struct libc_real {
 extern struct libc_real shim_libc;
 void *shim_libc_resolve(_Atomic(void *) *slot, const char *name);
 void shim_libc_init(void);
+/* The function name in the dynamic symbol table (GNU hash, else SysV hash)
+ * of the object loaded at base whose dynamic section is dyn; NULL when it
+ * does not define it. Reads memory only: no loader lock, no allocation. */
+void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name);
 int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
 ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags);
 ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);

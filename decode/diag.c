@@ -3,7 +3,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 struct cause_def {
 	const char *name;
@@ -158,12 +157,39 @@ void tk_error_set(struct tk_error *err, const char *fmt, ...)
 	va_end(ap);
 }
 
+void utc_from_unix(int64_t t, struct utc_time *out)
+{
+	/* civil from days (Howard Hinnant), floor division for negative times */
+	int64_t days = t / 86400, rem = t % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	out->hour = (int)(rem / 3600);
+	out->min = (int)(rem % 3600 / 60);
+	out->sec = (int)(rem % 60);
+	int64_t z = days + 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	out->mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+	out->mon = (int)(mp < 10 ? mp + 3 : mp - 9);
+	out->year = yoe + era * 400 + (out->mon <= 2);
+}
+
 void fmt_iso8601(int64_t t, char *buf, size_t cap)
 {
-	struct tm tm;
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, &tm) || !strftime(buf, cap, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	struct utc_time u;
+	/* beyond year 9999 (or before 1) the ISO form would mislead: print the number */
+	if (t < -62135596800LL || t > 253402300799LL) {
 		snprintf(buf, cap, "%lld", (long long)t);
+		return;
+	}
+	utc_from_unix(t, &u);
+	snprintf(buf, cap, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)u.year, u.mon, u.mday, u.hour,
+		 u.min, u.sec);
 }
 
 void fmt_duration(int64_t s, char *buf, size_t cap)

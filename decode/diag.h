@@ -150,6 +150,15 @@ struct tk_error {
 };
 void tk_error_set(struct tk_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A unix time as UTC calendar fields, by arithmetic alone: no libc time
+ * function, so no tzset lock is taken (a signal handler that jumps out of a
+ * hook must not leave one held). */
+struct utc_time {
+	int64_t year;
+	int mon, mday, hour, min, sec; /* mon 1..12 */
+};
+void utc_from_unix(int64_t t, struct utc_time *out);
+
 /* Times for texts: "2026-11-22T20:00:00Z" and "1h32m" (absolute delta). */
 void fmt_iso8601(int64_t t, char *buf, size_t cap);
 void fmt_duration(int64_t seconds, char *buf, size_t cap);

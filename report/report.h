@@ -79,6 +79,9 @@ struct sink {
 	/* Records dropped so far: the output was not writable (a full pipe or
 	 * socket), gone, or no longer the file or socket the sink opened. */
 	unsigned long dropped;
+	/* Non-zero when the sink writes to fd now (any thread, no lock). NULL:
+	 * no fd. */
+	int (*uses_fd)(struct sink *s, int fd);
 };
 /* Every diagnosis, even during a reconnect storm (the json sink: the log
  * that `tokshim report` counts). Repeats on one connection are still dropped. */

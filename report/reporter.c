@@ -78,14 +78,34 @@ static void warn_fd(struct reporter *r, const char *fmt, ...)
 		r->warn_dropped++;
 }
 
+/* Robust: a thread that ends holding it does not lock every report out. */
+static void mutex_init_robust(pthread_mutex_t *m)
+{
+	pthread_mutexattr_t a;
+	if (pthread_mutexattr_init(&a) != 0) {
+		pthread_mutex_init(m, NULL);
+		return;
+	}
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(m, &a);
+	pthread_mutexattr_destroy(&a);
+}
+
 /* The mutex, but never waiting for ever (a thread stopped or interrupted
  * while holding it must not hang the host): about budget_ms at most. 0 when
  * taken, -1 when the caller should step aside. */
 static int lock_bounded(struct reporter *r, int budget_ms)
 {
 	for (int i = 0;; i++) {
-		if (pthread_mutex_trylock(&r->lock) == 0)
+		int e = pthread_mutex_trylock(&r->lock);
+		if (e == 0)
 			return 0;
+		if (e == EOWNERDEAD) {
+			/* its holder ended holding it (a signal handler jumped
+			 * out of a report, then the thread exited): ours now */
+			pthread_mutex_consistent(&r->lock);
+			return 0;
+		}
 		if (i >= 64 + budget_ms * 10)
 			return -1;
 		if (i < 64) {
@@ -196,7 +216,7 @@ struct reporter *reporter_new(const struct reporter_options *o)
 	struct reporter *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
-	pthread_mutex_init(&r->lock, NULL);
+	mutex_init_robust(&r->lock);
 	r->syslog_idx = -1;
 	r->write_fn = o->write_fn;
 	int efd = o->err_fd > 0 ? o->err_fd : 2;
@@ -239,7 +259,8 @@ void reporter_free(struct reporter *r)
 int reporter_add_sink(struct reporter *r, const struct sink *s)
 {
 	struct sink copy = *s;
-	pthread_mutex_lock(&r->lock);
+	if (pthread_mutex_lock(&r->lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&r->lock);
 	int rc = -1;
 	if (r->nsinks < REPORTER_MAX_SINKS) {
 		copy.min_sev = r->level;
@@ -270,6 +291,21 @@ void reporter_fd_closed(struct reporter *r, int fd)
 	}
 }
 
+int reporter_uses_fd(struct reporter *r, int fd)
+{
+	if (!r || fd < 0)
+		return 0;
+	if (atomic_load(&r->err_fd) == fd)
+		return 1;
+	size_t n = nsinks_get(r);
+	for (size_t i = 0; i < n; i++) {
+		struct sink *s = &r->sinks[i];
+		if (s->uses_fd ? s->uses_fd(s, fd) : s->fd_closed != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 unsigned long reporter_dropped(struct reporter *r)
 {
 	if (!r)
@@ -292,7 +328,7 @@ enum severity reporter_level(const struct reporter *r)
 void reporter_after_fork(struct reporter *r)
 {
 	if (r)
-		pthread_mutex_init(&r->lock, NULL);
+		mutex_init_robust(&r->lock);
 }
 
 /* ---- rate limit ------------------------------------------------------------- */

@@ -75,6 +75,9 @@ void reporter_warn(struct reporter *r, const char *line);
  * forget it without touching it. The json sink opens its path again at the
  * next record, the syslog sink reconnects; stderr stays off. */
 void reporter_fd_closed(struct reporter *r, int fd);
+/* Non-zero when a sink or the warnings write to fd now (any thread, no
+ * lock): whether reporter_fd_closed would change anything. */
+int reporter_uses_fd(struct reporter *r, int fd);
 
 /* Records dropped so far over all sinks and warnings (a full pipe, a
  * syslogd not reading, an fd the host took over). */

@@ -157,6 +157,21 @@ static int fd_id_same(int fd, const struct fd_id *id)
 	return fd_id_get(fd, &now) == 0 && now.dev == id->dev && now.ino == id->ino && now.type == id->type;
 }
 
+/* fd moved to a number >= 3 (close-on-exec): a daemon that closes 0, 1, 2
+ * and opens /dev/null three times expects to get them back. */
+static int fd_above_std(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int saved = errno;
+	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		saved = errno;
+	close(fd);
+	errno = saved;
+	return nfd;
+}
+
 /* ---- text ----------------------------------------------------------------- */
 
 struct text_state {
@@ -238,6 +253,12 @@ static void text_fd_closed(struct sink *s, int fd)
 	}
 }
 
+static int text_uses_fd(struct sink *s, int fd)
+{
+	struct text_state *t = s->state;
+	return t && fd >= 0 && atomic_load(&t->fd) == fd;
+}
+
 static void free_state(struct sink *s)
 {
 	free(s->state);
@@ -268,6 +289,7 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
 	s->write_line = text_line;
 	s->release = free_state;
 	s->fd_closed = text_fd_closed;
+	s->uses_fd = text_uses_fd;
 	return 0;
 }
 
@@ -279,6 +301,7 @@ struct syslog_state {
 	struct fd_id id;
 	int type;          /* SOCK_DGRAM or SOCK_STREAM once connected */
 	unsigned long unreported;
+	long gmtoff;       /* local time's offset from UTC, read once at open */
 	struct sockaddr_un addr;
 	char buf[REPORT_RECORD_MAX];
 };
@@ -287,7 +310,7 @@ static int syslog_connect(struct syslog_state *st)
 {
 	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
 	for (size_t i = 0; i < 2; i++) {
-		int fd = socket(AF_UNIX, types[i] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		int fd = fd_above_std(socket(AF_UNIX, types[i] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (fd < 0)
 			return -1;
 		/* AF_UNIX: connect does not wait; EAGAIN when the backlog is full */
@@ -360,7 +383,7 @@ static int syslog_send_raw(struct syslog_state *st, const char *p, size_t n)
 	return -1;
 }
 
-static size_t syslog_header(char *buf, size_t cap, int pri, int64_t when);
+static size_t syslog_header(char *buf, size_t cap, long gmtoff, int pri, int64_t when);
 
 /* Sends buf[0..n) (buf[n] is its NUL, sent too on a stream); connects at
  * the first record, reconnects once when a send fails. Counts a drop; after
@@ -375,7 +398,7 @@ static int syslog_send(struct sink *s, size_t n)
 	}
 	if (st->unreported) {
 		char note[160];
-		size_t h = syslog_header(note, sizeof note, LOG_USER | LOG_WARNING, (int64_t)time(NULL));
+		size_t h = syslog_header(note, sizeof note, st->gmtoff, LOG_USER | LOG_WARNING, (int64_t)time(NULL));
 		int m = snprintf(note + h, sizeof note - h - 1, "%lu report%s dropped (syslog not reading)",
 				 st->unreported, st->unreported == 1 ? "" : "s");
 		if (m > 0 && (size_t)m < sizeof note - h - 1 && syslog_send_raw(st, note, h + (size_t)m) == 0)
@@ -384,17 +407,18 @@ static int syslog_send(struct sink *s, size_t n)
 	return 0;
 }
 
-/* "<PRI>Mmm dd hh:mm:ss tokshim[pid]: " as glibc's syslog() writes to /dev/log. */
-static size_t syslog_header(char *buf, size_t cap, int pri, int64_t when)
+/* "<PRI>Mmm dd hh:mm:ss tokshim[pid]: " as glibc's syslog() writes to /dev/log.
+ * Local time from the offset read at open, by arithmetic: localtime_r takes
+ * glibc's tzset lock, which a signal handler jumping out of a hook could
+ * leave held (a change of daylight saving time shows after a restart). */
+static size_t syslog_header(char *buf, size_t cap, long gmtoff, int pri, int64_t when)
 {
 	static const char mon[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-	struct tm tm;
-	time_t t = (time_t)when;
-	if (!localtime_r(&t, &tm))
-		memset(&tm, 0, sizeof tm);
+	struct utc_time tm;
+	utc_from_unix(when + gmtoff, &tm);
 	int n = snprintf(buf, cap, "<%d>%s %2d %02d:%02d:%02d tokshim[%d]: ", pri,
-			 mon[(unsigned)tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+			 mon[(unsigned)(tm.mon - 1) % 12], tm.mday, tm.hour, tm.min, tm.sec,
 			 (int)getpid());
 	return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
 }
@@ -412,7 +436,7 @@ static int diag_priority(const struct diag *d)
 static int syslog_write(struct sink *s, const struct diag *d, const struct conn_info *ci)
 {
 	struct syslog_state *st = s->state;
-	size_t h = syslog_header(st->buf, sizeof st->buf, LOG_USER | diag_priority(d), d->time);
+	size_t h = syslog_header(st->buf, sizeof st->buf, st->gmtoff, LOG_USER | diag_priority(d), d->time);
 	/* leave room for the stream's NUL */
 	size_t n = report_format_kv_ex(st->buf + h, sizeof st->buf - h - 1, d, ci, s->min_sev);
 	return syslog_send(s, h + n);
@@ -422,7 +446,7 @@ static int syslog_line(struct sink *s, enum severity sev, const char *line)
 {
 	struct syslog_state *st = s->state;
 	int pri = sev == SEV_ERROR ? LOG_ERR : sev == SEV_WARNING ? LOG_WARNING : LOG_INFO;
-	size_t h = syslog_header(st->buf, sizeof st->buf, LOG_USER | pri, (int64_t)time(NULL));
+	size_t h = syslog_header(st->buf, sizeof st->buf, st->gmtoff, LOG_USER | pri, (int64_t)time(NULL));
 	int n = snprintf(st->buf + h, sizeof st->buf - h - 1, "%s", line);
 	if (n < 0)
 		return -1;
@@ -435,6 +459,12 @@ static void syslog_fd_closed(struct sink *s, int fd)
 	struct syslog_state *st = s->state;
 	if (st && fd >= 0 && atomic_load(&st->fd) == fd)
 		atomic_store(&st->lost, 1);
+}
+
+static int syslog_uses_fd(struct sink *s, int fd)
+{
+	struct syslog_state *st = s->state;
+	return st && fd >= 0 && atomic_load(&st->fd) == fd;
 }
 
 static void syslog_release(struct sink *s)
@@ -461,10 +491,10 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
 		free(st);
 		return -1;
 	}
-	/* load the time zone now, not at the first record (inside a hook) */
+	/* the time zone is read now, not at a record (inside a hook) */
 	time_t t0 = time(NULL);
 	struct tm tm0;
-	localtime_r(&t0, &tm0);
+	st->gmtoff = localtime_r(&t0, &tm0) ? tm0.tm_gmtoff : 0;
 	atomic_init(&st->fd, -1);
 	atomic_init(&st->lost, 0);
 	st->addr.sun_family = AF_UNIX;
@@ -474,6 +504,7 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
 	s->write_line = syslog_line;
 	s->release = syslog_release;
 	s->fd_closed = syslog_fd_closed;
+	s->uses_fd = syslog_uses_fd;
 	return 0;
 }
 
@@ -493,7 +524,7 @@ struct json_state {
  * plain open until a reader comes): a regular file only. */
 static int json_open_path(const char *path, struct fd_id *id, struct tk_error *err)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644);
+	int fd = fd_above_std(open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644));
 	if (fd < 0) {
 		if (errno == ENXIO) /* a FIFO with no reader */
 			tk_error_set(err, "cannot open '%s': not a regular file", path);
@@ -557,6 +588,12 @@ static void json_fd_closed(struct sink *s, int fd)
 		atomic_store(&j->lost, 1);
 }
 
+static int json_uses_fd(struct sink *s, int fd)
+{
+	struct json_state *j = s->state;
+	return j && fd >= 0 && atomic_load(&j->fd) == fd;
+}
+
 static void json_release(struct sink *s)
 {
 	struct json_state *j = s->state;
@@ -585,6 +622,7 @@ static int json_new(struct sink *s, int fd, const struct fd_id *id, report_write
 	s->write = json_write;
 	s->release = json_release;
 	s->fd_closed = json_fd_closed;
+	s->uses_fd = json_uses_fd;
 	s->flags = SINK_F_ALL_REPEATS;
 	return 0;
 }

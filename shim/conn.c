@@ -11,17 +11,24 @@
  * SSL* is not written from two threads at once); the slot lock still makes
  * concurrent writes and a close on one fd safe. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <time.h>
 
 #include "decode/session.h"
 #include "shim/shim.h"
 
 #define CONN_TOMB UINTPTR_MAX
+/* A slot given up on (slot_poison): never looked up (no fd, no pointer or
+ * ffi key has this value: an fd key's number would be negative), never reused. */
+#define CONN_POISON (UINTPTR_MAX - 4)
 #define CONN_MASK (CONN_SLOTS - 1)
 /* Probe length of a pointer key. Tombstones are never turned back into
  * empty slots (a lock-free reader could then miss a key placed after one),
@@ -51,6 +58,11 @@ static size_t key_hash(uintptr_t k)
 	return (size_t)x & CONN_MASK;
 }
 
+static int key_fd(uintptr_t key)
+{
+	return (key & 3) == CONN_FD ? (int)(key >> 2) : -1;
+}
+
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -58,22 +70,101 @@ static inline void cpu_relax(void)
 #endif
 }
 
-static void slot_lock(struct conn *c)
+/* A lock holder gone for good (a signal handler that siglongjmp'ed out of a
+ * hook, a thread killed) never unlocks: a waiter gives up after this long
+ * and poisons the slot (slot_poison) instead of spinning for ever. */
+#define SLOT_WAIT_NS 20000000L
+
+static int64_t mono_ns(void)
 {
-	unsigned spins = 0;
-	while (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire)) {
-		while (atomic_load_explicit(&c->lock, memory_order_relaxed)) {
-			if (++spins > 64)
-				sched_yield();
-			else
-				cpu_relax();
-		}
+	struct timespec ts;
+	int saved = errno;
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0 && clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		ts.tv_sec = ts.tv_nsec = 0;
+	errno = saved;
+	return (int64_t)ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
+/* The caller's thread id, the lock word of a slot it holds (fast.h's
+ * shim_take holds it as 1 for a few loads). */
+static __thread int my_tid __attribute__((tls_model("initial-exec")));
+
+static int self_tid(void)
+{
+	if (__builtin_expect(!my_tid, 0)) {
+		int saved = errno;
+		my_tid = (int)syscall(SYS_gettid);
+		errno = saved;
 	}
+	return my_tid;
+}
+
+/* The holder of a lock word is gone: this thread itself (a signal handler
+ * jumped out of a hook), or a thread that no longer exists. */
+static int owner_gone(int owner)
+{
+	if (owner <= 1)
+		return 0;
+	if (owner == self_tid())
+		return 1;
+	int saved = errno;
+	int gone = syscall(SYS_tgkill, (int)getpid(), owner, 0) != 0 && errno == ESRCH;
+	errno = saved;
+	return gone;
+}
+
+/* 1 with the lock held, 0 when its holder is gone or it stayed busy for
+ * SLOT_WAIT_NS. One atomic exchange when it is free. */
+static int slot_lock(struct conn *c)
+{
+	int me = self_tid();
+	if (__builtin_expect(!atomic_exchange_explicit(&c->lock, me, memory_order_acquire), 1))
+		return 1;
+	unsigned spins = 0;
+	int64_t start = 0;
+	for (;;) {
+		int owner;
+		while ((owner = atomic_load_explicit(&c->lock, memory_order_relaxed))) {
+			if (++spins <= 64) {
+				cpu_relax();
+				continue;
+			}
+			if ((spins & 15) == 1) {
+				int64_t now = mono_ns();
+				if (!start)
+					start = now;
+				else if (now - start > SLOT_WAIT_NS)
+					return 0;
+				if (owner_gone(owner))
+					return 0;
+			}
+			sched_yield();
+		}
+		if (!atomic_exchange_explicit(&c->lock, me, memory_order_acquire))
+			return 1;
+	}
+}
+
+/* Takes c, still holding key, out of the table without its lock (its holder
+ * is gone or stuck): out of the fd map, and a key that no look-up matches and
+ * no add reuses. A holder that is only slow finishes on a slot nobody else
+ * sees. */
+static void slot_poison(struct conn *c, uintptr_t key)
+{
+	int fd = key_fd(key);
+	if (fd >= 0 && fd < CONN_FD_MAX) {
+		uint16_t want = (uint16_t)((c - slots) + 1);
+		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_acq_rel,
+							memory_order_relaxed);
+	}
+	uintptr_t k = key;
+	atomic_compare_exchange_strong_explicit(&c->key, &k, CONN_POISON, memory_order_acq_rel,
+						memory_order_relaxed);
 }
 
 static int slot_trylock(struct conn *c)
 {
-	return !atomic_exchange_explicit(&c->lock, 1, memory_order_acquire);
+	return !atomic_exchange_explicit(&c->lock, self_tid(), memory_order_acquire);
 }
 
 void conn_unlock(struct conn *c)
@@ -81,15 +172,13 @@ void conn_unlock(struct conn *c)
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 }
 
-static int key_fd(uintptr_t key)
-{
-	return (key & 3) == CONN_FD ? (int)(key >> 2) : -1;
-}
-
 /* Locks the slot and checks it still holds key. */
 struct conn *conn_lock_if(struct conn *c, uintptr_t key)
 {
-	slot_lock(c);
+	if (!slot_lock(c)) {
+		slot_poison(c, key);
+		return NULL;
+	}
 	if (atomic_load_explicit(&c->key, memory_order_acquire) == key)
 		return c;
 	conn_unlock(c);
@@ -231,6 +320,7 @@ size_t conn_count(void)
 
 void conn_after_fork(void)
 {
+	my_tid = 0; /* the parent's thread's */
 	for (size_t i = 0; i < CONN_SLOTS; i++) {
 		struct conn *c = &slots[i];
 		uintptr_t k = atomic_load_explicit(&c->key, memory_order_relaxed);

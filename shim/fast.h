@@ -6,6 +6,7 @@
 #ifndef TOKSHIM_SHIM_FAST_H
 #define TOKSHIM_SHIM_FAST_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -31,8 +32,11 @@ static inline int64_t shim_now_cached(void)
 	shim_now_tsc = t;
 #endif
 	struct timespec ts;
-	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0)
+	int saved = errno;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) {
+		errno = saved;
 		return INT64_MAX; /* cannot tell: the slow path decides */
+	}
 	return shim_now_sec = (int64_t)ts.tv_sec;
 }
 

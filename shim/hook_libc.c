@@ -99,6 +99,9 @@ static void track(int fd, const struct sockaddr *sa, socklen_t len)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
 		return;
+	/* a vfork child's connection is not ours (the table is the parent's) */
+	if (shim_vfork_child())
+		return;
 	struct conn *c = conn_add(conn_key_fd(fd), "libc", 0);
 	if (c) {
 		conn_set_peer_addr(c, sa, len);
@@ -278,48 +281,42 @@ SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)
 SHIM_EXPORT ssize_t writev(int, const struct iovec *, int) __attribute__((alias("shim_writev")));
 
 /* ---- close ------------------------------------------------------------------------ */
+/* fd is closed or is about to hold another file: a connection we follow
+ * there is forgotten, our sinks let go of it. Not in a vfork child: it
+ * closes its copy of the number, the parent's stays open. */
+static void fd_gone(int fd)
+{
+	int saved = errno;
+	shim_in = 1;
+	int mapped = shim_fd_mapped(fd);
+	if ((mapped || shim_fd_is_sink(fd)) && !shim_vfork_child()) {
+		if (mapped)
+			conn_forget(conn_key_fd(fd));
+		shim_fd_closing(fd);
+	}
+	shim_in = 0;
+	errno = saved;
+}
+
 SHIM_HIDDEN int shim_close(int fd)
 {
 	close_fn real = (close_fn)SHIM_LIBC(close);
 	/* forget first: once closed, another thread may get the same number
 	 * (a connection we follow; an fd one of our sinks writes to) */
-	if (shim_active()) {
-		int saved = errno;
-		shim_in = 1;
-		if (shim_fd_mapped(fd))
-			conn_forget(conn_key_fd(fd));
-		shim_fd_closing(fd);
-		shim_in = 0;
-		errno = saved;
-	}
+	if (shim_active())
+		fd_gone(fd);
 	return real(fd);
 }
 SHIM_EXPORT int close(int) __attribute__((alias("shim_close")));
 
 /* ---- dup2, dup3 -------------------------------------------------------------------- */
-/* The target number is closed and then holds another file. Our sinks let
- * go of it before (as for close); a connection we followed there is
- * forgotten after the call (on failure the target is left open). */
-static void dup_before(int newfd)
-{
-	if (shim_active()) {
-		int saved = errno;
-		shim_in = 1;
-		shim_fd_closing(newfd);
-		shim_in = 0;
-		errno = saved;
-	}
-}
-
+/* The target number holds another file after a call that worked (replaced
+ * at once: no other file gets the number in between; our sinks check the
+ * file before each record); on failure it is left as it was. */
 static void dup_done(int r, int newfd)
 {
-	if (r >= 0 && shim_fd_mapped(newfd) && shim_active()) {
-		int saved = errno;
-		shim_in = 1;
-		conn_forget(conn_key_fd(newfd));
-		shim_in = 0;
-		errno = saved;
-	}
+	if (r >= 0 && shim_active())
+		fd_gone(newfd);
 }
 
 typedef int (*dup2_fn)(int, int);
@@ -330,7 +327,6 @@ SHIM_HIDDEN int shim_dup2(int oldfd, int newfd)
 	dup2_fn real = (dup2_fn)SHIM_LIBC(dup2);
 	if (oldfd == newfd)
 		return real(oldfd, newfd);
-	dup_before(newfd);
 	int r = real(oldfd, newfd);
 	dup_done(r, newfd);
 	return r;
@@ -340,8 +336,6 @@ SHIM_EXPORT int dup2(int, int) __attribute__((alias("shim_dup2")));
 SHIM_HIDDEN int shim_dup3(int oldfd, int newfd, int flags)
 {
 	dup3_fn real = (dup3_fn)SHIM_LIBC(dup3);
-	if (oldfd != newfd)
-		dup_before(newfd);
 	int r = real(oldfd, newfd, flags);
 	dup_done(r, newfd);
 	return r;

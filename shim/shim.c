@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,17 @@ void shim_fd_closing(int fd)
 {
 	if (g.rep)
 		reporter_fd_closed(g.rep, fd);
+}
+
+int shim_fd_is_sink(int fd)
+{
+	return g.rep && reporter_uses_fd(g.rep, fd);
+}
+
+int shim_vfork_child(void)
+{
+	/* glibc >= 2.25 caches no pid: the caller's own */
+	return (int)getpid() != g.pid;
 }
 
 /* ---- configuration --------------------------------------------------------- */
@@ -206,6 +218,10 @@ static void after_fork_child(void)
 {
 	/* the lock may be held by a thread that does not exist here */
 	atomic_store_explicit(&pool.lock, 0, memory_order_relaxed);
+	/* its blocks are left mapped: another thread may have forked between a
+	 * shim_block_put and its c->s = NULL, so conn_after_fork would unmap one
+	 * of them too (a few pages kept by the child, no use after unmap) */
+	pool.n = 0;
 	conn_after_fork();
 	realfamily_after_fork();
 	if (g.rep)
@@ -300,11 +316,18 @@ static size_t block_size(void)
 	return size;
 }
 
-static void pool_lock(void)
+/* 1 with the lock, 0 when it stayed busy (a holder that siglongjmp'ed out of
+ * a hook never lets go): the caller then maps or unmaps on its own. */
+static int pool_lock(void)
 {
-	while (atomic_exchange_explicit(&pool.lock, 1, memory_order_acquire))
-		while (atomic_load_explicit(&pool.lock, memory_order_relaxed))
-			;
+	for (unsigned i = 0; i < 4096; i++) {
+		if (!atomic_exchange_explicit(&pool.lock, 1, memory_order_acquire))
+			return 1;
+		while (atomic_load_explicit(&pool.lock, memory_order_relaxed) && ++i < 4096)
+			if (i > 64)
+				sched_yield();
+	}
+	return 0;
 }
 
 static void pool_unlock(void)
@@ -316,10 +339,11 @@ void *shim_block_get(size_t *size)
 {
 	*size = block_size();
 	void *p = NULL;
-	pool_lock();
-	if (pool.n > 0)
-		p = pool.b[--pool.n];
-	pool_unlock();
+	if (pool_lock()) {
+		if (pool.n > 0)
+			p = pool.b[--pool.n];
+		pool_unlock();
+	}
 	if (p)
 		return p;
 	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -330,8 +354,7 @@ void shim_block_put(void *p, size_t size)
 {
 	if (!p)
 		return;
-	if (size == block_size()) {
-		pool_lock();
+	if (size == block_size() && pool_lock()) {
 		if (pool.n < BLOCKS_KEPT) {
 			pool.b[pool.n++] = p;
 			p = NULL;

@@ -48,9 +48,16 @@ static inline void shim_note_inner_fd(int fd)
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The host is about to close fd (close, or the target of dup2/dup3): the
+/* The host is about to close fd (close), or it now holds another file (the
+ * target of a dup2/dup3 that worked): the
  * reporter's sinks let go of it (reporter_fd_closed). Inside the guard. */
 void shim_fd_closing(int fd);
+/* Non-zero when one of our sinks writes to fd (no syscall). */
+int shim_fd_is_sink(int fd);
+/* Non-zero in a child that shares our memory with no fork handler run (a
+ * vfork child, clone(CLONE_VM)): it must change nothing of ours (one
+ * getpid(), for the rare paths only). */
+int shim_vfork_child(void);
 
 /* ---- real functions (real.c) --------------------------------------------- */
 /* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of

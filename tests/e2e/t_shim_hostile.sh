@@ -11,6 +11,12 @@
 #  - the json sink's fd closed by the host and reused for its own file
 #  - TOKSHIM_SECRETS_FILE a FIFO (the load hung)
 #  - TOKSHIM_ACCOUNT_SID holding a secret (the warning printed it)
+#  - a signal handler that siglongjmp's out of write() (a timeout) while the
+#    shim held the connection's lock (the next close spun for ever)
+#  - vfork children closing or dup2()ing fds in our memory (the parent's
+#    stderr reports switched off; one json fd leaked per child)
+#  - fd 0 closed at start (the json sink took it), a dup2 that fails onto 2
+#    (stderr reports switched off)
 . "$(dirname "$0")/lib.sh"
 e2e_init
 H=$ROOT/tests/e2e/hostile
@@ -20,7 +26,10 @@ cc "${CF[@]}" -o "$TMP/gnutls_again" "$H/gnutls_again.c" -l:libgnutls.so.30 &&
 	cc "${CF[@]}" -o "$TMP/hello" "$H/hello.c" &&
 	cc "${CF[@]}" -o "$TMP/stale" "$H/stale.c" &&
 	cc "${CF[@]}" -o "$TMP/fd2" "$H/fd2.c" &&
-	cc "${CF[@]}" -o "$TMP/fdreuse" "$H/fdreuse.c" ||
+	cc "${CF[@]}" -o "$TMP/fdreuse" "$H/fdreuse.c" &&
+	cc "${CF[@]}" -pthread -o "$TMP/jmp" "$H/jmp.c" &&
+	cc "${CF[@]}" -o "$TMP/vfclose" "$H/vfclose.c" &&
+	cc "${CF[@]}" -o "$TMP/lowfd" "$H/lowfd.c" ||
 	{ echo "FAIL: cannot build tests/e2e/hostile"; exit 1; }
 # preloaded into the final program only, never into a wrapper (timeout, env)
 bounded() { "$PY" "$H/run_bounded.py" 20 "$@"; }
@@ -101,6 +110,41 @@ check "closed sink fd: the host's file holds only its records" \
 	test "$(cat "$TMP/victim.dat")" = "$(printf 'HOST-RECORD-1\nHOST-RECORD-2')" || cat "$TMP/victim.dat"
 check "closed sink fd: the report still reached the json file" json_expect "$TMP/reuse.json" \
 	'd["code"] == 51007 and "expired" in ids'
+
+# ---- siglongjmp out of a write (setitimer timeout) while the shim holds the lock
+RC=0
+TOKSHIM_SECRET=$SECRET bounded "$SHIM" "$TMP/jmp" "$RP" "$BAD" 300 >"$TMP/jmp.out" 2>"$TMP/jmp.err" || RC=$?
+check "siglongjmp out of write: no hang, every close returns (exit 0; 124: hung)" test "$RC" = 0 ||
+	{ echo "  exit $RC"; cat "$TMP/jmp.out"; }
+
+# ---- vfork children
+BAD2=$(mint --grant voice:incoming.allow=true --now -7300 --ttl 3600)
+RC=0
+TOKSHIM_SECRET=$SECRET TOKSHIM_OUTPUT="json:$TMP/vf.json" \
+	bounded "$SHIM" "$TMP/vfclose" "$RP" "$BAD" 20 >"$TMP/vf.out" 2>"$TMP/vf.err" || RC=$?
+check "vfork children closing fds: exit 0" test "$RC" = 0 || cat "$TMP/vf.out" "$TMP/vf.err"
+check "vfork children closing fds: no fd leaked in the parent" \
+	awk '$1 == "fds" && $3 == $5 { ok = 1 } END { exit !ok }' "$TMP/vf.out" || cat "$TMP/vf.out"
+check "vfork children closing fds: every request reported" test "$(json_count "$TMP/vf.json")" = 21
+TOKSHIM_SECRET=$SECRET bounded "$SHIM" /usr/bin/python3 "$H/vfork_dup.py" "$RP" "$BAD" "$BAD2" \
+	>/dev/null 2>"$TMP/vfd0.err"
+TOKSHIM_SECRET=$SECRET bounded "$SHIM" /usr/bin/python3 "$H/vfork_dup.py" "$RP" "$BAD" "$BAD2" spawn \
+	>/dev/null 2>"$TMP/vfd1.err"
+n0=$(grep -c 'tokshim\[' "$TMP/vfd0.err")
+n1=$(grep -c 'tokshim\[' "$TMP/vfd1.err")
+check "vfork child's dup2 onto its fd 2 (subprocess stderr=PIPE): reports go on ($n1 lines, $n0 without)" \
+	test "$n0" -gt 0 -a "$n1" = "$n0"
+
+# ---- fd 0 closed at start; a failed dup2 onto 2
+RC=0
+TOKSHIM_SECRET=$SECRET TOKSHIM_OUTPUT="json:$TMP/low.json" \
+	bounded "$SHIM" "$TMP/lowfd" "$RP" "$BAD" >"$TMP/low.out" 2>&1 <&- || RC=$?
+check "fd 0 closed at start: the host's open gets 0 back" test "$RC" = 0 || cat "$TMP/low.out"
+check "fd 0 closed at start: the report reached the json file" test "$(json_count "$TMP/low.json")" = 1
+RC=0
+TOKSHIM_SECRET=$SECRET bounded "$SHIM" "$TMP/lowfd" "$RP" "$BAD" dup2fail >"$TMP/d2f.out" 2>"$TMP/d2f.err" || RC=$?
+check "failed dup2 onto 2: result and errno kept" test "$RC" = 0 || cat "$TMP/d2f.out"
+check "failed dup2 onto 2: stderr reports go on" grep -q 'tokshim\[' "$TMP/d2f.err"
 
 # ---- TOKSHIM_SECRETS_FILE a FIFO
 mkfifo -m 600 "$TMP/sec.fifo"

@@ -1,5 +1,6 @@
 #include <criterion/criterion.h>
 #include <string.h>
+#include <time.h>
 
 #include "decode/b64url.h"
 #include "decode/diag.h"
@@ -63,4 +64,37 @@ Test(b64url, strict)
 	char enc[8];
 	cr_assert_eq(b64url_encode((const uint8_t *)"hi", 2, enc, sizeof enc), 3);
 	cr_assert_str_eq(enc, "aGk");
+}
+
+/* utc_from_unix is plain arithmetic (no tzset lock): it must agree with
+ * gmtime_r everywhere, negative times and leap days included. */
+Test(diag, utc_from_unix_agrees_with_gmtime)
+{
+	static const int64_t fixed[] = {0, -1, 86399, 86400, 951782400 /* 2000-02-29 */,
+					4107542400LL /* 2100-03-01 */, -2208988800LL /* 1900-01-01 */,
+					1795383000, 253402300799LL};
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < 20000; i++) {
+		int64_t t;
+		if (i < (int)(sizeof fixed / sizeof fixed[0])) {
+			t = fixed[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift, fixed seed */
+			t = (int64_t)(x % 20000000000ull) - 5000000000LL;
+		}
+		time_t tt = (time_t)t;
+		struct tm tm;
+		cr_assert_not_null(gmtime_r(&tt, &tm));
+		struct utc_time u;
+		utc_from_unix(t, &u);
+		cr_assert(u.year == tm.tm_year + 1900LL && u.mon == tm.tm_mon + 1 && u.mday == tm.tm_mday &&
+				  u.hour == tm.tm_hour && u.min == tm.tm_min && u.sec == tm.tm_sec,
+			  "t=%lld: %lld-%d-%d %d:%d:%d", (long long)t, (long long)u.year, u.mon, u.mday,
+			  u.hour, u.min, u.sec);
+	}
+	char buf[40];
+	fmt_iso8601(951782400, buf, sizeof buf);
+	cr_assert_str_eq(buf, "2000-02-29T00:00:00Z");
+	fmt_iso8601(-1, buf, sizeof buf);
+	cr_assert_str_eq(buf, "1969-12-31T23:59:59Z");
 }

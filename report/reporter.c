@@ -28,6 +28,7 @@ struct rl_entry {
 
 struct reporter {
 	pthread_mutex_t lock;
+	atomic_int wedged;    /* the last wait for the lock timed out: try once, don't wait */
 	enum severity level;
 	int window;
 	report_write_fn write_fn;
@@ -98,16 +99,23 @@ static int lock_bounded(struct reporter *r, int budget_ms)
 {
 	for (int i = 0;; i++) {
 		int e = pthread_mutex_trylock(&r->lock);
-		if (e == 0)
-			return 0;
 		if (e == EOWNERDEAD) {
 			/* its holder ended holding it (a signal handler jumped
 			 * out of a report, then the thread exited): ours now */
 			pthread_mutex_consistent(&r->lock);
+			e = 0;
+		}
+		if (e == 0) {
+			atomic_store_explicit(&r->wedged, 0, memory_order_relaxed);
 			return 0;
 		}
-		if (i >= 64 + budget_ms * 10)
+		/* a holder that stays (a thread that jumped out of a report and
+		 * lives on) would cost every later report the whole budget:
+		 * after one timeout, step aside at once until the lock is free */
+		if (i >= 64 + budget_ms * 10 || atomic_load_explicit(&r->wedged, memory_order_relaxed)) {
+			atomic_store_explicit(&r->wedged, 1, memory_order_relaxed);
 			return -1;
+		}
 		if (i < 64) {
 			sched_yield();
 		} else {

@@ -93,8 +93,13 @@ static int self_tid(void)
 {
 	if (__builtin_expect(!my_tid, 0)) {
 		int saved = errno;
-		my_tid = (int)syscall(SYS_gettid);
+		int tid = (int)syscall(SYS_gettid);
+		/* a vfork child runs on its parent thread's memory, TLS included:
+		 * caching its tid there would name a dead thread after it exits */
+		if (!shim_vfork_child())
+			my_tid = tid;
 		errno = saved;
+		return tid;
 	}
 	return my_tid;
 }
@@ -107,6 +112,8 @@ static int owner_gone(int owner)
 		return 0;
 	if (owner == self_tid())
 		return 1;
+	if (shim_vfork_child())
+		return 0; /* tgkill(child's pid, parent's tid) would say ESRCH wrongly */
 	int saved = errno;
 	int gone = syscall(SYS_tgkill, (int)getpid(), owner, 0) != 0 && errno == ESRCH;
 	errno = saved;
@@ -167,8 +174,17 @@ static int slot_trylock(struct conn *c)
 	return !atomic_exchange_explicit(&c->lock, self_tid(), memory_order_acquire);
 }
 
+static void state_free(struct conn *c);
+
 void conn_unlock(struct conn *c)
 {
+	/* a waiter gave up on us and poisoned the slot while we held it (we
+	 * were slow, not gone): nobody else can reach it, so we free it */
+	if (__builtin_expect(atomic_load_explicit(&c->key, memory_order_acquire) == CONN_POISON, 0)) {
+		state_free(c);
+		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
+	}
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 }
 

@@ -1,6 +1,7 @@
 /* Options shared by `check` and `scan` (cli/opts.h). Secrets never reach any
  * output: messages name the option or the file, never the value. */
 #include "cli/opts.h"
+#include "report/secrets_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +12,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SECRETS_FILE_MAX (1 << 20)
 
 int cli_read_fd(int fd, size_t max, char **out, size_t *outlen)
 {
@@ -203,63 +203,21 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 	return 0;
 }
 
-/* Checks the mode and reads a secrets file into keys. strict: a problem is
+/* Reads a secrets file into keys (secrets_file_load). strict: a problem is
  * an error (-1, message printed); else a warning and the file is skipped. */
 static int load_secrets_file(struct keyring *keys, const char *path, const char *what, int strict)
 {
-	const char *kind = strict ? "error" : "warning";
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		fprintf(stderr, "tokshim: %s: %s: cannot open '%s': %s\n", kind, what, path, strerror(errno));
-		return strict ? -1 : 0;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		fprintf(stderr, "tokshim: %s: %s: '%s' is not a regular file\n", kind, what, path);
-		close(fd);
-		return strict ? -1 : 0;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr,
-			"tokshim: %s: %s: refusing '%s': mode %04o lets other users read it (chmod 600 it)%s\n",
-			kind, what, path, (unsigned)(st.st_mode & 07777),
-			strict ? "" : "; its keys are not used");
-		close(fd);
-		return strict ? -1 : 0;
-	}
-	if (st.st_size > SECRETS_FILE_MAX) {
-		fprintf(stderr, "tokshim: %s: %s: '%s' is too large\n", kind, what, path);
-		close(fd);
-		return strict ? -1 : 0;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t len = 0;
-	int bad = !buf;
-	while (!bad && len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			bad = n < 0;
-			break;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (bad) {
-		fprintf(stderr, "tokshim: %s: %s: cannot read '%s'\n", kind, what, path);
-		free(buf);
-		return strict ? -1 : 0;
-	}
 	struct tk_error err = {0};
-	int n = keyring_add_lines(keys, buf, len, &err);
-	explicit_bzero(buf, len);
-	free(buf);
-	if (n < 0) {
+	enum secrets_status st = secrets_file_load(keys, path, &err);
+	if (st == SECRETS_OK)
+		return 0;
+	const char *kind = strict ? "error" : "warning";
+	if (st == SECRETS_MODE)
+		fprintf(stderr, "tokshim: %s: %s: refusing '%s': %s%s\n", kind, what, path, err.msg,
+			strict ? "" : "; its keys are not used");
+	else
 		fprintf(stderr, "tokshim: %s: %s: '%s': %s\n", kind, what, path, err.msg);
-		return strict ? -1 : 0;
-	}
-	return 0;
+	return strict ? -1 : 0;
 }
 
 int cli_opts_finish(struct cli_opts *o)

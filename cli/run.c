@@ -13,6 +13,7 @@
 #include "cli/opts.h"
 #include "decode/diag.h"
 #include "decode/wire.h"
+#include "report/secrets_file.h"
 
 static const char run_usage[] =
 	"usage: tokshim run [OPTIONS] -- CMD [ARGS...]\n"
@@ -119,23 +120,25 @@ static int output_ok(const char *spec)
 	return any;
 }
 
+/* The checks the shim makes when it loads the file; a bad line is left to
+ * the shim's warning, as it always was. */
 static int secrets_file_ok(const char *path)
 {
-	struct stat st;
-	if (stat(path, &st) < 0) {
-		fprintf(stderr, "tokshim run: cannot use '--secrets-file': '%s': %s\n", path, strerror(errno));
-		return 0;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fprintf(stderr, "tokshim run: cannot use '--secrets-file': '%s' is not a regular file\n", path);
-		return 0;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr, "tokshim run: refusing '--secrets-file' '%s': mode %04o lets other users read it "
-				"(chmod 600 it)\n", path, (unsigned)(st.st_mode & 07777));
-		return 0;
-	}
-	return 1;
+	struct keyring *kr = keyring_new();
+	struct tk_error err = {0};
+	enum secrets_status st = SECRETS_UNREADABLE;
+	if (kr)
+		st = secrets_file_load(kr, path, &err);
+	else
+		tk_error_set(&err, "out of memory");
+	keyring_free(kr);
+	if (st == SECRETS_OK || st == SECRETS_BAD_LINE)
+		return 1;
+	if (st == SECRETS_MODE)
+		fprintf(stderr, "tokshim run: refusing '--secrets-file' '%s': %s\n", path, err.msg);
+	else
+		fprintf(stderr, "tokshim run: cannot use '--secrets-file': '%s': %s\n", path, err.msg);
+	return 0;
 }
 
 struct run_map {

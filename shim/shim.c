@@ -19,6 +19,7 @@
 #include "decode/validate.h"
 #include "decode/wire.h"
 #include "report/reporter.h"
+#include "report/secrets_file.h"
 #include "shim/shim.h"
 
 __thread int shim_in __attribute__((tls_model("initial-exec")));
@@ -26,7 +27,6 @@ __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
 atomic_int shim_ready;
 
 #define SHIM_HOSTS_MAX 64
-#define SECRETS_FILE_MAX (1 << 20)
 #define SKEW_MAX 86400
 
 static struct {
@@ -105,52 +105,12 @@ static int is_hex(const char *s, size_t n)
 
 static void config_secrets_file(const char *path)
 {
-	/* O_NONBLOCK: a FIFO (or a device) must not hang the host at load; a
-	 * regular file reads the same either way */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, strerror(errno));
-		return;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': not a regular file", path);
-		close(fd);
-		return;
-	}
-	if (st.st_mode & 077) {
-		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': mode %04o is looser than 0600", path,
-			  (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return;
-	}
-	if (st.st_size > SECRETS_FILE_MAX) {
-		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': larger than %d bytes", path, SECRETS_FILE_MAX);
-		close(fd);
-		return;
-	}
-	size_t cap = (size_t)st.st_size + 1, len = 0;
-	char *buf = malloc(cap);
-	if (!buf) {
-		close(fd);
-		return;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + len, cap - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len == cap)
-			break;
-	}
-	close(fd);
 	struct tk_error err = { 0 };
-	if (keyring_add_lines(g.keys, buf, len, &err) < 0)
+	enum secrets_status st = secrets_file_load(g.keys, path, &err);
+	if (st == SECRETS_BAD_LINE)
 		shim_warn("TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
-	explicit_bzero(buf, cap);
-	free(buf);
+	else if (st != SECRETS_OK)
+		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
 }
 
 static int config_read(void)

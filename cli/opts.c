@@ -108,27 +108,6 @@ int cli_opt_name_len(const char *arg)
 	return (int)(n < 40 ? n : 40);
 }
 
-int cli_parse_skew(const char *s, int64_t *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (!*s || *end || errno || v < 0 || v > CLI_SKEW_MAX)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-int cli_account_ok(const char *s)
-{
-	if (strncmp(s, "AC", 2) || strlen(s) != 34)
-		return 0;
-	for (const char *p = s + 2; *p; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))
-			return 0;
-	return 1;
-}
-
 int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 {
 	const char *a = argv[i], *v;
@@ -167,7 +146,7 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 	if (cli_opt_value(argc, argv, i, "--account", &v, &used)) {
 		if (!v)
 			return -1;
-		if (!cli_account_ok(v)) {
+		if (!sid_is(v, strlen(v), "AC")) {
 			fprintf(stderr, "tokshim: invalid '--account': '%.40s' (AC followed by 32 hex digits)\n", v);
 			return -1;
 		}
@@ -187,8 +166,8 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 	if (cli_opt_value(argc, argv, i, "--skew", &v, &used)) {
 		if (!v)
 			return -1;
-		if (cli_parse_skew(v, &o->skew) < 0) {
-			fprintf(stderr, "tokshim: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, CLI_SKEW_MAX);
+		if (parse_skew(v, &o->skew) < 0) {
+			fprintf(stderr, "tokshim: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, SKEW_MAX);
 			return -1;
 		}
 		o->have_skew = 1;
@@ -253,16 +232,16 @@ int cli_opts_finish(struct cli_opts *o)
 		o->keys = NULL;
 	}
 	if (!o->account && (env = getenv("TOKSHIM_ACCOUNT_SID")) && *env) {
-		if (cli_account_ok(env))
+		if (sid_is(env, strlen(env), "AC"))
 			o->account = env;
 		else
 			fprintf(stderr, "tokshim: warning: TOKSHIM_ACCOUNT_SID: '%.40s' is not an Account SID "
 					"(AC followed by 32 hex digits), ignored\n", env);
 	}
 	if (!o->have_skew && (env = getenv("TOKSHIM_SKEW")) && *env) {
-		if (cli_parse_skew(env, &o->skew) < 0) {
+		if (parse_skew(env, &o->skew) < 0) {
 			fprintf(stderr, "tokshim: warning: TOKSHIM_SKEW: '%.40s' is not a number of seconds "
-					"(0 to %d), using 30\n", env, CLI_SKEW_MAX);
+					"(0 to %d), using 30\n", env, SKEW_MAX);
 			o->skew = 30;
 		}
 	}

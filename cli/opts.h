@@ -35,7 +35,6 @@ void cli_opts_release(struct cli_opts *o);
 void cli_opts_vconfig(const struct cli_opts *o, struct vconfig *v);
 
 /* Helpers for the verbs (added with cli/opts.c). */
-#define CLI_SKEW_MAX 86400
 #define CLI_INPUT_MAX (1 << 20) /* check/scan read at most this much */
 /* "--name VALUE" or "--name=VALUE": returns 1 when argv[i] is that option,
  * with *val set (NULL after printing "option needs a value") and *used the
@@ -44,10 +43,6 @@ int cli_opt_value(int argc, char **argv, int i, const char *name, const char **v
 /* How much of an unknown argument an error message may show: its name up
  * to '=' (never the value: `--secert=VALUE` may hold a secret), at most 40. */
 int cli_opt_name_len(const char *arg);
-/* Seconds 0..CLI_SKEW_MAX. 0, or -1 when s is not one. */
-int cli_parse_skew(const char *s, int64_t *out);
-/* Non-zero when s is "AC" followed by 32 hex digits. */
-int cli_account_ok(const char *s);
 /* Reads fd to its end into a new NUL-terminated buffer (free it). 0, or -1
  * with errno set (EFBIG: more than max bytes). */
 int cli_read_fd(int fd, size_t max, char **buf, size_t *len);

@@ -169,12 +169,12 @@ static int value_ok(const char *opt, const char *v)
 				"json:PATH, none)\n", v);
 		return 0;
 	}
-	if (!strcmp(opt, "--account") && !cli_account_ok(v)) {
+	if (!strcmp(opt, "--account") && !sid_is(v, strlen(v), "AC")) {
 		fprintf(stderr, "tokshim run: invalid '--account': '%.40s' (AC followed by 32 hex digits)\n", v);
 		return 0;
 	}
-	if (!strcmp(opt, "--skew") && cli_parse_skew(v, &skew) < 0) {
-		fprintf(stderr, "tokshim run: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, CLI_SKEW_MAX);
+	if (!strcmp(opt, "--skew") && parse_skew(v, &skew) < 0) {
+		fprintf(stderr, "tokshim run: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, SKEW_MAX);
 		return 0;
 	}
 	if (!strcmp(opt, "--level") && severity_from_name(v) < 0) {

@@ -1,7 +1,9 @@
 /* The cause vocabulary and diagnosis helpers. Pure: no I/O. */
 #include "decode/diag.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct cause_def {
@@ -144,6 +146,34 @@ void diag_finish(struct diag *d)
 		d->code = 51215;
 	else
 		d->code = 51007;
+}
+
+static int is_hex_digit(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+int sid_is(const char *s, size_t n, const char *prefix)
+{
+	if (n != 34 || (prefix && (s[0] != prefix[0] || s[1] != prefix[1])))
+		return 0;
+	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
+		return 0;
+	for (size_t i = 2; i < 34; i++)
+		if (!is_hex_digit(s[i]))
+			return 0;
+	return 1;
+}
+
+int parse_skew(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (!*s || *end || errno || v < 0 || v > SKEW_MAX)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 void tk_error_set(struct tk_error *err, const char *fmt, ...)

@@ -143,6 +143,15 @@ int diag_has(const struct diag *d, enum cause_id id);
 /* Sets accept (no error cause) and code (from channel, else product). */
 void diag_finish(struct diag *d);
 
+/* Non-zero when s[0..n) is a Twilio SID: prefix and 32 hex digits. prefix
+ * NULL: any two upper-case letters. */
+int sid_is(const char *s, size_t n, const char *prefix);
+
+/* A clock-skew allowance in seconds, 0..SKEW_MAX (TOKSHIM_SKEW, --skew).
+ * 0, or -1 when s is not one. */
+#define SKEW_MAX 86400
+int parse_skew(const char *s, int64_t *out);
+
 /* Optional caller-owned error report (STYLE.md): NULL allowed, first error wins. */
 struct tk_error {
 	int set;

@@ -273,16 +273,6 @@ int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, siz
 	return 0;
 }
 
-static int is_api_key_sid(const char *s, size_t n)
-{
-	if (n != 34 || s[0] != 'S' || s[1] != 'K')
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (!is_hex((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 /* "SK" and hex digits only (a SID with a typo in its length), or an Account
  * SID (AC + 32 hex) put where the API Key SID goes: never a secret. */
 static int sid_like(const char *s, size_t n)
@@ -324,7 +314,7 @@ int keyring_add_lines(struct keyring *kr, const char *buf, size_t len, struct tk
 			tk_error_set(err, "cannot read secrets: line %d: expected 'SKxxxxxxxx SECRET'", lineno);
 			return -1;
 		}
-		if (!is_api_key_sid(buf + a, s1 - a)) {
+		if (!sid_is(buf + a, s1 - a, "SK")) {
 			/* the field may be the secret itself (the two swapped):
 			 * show it only when it is a mistyped SID */
 			if (sid_like(buf + a, s1 - a))

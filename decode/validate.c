@@ -45,17 +45,10 @@ static int is_hex(unsigned char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-/* prefix (2 upper-case letters) + 32 hex digits */
+/* prefix (2 upper-case letters, NULL any) + 32 hex digits */
 static int sid_shape(const char *s, const char *prefix)
 {
-	if (strlen(s) != 34 || (prefix && (s[0] != prefix[0] || s[1] != prefix[1])))
-		return 0;
-	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
-		return 0;
-	for (int i = 2; i < 34; i++)
-		if (!is_hex((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return sid_is(s, strlen(s), prefix);
 }
 
 static const struct {

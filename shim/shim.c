@@ -27,7 +27,6 @@ __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
 atomic_int shim_ready;
 
 #define SHIM_HOSTS_MAX 64
-#define SKEW_MAX 86400
 
 static struct {
 	struct keyring *keys;
@@ -93,16 +92,6 @@ int shim_vfork_child(void)
 }
 
 /* ---- configuration --------------------------------------------------------- */
-static int is_hex(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
-			return 0;
-	}
-	return 1;
-}
-
 static void config_secrets_file(const char *path)
 {
 	struct tk_error err = { 0 };
@@ -132,7 +121,7 @@ static int config_read(void)
 
 	if ((v = getenv("TOKSHIM_ACCOUNT_SID")) && *v) {
 		size_t n = strlen(v);
-		if (n == 34 && v[0] == 'A' && v[1] == 'C' && is_hex(v + 2, 32)) {
+		if (sid_is(v, n, "AC")) {
 			memcpy(g.account, v, n + 1);
 			g.scfg.v.account_sid = g.account;
 		} else {
@@ -149,13 +138,8 @@ static int config_read(void)
 
 	g.scfg.v.skew = 30;
 	if ((v = getenv("TOKSHIM_SKEW")) && *v) {
-		char *end;
-		errno = 0;
-		long long s = strtoll(v, &end, 10);
-		if (errno || *end || s < 0 || s > SKEW_MAX)
+		if (parse_skew(v, &g.scfg.v.skew) < 0)
 			shim_warn("ignoring TOKSHIM_SKEW '%.40s': not a number of seconds from 0 to %d", v, SKEW_MAX);
-		else
-			g.scfg.v.skew = s;
 	}
 
 	if ((v = getenv("TOKSHIM_HOSTS")) && *v) {

@@ -70,9 +70,9 @@ void session_release(struct session *s)
 	wire_release(&s->w);
 }
 
-struct wire_fast *session_fast(struct session *s)
+struct ws_frame *session_frame(struct session *s)
 {
-	return &s->w.fast;
+	return wire_frame(&s->w);
 }
 
 int64_t session_watch_due(const struct session *s)
@@ -297,15 +297,10 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 						      int64_t now, session_clock_fn clock,
 						      session_emit_fn emit, void *ctx)
 {
-	size_t off = 0;
 	int emitted = 0;
 	if (!len)
 		return 0;
-	/* bulk WebSocket frames: skipped by length, no event possible */
-	if (s->w.fast.armed)
-		off = wire_fast_take(&s->w.fast, (const unsigned char *)p, len);
-	if (off < len)
-		emitted = feed_events(s, p + off, len - off, &now, &clock, emit, ctx);
+	emitted = feed_events(s, p, len, &now, &clock, emit, ctx);
 	if (s->watch && !s->eiu_done) {
 		if (clock)
 			now = clock(0);

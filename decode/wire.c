@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decode/product.h"
 #include "decode/wire_int.h"
 
 size_t wire_sizeof(void)
@@ -100,27 +101,14 @@ static void set_err(struct wire *w, enum wire_status e)
 
 /* ---- events ------------------------------------------------------------------ */
 
-enum product wire_event_product(const struct wire *w, enum channel ch)
-{
-	if (w->host_product != PRODUCT_UNKNOWN)
-		return w->host_product;
-	switch (ch) {
-	case CHANNEL_VOICE:
-	case CHANNEL_SIP:
-		return PRODUCT_VOICE;
-	case CHANNEL_VIDEO:
-		return PRODUCT_VIDEO;
-	default:
-		return PRODUCT_UNKNOWN; /* Twilsock: the grants decide */
-	}
-}
-
 static void fill_event(const struct wire *w, struct wire_event *ev, enum channel ch,
 		       const char *message, const char *where, const char *tok, size_t n)
 {
 	ev->kind = WIRE_EV_TOKEN;
 	ev->channel = ch;
-	ev->product = wire_event_product(w, ch);
+	struct product_ask ask = {.host = w->host_product, .channel = ch, .session = 1};
+	ev->product = product_choose(&ask, PRODUCT_GRANTS_UNREAD, NULL);
+	ev->host_product = w->host_product;
 	ev->message = message;
 	ev->where = where;
 	ev->token = tok;

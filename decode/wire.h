@@ -37,7 +37,9 @@ enum wire_event_kind { WIRE_EV_NONE = 0, WIRE_EV_TOKEN };
 struct wire_event {
 	enum wire_event_kind kind;
 	enum channel channel;
-	enum product product;  /* from the host or the channel; PRODUCT_UNKNOWN: grants decide */
+	enum product product;  /* from the host or the channel (product_choose before the grants
+	                          are read); PRODUCT_UNKNOWN: the grants decide */
+	enum product host_product; /* what the host names (a TOKSHIM_HOSTS rule), PRODUCT_UNKNOWN none */
 	const char *message;   /* static: "init", "update", "listen", "hello", "connect", "ice",
 	                          "sync", "header", "query", "register", "invite", ...; never NULL
 	                          when kind != NONE */

@@ -168,7 +168,6 @@ size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n);
 void wire_ws_release(struct wire *w);
 
 /* decode/wire.c */
-enum product wire_event_product(const struct wire *w, enum channel ch);
 
 /* Starts the job of scanning buf[0..len) (a line, a body prefix, a message);
  * wire_feed produces its events. */

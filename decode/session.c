@@ -283,6 +283,6 @@ int session_feed_clock(struct session *s, const void *buf, size_t len, session_c
 		       session_emit_fn emit, void *ctx, int *passthrough)
 {
 	int r = feed(s, buf, len, 0, clock, emit, ctx);
-	*passthrough = s->w.mode == WM_PASS && (!s->watch || s->eiu_done);
+	*passthrough = session_passthrough(s);
 	return r;
 }

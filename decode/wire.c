@@ -660,18 +660,6 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 
 /* ---- detection and the feed loop ------------------------------------------------------ */
 
-/* The first byte of a client WebSocket frame that starts a message or is a
- * control frame (a capture that begins after the handshake). */
-static int ws_first_byte(unsigned char c)
-{
-	unsigned op = c & 0x0f;
-	if (c & 0x30)
-		return 0;
-	if (op == 1 || op == 2)
-		return 1;
-	return (c & 0x80) && !(c & 0x40) && (op == 8 || op == 9 || op == 10);
-}
-
 static void detect(struct wire *w, const unsigned char *p)
 {
 	unsigned char c = p[0];
@@ -680,7 +668,8 @@ static void detect(struct wire *w, const unsigned char *p)
 	} else if (c >= 'A' && c <= 'Z') {
 		http_request_reset(w);
 		w->mode = WM_HTTP;
-	} else if (ws_first_byte(c)) {
+	} else if (ws_first_ok(c, 0)) {
+		/* a frame that starts a message or a control frame: a capture begun after the handshake */
 		w->ws_hint = w->host_hint;
 		wire_ws_start(w, WS_CLIENT, 0);
 		w->wf.seen = 1; /* no going back to HTTP */

@@ -114,7 +114,7 @@ static void diff_feed(struct wire *w, const unsigned char *p, size_t n, struct d
 }
 
 /* mode 0 whole, 1 byte by byte, 2 random pieces, 3 random pieces with
- * wire_fast_take first, 4 the same with pieces cut at frame-ish sizes */
+ * ws_frame_take first, 4 the same with pieces cut at frame-ish sizes */
 static size_t diff_taken; /* bytes ws_frame_take took, over a diff_rounds */
 
 static void diff_run(const struct wt_buf *s, int mode, uint64_t seed, struct diff_log *log)

@@ -94,8 +94,12 @@ $(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
 	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
-$(B)/unit_tests: $(UNIT_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) \
+# the shim's core that the unit tests link directly (tests/unit/test_conn.c):
+# the connection table and what it stands on, no hook
+SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
+
+$(B)/unit_tests: $(UNIT_OBJ) $(SHIM_CORE_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SHIM_CORE_OBJ) \
 	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob

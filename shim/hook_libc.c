@@ -2,9 +2,7 @@
  * writev, close, and dup2/dup3 (which close their target). Only sockets
  * that connected to a TCP peer (AF_INET or AF_INET6, SOCK_STREAM) are
  * followed; a write to any other descriptor costs one look-up in the fd map. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -12,51 +10,6 @@
 
 #include "shim/fast.h"
 #include "shim/shim.h"
-
-static size_t put_port(char *buf, size_t cap, size_t at, unsigned port)
-{
-	char tmp[8];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port && n < sizeof tmp);
-	if (at + 1 + n + 1 > cap)
-		return 0;
-	buf[at++] = ':';
-	while (n)
-		buf[at++] = tmp[--n];
-	buf[at] = '\0';
-	return at;
-}
-
-int shim_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap,
-		     unsigned short *port)
-{
-	if (!sa || cap < 8)
-		return 0;
-	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const void *)sa;
-		if (!inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)cap))
-			return 0;
-		*port = ntohs(in->sin_port);
-		return put_port(buf, cap, strlen(buf), *port) != 0;
-	}
-	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		buf[0] = '[';
-		if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf + 1, (socklen_t)(cap - 1)))
-			return 0;
-		size_t n = strlen(buf);
-		if (n + 2 > cap)
-			return 0;
-		buf[n++] = ']';
-		buf[n] = '\0';
-		*port = ntohs(in6->sin6_port);
-		return put_port(buf, cap, n, *port) != 0;
-	}
-	return 0;
-}
 
 static void feed_fd(int fd, const void *buf, size_t n)
 {

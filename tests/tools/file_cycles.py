@@ -3,15 +3,23 @@
 objects' symbol tables (nm): file A uses file B when A's object has an
 undefined symbol that B's object defines. Prints every cycle (a strongly
 connected component of more than one file) and exits 1 when there is one.
-Functions and data both count; static inline functions in headers do not
-(they are in no object's symbol table, they belong to the header)."""
+Functions and data both count (the project's own: global symbols of hidden
+visibility); static inline functions in headers do not (they are in no
+object's symbol table, they belong to the header)."""
 import subprocess
 import sys
 
 
 def symbols(obj):
-    out = subprocess.run(["nm", "--defined-only", "-g", obj], capture_output=True, text=True, check=True).stdout
-    defined = {l.split()[-1] for l in out.splitlines() if len(l.split()) >= 3}
+    # defined: global symbols of hidden visibility, i.e. the project's own
+    # (everything is compiled with -fvisibility=hidden); the exported hooks
+    # (write, close, ...) are libc's names and do not make a call edge
+    out = subprocess.run(["readelf", "-sW", obj], capture_output=True, text=True, check=True).stdout
+    defined = set()
+    for l in out.splitlines():
+        f = l.split()
+        if len(f) >= 8 and f[4] in ("GLOBAL", "WEAK") and f[5] == "HIDDEN" and f[6] != "UND":
+            defined.add(f[7])
     out = subprocess.run(["nm", "-u", obj], capture_output=True, text=True, check=True).stdout
     used = {l.split()[-1] for l in out.splitlines() if l.split()}
     return defined, used

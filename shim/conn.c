@@ -215,18 +215,6 @@ struct conn *conn_find(uintptr_t key)
 	return NULL;
 }
 
-int conn_fd_wanted(int fd)
-{
-	if (fd < 0 || fd >= CONN_FD_MAX)
-		return 0;
-	unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
-	if (!idx)
-		return 0;
-	struct conn *c = &slots[idx - 1];
-	return atomic_load_explicit(&c->key, memory_order_acquire) == conn_key_fd(fd) &&
-	       !atomic_load_explicit(&c->passthrough, memory_order_relaxed);
-}
-
 static void state_free(struct conn *c)
 {
 	if (c->s) {

@@ -244,13 +244,3 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	c->fast = session_fast(c->s);
 	c->due = session_watch_due(c->s);
 }
-
-void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
-{
-	for (size_t i = 0; i < iovcnt && total > 0; i++) {
-		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
-		if (n)
-			shim_feed(c, iov[i].iov_base, n);
-		total -= n;
-	}
-}

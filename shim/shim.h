@@ -85,7 +85,6 @@ int shim_fd_is_sink(int fd);
 /* Feeds bytes the client wrote on c (locked): the wire decoder, validation,
  * each diagnosis to the reporter. No malloc, no stdio. */
 void shim_feed(struct conn *c, const void *buf, size_t len);
-void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total);
 
 /* ---- real functions (real.c) --------------------------------------------- */
 /* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of
@@ -258,9 +257,6 @@ void conn_remove(struct conn *c);
 void conn_set_passthrough(struct conn *c);
 /* Finds and removes key; nothing when it is not followed. */
 void conn_forget(uintptr_t key);
-/* Cheap check for the fd write path: non-zero when fd is followed and its
- * decoder still wants bytes. */
-int conn_fd_wanted(int fd);
 /* In a forked child: forget every connection (the locks may be held by
  * threads that do not exist in the child). */
 void conn_after_fork(void);

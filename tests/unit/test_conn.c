@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shim/fast.h"
 #include "shim/shim.h"
 
 static void setup(void)
@@ -76,7 +77,7 @@ Test(conn, fd_keys_use_the_map)
 	cr_assert_eq(c->fd, fd);
 	conn_unlock(c);
 	cr_assert_eq(shim_fd_mapped(fd), 1);
-	cr_assert_eq(conn_fd_wanted(fd), 1);
+	cr_assert_eq(shim_fd_conn(fd), c);
 	cr_assert_eq(shim_fd_mapped(fd + 1), 0, "only that fd");
 	/* a pointer key with the same bits apart from the kind is another key */
 	cr_assert_null(conn_find(conn_key_ptr(CONN_SSL, (const void *)(uintptr_t)((unsigned)fd << 2))));
@@ -87,7 +88,7 @@ Test(conn, fd_keys_use_the_map)
 	conn_set_passthrough(c);
 	conn_unlock(c);
 	cr_assert_eq(shim_fd_mapped(fd), 0);
-	cr_assert_eq(conn_fd_wanted(fd), 0);
+	cr_assert_eq(shim_fd_conn(fd), NULL);
 	cr_assert_null(conn_find(conn_key_fd(fd)));
 
 	/* followed again after a new connect, then forgotten at close */
@@ -100,7 +101,7 @@ Test(conn, fd_keys_use_the_map)
 	/* an fd past the map is not followed */
 	cr_assert_null(conn_add(conn_key_fd(CONN_FD_MAX), "libc", 0));
 	cr_assert_null(conn_find(conn_key_fd(CONN_FD_MAX + 5)));
-	cr_assert_eq(conn_fd_wanted(-1), 0);
+	cr_assert_eq(shim_fd_conn(-1), NULL);
 }
 
 /* Two pointer keys with the same home slot: found by adding each alone to

@@ -33,6 +33,7 @@ ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
+CONFIG_SRC := $(sort $(wildcard config/*.c))
 SHIM_SRC   := $(sort $(wildcard shim/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
@@ -40,10 +41,11 @@ BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 
 DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
 REPORT_OBJ := $(REPORT_SRC:%.c=$(B)/%.o)
+CONFIG_OBJ := $(CONFIG_SRC:%.c=$(B)/%.o)
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
-ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $(UNIT_OBJ)
+ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $(UNIT_OBJ)
 
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
@@ -84,13 +86,18 @@ $(B)/libreport.a: $(REPORT_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a shim/exports.map
+# config/: configuration the shim and the CLI read alike (files, not output)
+$(B)/libconfig.a: $(CONFIG_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a shim/exports.map
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
-	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(SSL_LIBS) $(FFI_LIBS) $(Z_LIBS) -ldl -pthread
 
-$(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+$(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------

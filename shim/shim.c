@@ -21,7 +21,7 @@
 #include "decode/validate.h"
 #include "decode/wire.h"
 #include "report/reporter.h"
-#include "report/secrets_file.h"
+#include "config/secrets_file.h"
 #include "shim/clock.h"
 #include "shim/shim.h"
 

@@ -354,8 +354,8 @@ void reporter_fd_closed(struct reporter *r, int fd)
 	size_t n = nsinks_get(r);
 	for (size_t i = 0; i < n; i++) {
 		struct sink *s = &r->sinks[i];
-		if (s->fd_closed)
-			s->fd_closed(s, fd);
+		if (s->ops->fd_closed)
+			s->ops->fd_closed(s, fd);
 	}
 }
 
@@ -368,7 +368,7 @@ int reporter_uses_fd(struct reporter *r, int fd)
 	size_t n = nsinks_get(r);
 	for (size_t i = 0; i < n; i++) {
 		struct sink *s = &r->sinks[i];
-		if (s->uses_fd ? s->uses_fd(s, fd) : s->fd_closed != NULL)
+		if (s->ops->uses_fd ? s->ops->uses_fd(s, fd) : s->ops->fd_closed != NULL)
 			return 1;
 	}
 	return 0;
@@ -464,8 +464,8 @@ static void summary(struct reporter *r, struct rl_entry *e, int64_t now)
 	enum severity sev = e->accept ? SEV_WARNING : SEV_ERROR;
 	for (size_t i = 0; i < r->nsinks; i++) {
 		struct sink *s = &r->sinks[i];
-		if (s->write_line && !(s->flags & SINK_F_ALL_REPEATS))
-			s->write_line(s, sev, line);
+		if (s->ops->write_line && !(s->flags & SINK_F_ALL_REPEATS))
+			s->ops->write_line(s, sev, line);
 	}
 	e->pending = 0;
 	e->last_line = now;
@@ -517,7 +517,7 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 		e->last_seen = e->last_line = now;
 		rl_add_conn(e, conn_id);
 		for (size_t i = 0; i < r->nsinks; i++)
-			if (r->sinks[i].write(&r->sinks[i], d, ci) == 0)
+			if (r->sinks[i].ops->write(&r->sinks[i], d, ci) == 0)
 				full++;
 	} else if (rl_has_conn(e, conn_id)) {
 		e->last_seen = now; /* the same token again on one connection: nothing */
@@ -526,7 +526,7 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 		rl_add_conn(e, conn_id);
 		e->pending++;
 		for (size_t i = 0; i < r->nsinks; i++)
-			if ((r->sinks[i].flags & SINK_F_ALL_REPEATS) && r->sinks[i].write(&r->sinks[i], d, ci) == 0)
+			if ((r->sinks[i].flags & SINK_F_ALL_REPEATS) && r->sinks[i].ops->write(&r->sinks[i], d, ci) == 0)
 				full++;
 		if (now - e->last_line >= r->window)
 			summary(r, e, now);
@@ -567,7 +567,7 @@ void reporter_warn(struct reporter *r, const char *line)
 	warn_fd(r, "%s", line);
 	if (r->syslog_idx >= 0) {
 		struct sink *s = &r->sinks[r->syslog_idx];
-		s->write_line(s, SEV_WARNING, line);
+		s->ops->write_line(s, SEV_WARNING, line);
 	}
 	pthread_mutex_unlock(&r->lock);
 	errno = saved;

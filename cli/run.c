@@ -99,7 +99,7 @@ static int preload_has(const char *list, const char *lib)
 }
 
 /* The checks the shim makes when it loads the file; a bad line is left to
- * the shim's warning, as it always was. */
+ * the shim's warning. */
 static int secrets_file_ok(const char *path)
 {
 	struct keyring *kr = keyring_new();

@@ -1,6 +1,6 @@
 /* report/: the sinks never block the host, never write into an fd the host
  * took over, and error messages never echo a secret. Each test has a
- * timeout: the old blocking sinks hang here. Fixed times. */
+ * timeout: a sink that blocks hangs here. Fixed times. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -480,7 +480,7 @@ Test(sink_safety, secrets_line_swapped_is_not_echoed)
 		{SECRET "\n", "cannot read secrets: line 1: expected 'SKxxxxxxxx SECRET'"},
 		{"SK" SECRET " x\n", "cannot read secrets: line 1: first field is not an API Key SID (SK + 32 hex)"},
 		{SECRET " " SECRET "\n", "cannot read secrets: line 1: first field is not an API Key SID (SK + 32 hex)"},
-		/* a mistyped SID is shown, as before */
+		/* a mistyped SID is shown */
 		{"SK0123456789abc " SECRET "\n", "cannot read secrets: line 1: 'SK0123456789' is not an API Key SID"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -4,24 +4,17 @@
  * to the reporter. The hooks themselves live in hook_*.c, one family per
  * file. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "config/secrets_file.h"
 #include "decode/session.h"
 #include "decode/validate.h"
 #include "decode/wire.h"
 #include "report/reporter.h"
-#include "config/secrets_file.h"
 #include "shim/clock.h"
 #include "shim/shim.h"
 

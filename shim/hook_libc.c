@@ -16,9 +16,10 @@
  * their bytes; each hands them here as an iovec array:
  *   1. write_begin: the followed connection of fd (NULL: straight through);
  *   2. the real call, inside the guard;
- *   3. write_end: the bytes it put out, each segment through shim_take (the
- *      decoder's fast path, no call) until one needs a feed, the rest
- *      through write_feed (under the slot lock, errno kept). */
+ *   3. write_end (one buffer) or write_end_iov: the bytes it put out through
+ *      shim_take (the decoder's fast path, no call), segment by segment,
+ *      until one needs a feed; the rest through write_feed (under the slot
+ *      lock, errno kept). */
 
 /* The rest of a write the fast path did not take: from skip bytes into
  * iov[0], total bytes in all. */
@@ -40,7 +41,9 @@ static void __attribute__((noinline)) write_feed(int fd, const struct iovec *iov
 	errno = saved;
 }
 
-static inline struct conn *write_begin(int fd)
+/* The connection the write on fd feeds, inside the guard from now on; NULL
+ * (fd noted for a TLS library's write underneath): straight through. */
+static inline __attribute__((always_inline)) struct conn *write_begin(int fd)
 {
 	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
 	if (c)
@@ -50,8 +53,24 @@ static inline struct conn *write_begin(int fd)
 	return c;
 }
 
-/* After the real call on c (write_begin's, non-NULL) returned r. */
-static inline void write_end(struct conn *c, int fd, const struct iovec *iov, size_t cnt, ssize_t r)
+/* After the real call on c (write_begin's, non-NULL) put out r bytes of
+ * buf (write, send, sendto). always_inline: the fast path's take and one
+ * test, as cheap as the hook can be; the feed is the cold branch. */
+static inline __attribute__((always_inline)) void write_end(struct conn *c, int fd, const void *buf, ssize_t r)
+{
+	if (r > 0) {
+		size_t n = (size_t)r;
+		size_t k = shim_take(c, conn_key_fd(fd), buf, n);
+		if (__builtin_expect(k < n, 0))
+			write_feed(fd, &(struct iovec){ (void *)buf, n }, 1, k, n - k);
+	}
+	shim_in = 0;
+}
+
+/* The same for the r bytes an iovec array put out (sendmsg, writev): each
+ * segment through the fast path's take until one needs a feed, the rest of
+ * the write through write_feed. */
+static void write_end_iov(struct conn *c, int fd, const struct iovec *iov, size_t cnt, ssize_t r)
 {
 	size_t total = r > 0 ? (size_t)r : 0;
 	uintptr_t key = conn_key_fd(fd);
@@ -105,7 +124,7 @@ SHIM_HIDDEN int shim_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 }
 SHIM_EXPORT int connect(int, __CONST_SOCKADDR_ARG, socklen_t) __attribute__((alias("shim_connect")));
 
-/* ---- write, send, sendto, sendmsg, writev (one path: write_begin, write_end) ------- */
+/* ---- write, send, sendto, sendmsg, writev (one path: write_begin, write_end) --- */
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*send_fn)(int, const void *, size_t, int);
 typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
@@ -117,9 +136,10 @@ static ssize_t __attribute__((noinline)) write_slow(int fd, const void *buf, siz
 {
 	write_fn real = (write_fn)SHIM_LIBC(write);
 	struct conn *c = write_begin(fd);
+	if (!c)
+		return real(fd, buf, n);
 	ssize_t r = real(fd, buf, n);
-	if (c)
-		write_end(c, fd, &(struct iovec){ (void *)buf, n }, 1, r);
+	write_end(c, fd, buf, r);
 	return r;
 }
 /* Fast path: an fd that is not followed (a file, a pipe, the socket under a
@@ -139,9 +159,10 @@ static ssize_t __attribute__((noinline)) send_slow(int fd, const void *buf, size
 {
 	send_fn real = (send_fn)SHIM_LIBC(send);
 	struct conn *c = write_begin(fd);
+	if (!c)
+		return real(fd, buf, n, flags);
 	ssize_t r = real(fd, buf, n, flags);
-	if (c)
-		write_end(c, fd, &(struct iovec){ (void *)buf, n }, 1, r);
+	write_end(c, fd, buf, r);
 	return r;
 }
 SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
@@ -160,9 +181,10 @@ static ssize_t __attribute__((noinline)) sendto_slow(int fd, const void *buf, si
 {
 	sendto_fn real = (sendto_fn)SHIM_LIBC(sendto);
 	struct conn *c = write_begin(fd);
+	if (!c)
+		return real(fd, buf, n, flags, addr, alen);
 	ssize_t r = real(fd, buf, n, flags, addr, alen);
-	if (c)
-		write_end(c, fd, &(struct iovec){ (void *)buf, n }, 1, r);
+	write_end(c, fd, buf, r);
 	return r;
 }
 SHIM_HIDDEN ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
@@ -182,9 +204,10 @@ static ssize_t __attribute__((noinline)) sendmsg_slow(int fd, const struct msghd
 {
 	sendmsg_fn real = (sendmsg_fn)SHIM_LIBC(sendmsg);
 	struct conn *c = write_begin(fd);
+	if (!c)
+		return real(fd, msg, flags);
 	ssize_t r = real(fd, msg, flags);
-	if (c)
-		write_end(c, fd, msg ? msg->msg_iov : NULL, msg ? msg->msg_iovlen : 0, r);
+	write_end_iov(c, fd, msg ? msg->msg_iov : NULL, msg ? msg->msg_iovlen : 0, r);
 	return r;
 }
 SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -202,9 +225,10 @@ static ssize_t __attribute__((noinline)) writev_slow(int fd, const struct iovec 
 {
 	writev_fn real = (writev_fn)SHIM_LIBC(writev);
 	struct conn *c = write_begin(fd);
+	if (!c)
+		return real(fd, iov, cnt);
 	ssize_t r = real(fd, iov, cnt);
-	if (c)
-		write_end(c, fd, iov, cnt > 0 ? (size_t)cnt : 0, r);
+	write_end_iov(c, fd, iov, cnt > 0 ? (size_t)cnt : 0, r);
 	return r;
 }
 SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)

@@ -243,19 +243,20 @@ static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, s
 {
 	if (!f->open)
 		return 0;
-	/* the common case first: the write is one whole frame, a binary message
-	 * of its own (FIN, no RSV), masked in the client's direction and not in
-	 * the server's, 7- or 16-bit length, not "TWILSOCK": what ws_frame_skip
-	 * would take, with the state it would leave */
-	if (!(f->payload | f->in_msg | f->hdr_len) && n >= 14 && p[0] == 0x82) {
-		unsigned b1 = p[1], l7 = b1 & 0x7f, masked = b1 >> 7;
-		size_t size = ws_hdr_size(b1);
-		uint64_t len = l7 == 126 ? ws_hdr_len16(p) : l7;
-		uint32_t m4 = 0;
-		if (masked)
-			memcpy(&m4, p + size - 4, 4);
-		if (l7 != 127 && masked == (f->dir == WS_CLIENT) && size + len == n && len >= 8 &&
-		    !ws_is_twilsock4(p + size, m4)) {
+	/* the common case first: the write is one whole masked client frame, a
+	 * binary message of its own (FIN, no RSV), 7- or 16-bit length, not
+	 * "TWILSOCK": what ws_frame_skip would take, with the state it would
+	 * leave */
+	if (n >= 14 && p[0] == 0x82 && (p[1] & 0x80) && (p[1] & 0x7f) != 127 &&
+	    !(f->payload | f->in_msg | f->hdr_len) && f->dir == WS_CLIENT) {
+		size_t size = 6, len = p[1] & 0x7f;
+		if (len == 126) {
+			size = 8;
+			len = (size_t)ws_hdr_len16(p);
+		}
+		uint32_t m4;
+		memcpy(&m4, p + size - 4, 4);
+		if (size + len == n && len >= 8 && !ws_is_twilsock4(p + size, m4)) {
 			f->seen = 1; /* the frame's own fields matter only inside it */
 			return n;
 		}

@@ -171,6 +171,10 @@ void shim_core_fini(void)
 	/* summary lines still due (a reconnect storm that ended) */
 	if (g.rep)
 		reporter_tick(g.rep, INT64_MAX / 2);
+	unsigned long lost = conn_unfollowed();
+	if (lost)
+		shim_warn("%lu connection%s not followed (out of memory for the connection table, or an fd past %d)",
+			  lost, lost == 1 ? "" : "s", CONN_FD_MAX - 1);
 }
 
 /* ---- the write path ---------------------------------------------------------- */

@@ -449,6 +449,7 @@ static void state_free(struct conn *c)
 		c->s = NULL;
 		c->s_size = 0;
 	}
+	c->parked = 0;
 	c->fast = NULL;
 	c->due = INT64_MAX;
 	if (c->pend) {
@@ -566,6 +567,7 @@ void conn_after_fork(void)
 		c->pend_n = 0;
 		c->s = NULL;
 		c->s_size = 0;
+		c->parked = 0;
 		c->fast = NULL;
 		c->ikey = 0;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);

@@ -213,6 +213,20 @@ static int session_start(struct conn *c)
 	return 0;
 }
 
+/* A parked session (c->parked) back in a block, going on where it was. */
+static int session_resume(struct conn *c)
+{
+	size_t size;
+	void *p = shim_block_get(&size);
+	if (!p)
+		return -1;
+	c->s = p;
+	c->s_size = size;
+	session_unpark(c->s, &g.scfg, c->park);
+	c->parked = 0;
+	return 0;
+}
+
 /* The first bytes of a TLS stream (a record header): nothing to see in
  * plain TCP, the plaintext is followed through the TLS hooks. */
 static int looks_tls(const unsigned char *p, size_t n)
@@ -224,7 +238,12 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
-	if (__builtin_expect(!c->s, 0)) {
+	if (__builtin_expect(!c->s, 0) && c->parked) {
+		if (session_resume(c) < 0) {
+			conn_set_passthrough(c);
+			return;
+		}
+	} else if (__builtin_expect(!c->s, 0)) {
 		/* the first bytes: is the fd still the socket that connected? */
 		if (!conn_ident_ok(c) || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
 			conn_set_passthrough(c);
@@ -235,6 +254,17 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	session_feed_clock(c->s, buf, len, shim_clock, emit, c, &pass);
 	if (__builtin_expect(pass || c->gone, 0)) {
 		conn_set_passthrough(c);
+		return;
+	}
+	if (session_park(c->s, c->park)) {
+		/* judged and at rest: the block goes back to the pool */
+		session_release(c->s);
+		shim_block_put(c->s, c->s_size);
+		c->s = NULL;
+		c->s_size = 0;
+		c->parked = 1;
+		c->fast = session_park_frame(c->park);
+		c->due = session_park_due(c->park);
 		return;
 	}
 	/* for the hooks' fast path (shim/fast.h) */

@@ -27,6 +27,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "decode/session.h"
+
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
@@ -233,7 +235,14 @@ struct conn {
 	int ident;                  /* 1: dev/ino below are known */
 	int gone;                   /* the fd is no longer that socket */
 	uint64_t dev, ino;
+	/* once its token is judged and its decoder is at rest, a connection
+	 * keeps only this (session_park) and gives its block back to the pool;
+	 * the next bytes the fast path does not take get a block again
+	 * (session_unpark). The pages are touched only by a parked connection. */
+	int parked;                 /* park holds the session; s is NULL */
+	_Alignas(16) unsigned char park[SESSION_PARK_SIZE];
 };
+_Static_assert(sizeof(struct conn) <= 2048, "a followed connection stays within 2 KiB");
 #define CONN_PEND_MAX 16384     /* a TLS record's plaintext at most */
 
 /* The segments of slots, for the fast paths' look-up through shim_fd_map:

@@ -10,7 +10,12 @@
  *   WIRE_MSG_MAX    the prefix of a WebSocket text message, or of a binary one
  *                   that starts with "TWILSOCK", kept (inflated) and scanned;
  *                   the rest is skipped by length (or inflated into a scratch
- *                   buffer to keep the permessage-deflate context).
+ *                   buffer to keep the permessage-deflate context). Of a
+ *                   Twilsock message (text or binary) only the preamble
+ *                   `TWILSOCK V3.0 <n>\r\n` and the n bytes of header JSON
+ *                   are kept: the header is scanned as soon as it is complete,
+ *                   the payload skipped by length (inflated, not kept, when
+ *                   compressed).
  *   WIRE_ZARENA     the bump arena zlib's inflate allocates from (its state and
  *                   a 32 KiB window).
  * Binary WebSocket messages that do not start with "TWILSOCK", HTTP bodies of
@@ -105,6 +110,8 @@ struct wire {
 	size_t msg_len;
 	int msg_trunc;
 	int msg_zdone;         /* inflate reached the end of its stream or failed in this message */
+	size_t msg_want;       /* a Twilsock message: the bytes of its preamble and header JSON,
+				* all that is kept (the payload is skipped); 0 not known yet */
 	enum wire_hint ws_hint;
 
 	/* unknown text stream: streaming JWT candidate (kept in buf) */

@@ -334,11 +334,11 @@ static const struct wcase cases[] = {
 	{"sip register and invite", b_sip, NULL, -1, 0, 0, 2,
 	 {{CHANNEL_SIP, PRODUCT_VOICE, "register", T_VOICE, ""},
 	  {CHANNEL_SIP, PRODUCT_VOICE, "invite", T_CHAT2, ""}}},
-	{"ws twilsock init, update (ie1)", b_ws_twilsock, NULL, 0, 0, 0, 2,
+	{"ws twilsock init, update (ie1)", b_ws_twilsock, NULL, 2, 0, 0, 2,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, "ie1"}, {CHANNEL_TWILSOCK, U, "update", T_CHAT2, "ie1"}}},
 	{"ws voice listen fragmented with control frames", b_ws_voice_fragmented, NULL, 0, 0, 0, 1,
 	 {{CHANNEL_VOICE, PRODUCT_VOICE, "listen", T_VOICE, ""}}},
-	{"ws permessage-deflate, context takeover", b_ws_deflate_ctx, NULL, 0, 0, 0, 3,
+	{"ws permessage-deflate, context takeover", b_ws_deflate_ctx, NULL, -1, 0, 0, 3,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, ""},
 	  {CHANNEL_TWILSOCK, U, "update", T_CHAT, ""},
 	  {CHANNEL_TWILSOCK, U, "update", T_SYNC, ""}}},
@@ -347,9 +347,9 @@ static const struct wcase cases[] = {
 	 {{CHANNEL_VIDEO, PRODUCT_VIDEO, "connect", T_VIDEO, ""},
 	  {CHANNEL_VIDEO, PRODUCT_VIDEO, "sync", T_CHAT, ""},
 	  {CHANNEL_VIDEO, PRODUCT_VIDEO, "ice", T_CHAT2, ""}}},
-	{"ws big binary skipped, long twilsock kept", b_ws_big_binary, NULL, 0, 0, 0, 1,
+	{"ws big binary skipped, long twilsock kept", b_ws_big_binary, NULL, -1, 0, 0, 1,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, ""}}},
-	{"ws frames without handshake, sni", b_ws_no_handshake, "tsock.au1.twilio.com", 0, 0, 0, 1,
+	{"ws frames without handshake, sni", b_ws_no_handshake, "tsock.au1.twilio.com", 2, 0, 0, 1,
 	 {{CHANNEL_TWILSOCK, U, "init", T_SYNC, "au1"}}},
 	{"ws upgrade refused, back to http", b_ws_refused_then_http, NULL, 2, 0, 0, 1,
 	 {{CHANNEL_HTTP, U, "header", T_VOICE, ""}}},
@@ -357,7 +357,7 @@ static const struct wcase cases[] = {
 	 {{CHANNEL_UNKNOWN, U, "text", T_CHAT, ""}}},
 	{"unknown binary stream passes through", b_raw_binary, NULL, -1, 1, 0, 0, {{0}}},
 	{"tls inside tls passes through", b_tls_in_tls, NULL, -1, 1, 0, 0, {{0}}},
-	{"connect tunnel then websocket", b_connect_tunnel, NULL, 0, 0, 0, 1,
+	{"connect tunnel then websocket", b_connect_tunnel, NULL, 2, 0, 0, 1,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, "us1"}}},
 };
 #undef U
@@ -692,4 +692,56 @@ Test(wire, host_rules_errors)
 Test(wire, memory_is_bounded)
 {
 	cr_assert_lt(wire_sizeof(), 256 * 1024, "struct wire is %zu bytes", wire_sizeof());
+}
+
+/* A Twilsock message (binary or text) is read up to the end of its header
+ * JSON: the token event comes with the header's last byte, the payload is
+ * skipped by length (a token in it is never reported), and the next
+ * message is read as usual. */
+Test(wire, twilsock_header_only_payload_skipped)
+{
+	make_tokens();
+	struct wire *w = new_wire();
+	static const int ops[] = { 2, 1 };
+	for (size_t oi = 0; oi < 2; oi++) {
+		struct wt_buf b = {0}, m = {0}, payload = {0};
+		ws_upgrade(&b, "tsock.us1.twilio.com", "/v3/wsconnect", NULL);
+		size_t start = b.n;
+		for (int i = 0; i < 3000; i++)
+			wt_printf(&payload, "payload%d,", i);
+		wt_printf(&payload, " %s ", TK(T_CHAT2)); /* in the payload: not a place for a token */
+		twilsock(&m, "init", TK(T_CHAT), (const char *)payload.p);
+		wt_frame(&b, 1, 0, ops[oi], m.p, m.n, 0);
+		/* where the header ends in the stream: frame header (4 or 10) + mask + its offset in m */
+		const char *crlf = strstr((const char *)m.p, "\r\n");
+		const char *hdr_end = strstr(crlf + 2, "\r\n");
+		size_t in_msg = (size_t)(hdr_end - (const char *)m.p);
+		size_t fh = 2 + (m.n > 65535 ? 8 : m.n > 125 ? 2 : 0) + 4;
+		size_t at = start + fh + in_msg;
+		m.n = 0;
+		twilsock(&m, "update", TK(T_SYNC), "");
+		wt_frame(&b, 1, 0, ops[oi], m.p, m.n, 0);
+
+		struct wt_result *r = malloc(sizeof *r);
+		wt_feed_cuts(w, NULL, b.p, at - 1, NULL, 0, r);
+		cr_assert_eq(r->n, 0, "op %d: no event before the header is complete", ops[oi]);
+		wt_feed_cuts(w, NULL, b.p, at, NULL, 0, r);
+		cr_assert_eq(r->n, 1, "op %d: the init with the header's last byte (%zu)", ops[oi], r->n);
+		wt_feed_cuts(w, NULL, b.p, b.n, NULL, 0, r);
+		cr_assert_eq(r->n, 2, "op %d: init and update, nothing from the payload (%zu)", ops[oi], r->n);
+		cr_assert_str_eq(r->ev[0].message, "init");
+		cr_assert_str_eq(r->ev[1].message, "update");
+		/* byte by byte: the same */
+		size_t *cuts = malloc(b.n * sizeof *cuts);
+		for (size_t i = 0; i + 1 < b.n; i++)
+			cuts[i] = i + 1;
+		wt_feed_cuts(w, NULL, b.p, b.n, cuts, b.n - 1, r);
+		cr_assert_eq(r->n, 2, "op %d: byte by byte (%zu)", ops[oi], r->n);
+		free(cuts);
+		free(r);
+		wt_free(&b);
+		wt_free(&m);
+		wt_free(&payload);
+	}
+	free(w);
 }

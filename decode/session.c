@@ -68,9 +68,14 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 	wire_init(&s->w, &s->cfg.w, tls);
 }
 
+int session_at_rest(const struct session *s)
+{
+	return s->judged && wire_at_rest(&s->w);
+}
+
 int session_park(const struct session *s, void *park)
 {
-	if (!s->judged || !wire_at_rest(&s->w))
+	if (!session_at_rest(s))
 		return 0;
 	struct session_parked *p = park;
 	p->h = s->h;

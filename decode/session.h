@@ -34,6 +34,8 @@ void session_release(struct session *s);
  * block (any, uninitialised) made the session that was parked, going on
  * exactly as it would have. */
 #define SESSION_PARK_SIZE 1664
+/* 1 when session_park would park s. */
+int session_at_rest(const struct session *s);
 int session_park(const struct session *s, void *park);
 void session_unpark(struct session *s, const struct session_config *cfg, const void *park);
 /* The parked decoder's frame state, for the fast path while parked

@@ -50,6 +50,7 @@ static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
 static _Atomic uint64_t next_id = 1;
 static atomic_ulong unfollowed;       /* connections the table could not take */
 static atomic_int unfollowed_said;
+static atomic_int hot_n;              /* connections with c->hot set */
 
 /* ---- the table's lock, segments and free list ------------------------------ */
 static struct {
@@ -283,6 +284,18 @@ static void not_followed(void)
 	said_once();
 }
 
+int conn_hot(struct conn *c)
+{
+	if (c->hot)
+		return 1;
+	if (atomic_fetch_add_explicit(&hot_n, 1, memory_order_relaxed) < CONN_HOT) {
+		c->hot = 1;
+		return 1;
+	}
+	atomic_fetch_sub_explicit(&hot_n, 1, memory_order_relaxed);
+	return 0;
+}
+
 unsigned long conn_unfollowed(void)
 {
 	return atomic_load_explicit(&unfollowed, memory_order_relaxed);
@@ -450,6 +463,10 @@ static void state_free(struct conn *c)
 		c->s_size = 0;
 	}
 	c->parked = 0;
+	if (c->hot) {
+		c->hot = 0;
+		atomic_fetch_sub_explicit(&hot_n, 1, memory_order_relaxed);
+	}
 	c->fast = NULL;
 	c->due = INT64_MAX;
 	if (c->pend) {
@@ -552,6 +569,7 @@ void conn_after_fork(void)
 	/* the locks may be held by threads that do not exist here */
 	atomic_store_explicit(&tab.lock, 0, memory_order_relaxed);
 	atomic_store_explicit(&readers, 0, memory_order_relaxed);
+	atomic_store_explicit(&hot_n, 0, memory_order_relaxed);
 	tab.free_head = CONN_NO_SLOT;
 	tab.nfree = 0;
 	for (uint32_t i = tab.nslots; i-- > 0;) {
@@ -568,6 +586,7 @@ void conn_after_fork(void)
 		c->s = NULL;
 		c->s_size = 0;
 		c->parked = 0;
+		c->hot = 0;
 		c->fast = NULL;
 		c->ikey = 0;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);

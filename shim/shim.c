@@ -256,7 +256,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 		conn_set_passthrough(c);
 		return;
 	}
-	if (session_park(c->s, c->park)) {
+	if (!c->hot && session_at_rest(c->s) && !conn_hot(c) && session_park(c->s, c->park)) {
 		/* judged and at rest: the block goes back to the pool */
 		session_release(c->s);
 		shim_block_put(c->s, c->s_size);

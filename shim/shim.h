@@ -240,6 +240,7 @@ struct conn {
 	 * the next bytes the fast path does not take get a block again
 	 * (session_unpark). The pages are touched only by a parked connection. */
 	int parked;                 /* park holds the session; s is NULL */
+	int hot;                    /* one of the CONN_HOT connections that keep their block */
 	_Alignas(16) unsigned char park[SESSION_PARK_SIZE];
 };
 _Static_assert(sizeof(struct conn) <= 2048, "a followed connection stays within 2 KiB");
@@ -262,6 +263,13 @@ static inline int shim_fd_mapped(int fd)
 {
 	return (unsigned)fd < CONN_FD_MAX && atomic_load_explicit(&shim_fd_map[fd], memory_order_relaxed);
 }
+
+/* The first CONN_HOT connections whose token is judged keep their block
+ * (a busy connection pays no park and unpark per message; a fixed
+ * CONN_HOT * block size in all, like the pool's own BLOCKS_KEPT): 1 when c
+ * (locked) is or now becomes one of them, 0 when it should park. */
+#define CONN_HOT 16
+int conn_hot(struct conn *c);
 
 /* Connections the table could not take (out of memory, an fd past the
  * map) since load; the first one is said on stderr. */

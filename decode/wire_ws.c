@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "decode/text.h"
+#include "decode/twilsock.h"
 #include "decode/wire_int.h"
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -109,41 +110,17 @@ static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, c
 
 static void twilsock_msg(struct wire *w, const char *b, size_t n);
 
-/* A Twilsock message's preamble "TWILSOCK V3.<d> <n>\r\n" in the kept
- * bytes: msg_want becomes its length plus n (capped). Malformed: the whole
- * message is kept and scanned as any other. */
+/* A Twilsock message's preamble in the kept bytes: msg_want becomes its
+ * length plus its header's (capped). Not a preamble: the whole message is
+ * kept and scanned as any other. */
 static void twilsock_want(struct wire *w)
 {
-	const char *b = w->buf;
-	size_t n = w->msg_len;
-	if (n < 16 || memcmp(b, "TWILSOCK V3.", 12))
-		return;
-	size_t i = 12;
-	while (i < n && i < 20 && b[i] >= '0' && b[i] <= '9')
-		i++;
-	if (i >= n)
-		return;
-	if (b[i] != ' ') {
+	size_t hoff, hlen;
+	int r = twilsock_preamble(w->buf, w->msg_len, &hoff, &hlen);
+	if (r < 0)
 		w->msg_want = WIRE_MSG_MAX;
-		return;
-	}
-	i++;
-	size_t hlen = 0, d = 0;
-	while (i < n && b[i] >= '0' && b[i] <= '9' && d < 8) {
-		hlen = hlen * 10 + (size_t)(b[i++] - '0');
-		d++;
-	}
-	if (i + 1 >= n) {
-		if (d >= 8 || i >= 32)
-			w->msg_want = WIRE_MSG_MAX;
-		return; /* the preamble goes on */
-	}
-	if (d == 0 || b[i] != '\r' || b[i + 1] != '\n') {
-		w->msg_want = WIRE_MSG_MAX;
-		return;
-	}
-	i += 2;
-	w->msg_want = hlen < WIRE_MSG_MAX - i ? i + hlen : WIRE_MSG_MAX;
+	else if (r > 0)
+		w->msg_want = hlen < WIRE_MSG_MAX - hoff ? hoff + hlen : WIRE_MSG_MAX;
 }
 
 /* After kept bytes arrived: a Twilsock message whose header is complete is
@@ -158,8 +135,15 @@ static void twilsock_progress(struct wire *w)
 	if (!w->msg_want || w->msg_want == WIRE_MSG_MAX || w->msg_len < w->msg_want)
 		return;
 	w->msg_len = w->msg_want;
-	wire_job_start(w, w->msg_len, 0, "message", "JWT in a WebSocket message");
-	twilsock_msg(w, w->buf, w->msg_len);
+	size_t hoff, hlen;
+	const char *m;
+	/* a method that carries no token: nothing to look at (the fast path
+	 * takes such a message whole, ws_twilsock_skippable) */
+	if (twilsock_preamble(w->buf, w->msg_len, &hoff, &hlen) != 1 ||
+	    twilsock_method(w->buf + hoff, w->msg_len - hoff, &m) != 0) {
+		wire_job_start(w, w->msg_len, 0, "message", "JWT in a WebSocket message");
+		twilsock_msg(w, w->buf, w->msg_len);
+	}
 	w->msg_mode = MM_DISCARD;
 	if (!w->msg_z)
 		w->wf.skip = 1;
@@ -309,33 +293,17 @@ static int plausible(const struct wire *w, enum wire_hint hint, const struct jsp
 static void twilsock_msg(struct wire *w, const char *b, size_t n)
 {
 	/* TWILSOCK V3.0 <header bytes>\r\n<header JSON>\r\n<payload> */
-	size_t i = 12;
-	while (i < n && b[i] >= '0' && b[i] <= '9')
-		i++;
-	if (i >= n || b[i] != ' ')
+	size_t i, hlen;
+	const char *m;
+	struct jspan tok;
+	if (twilsock_preamble(b, n, &i, &hlen) != 1)
 		return;
-	i++;
-	size_t hlen = 0, d = 0;
-	while (i < n && b[i] >= '0' && b[i] <= '9' && d < 8) {
-		hlen = hlen * 10 + (size_t)(b[i++] - '0');
-		d++;
-	}
-	if (d == 0 || i + 1 >= n || b[i] != '\r' || b[i + 1] != '\n')
-		return;
-	i += 2;
 	size_t hn = hlen < n - i ? hlen : n - i;
-	struct jspan method, tok;
-	if (!wire_json_member(b + i, hn, "method", &method))
-		return;
-	int init = wire_jspan_eq(&method, "init");
-	if (!init && !wire_jspan_eq(&method, "update"))
-		return; /* other methods carry no token (the fallback scan still runs) */
+	if (twilsock_method(b + i, hn, &m) != 1)
+		return; /* other methods carry no token */
 	if (!wire_json_member(b + i, hn, "token", &tok))
 		return;
-	if (init)
-		job_tok(w, &tok, CHANNEL_TWILSOCK, "init", "Twilsock init");
-	else
-		job_tok(w, &tok, CHANNEL_TWILSOCK, "update", "Twilsock update");
+	job_tok(w, &tok, CHANNEL_TWILSOCK, m, m[0] == 'i' ? "Twilsock init" : "Twilsock update");
 }
 
 static const char *video_type(const struct jspan *t)

@@ -745,3 +745,58 @@ Test(wire, twilsock_header_only_payload_skipped)
 	}
 	free(w);
 }
+
+/* The write hooks' fast path (ws_frame_take) takes a whole Twilsock message
+ * of a method that carries no token, binary or text, and leaves one that
+ * may carry a token (init, update) or whose header is not all there to the
+ * decoder, which then reports the token. */
+Test(wire, fast_path_takes_twilsock_messages_without_a_token)
+{
+	make_tokens();
+	struct wire *w = new_wire();
+	static const int ops[] = { 2, 1 };
+	for (size_t oi = 0; oi < 2; oi++) {
+		struct wt_buf up = {0}, msg = {0}, init = {0}, m = {0};
+		ws_upgrade(&up, "tsock.us1.twilio.com", "/v3/wsconnect", NULL);
+		twilsock_plain(&m, "{\"body\":\"hello\"}");
+		wt_frame(&msg, 1, 0, ops[oi], m.p, m.n, 0);
+		m.n = 0;
+		twilsock(&m, "init", TK(T_CHAT), "");
+		wt_frame(&init, 1, 0, ops[oi], m.p, m.n, 0);
+		struct wt_result *r = malloc(sizeof *r);
+		/* the upgrade and a first message through the decoder: WebSocket from then on */
+		wt_put(&up, msg.p, msg.n);
+		wire_init(w, NULL, 1);
+		struct wire_event ev;
+		size_t off = 0;
+		while (off < up.n) {
+			ssize_t k = wire_feed(w, up.p + off, up.n - off, &ev);
+			cr_assert_geq(k, 0);
+			off += (size_t)k;
+			cr_assert_eq(ev.kind, WIRE_EV_NONE);
+		}
+		struct ws_frame *f = wire_frame(w);
+		cr_assert(f->open, "op %d: the decoder lets the fast path go on", ops[oi]);
+		cr_assert_eq(ws_frame_take(f, msg.p, msg.n), msg.n, "op %d: a 'message' is taken whole", ops[oi]);
+		cr_assert_eq(ws_frame_take(f, msg.p, 40), 0, "op %d: its header not all there: the decoder", ops[oi]);
+		cr_assert_eq(ws_frame_take(f, init.p, init.n), 0, "op %d: an init is the decoder's", ops[oi]);
+		off = 0;
+		int found = 0;
+		while (off < init.n) {
+			ssize_t k = wire_feed(w, init.p + off, init.n - off, &ev);
+			if (k > 0)
+				off += (size_t)k;
+			if (ev.kind == WIRE_EV_NONE)
+				break;
+			found += !strcmp(ev.message, "init");
+		}
+		cr_assert_eq(found, 1, "op %d: the init token is found after the taken message", ops[oi]);
+		wire_release(w);
+		free(r);
+		wt_free(&up);
+		wt_free(&msg);
+		wt_free(&init);
+		wt_free(&m);
+	}
+	free(w);
+}

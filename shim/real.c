@@ -469,6 +469,22 @@ struct reallib *realfamily_for_handle(struct realfamily *f, void *handle)
 	return l;
 }
 
+void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i)
+{
+	if (i >= f->nnames || i >= REALLIB_FNS)
+		return NULL;
+	void *p = atomic_load_explicit(&f->next[i], memory_order_acquire);
+	if (p)
+		return p;
+	p = shim_real_dlsym(RTLD_NEXT, f->names[i]);
+	if (p && !shim_is_self(p)) {
+		atomic_store_explicit(&f->next[i], p, memory_order_release);
+		return p;
+	}
+	/* only in a local scope (a dlopen'ed library linking it) */
+	return reallib_fn(f, realfamily_for_caller(f, ret), i);
+}
+
 void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 {
 	if (!l || i >= f->nnames || i >= REALLIB_FNS)

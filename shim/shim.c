@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -180,6 +181,12 @@ __attribute__((constructor)) static void shim_init(void)
 	/* every libc function now, not at a first call (a signal handler) */
 	shim_libc_init();
 	g.pid = (int)getpid();
+	/* secure execution (setuid, setgid, file capabilities): the caller's
+	 * environment must not steer a privileged program's output (a json:
+	 * file written with its rights) nor its secrets: read nothing, hook
+	 * nothing, say nothing */
+	if (getauxval(AT_SECURE))
+		goto out;
 	const char *v = getenv("TOKSHIM_DISABLE");
 	if (v && strcmp(v, "1") == 0)
 		goto out;
@@ -235,6 +242,7 @@ static void emit(void *ctx, const struct diag *d)
 	 * (c->gone then makes shim_feed drop the session) */
 	if (!conn_ident_ok(c))
 		return;
+	conn_learn_tid();
 	if (!c->peer[0] && c->fd >= 0)
 		conn_set_peer_fd(c, c->fd);
 	struct conn_info ci = {
@@ -247,17 +255,20 @@ static void emit(void *ctx, const struct diag *d)
 	reporter_report(g.rep, d, &ci, c->id, d->time);
 }
 
+/* The session block's size, rounded up to pages: computed by the first
+ * caller and published atomically (every thread computes the same value). */
 static size_t block_size(void)
 {
-	static size_t size;
-	if (!size) {
+	static _Atomic size_t size;
+	size_t sz = atomic_load_explicit(&size, memory_order_acquire);
+	if (!sz) {
 		long page = sysconf(_SC_PAGESIZE);
-		size_t sz = session_sizeof();
+		sz = session_sizeof();
 		if (page > 0)
 			sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
-		size = sz;
+		atomic_store_explicit(&size, sz, memory_order_release);
 	}
-	return size;
+	return sz;
 }
 
 /* 1 with the lock, 0 when it stayed busy (a holder that siglongjmp'ed out of
@@ -348,8 +359,9 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
 	if (__builtin_expect(!c->s, 0)) {
-		/* the first bytes: is the fd still the socket that connected? */
-		if (!conn_ident_ok(c) || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
+		/* the first bytes (the fd's identity is checked before a report, not
+	 * here: no system call on the write path) */
+		if (c->gone || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
 			conn_set_passthrough(c);
 			return;
 		}

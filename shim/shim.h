@@ -127,6 +127,7 @@ struct realfamily {
 	_Atomic(struct reallib *) last;  /* last one seen by the dlsym hook */
 	_Atomic(const void *) site_key[REALLIB_SITES];
 	_Atomic(struct reallib *) site_lib[REALLIB_SITES];
+	_Atomic(void *) next[REALLIB_FNS]; /* dlsym(RTLD_NEXT) of each name */
 };
 
 /* The library whose functions a call from return address `ret` must reach:
@@ -135,6 +136,11 @@ struct realfamily {
  * hook saw last, else the first loaded object whose name holds f->soname.
  * Cached per call site; never caches a failure. NULL when none is loaded. */
 struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret);
+/* Real function i for a call from `ret` while the shim is not active for
+ * good (TOKSHIM_DISABLE=1, secure execution, before the constructor): the
+ * next definition after us in the global scope (one dlsym, cached; no
+ * dladdr, no dlopen/dlclose), else realfamily_for_caller's answer. */
+void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i);
 /* The library behind `handle` (a dlopen handle), registered as f's last. */
 struct reallib *realfamily_for_handle(struct realfamily *f, void *handle);
 /* Index of name in f->names, -1 when not there. */
@@ -188,10 +194,10 @@ struct conn {
 	 * E_INTERRUPTED, fed when a retry (NULL, 0) reports it sent */
 	unsigned char *pend;        /* CONN_PEND_MAX bytes, mmap'ed at the first need */
 	size_t pend_n;              /* bytes pending in pend, 0 none */
-	/* a followed socket's identity (fstat at connect), checked on rare
-	 * paths: a number closed behind our back (fclose, dup2, close_range,
-	 * a raw syscall) and reused must not feed the old session */
-	int ident;                  /* 1: dev/ino below are known */
+	/* a followed socket's identity, checked before each report (not on
+	 * the connect or write path): a number closed behind our back
+	 * (fclose, close_range, a raw syscall) and reused is not reported */
+	int ident;                  /* 1: checked once, dev/ino below are known */
 	int gone;                   /* the fd is no longer that socket */
 	uint64_t dev, ino;
 };
@@ -237,10 +243,13 @@ void conn_after_fork(void);
 void conn_set_peer_fd(struct conn *c, int fd);
 void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len);
 void conn_set_host(struct conn *c, const char *host, size_t n);
-/* Records the identity of c's socket fd (fstat); conn_ident_ok: 0 when c is
- * an fd connection whose fd is now something else (or closed). */
-void conn_set_ident(struct conn *c, int fd);
+/* 0 when c is an fd connection whose fd is not (or no longer) the TCP
+ * socket that connected to c->peer, or when called in a vfork child (sets
+ * c->gone); system calls, for the report path only. */
 int conn_ident_ok(struct conn *c);
+/* Learns the calling thread's id for the slot locks (one gettid, once per
+ * thread): called on the report path, never on the write path. */
+void conn_learn_tid(void);
 
 /* ---- the core (shim.c) ---------------------------------------------------- */
 /* Session blocks: mmap'ed, kept in a bounded free list when released so that

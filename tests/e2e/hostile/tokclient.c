@@ -1,0 +1,74 @@
+/* A plain TCP client for the hostile-host tests: connects to 127.0.0.1:PORT,
+ * sends one HTTP request whose X-Twilio-Token header is TOKEN (none when
+ * TOKEN is "-"), reads the answer until the server closes, exits 0.
+ * It prints "secure=N" (getauxval(AT_SECURE)) and "shim=N" (1 when `connect`
+ * as the dynamic linker resolves it lies in a loaded libtokshim), so a test
+ * knows the library was loaded and in which mode the program ran.
+ * With SECCOMP=1 in argv[3] it first installs a seccomp filter (hostile/
+ * seccomp_allow.h) that kills the process on any system call this program
+ * does not make itself between its connect and its exit. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifdef WITH_SECCOMP
+#include "seccomp_allow.h"
+#endif
+
+int main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: tokclient PORT TOKEN|- [seccomp]\n");
+		return 2;
+	}
+	Dl_info info;
+	void *c = dlsym(RTLD_DEFAULT, "connect");
+	int shim = c && dladdr(c, &info) && info.dli_fname && strstr(info.dli_fname, "libtokshim");
+	printf("secure=%lu shim=%d\n", getauxval(AT_SECURE), shim);
+	fflush(stdout);
+	char req[20000];
+	int n = snprintf(req, sizeof req, "GET /v1/x HTTP/1.1\r\nHost: localhost\r\n%s%s%sConnection: close\r\n\r\n",
+			 strcmp(argv[2], "-") ? "X-Twilio-Token: " : "", strcmp(argv[2], "-") ? argv[2] : "",
+			 strcmp(argv[2], "-") ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof req)
+		return 2;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0)
+		return 3;
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((unsigned short)atoi(argv[1]))};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	static char buf[65536];
+#ifdef WITH_SECCOMP
+	if (argc > 3 && strcmp(argv[3], "seccomp") == 0 && seccomp_allow_install() != 0) {
+		perror("seccomp");
+		return 4;
+	}
+#endif
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+		return 5;
+	for (int off = 0; off < n;) {
+		ssize_t w = write(fd, req + off, (size_t)(n - off));
+		if (w <= 0)
+			return 6;
+		off += (int)w;
+	}
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	static const char msg[] = "done\n";
+	if (write(1, msg, sizeof msg - 1) < 0)
+		return 7;
+	return got ? 0 : 8;
+}

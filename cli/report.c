@@ -133,7 +133,7 @@ static int take_file(struct summary *s, const char *path)
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	const char *name = strcmp(path, "-") ? path : "(stdin)";
 	if (!f) {
-		fprintf(stderr, "tokshim report: cannot open '%s': %s\n", path, strerror(errno));
+		cli_errf("tokshim report: cannot open '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
 	char *line = NULL;
@@ -154,13 +154,13 @@ static int take_file(struct summary *s, const char *path)
 		const char *why = take_line(s, line, len);
 		if (why) {
 			if (s->bad < MAX_LINE_WARNINGS)
-				fprintf(stderr, "tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
+				cli_errf("tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
 			s->bad++;
 		}
 	}
 	int rc = 0;
 	if (ferror(f)) {
-		fprintf(stderr, "tokshim report: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
+		cli_errf("tokshim report: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
 		rc = -1;
 	}
 	free(line);
@@ -367,7 +367,7 @@ int cmd_report(int argc, char **argv)
 			fputs(report_usage, stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "tokshim report: unknown option '%.*s'\ntry 'tokshim report --help'\n",
+			cli_errf("tokshim report: unknown option '%.*s'\ntry 'tokshim report --help'\n",
 				cli_opt_name_len(a), a);
 			return 2;
 		}
@@ -400,7 +400,7 @@ int cmd_report(int argc, char **argv)
 			unreadable = 1;
 	}
 	if (s.bad > MAX_LINE_WARNINGS)
-		fprintf(stderr, "tokshim report: warning: %zu bad lines skipped in all (first %d shown)\n", s.bad,
+		cli_errf("tokshim report: warning: %zu bad lines skipped in all (first %d shown)\n", s.bad,
 			MAX_LINE_WARNINGS);
 	int rc = 0;
 	if (as_json)
@@ -408,7 +408,7 @@ int cmd_report(int argc, char **argv)
 	else
 		print_text(&s);
 	if (fflush(stdout) == EOF || rc < 0) {
-		fprintf(stderr, "tokshim report: cannot write output: %s\n", strerror(errno));
+		cli_errf("tokshim report: cannot write output: %s\n", strerror(errno));
 		unreadable = 1;
 	}
 	json_t *all[] = {s.verdicts, s.codes, s.causes, s.products, s.channels,

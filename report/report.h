@@ -40,6 +40,15 @@ size_t report_format_text_ex(char *buf, size_t cap, const struct diag *d, const 
 			     const char *prefix, int color, enum severity min_sev);
 size_t report_format_kv_ex(char *buf, size_t cap, const struct diag *d, const struct conn_info *ci,
 			   enum severity min_sev);
+/* Non-zero for a code point every text output escapes (report/format.c:
+ * C0, DEL, C1, bidi controls, U+2028/U+2029). */
+int report_cp_unsafe(unsigned cp);
+/* Untrusted text (a configuration value, a whole warning line) made safe
+ * for a terminal or a log: at most max bytes of in, cut at a character
+ * boundary ("..." then), the report_cp_unsafe code points as \xNN or
+ * \uNNNN, invalid UTF-8 bytes as \xNN; one '\n' that ends in is kept. Into
+ * out (cap bytes, NUL-terminated, an escape never cut); returns the length. */
+size_t report_escape(char *out, size_t cap, const char *in, size_t max);
 /* The verdict's description: "Twilsock: Unauthorized" for 51215, ... ; "" for 0. */
 const char *report_code_text(int code);
 

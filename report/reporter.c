@@ -63,17 +63,18 @@ static void warn_fd(struct reporter *r, const char *fmt, ...)
 		r->warn_dropped++;
 		return;
 	}
-	char buf[512];
-	int n = snprintf(buf, sizeof buf, "%s[%d]: warning: ", r->ident, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof buf)
-		return;
+	char msg[400], buf[700];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (m < 0)
 		return;
-	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+	int n = snprintf(buf, sizeof buf, "%s[%d]: warning: ", r->ident, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return;
+	/* the message quotes configuration values: escaped as a whole */
+	size_t len = (size_t)n + report_escape(buf + n, sizeof buf - (size_t)n - 1, msg, sizeof msg);
 	buf[len++] = '\n';
 	if (report_write_polled(r->write_fn, atomic_load(&r->err_fd), buf, len) < 0)
 		r->warn_dropped++;
@@ -153,7 +154,15 @@ static int add_sink(struct reporter *r, struct sink *s)
 static void parse_output(struct reporter *r, const struct reporter_options *o)
 {
 	const char *spec = o->output && o->output[0] ? o->output : "stderr";
-	int none = 0;
+	int none = 0, bad = 0;
+	char first[300] = "";
+	/* one warning for the variable, not one per bad entry: the first
+	 * problem and how many entries were ignored */
+#define BAD(...)                                                              \
+	do {                                                                  \
+		if (!bad++)                                                   \
+			snprintf(first, sizeof first, __VA_ARGS__);           \
+	} while (0)
 	const char *p = spec;
 	while (*p) {
 		const char *end = strchr(p, ',');
@@ -169,7 +178,7 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 		if (a == b)
 			continue;
 		if ((size_t)(b - a) >= sizeof item) {
-			warn_fd(r, "TOKSHIM_OUTPUT: entry too long, ignored");
+			BAD("an entry of %zu bytes is too long", (size_t)(b - a));
 			continue;
 		}
 		memcpy(item, a, (size_t)(b - a));
@@ -179,7 +188,7 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 		struct tk_error err = {0};
 		int rc;
 		if (r->nsinks >= REPORTER_MAX_SINKS) {
-			warn_fd(r, "TOKSHIM_OUTPUT: more than %d sinks, '%s' ignored", REPORTER_MAX_SINKS, item);
+			BAD("more than %d sinks: '%.200s'", REPORTER_MAX_SINKS, item);
 			continue;
 		}
 		if (!strcmp(item, "none")) {
@@ -199,16 +208,20 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 		} else if (!strncmp(item, "json:", 5)) {
 			rc = sink_json_open(&s, item + 5, r->write_fn, &err);
 		} else {
-			warn_fd(r, "TOKSHIM_OUTPUT: unknown sink '%s' (stderr, syslog, json:PATH, none), ignored",
-				item);
+			BAD("unknown sink '%.200s' (stderr, syslog, json:PATH, none)", item);
 			continue;
 		}
 		if (rc < 0) {
-			warn_fd(r, "TOKSHIM_OUTPUT: %s, ignored", err.msg);
+			BAD("%s", err.msg);
 			continue;
 		}
 		add_sink(r, &s);
 	}
+#undef BAD
+	if (bad == 1)
+		warn_fd(r, "TOKSHIM_OUTPUT: %s, ignored", first);
+	else if (bad > 1)
+		warn_fd(r, "TOKSHIM_OUTPUT: %d entries ignored, the first: %s", bad, first);
 	if (!r->nsinks && !none) {
 		struct sink s;
 		if (sink_text_open(&s, atomic_load(&r->err_fd), r->write_fn, r->ident, o->color, NULL) == 0)

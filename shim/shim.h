@@ -48,6 +48,15 @@ static inline void shim_note_inner_fd(int fd)
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One warning per variable, not one per bad element: shim_warn_note keeps
+ * the first problem and counts; shim_warn_flush says it once ("VAR: first"
+ * or "VAR: N problems, the first: first") and resets. */
+struct shim_warn_once {
+	int n;
+	char first[300];
+};
+void shim_warn_note(struct shim_warn_once *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_warn_flush(struct shim_warn_once *w, const char *var);
 /* The host is about to close fd (close), or it now holds another file (the
  * target of a dup2/dup3 that worked): the
  * reporter's sinks let go of it (reporter_fd_closed). Inside the guard. */

@@ -167,7 +167,7 @@ static int jwt_charset_ok(const char *t, size_t n)
 
 static const char *json_err_name(int rc)
 {
-	return rc == JSON_E_DEPTH ? "nested more than 16 levels" : rc == JSON_E_TOKENS ? "too many values" : NULL;
+	return rc == JSON_E_DEPTH ? "nested more than 64 levels" : rc == JSON_E_TOKENS ? "too many values" : NULL;
 }
 
 /* 0 when tok splits, decodes and parses; else -1 with why[] set (malformed). */

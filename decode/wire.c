@@ -17,6 +17,8 @@ static void http_request_reset(struct wire *w)
 	w->hs = HS_REQLINE;
 	w->line_len = 0;
 	w->line_over = 0;
+	w->fold_pending = 0;
+	w->fold_len = 0;
 	w->is_sip = w->is_get = w->is_connect = w->is_h2 = 0;
 	w->sip_msg = NULL;
 	w->path_hint = HINT_NONE;
@@ -497,6 +499,17 @@ static void header_line(struct wire *w, size_t n)
 	}
 }
 
+/* Reads the pending (unfolded) header line buf[0..fold_len). */
+static void header_flush(struct wire *w)
+{
+	size_t ln = w->fold_len;
+	w->fold_pending = 0;
+	w->fold_len = 0;
+	w->line_len = 0;
+	wire_job_start(w, ln, 0, "header", "JWT in a header");
+	header_line(w, ln);
+}
+
 /* The empty line after the headers. */
 static void headers_end(struct wire *w)
 {
@@ -594,6 +607,17 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 	switch (w->hs) {
 	case HS_REQLINE:
 	case HS_HEADERS: {
+		if (w->fold_pending && w->line_len == w->fold_len) {
+			/* the first byte after a header line: SP or HT continues
+			 * it (the fold's CRLF dropped, its whitespace kept as the
+			 * separator), anything else ends it */
+			if (p[0] == ' ' || p[0] == '\t') {
+				w->fold_pending = 0;
+			} else {
+				header_flush(w);
+				return 0; /* its job runs before buf is reused */
+			}
+		}
 		used = line_take(w, p, n, &done);
 		if (!done)
 			return used;
@@ -601,6 +625,8 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 			set_err(w, WIRE_E_LIMIT);
 			w->line_over = 0;
 			w->line_len = 0;
+			w->fold_pending = 0;
+			w->fold_len = 0;
 			if (w->hs == HS_REQLINE)
 				w->hs = HS_HEADERS; /* the request line is lost; its headers follow */
 			return used;
@@ -626,8 +652,10 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 			headers_end(w);
 			return used;
 		}
-		wire_job_start(w, ln, 0, "header", "JWT in a header");
-		header_line(w, ln);
+		/* read when the next line shows it is not folded */
+		w->line_len = ln;
+		w->fold_len = ln;
+		w->fold_pending = 1;
 		return used;
 	}
 	case HS_BODY:

@@ -189,6 +189,8 @@ int cmd_scan(int argc, char **argv)
 			break;
 		session_feed(s, buf, (size_t)n, o.now, on_diag, &ctx);
 	}
+	/* the end of the file ends the stream: a token as its very last bytes */
+	session_end(s, o.now, on_diag, &ctx);
 	int pass = session_passthrough(s);
 	session_release(s);
 	if (ctx.write_failed || fflush(stdout) == EOF) {

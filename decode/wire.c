@@ -756,6 +756,45 @@ static void detect(struct wire *w, const unsigned char *p)
 	}
 }
 
+/* At the end of the stream, what a delimiter would have closed is closed by
+ * feeding one: the line ending of a pending header or request line (and
+ * the blank line after it), the byte after a JWT candidate of an unknown
+ * text stream; a body cut short is scanned as far as it came. */
+int wire_end(struct wire *w, struct wire_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	if (!w->ended) {
+		w->ended = 1;
+		w->end_left = 0;
+		if (w->mode == WM_RAW && w->raw_cand) {
+			w->end_p = "\n";
+			w->end_left = 1;
+		} else if (w->mode == WM_HTTP && (w->hs == HS_REQLINE || w->hs == HS_HEADERS) &&
+			   (w->line_len || w->fold_pending)) {
+			w->end_p = "\r\n\r\n";
+			w->end_left = 4;
+		} else if (w->mode == WM_HTTP && (w->hs == HS_BODY || w->hs == HS_CHUNK_DATA) && w->body_scan &&
+			   w->body_len && !w->job.active) {
+			wire_job_start(w, w->body_len, 1, "body", "JWT in an HTTP body");
+			http_request_reset(w);
+		}
+	}
+	if (w->job.active && job_next(w, ev))
+		return 1;
+	while (w->end_left) {
+		ssize_t r = wire_feed(w, w->end_p, w->end_left, ev);
+		if (r < 0) {
+			w->end_left = 0;
+			break;
+		}
+		w->end_p += r;
+		w->end_left -= (size_t)r;
+		if (ev->kind != WIRE_EV_NONE)
+			return 1;
+	}
+	return 0;
+}
+
 ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event *ev)
 {
 	const unsigned char *p = buf;

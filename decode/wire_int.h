@@ -89,6 +89,10 @@ struct wire {
 	 * continue (SP or HT); buf[0..fold_len) holds it, without its CRLF */
 	int fold_pending;
 	size_t fold_len;
+	/* end of stream (wire_end): the bytes that close what is pending */
+	int ended;
+	const char *end_p;
+	size_t end_left;
 	int requests;          /* requests seen on this connection */
 	int is_sip, is_get, is_connect, is_h2;
 	const char *sip_msg;   /* "register", "invite", ... */

@@ -219,7 +219,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	if (h->d.kind == HD_FREE) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
-		conn_forget(key_ffi(h->group, (uintptr_t)arg_bits(h->d.args[h->d.conn], args[h->d.conn])));
+		shim_conn_close(key_ffi(h->group, (uintptr_t)arg_bits(h->d.args[h->d.conn], args[h->d.conn])));
 		errno = saved;
 		ffi_call(cif, FFI_FN(t->real), ret, args);
 		shim_in = 0;

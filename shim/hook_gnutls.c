@@ -163,7 +163,7 @@ SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 	if (shim_active() && s) {
 		int saved = errno;
 		shim_in = 1;
-		conn_forget(conn_key_ptr(CONN_GNUTLS, s));
+		shim_conn_close(conn_key_ptr(CONN_GNUTLS, s));
 		shim_in = 0;
 		errno = saved;
 	}

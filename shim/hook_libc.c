@@ -290,7 +290,7 @@ static void fd_gone(int fd)
 	int mapped = shim_fd_mapped(fd);
 	if ((mapped || shim_fd_is_sink(fd)) && !shim_vfork_child()) {
 		if (mapped)
-			conn_forget(conn_key_fd(fd));
+			shim_conn_close(conn_key_fd(fd));
 		shim_fd_closing(fd);
 	}
 	shim_in = 0;

@@ -62,7 +62,7 @@ static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 		return;
 	int saved = errno, was = shim_in;
 	shim_in = 1;
-	conn_forget(conn_key_ptr(CONN_SSL, parent));
+	shim_conn_close(conn_key_ptr(CONN_SSL, parent));
 	shim_in = was;
 	errno = saved;
 }

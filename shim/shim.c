@@ -402,6 +402,17 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	c->due = session_watch_due(c->s);
 }
 
+void shim_conn_close(uintptr_t key)
+{
+	struct conn *c = conn_find(key);
+	if (!c)
+		return;
+	/* the stream ended: a token that was its very last bytes is judged now */
+	if (c->s && !c->gone && !atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		session_end(c->s, shim_clock(1), emit, c);
+	conn_remove(c);
+}
+
 void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
 {
 	for (size_t i = 0; i < iovcnt && total > 0; i++) {

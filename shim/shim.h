@@ -269,6 +269,10 @@ void shim_block_put(void *p, size_t size);
  * each diagnosis to the reporter. No malloc, no stdio. */
 void shim_feed(struct conn *c, const void *buf, size_t len);
 void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total);
+/* The connection of key ended (close, SSL_free, gnutls_deinit): what its
+ * decoder still holds is judged (session_end), then it is forgotten (its
+ * token bytes wiped with its block). Nothing when key is not followed. */
+void shim_conn_close(uintptr_t key);
 
 /* ---- hook_libc.c ----------------------------------------------------------- */
 /* Formats a socket address as "1.2.3.4:80" / "[::1]:80"; 0 when not INET. */

@@ -97,6 +97,8 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data
 				/* the retry of a send that returned E_AGAIN */
 				shim_feed(c, c->pend, (size_t)r < c->pend_n ? (size_t)r : c->pend_n);
 			}
+			if (c->pend_n)
+				explicit_bzero(c->pend, c->pend_n); /* a token stays no longer than needed */
 			c->pend_n = 0;
 			conn_unlock(c);
 		}

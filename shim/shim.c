@@ -334,12 +334,24 @@ void shim_block_put(void *p, size_t size)
 {
 	if (!p)
 		return;
+	/* the block held the connection's bytes, tokens and signatures
+	 * included: nothing of them stays in memory once it ends (a core
+	 * dump, a debugger, a later connection's block). An unmapped block
+	 * needs no wipe: its pages go back to the kernel. */
 	if (size == block_size() && pool_lock()) {
 		if (pool.n < BLOCKS_KEPT) {
-			pool.b[pool.n++] = p;
-			p = NULL;
+			pool_unlock();
+			explicit_bzero(p, size);
+			if (pool_lock()) {
+				if (pool.n < BLOCKS_KEPT) {
+					pool.b[pool.n++] = p;
+					p = NULL;
+				}
+				pool_unlock();
+			}
+		} else {
+			pool_unlock();
 		}
-		pool_unlock();
 	}
 	if (p)
 		munmap(p, size);

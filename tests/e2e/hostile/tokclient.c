@@ -4,12 +4,16 @@
  * It prints "secure=N" (getauxval(AT_SECURE)) and "shim=N" (1 when `connect`
  * as the dynamic linker resolves it lies in a loaded libtokshim), so a test
  * knows the library was loaded and in which mode the program ran.
- * With SECCOMP=1 in argv[3] it first installs a seccomp filter (hostile/
+ * TOKEN "@FILE" reads the token from FILE. With "hold" in argv[3] it wipes
+ * its own copies of the token after the exchange, prints "held", and waits
+ * until it is killed (a test then dumps its memory); "keep" waits too but
+ * keeps its copies. With "seccomp" in argv[3] it first installs a seccomp filter (hostile/
  * seccomp_allow.h) that kills the process on any system call this program
  * does not make itself between its connect and its exit. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +37,22 @@ int main(int argc, char **argv)
 	int shim = c && dladdr(c, &info) && info.dli_fname && strstr(info.dli_fname, "libtokshim");
 	printf("secure=%lu shim=%d\n", getauxval(AT_SECURE), shim);
 	fflush(stdout);
-	char req[20000];
+	static char req[20000], tok[17000];
+	const char *t = argv[2];
+	if (t[0] == '@') {
+		int tf = open(t + 1, O_RDONLY);
+		ssize_t k = tf >= 0 ? read(tf, tok, sizeof tok - 1) : -1;
+		if (k < 0)
+			return 2;
+		while (k > 0 && (tok[k - 1] == '\n' || tok[k - 1] == '\r'))
+			k--;
+		tok[k] = '\0';
+		close(tf);
+		t = tok;
+	}
+	int have = strcmp(t, "-") != 0;
 	int n = snprintf(req, sizeof req, "GET /v1/x HTTP/1.1\r\nHost: localhost\r\n%s%s%sConnection: close\r\n\r\n",
-			 strcmp(argv[2], "-") ? "X-Twilio-Token: " : "", strcmp(argv[2], "-") ? argv[2] : "",
-			 strcmp(argv[2], "-") ? "\r\n" : "");
+			 have ? "X-Twilio-Token: " : "", have ? t : "", have ? "\r\n" : "");
 	if (n < 0 || (size_t)n >= sizeof req)
 		return 2;
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -70,5 +86,16 @@ int main(int argc, char **argv)
 	static const char msg[] = "done\n";
 	if (write(1, msg, sizeof msg - 1) < 0)
 		return 7;
+	if (argc > 3 && (strcmp(argv[3], "hold") == 0 || strcmp(argv[3], "keep") == 0)) {
+		if (strcmp(argv[3], "hold") == 0) {
+			explicit_bzero(req, sizeof req);
+			explicit_bzero(tok, sizeof tok);
+		}
+		static const char held[] = "held\n";
+		if (write(1, held, sizeof held - 1) < 0)
+			return 7;
+		for (;;)
+			pause();
+	}
 	return got ? 0 : 8;
 }

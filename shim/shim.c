@@ -115,6 +115,21 @@ int shim_vfork_child(void)
 	return (int)getpid() != g.pid;
 }
 
+/* The session block's size, rounded up to pages: set once by the
+ * constructor, before the host can start a thread (read-only after, so
+ * neither a data race nor a lazily filled static); a call before that (no
+ * hook works yet) computes it without storing it. */
+static size_t block_size_now;
+
+static size_t block_size_compute(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t sz = session_sizeof();
+	if (page > 0)
+		sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
+	return sz;
+}
+
 /* ---- configuration --------------------------------------------------------- */
 static void config_secrets_file(const char *path)
 {
@@ -206,6 +221,7 @@ __attribute__((constructor)) static void shim_init(void)
 	/* every libc function now, not at a first call (a signal handler) */
 	shim_libc_init();
 	g.pid = (int)getpid();
+	block_size_now = block_size_compute();
 	/* secure execution (setuid, setgid, file capabilities): the caller's
 	 * environment must not steer a privileged program's output (a json:
 	 * file written with its rights) nor its secrets: read nothing, hook
@@ -280,20 +296,9 @@ static void emit(void *ctx, const struct diag *d)
 	reporter_report(g.rep, d, &ci, c->id, d->time);
 }
 
-/* The session block's size, rounded up to pages: computed by the first
- * caller and published atomically (every thread computes the same value). */
 static size_t block_size(void)
 {
-	static _Atomic size_t size;
-	size_t sz = atomic_load_explicit(&size, memory_order_acquire);
-	if (!sz) {
-		long page = sysconf(_SC_PAGESIZE);
-		sz = session_sizeof();
-		if (page > 0)
-			sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
-		atomic_store_explicit(&size, sz, memory_order_release);
-	}
-	return sz;
+	return block_size_now ? block_size_now : block_size_compute();
 }
 
 /* 1 with the lock, 0 when it stayed busy (a holder that siglongjmp'ed out of

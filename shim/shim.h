@@ -147,8 +147,9 @@ struct realfamily {
 struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret);
 /* Real function i for a call from `ret` while the shim is not active for
  * good (TOKSHIM_DISABLE=1, secure execution, before the constructor): the
- * next definition after us in the global scope (one dlsym, cached; no
- * dladdr, no dlopen/dlclose), else realfamily_for_caller's answer. */
+ * next definition after us in the global scope (one dlsym, cached), else
+ * the first loaded object of the family's name that defines it (read from
+ * its symbol table); no dlopen/dlclose either way. Cached. */
 void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i);
 /* The library behind `handle` (a dlopen handle), registered as f's last. */
 struct reallib *realfamily_for_handle(struct realfamily *f, void *handle);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Compares regrtest JUnit XML files test by test (tests/peer/run.sh).
 
-compare.py BASE.xml OTHER.xml...: prints "differs TESTID base=... mode=..."
+compare.py BASE.xml OTHER.xml...: (each argument may be several files
+joined with ',': the runs of one mode) prints "differs TESTID base=... mode=..."
 per test whose results differ between BASE and any OTHER, then a summary
 line. Exit 0: all equal; 1: some differ; 2: a file is missing or unusable
 (a run that crashed or timed out), or a run has far fewer tests.
@@ -25,12 +26,17 @@ def results(path):
     return {k: sorted(v) for k, v in out.items()}
 
 
-def load(path):
-    try:
-        return results(path)
-    except (OSError, ET.ParseError) as e:
-        print("unusable %s: %s" % (path, e))
-        return None
+def load(paths):
+    """paths: one file, or several joined with ',' (one mode's runs)."""
+    out = defaultdict(list)
+    for path in paths.split(","):
+        try:
+            for k, v in results(path).items():
+                out[k] = sorted(out[k] + v)
+        except (OSError, ET.ParseError) as e:
+            print("unusable %s: %s" % (path, e))
+            return None
+    return dict(out)
 
 
 def main(argv):

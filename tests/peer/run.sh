@@ -19,10 +19,17 @@ case $B in /*) BUILD=$B ;; *) BUILD=$ROOT/$B ;; esac
 SHIM=$BUILD/libtokshim.so
 PY=/usr/bin/python3
 JOBS=${PEER_JOBS:-2}
-TESTS=${PEER_TESTS:-"test_ssl test_socket test_socketserver test_httplib test_urllib2_localnet
+TESTS=${PEER_TESTS:-"test_ssl test_socket test_httplib test_urllib2_localnet
  test_asyncio.test_ssl test_asyncio.test_sslproto test_asyncio.test_sock_lowlevel test_asyncio.test_events
  test_subprocess test_threading test_signal test_selectors test_poplib test_ftplib test_smtplib
  test_imaplib test_os test_fork1 test_wait4"}
+# test_socketserver needs the 'network' resource (it only uses 127.0.0.1):
+# a run of its own, so that no other module's networked tests (which would
+# try to reach the Internet) are enabled
+NET_TESTS=${PEER_NET_TESTS:-test_socketserver}
+# VSOCK tests wait for ever for a peer outside a virtual guest's host: with
+# or without the shim, on some machines; never run
+IGNORE=(-i '*VSOCK*')
 LIMIT=${PEER_TIMEOUT:-1800}
 
 [ -f "$SHIM" ] || { echo "peer-test: $SHIM not built" >&2; exit 2; }
@@ -62,15 +69,27 @@ env_of() {
 }
 
 start=$(date +%s)
+declare -A XML
 for m in "${MODES[@]}"; do
 	mkdir -p "$TMP/$m"
 	echo "peer-test: $m: $(env_of "$m" | sed "s#$ROOT/##g")"
 	t0=$(date +%s)
 	# shellcheck disable=SC2046,SC2086
 	(cd "$TMP/$m" && timeout -k 10 "$LIMIT" env "${COMMON[@]}" $(env_of "$m") \
-		"$PY" -m test -j"$JOBS" --timeout 600 --junit-xml "$TMP/$m.xml" --tempdir "$TMP/$m/work" $TESTS \
+		"$PY" -m test -j"$JOBS" --timeout 600 "${IGNORE[@]}" --junit-xml "$TMP/$m.xml" --tempdir "$TMP/$m/work" $TESTS \
 		>"$TMP/$m.log" 2>&1)
-	echo "peer-test: $m: exit $?, $(($(date +%s) - t0)) s, $(grep -a '^Total tests' "$TMP/$m.log" | tail -n1)"
+	rc=$?
+	if [ -n "$NET_TESTS" ]; then
+		# shellcheck disable=SC2046,SC2086
+		(cd "$TMP/$m" && timeout -k 10 "$LIMIT" env "${COMMON[@]}" $(env_of "$m") \
+			"$PY" -m test -j"$JOBS" --timeout 600 -u network "${IGNORE[@]}" --junit-xml "$TMP/$m-net.xml" \
+			--tempdir "$TMP/$m/worknet" $NET_TESTS >>"$TMP/$m.log" 2>&1)
+		XML[$m]="$TMP/$m.xml,$TMP/$m-net.xml"
+	else
+		XML[$m]="$TMP/$m.xml"
+	fi
+	(exit $rc)
+	echo "peer-test: $m: exit $?, $(($(date +%s) - t0)) s, $(grep -a 'Total tests\|Tests result' "$TMP/$m.log" | tail -n1)"
 done
 
 # compare; each test that differs is run alone again in each mode
@@ -79,10 +98,10 @@ rerun() { # MODE TESTID OUTXML
 	mod=$(sed -E 's/^test\.//; s/\.[A-Z][A-Za-z0-9_]*\.[^.]+$//' <<<"$2")
 	# shellcheck disable=SC2046
 	(cd "$TMP/$1" && timeout -k 10 600 env "${COMMON[@]}" $(env_of "$1") \
-		"$PY" -m test --timeout 300 --junit-xml "$3" --tempdir "$TMP/$1/rerun" "$mod" -m "$2" \
+		"$PY" -m test --timeout 300 -u network --junit-xml "$3" --tempdir "$TMP/$1/rerun" "$mod" -m "$2" \
 		>>"$TMP/rerun.log" 2>&1)
 }
-"$PY" tests/peer/compare.py "$TMP/plain.xml" "$TMP/stderr.xml" "$TMP/jsonsys.xml" >"$TMP/diff.txt"
+"$PY" tests/peer/compare.py "${XML[plain]}" "${XML[stderr]}" "${XML[jsonsys]}" >"$TMP/diff.txt"
 rc=$?
 sed -n '/^summary/p' "$TMP/diff.txt"
 final=0

@@ -2,7 +2,7 @@
  * output: messages name the option or the file, never the value. */
 #include "cli/cli.h"
 #include "cli/opts.h"
-#include "report/secrets_file.h"
+#include "config/secrets_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

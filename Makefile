@@ -50,11 +50,11 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace libcap2-bin util-linux gdb valgrind
+           python3 python3-websockets strace libcap2-bin util-linux valgrind
 
 # `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
 # the tests in this repository need that `make deps` does not install
-PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux gdb valgrind
+PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 
 .PHONY: all deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:

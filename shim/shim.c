@@ -199,6 +199,7 @@ void shim_core_fini(void)
 }
 
 /* ---- the write path ---------------------------------------------------------- */
+
 static void emit(void *ctx, const struct diag *d)
 {
 	struct conn *c = ctx;

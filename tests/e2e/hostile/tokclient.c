@@ -6,7 +6,7 @@
  * knows the library was loaded and in which mode the program ran.
  * TOKEN "@FILE" reads the token from FILE. With "hold" in argv[3] it wipes
  * its own copies of the token after the exchange, prints "held", and waits
- * until it is killed (a test then dumps its memory); "keep" waits too but
+ * until it is killed (a test then reads its memory); "keep" waits too but
  * keeps its copies. With "seccomp" in argv[3] it first installs a seccomp filter (hostile/
  * seccomp_allow.h) that kills the process on any system call this program
  * does not make itself between its connect and its exit. */
@@ -26,7 +26,33 @@
 #include "seccomp_allow.h"
 #endif
 
+/* Wipes 32 KiB of this thread's stack below the caller: what printf and
+ * friends left there. */
+static void __attribute__((noinline)) burn_stack(void)
+{
+	char area[32768];
+	explicit_bzero(area, sizeof area);
+	__asm__ volatile("" : : "r"(area) : "memory");
+}
+
+static int __attribute__((noinline)) run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc = run(argc, argv);
+	if (rc == 0 && argc > 3 && (strcmp(argv[3], "hold") == 0 || strcmp(argv[3], "keep") == 0)) {
+		if (strcmp(argv[3], "hold") == 0)
+			burn_stack();
+		static const char held[] = "held\n";
+		if (write(1, held, sizeof held - 1) < 0)
+			return 7;
+		for (;;)
+			pause();
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv)
 {
 	if (argc < 3) {
 		fprintf(stderr, "usage: tokclient PORT TOKEN|- [seccomp]\n");
@@ -86,16 +112,9 @@ int main(int argc, char **argv)
 	static const char msg[] = "done\n";
 	if (write(1, msg, sizeof msg - 1) < 0)
 		return 7;
-	if (argc > 3 && (strcmp(argv[3], "hold") == 0 || strcmp(argv[3], "keep") == 0)) {
-		if (strcmp(argv[3], "hold") == 0) {
-			explicit_bzero(req, sizeof req);
-			explicit_bzero(tok, sizeof tok);
-		}
-		static const char held[] = "held\n";
-		if (write(1, held, sizeof held - 1) < 0)
-			return 7;
-		for (;;)
-			pause();
+	if (argc > 3 && strcmp(argv[3], "hold") == 0) {
+		explicit_bzero(req, sizeof req);
+		explicit_bzero(tok, sizeof tok);
 	}
 	return got ? 0 : 8;
 }

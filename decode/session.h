@@ -42,14 +42,14 @@ int session_feed_clock(struct session *s, const void *buf, size_t len, session_c
 /* The stream ended: judges what the decoder still held (wire_end), at
  * time now. Returns the number of diagnoses emitted. Feed nothing after. */
 int session_end(struct session *s, int64_t now, session_emit_fn emit, void *ctx);
-/* The decoder's fast path (decode/wire_fast.h): bytes wire_fast_take takes
- * count as fed, with no clock read; the caller takes the session's lock for
- * it and feeds the rest with session_feed*. Stable for the session's life. */
-struct wire_fast;
-struct wire_fast *session_fast(struct session *s);
+/* The decoder's frame state for the per-write fast path (ws_frame_take,
+ * decode/ws_frame.h): bytes ws_frame_take takes count as fed, with no clock
+ * read; the caller takes the session's lock for it and feeds the rest with
+ * session_feed*. Stable for the session's life. */
+struct ws_frame *session_frame(struct session *s);
 /* The time after which a feed would report expired_in_use (the watched
  * token's expiry plus the skew), INT64_MAX when no token is watched: a caller
- * using session_fast feeds through session_feed* once its clock passes it. */
+ * using session_frame feeds through session_feed* once its clock passes it. */
 int64_t session_watch_due(const struct session *s);
 /* Non-zero when nothing more can be found: the caller may stop feeding. */
 int session_passthrough(const struct session *s);

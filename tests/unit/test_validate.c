@@ -222,6 +222,36 @@ static const struct vcase cases[] = {
 	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":" EXPS
 	 ",\"grants\":{\"identity\":\"al\\u0000ice\"" VOICE "}}",
 	 NULL, SEC_RIGHT, PRODUCT_VOICE, 0, NULL, NULL, 0, C(CAUSE_IDENTITY_INVALID), NULL},
+	/* a NUL never cuts a claim short: the whole string is judged, and shown escaped */
+	{"identity_nul_chat", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":" EXPS
+	 ",\"grants\":{\"identity\":\"alice\\u0000bob\"" CHAT "}}",
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_IDENTITY_INVALID),
+	 "identity 'alice\\u0000bob' holds a NUL character (\\u0000) at position 5"},
+	{"iss_nul_evil", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\\u0000evil\",\"sub\":\"" ACC "\",\"exp\":" EXPS
+	 ",\"grants\":{\"identity\":\"alice\"" CHAT "}}",
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_ISSUER, CAUSE_SIGNATURE_UNCHECKED),
+	 "'iss' is '" KEY "\\u000"},
+	{"sub_nul", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\\u0000\",\"exp\":" EXPS
+	 ",\"grants\":{\"identity\":\"alice\"" CHAT "}}",
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_SUBJECT), NULL},
+	{"service_sid_nul", H256,
+	 PAY("", ",\"chat\":{\"service_sid\":\"" IS1 "\\u0000x\"}"),
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_GRANT_FIELD_INVALID), "\\u0000"},
+	/* null optional grant fields are absent, not invalid */
+	{"video_room_null", H256, PAY("", ",\"video\":{\"room\":null}"), NULL, SEC_RIGHT, PRODUCT_VIDEO, 0, NULL,
+	 NULL, 1, NONE, NULL},
+	{"voice_null_optionals", H256,
+	 PAY("", ",\"voice\":{\"push_credential_sid\":null,\"incoming\":{\"allow\":null},\"outgoing\":{"
+	     "\"application_sid\":\"" AP1 "\",\"params\":null}}"),
+	 NULL, SEC_RIGHT, PRODUCT_VOICE, 0, NULL, NULL, 1, NONE, NULL},
+	{"chat_null_optionals", H256,
+	 PAY("", ",\"chat\":{\"service_sid\":\"" IS1 "\",\"push_credential_sid\":null,\"deployment_role_sid\":null}"),
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 1, NONE, NULL},
+	{"chat_service_null_is_missing", H256, PAY("", ",\"chat\":{\"service_sid\":null}"), NULL, SEC_RIGHT,
+	 PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_GRANT_FIELD_MISSING), "is null"},
 	{"identity_dash_ok_for_chat", H256,
 	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":" EXPS
 	 ",\"grants\":{\"identity\":\"al-ice\"" CHAT "}}",

@@ -406,6 +406,13 @@ void conn_set_peer_fd(struct conn *c, int fd)
 		conn_set_peer_addr(c, (struct sockaddr *)&ss, len);
 }
 
+/* A connect to 0.0.0.0 or [::] reaches a local address: the peer the
+ * kernel names then differs from the one recorded; the port must match. */
+static int peer_unspecified_same_port(const struct conn *c, unsigned short port)
+{
+	return port == c->port && (!strncmp(c->peer, "0.0.0.0:", 8) || !strncmp(c->peer, "[::]:", 5));
+}
+
 /* The first time: fd must be a stream socket whose peer is the address it
  * connected to (recorded without a system call at connect), then its
  * device and inode are kept; later, they must match. Only called when
@@ -435,7 +442,7 @@ int conn_ident_ok(struct conn *c)
 	if (getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
 	    getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0 ||
 	    !conn_format_addr((struct sockaddr *)&ss, len, peer, sizeof peer, &port) ||
-	    (c->peer[0] && strcmp(peer, c->peer) != 0)) {
+	    (c->peer[0] && strcmp(peer, c->peer) != 0 && !peer_unspecified_same_port(c, port))) {
 		c->gone = 1;
 		return 0;
 	}

@@ -6,8 +6,8 @@ joined with ',': the runs of one mode) prints "differs TESTID base=... mode=..."
 per test whose results differ between BASE and any OTHER, then a summary
 line. Exit 0: all equal; 1: some differ; 2: a file is missing or unusable
 (a run that crashed or timed out), or a run has far fewer tests.
-compare.py --one TESTID BASE.xml OTHER.xml...: exit 0 when TESTID's results
-are equal in all files (a rerun), else 1.
+compare.py --one TESTID BASE.xml OTHER.xml...: exit 0 when TESTID ran in
+every file (a rerun) with equal results, else 1.
 
 A test id can occur more than once (a mixin class run by two modules):
 each id maps to the sorted list of its results."""
@@ -47,6 +47,8 @@ def main(argv):
             return 1
         vals = [r.get(tid) for r in res]
         print("rerun %s: %s" % (tid, " ".join("%s" % v for v in vals)))
+        if any(v is None for v in vals):
+            return 1  # the rerun did not run it: nothing shows the difference was timing
         return 0 if all(v == vals[0] for v in vals) else 1
     files = argv
     res = [load(f) for f in files]

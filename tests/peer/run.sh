@@ -110,7 +110,7 @@ if [ "$rc" -eq 2 ]; then
 	final=1
 elif [ "$rc" -eq 1 ]; then
 	n=0
-	while read -r _ id; do
+	while read -r _ id _; do
 		n=$((n + 1))
 		[ $n -le 40 ] || { echo "FAIL: more than 40 tests differ"; final=1; break; }
 		for m in "${MODES[@]}"; do rerun "$m" "$id" "$TMP/re-$m-$n.xml"; done

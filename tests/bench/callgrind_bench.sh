@@ -73,10 +73,10 @@ per_write() {
 }
 
 if [ "$SMOKE" = 1 ]; then
-	per_write tw_16k_instr_per_write 1 16384 1 2 --twilsock
-	per_write tw_1k_text_instr_per_write 3 1024 1 2 --twilsock --text
+	per_write tw_16k_text_instr_per_write 1 16384 1 2 --twilsock --text
 else
 	per_write tw_16k_instr_per_write 1 16384 2 6 --twilsock
+	per_write tw_16k_text_instr_per_write 1 16384 2 6 --twilsock --text
 	per_write tw_1k_instr_per_write 3 1024 1 3 --twilsock
 	per_write tw_1k_text_instr_per_write 3 1024 1 3 --twilsock --text
 	per_write tls_64_instr_per_write 1 64 1 2

@@ -336,7 +336,8 @@ Test(session, parked_between_feeds_same_diagnoses)
 	ws_open(&b, "tsock.us1.twilio.com", "/v3/wsconnect");
 	tsock_frame(&b, "init", t1);
 	tsock_frame(&b, "ping", NULL);
-	wt_frame(&b, 1, 0, 2, "\x01\x02\x03 not twilsock, skipped by length", 40, 0);
+	static const char other[] = "\x01\x02\x03 not twilsock, skipped by length";
+	wt_frame(&b, 1, 0, 2, other, sizeof other - 1, 0);
 	tsock_frame(&b, "update", t2);
 	tsock_frame(&b, "init", t1); /* seen: not again */
 	tsock_frame(&b, "update", t3);

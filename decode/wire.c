@@ -78,6 +78,11 @@ const char *wire_host(const struct wire *w)
 	return w->host;
 }
 
+int wire_request_seq(const struct wire *w)
+{
+	return w->requests;
+}
+
 int wire_passthrough(const struct wire *w)
 {
 	return w->mode == WM_PASS;
@@ -153,6 +158,7 @@ static int job_next(struct wire *w, struct wire_event *ev)
 		if (j->have_tok) {
 			fill_event(w, ev, j->channel, j->message, j->where, w->buf + j->tok_off,
 				   j->tok_len);
+			memcpy(ev->msg_id, j->id, sizeof ev->msg_id);
 			return 1;
 		}
 	}

@@ -45,6 +45,7 @@ struct wire_event {
 	size_t token_len;
 	char region[16];       /* region named by the host (tsock.ie1.twilio.com: "ie1"), "" unknown */
 	char host[128];        /* SNI or Host header, "" unknown */
+	char msg_id[64];       /* Twilsock: the message's "id" (its reply carries it), "" none */
 };
 
 enum wire_status {
@@ -76,6 +77,10 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 /* Non-zero once the decoder knows no token can follow on this connection
  * (e.g. an unknown binary protocol): callers may stop feeding it. */
 int wire_passthrough(const struct wire *w);
+
+/* The number of HTTP/SIP requests begun on w so far (the one being read
+ * included): a token event's request is this one. */
+int wire_request_seq(const struct wire *w);
 
 /* The server name: SNI when set, else the last HTTP Host header (lower case,
  * no port); "" unknown. Borrowed, valid while w is. */

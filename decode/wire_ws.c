@@ -262,6 +262,11 @@ static void twilsock_msg(struct wire *w, const char *b, size_t n)
 		job_tok(w, &tok, CHANNEL_TWILSOCK, "init", "Twilsock init");
 	else
 		job_tok(w, &tok, CHANNEL_TWILSOCK, "update", "Twilsock update");
+	struct jspan id;
+	if (wire_json_member(b + i, hn, "id", &id) && id.is_string && id.n < sizeof w->job.id) {
+		memcpy(w->job.id, id.p, id.n);
+		w->job.id[id.n] = 0;
+	}
 }
 
 static const char *video_type(const struct jspan *t)

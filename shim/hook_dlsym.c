@@ -37,12 +37,20 @@ static const struct hooked {
 	{ "close", (void *)shim_close, FAM_LIBC, offsetof(struct libc_real, close) },
 	{ "dup2", (void *)shim_dup2, FAM_LIBC, offsetof(struct libc_real, dup2) },
 	{ "dup3", (void *)shim_dup3, FAM_LIBC, offsetof(struct libc_real, dup3) },
+	{ "read", (void *)shim_read, FAM_LIBC, offsetof(struct libc_real, read) },
+	{ "readv", (void *)shim_readv, FAM_LIBC, offsetof(struct libc_real, readv) },
+	{ "recv", (void *)shim_recv, FAM_LIBC, offsetof(struct libc_real, recv) },
+	{ "recvfrom", (void *)shim_recvfrom, FAM_LIBC, offsetof(struct libc_real, recvfrom) },
+	{ "recvmsg", (void *)shim_recvmsg, FAM_LIBC, offsetof(struct libc_real, recvmsg) },
 	{ "SSL_write", (void *)shim_SSL_write, FAM_OPENSSL, 0 },
 	{ "SSL_write_ex", (void *)shim_SSL_write_ex, FAM_OPENSSL, 0 },
 	{ "SSL_ctrl", (void *)shim_SSL_ctrl, FAM_OPENSSL, 0 },
+	{ "SSL_read", (void *)shim_SSL_read, FAM_OPENSSL, 0 },
+	{ "SSL_read_ex", (void *)shim_SSL_read_ex, FAM_OPENSSL, 0 },
 	{ "gnutls_record_send", (void *)shim_gnutls_record_send, FAM_GNUTLS, 0 },
 	{ "gnutls_server_name_set", (void *)shim_gnutls_server_name_set, FAM_GNUTLS, 0 },
 	{ "gnutls_deinit", (void *)shim_gnutls_deinit, FAM_GNUTLS, 0 },
+	{ "gnutls_record_recv", (void *)shim_gnutls_record_recv, FAM_GNUTLS, 0 },
 	{ "dlsym", (void *)shim_dlsym_entry, FAM_DL, 0 },
 	{ "dlvsym", (void *)shim_dlvsym_entry, FAM_DL, 0 },
 };
@@ -50,7 +58,7 @@ static const struct hooked {
 static const struct hooked *find_hooked(const char *name)
 {
 	/* cheap rejection first: every hooked name starts with one of these */
-	if (!name || !strchr("cswSgd", name[0]))
+	if (!name || !strchr("cswSgdr", name[0]))
 		return NULL;
 	for (size_t i = 0; i < sizeof hooked / sizeof hooked[0]; i++)
 		if (strcmp(hooked[i].name, name) == 0)

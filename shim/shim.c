@@ -23,6 +23,7 @@
 #include "shim/shim.h"
 
 __thread int shim_in __attribute__((tls_model("initial-exec")));
+int shim_read_on = 1;
 __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
 atomic_int shim_ready;
 
@@ -141,6 +142,14 @@ static int config_read(void)
 		if (parse_skew(v, &g.scfg.v.skew) < 0)
 			shim_warn("ignoring TOKSHIM_SKEW '%.40s': not a number of seconds from 0 to %d", v, SKEW_MAX);
 	}
+
+	if ((v = getenv("TOKSHIM_READ")) && *v) {
+		if (!strcmp(v, "0"))
+			shim_read_on = 0;
+		else if (strcmp(v, "1"))
+			shim_warn("ignoring TOKSHIM_READ '%.40s': not 0 or 1", v);
+	}
+	g.scfg.no_answers = !shim_read_on;
 
 	if ((v = getenv("TOKSHIM_HOSTS")) && *v) {
 		struct tk_error err = { 0 };
@@ -340,6 +349,8 @@ static int64_t shim_clock(int precise)
 	struct timespec ts;
 	if (clock_gettime(precise ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE, &ts) != 0)
 		clock_gettime(CLOCK_REALTIME, &ts);
+	if (precise == 2)
+		return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return (int64_t)ts.tv_sec;
 }
 
@@ -373,4 +384,33 @@ void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_
 			shim_feed(c, iov[i].iov_base, n);
 		total -= n;
 	}
+}
+
+/* ---- the read path ------------------------------------------------------------ */
+void shim_feed_read(struct conn *c, const void *buf, size_t len)
+{
+	if (!len || !c->s || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return;
+	session_feed_server_clock(c->s, buf, len, shim_clock, emit, c);
+	if (__builtin_expect(session_passthrough(c->s) || c->gone, 0)) {
+		conn_set_passthrough(c);
+		return;
+	}
+	c->due = session_watch_due(c->s);
+}
+
+void shim_feed_read_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
+{
+	for (size_t i = 0; i < iovcnt && total > 0; i++) {
+		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
+		if (n)
+			shim_feed_read(c, iov[i].iov_base, n);
+		total -= n;
+	}
+}
+
+void shim_read_lost(struct conn *c)
+{
+	if (c->s)
+		session_server_lost(c->s);
 }

@@ -59,11 +59,11 @@ void session_server_lost(struct session *s);
 /* Non-zero while the server's bytes are worth feeding: an answer is awaited
  * or a token is watched, and the server's stream is still in step. */
 int session_server_wanted(const struct session *s);
-/* The decoder's fast path (decode/wire_fast.h): bytes wire_fast_take takes
- * count as fed, with no clock read; the caller takes the session's lock for
- * it and feeds the rest with session_feed*. Stable for the session's life. */
-struct wire_fast;
-struct wire_fast *session_fast(struct session *s);
+/* The decoder's frame state for the per-write fast path (ws_frame_take,
+ * decode/ws_frame.h): bytes ws_frame_take takes count as fed, with no clock
+ * read; the caller takes the session's lock for it and feeds the rest with
+ * session_feed*. Stable for the session's life. */
+struct ws_frame *session_frame(struct session *s);
 /* The time after which a feed would report expired_in_use (the watched
  * token's expiry plus the skew), INT64_MAX when no token is watched: a caller
  * using session_fast feeds through session_feed* once its clock passes it. */

@@ -11,6 +11,7 @@
 #include "decode/b64url.h"
 #include "decode/json.h"
 #include "decode/keyring.h"
+#include "decode/product.h"
 
 #define HDR_TOKS VALIDATE_HDR_TOKS
 #define PAY_TOKS VALIDATE_PAY_TOKS
@@ -761,29 +762,12 @@ static const char *const grant_class_for_product[] = {
 	[PRODUCT_VIDEO] = "a VideoGrant (room optional)",
 };
 
-static enum product infer_product(uint32_t g)
-{
-	int n = 0;
-	enum product p = PRODUCT_UNKNOWN;
-	if (g & (GRANT_MASK(CHAT) | GRANT_MASK(IP_MESSAGING)))
-		n++, p = PRODUCT_CONVERSATIONS;
-	if (g & GRANT_MASK(DATA_SYNC))
-		n++, p = PRODUCT_SYNC;
-	if (g & GRANT_MASK(VOICE))
-		n++, p = PRODUCT_VOICE;
-	if (g & GRANT_MASK(VIDEO))
-		n++, p = PRODUCT_VIDEO;
-	return n == 1 ? p : PRODUCT_UNKNOWN;
-}
-
 static void check_grants(struct ctx *c)
 {
 	const struct json_doc *p = &c->x->p;
 	struct diag *d = c->d;
 	struct token_summary *s = &d->token;
 	int g = json_obj_get(p, 0, "grants");
-	c->product = c->want != PRODUCT_UNKNOWN ? c->want : infer_product(s->grants);
-	d->product = c->product;
 	if (g < 0 || p->toks[g].type != JSON_OBJECT) {
 		const char *fix = "add grants with a helper library (token.addGrant(...)) and set an identity";
 		if (g < 0)
@@ -918,44 +902,65 @@ static void check_region(struct ctx *c)
 	}
 }
 
-/* Auto mode in a session: the product a token sent on channel ch is for,
- * PRODUCT_UNKNOWN when the grants do not tell (then they are judged as in
- * auto mode). Twilsock carries Conversations and Sync only. */
-static enum product product_for_channel(enum channel ch, uint32_t g)
+/* Twilsock carries Conversations (chat grant) and Sync (data_sync grant): a
+ * token sent there with neither is refused whatever else it grants. In auto
+ * mode no product grant is demanded (product_choose), so this rule says
+ * what is missing. */
+static void check_twilsock_grant(struct ctx *c)
 {
-	switch (ch) {
-	case CHANNEL_TWILSOCK: {
-		int chat = (g & (GRANT_MASK(CHAT) | GRANT_MASK(IP_MESSAGING))) != 0;
-		int sync = (g & GRANT_MASK(DATA_SYNC)) != 0;
-		return chat == sync ? PRODUCT_UNKNOWN : chat ? PRODUCT_CONVERSATIONS : PRODUCT_SYNC;
-	}
-	case CHANNEL_VOICE:
-	case CHANNEL_SIP:
-		return PRODUCT_VOICE;
-	case CHANNEL_VIDEO:
-		return PRODUCT_VIDEO;
-	default:
-		return infer_product(g);
-	}
+	const struct token_summary *t = &c->d->token;
+	const struct vconfig *cfg = c->cfg;
+	if (!cfg->choose_product || cfg->channel != CHANNEL_TWILSOCK || cfg->product != PRODUCT_UNKNOWN ||
+	    cfg->host_product != PRODUCT_UNKNOWN || (t->grants & PRODUCT_TWILSOCK_GRANTS) ||
+	    diag_has(c->d, CAUSE_GRANTS_MISSING) || diag_has(c->d, CAUSE_GRANT_MISSING))
+		return;
+	char have[128] = "";
+	size_t n = 0;
+	for (int b = 0; b < GRANT_BIT__COUNT && n < sizeof have; b++)
+		if (t->grants & (1u << b))
+			n += (size_t)snprintf(have + n, sizeof have - n, "%s%s", n ? ", " : "",
+					      grant_name((enum grant_bit)b));
+	const char *fix = "add a ChatGrant with the Conversations Service SID (IS...) for Conversations, or a "
+			  "SyncGrant with the Sync Service SID for Sync, when minting the token";
+	if (n)
+		diag_add(c->d, CAUSE_GRANT_MISSING, fix,
+			 "Twilsock (Conversations, Sync) needs a 'chat' grant for Conversations or a 'data_sync' "
+			 "grant for Sync; the token has neither, only %s", have);
+	else
+		diag_add(c->d, CAUSE_GRANT_MISSING, fix,
+			 "Twilsock (Conversations, Sync) needs a 'chat' grant for Conversations or a 'data_sync' "
+			 "grant for Sync; the token has no product grant");
 }
 
-/* Validates a token already known to parse; appends to d. by_channel: in
- * auto mode, cfg->choose_product applies (a bare token only). */
-static void judge(const struct parsed *x, int64_t now, const struct vconfig *cfg, struct diag *d,
-		  int by_channel)
+static struct product_ask product_ask_of(const struct vconfig *cfg)
 {
-	struct ctx c = {.x = x, .cfg = cfg, .now = now, .d = d, .product = cfg->product, .want = cfg->product};
-	int alg;
+	struct product_ask a = {.configured = cfg->product,
+				.host = cfg->choose_product ? cfg->host_product : PRODUCT_UNKNOWN,
+				.channel = cfg->choose_product ? cfg->channel : CHANNEL_UNKNOWN,
+				.session = cfg->choose_product};
+	return a;
+}
+
+/* Validates a token already known to parse; appends to d. wrapped: it came
+ * wrapped (its grants choose no product). */
+static void judge(const struct parsed *x, int64_t now, const struct vconfig *cfg, struct diag *d,
+		  int wrapped)
+{
+	struct ctx c = {.x = x, .cfg = cfg, .now = now, .d = d};
+	int alg, demand;
 	summarize(x, &d->token);
 	fingerprint(x->tok, x->len, d->token.fingerprint);
-	if (c.want == PRODUCT_UNKNOWN && by_channel && cfg->choose_product)
-		c.product = c.want = product_for_channel(cfg->channel, d->token.grants);
-	d->product = c.want != PRODUCT_UNKNOWN ? c.want : infer_product(d->token.grants);
+	struct product_ask ask = product_ask_of(cfg);
+	ask.wrapped = wrapped;
+	c.product = product_choose(&ask, d->token.grants, &demand);
+	c.want = demand ? c.product : PRODUCT_UNKNOWN;
+	d->product = c.product;
 	check_header(&c, &alg);
 	check_signature(&c, alg);
 	check_claims(&c);
 	check_grants(&c);
 	check_region(&c);
+	check_twilsock_grant(&c);
 }
 
 /* ---- wrapped tokens (wrong_format) -------------------------------------------- */
@@ -1196,6 +1201,7 @@ void vconfig_init(struct vconfig *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	cfg->skew = 30;
 	cfg->product = PRODUCT_UNKNOWN;
+	cfg->host_product = PRODUCT_UNKNOWN;
 	cfg->channel = CHANNEL_UNKNOWN;
 	cfg->choose_product = 0;
 }
@@ -1227,7 +1233,7 @@ static __attribute__((noinline)) int validate_wrapped(const char *tok, size_t le
 		return 1;
 	}
 	report_wrapped(out, order, found);
-	judge(x, now, cfg, out, 0);
+	judge(x, now, cfg, out, 1);
 	diag_finish(out);
 	return out->accept ? 0 : 1;
 }
@@ -1252,7 +1258,8 @@ int validate_ex(const char *tok, size_t len, int64_t now, const struct vconfig *
 		cfg = &defcfg;
 	}
 	diag_init(out, now);
-	out->product = cfg->product;
+	struct product_ask ask = product_ask_of(cfg);
+	out->product = product_choose(&ask, PRODUCT_GRANTS_UNREAD, NULL);
 	if (!tok)
 		len = 0;
 	if (len > TOKEN_MAX_LEN) {
@@ -1273,7 +1280,7 @@ int validate_ex(const char *tok, size_t len, int64_t now, const struct vconfig *
 		diag_finish(out);
 		return 1;
 	}
-	judge(&x, now, cfg, out, 1);
+	judge(&x, now, cfg, out, 0);
 	diag_finish(out);
 	return out->accept ? 0 : 1;
 }

@@ -32,15 +32,13 @@ struct vconfig {
 	int64_t skew;               /* seconds, default 30 */
 	enum product product;       /* PRODUCT_UNKNOWN: auto (judge the grants present) */
 	const char *host_region;    /* borrowed; region the host names (e.g. "ie1"), NULL unknown */
-	/* Added for the session (default 0: as before). Where the token was
-	 * sent; with choose_product set, auto mode (product PRODUCT_UNKNOWN)
-	 * chooses the product from the token's grants as a connection's session
-	 * does, then judges it as if configured (its grant required): on
-	 * Twilsock from chat/ip_messaging and data_sync only (conversations,
-	 * sync; both or neither: none); Voice and SIP: voice; Video: video;
-	 * else the one product grant present (none or several: none). With no
-	 * product chosen, and for a wrapped token, auto mode as without it. */
+	/* A connection's token (choose_product 1, set by the session): the
+	 * channel it was sent on and the product its host names join the
+	 * product decision (decode/product.h), and on Twilsock the Twilsock
+	 * grant rule applies. 0 (`check`): a bare token, channel and host
+	 * ignored. */
 	enum channel channel;
+	enum product host_product;
 	int choose_product;
 };
 void vconfig_init(struct vconfig *cfg);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decode/product.h"
 #include "decode/wire_int.h"
 
 size_t wire_sizeof(void)
@@ -20,7 +21,8 @@ static void http_request_reset(struct wire *w)
 	w->is_sip = w->is_get = w->is_connect = w->is_h2 = 0;
 	w->sip_msg = NULL;
 	w->path_hint = HINT_NONE;
-	w->upgrade_ws = w->ext_deflate = w->ext_no_ctx = 0;
+	w->upgrade_ws = 0;
+	w->ext = 0;
 	w->chunked = w->has_cl = w->body_scan = w->body_trunc = w->ctype_seen = 0;
 	w->content_length = w->remaining = 0;
 	w->body_len = 0;
@@ -31,7 +33,7 @@ void wire_init(struct wire *w, const struct wire_config *cfg, int tls)
 {
 	/* Only the header part is cleared: the buffers need no initialisation and
 	 * clearing them would touch ~130 KiB of memory for every connection. */
-	memset(w, 0, offsetof(struct wire, fast) + sizeof w->fast);
+	memset(w, 0, offsetof(struct wire, job) + sizeof w->job);
 	w->cfg = cfg;
 	w->tls = tls;
 	w->mode = WM_DETECT;
@@ -42,12 +44,20 @@ void wire_release(struct wire *w)
 {
 	wire_ws_release(w);
 	w->mode = WM_PASS;
-	w->fast.armed = 0;
+	w->wf.open = 0;
 }
 
-struct wire_fast *wire_fast_of(struct wire *w)
+unsigned wire_ws_offer(const struct wire *w)
 {
-	return &w->fast;
+	return w->ws_offer;
+}
+
+void wire_start_ws(struct wire *w, enum ws_dir dir, unsigned ext)
+{
+	w->ws_hint = w->host_hint;
+	wire_ws_start(w, dir, (ext & (dir == WS_SERVER ? WIRE_WS_SERVER_NO_CTX : WIRE_WS_CLIENT_NO_CTX)) != 0);
+	w->wf.seen = 1; /* no going back to HTTP */
+	w->wf.open = 1;
 }
 
 static void set_host(struct wire *w, const char *host, size_t n, int from_sni)
@@ -96,45 +106,20 @@ static void set_err(struct wire *w, enum wire_status e)
 
 /* ---- events ------------------------------------------------------------------ */
 
-enum product wire_event_product(const struct wire *w, enum channel ch)
-{
-	if (w->host_product != PRODUCT_UNKNOWN)
-		return w->host_product;
-	switch (ch) {
-	case CHANNEL_VOICE:
-	case CHANNEL_SIP:
-		return PRODUCT_VOICE;
-	case CHANNEL_VIDEO:
-		return PRODUCT_VIDEO;
-	default:
-		return PRODUCT_UNKNOWN; /* Twilsock: the grants decide */
-	}
-}
-
 static void fill_event(const struct wire *w, struct wire_event *ev, enum channel ch,
 		       const char *message, const char *where, const char *tok, size_t n)
 {
 	ev->kind = WIRE_EV_TOKEN;
 	ev->channel = ch;
-	ev->product = wire_event_product(w, ch);
+	struct product_ask ask = {.host = w->host_product, .channel = ch, .session = 1};
+	ev->product = product_choose(&ask, PRODUCT_GRANTS_UNREAD, NULL);
+	ev->host_product = w->host_product;
 	ev->message = message;
 	ev->where = where;
 	ev->token = tok;
 	ev->token_len = n;
 	memcpy(ev->region, w->region, sizeof ev->region);
 	memcpy(ev->host, w->host, sizeof ev->host);
-}
-
-void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,
-		    const char *fb_where)
-{
-	struct wire_job *j = &w->job;
-	memset(j, 0, sizeof *j);
-	j->active = 1;
-	j->len = len;
-	j->truncated = truncated;
-	j->fb_message = fb_message;
-	j->fb_where = fb_where;
 }
 
 static void job_token(struct wire *w, size_t off, size_t n, enum channel ch, const char *message,
@@ -153,6 +138,18 @@ static void job_token(struct wire *w, size_t off, size_t n, enum channel ch, con
 static int job_next(struct wire *w, struct wire_event *ev)
 {
 	struct wire_job *j = &w->job;
+	if (j->whole) {
+		/* the server's message, whole: no token scan */
+		memset(ev, 0, sizeof *ev);
+		ev->kind = WIRE_EV_MESSAGE;
+		ev->channel = CHANNEL_UNKNOWN;
+		ev->message = "message";
+		ev->where = "WebSocket server message";
+		ev->token = w->buf;
+		ev->token_len = j->len;
+		j->active = 0;
+		return 1;
+	}
 	if (j->stage == 0) {
 		j->stage = 1;
 		if (j->have_tok) {
@@ -497,9 +494,11 @@ static void header_line(struct wire *w, size_t n)
 			w->upgrade_ws = 1;
 	} else if (ieq(b, nn, "Sec-WebSocket-Extensions")) {
 		if (icontains(v, vn, "permessage-deflate"))
-			w->ext_deflate = 1;
+			w->ext |= WIRE_WS_DEFLATE;
 		if (icontains(v, vn, "client_no_context_takeover"))
-			w->ext_no_ctx = 1;
+			w->ext |= WIRE_WS_CLIENT_NO_CTX;
+		if (icontains(v, vn, "server_no_context_takeover"))
+			w->ext |= WIRE_WS_SERVER_NO_CTX;
 	}
 }
 
@@ -518,11 +517,11 @@ static void headers_end(struct wire *w)
 	}
 	if (w->is_get && w->upgrade_ws && !w->is_sip) {
 		w->ws_hint = w->path_hint != HINT_NONE ? w->path_hint : w->host_hint;
-		int deflate = w->ext_deflate, no_ctx = w->ext_no_ctx;
+		/* a client offering client_no_context_takeover does without it
+		 * whatever the server answers (RFC 7692 7.1.1.2) */
+		w->ws_offer = w->ext;
 		http_request_reset(w);
-		w->ext_deflate = deflate;
-		w->ext_no_ctx = no_ctx;
-		wire_ws_start(w);
+		wire_ws_start(w, WS_CLIENT, (w->ws_offer & WIRE_WS_CLIENT_NO_CTX) != 0);
 		return;
 	}
 	int scan = !w->is_sip && (w->body_scan || !w->ctype_seen);
@@ -724,11 +723,9 @@ static void detect(struct wire *w, const unsigned char *p)
 		http_request_reset(w);
 		w->mode = WM_HTTP;
 	} else if (ws_first_byte(c)) {
-		w->ext_deflate = 0;
-		w->ext_no_ctx = 0;
 		w->ws_hint = w->host_hint;
-		wire_ws_start(w);
-		w->frames = 1; /* no going back to HTTP */
+		wire_ws_start(w, WS_CLIENT, 0);
+		w->wf.seen = 1; /* no going back to HTTP */
 	} else {
 		raw_start(w, '\n');
 	}
@@ -739,8 +736,7 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	const unsigned char *p = buf;
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
-	if (w->fast.armed)
-		wire_ws_fold(w);
+	w->wf.open = 0;
 	if (w->job.active && job_next(w, ev))
 		return 0;
 	while (off < len) {
@@ -756,9 +752,7 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 			used = http_step(w, p + off, len - off);
 			break;
 		case WM_WS:
-			used = wire_ws_fast(w, p + off, len - off);
-			if (!used)
-				used = wire_ws_step(w, p + off, len - off);
+			used = wire_ws_step(w, p + off, len - off);
 			break;
 		case WM_RAW:
 			used = raw_step(w, p + off, len - off, ev);
@@ -773,11 +767,10 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	if (w->pending_err) {
 		int e = w->pending_err;
 		w->pending_err = 0;
-		if (w->mode == WM_WS)
-			wire_ws_arm(w);
+		w->wf.open = w->mode == WM_WS;
 		return e;
 	}
-	if (w->mode == WM_WS)
-		wire_ws_arm(w);
+	/* ws_frame_take may go on until the next wire_feed */
+	w->wf.open = w->mode == WM_WS && !w->job.active;
 	return (ssize_t)off;
 }

@@ -345,13 +345,8 @@ static int message_done(struct wire_srv *w, struct srv_event *ev)
 	msg_reset(w);
 	if (upgrade) {
 		/* the server's frames from the next byte on */
-#ifdef PRE_I9A
-		(void)ext;
-		w->mode = SM_PASS;
-#else
 		wire_start_ws(&w->ws, WS_SERVER, ext);
 		w->mode = SM_WS;
-#endif
 	}
 	return !is_request;
 }
@@ -476,11 +471,6 @@ static size_t http_step(struct wire_srv *w, const unsigned char *p, size_t n, st
 
 static size_t ws_step(struct wire_srv *w, const unsigned char *p, size_t n, struct srv_event *ev)
 {
-#ifdef PRE_I9A
-	(void)p, (void)ev;
-	w->mode = SM_PASS;
-	return n;
-#else
 	struct wire_event we;
 	ssize_t r = wire_feed(&w->ws, p, n, &we);
 	if (we.kind == WIRE_EV_MESSAGE) {
@@ -490,7 +480,6 @@ static size_t ws_step(struct wire_srv *w, const unsigned char *p, size_t n, stru
 	if (wire_passthrough(&w->ws))
 		w->mode = SM_PASS;
 	return n;
-#endif
 }
 
 /* ---- the feed --------------------------------------------------------------------------- */
@@ -511,12 +500,8 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
 				w->mode = SM_HTTP;
 			} else if ((c & 0x70) == 0 && ((c & 0x0f) == 1 || (c & 0x0f) == 2 || (c & 0x0f) >= 8)) {
 				/* a capture that starts after the handshake: server frames */
-#ifdef PRE_I9A
-				w->mode = SM_PASS;
-#else
 				wire_start_ws(&w->ws, WS_SERVER, WIRE_WS_DEFLATE);
 				w->mode = SM_WS;
-#endif
 			} else {
 				w->mode = SM_PASS;
 			}

@@ -138,12 +138,14 @@ static const struct choose_case choose_cases[] = {
 	{"chat+voice http", WT_CHAT_GRANT "," WT_VOICE_GRANT, 0, CHANNEL_HTTP, 1, PRODUCT_UNKNOWN, 0},
 	{"sync+video twilsock", WT_SYNC_GRANT "," WT_VIDEO_GRANT, 0, CHANNEL_TWILSOCK, 1, PRODUCT_SYNC, 0},
 	{"chat+sync twilsock", WT_CHAT_GRANT "," WT_SYNC_GRANT, 0, CHANNEL_TWILSOCK, 1, PRODUCT_UNKNOWN, 0},
-	{"voice only twilsock", WT_VOICE_GRANT, 0, CHANNEL_TWILSOCK, 1, PRODUCT_VOICE, 0},
+	/* Twilsock carries Conversations and Sync only: a Voice-only token is
+	 * judged for conversations, the Twilsock grant rule names what is missing */
+	{"voice only twilsock", WT_VOICE_GRANT, 0, CHANNEL_TWILSOCK, 1, PRODUCT_CONVERSATIONS, 1},
 	{"voice on video", WT_VOICE_GRANT, 0, CHANNEL_VIDEO, 1, PRODUCT_VIDEO, 1},
 	{"chat on voice", WT_CHAT_GRANT, 0, CHANNEL_VOICE, 1, PRODUCT_VOICE, 1},
 	{"video on sip", WT_VIDEO_GRANT, 0, CHANNEL_SIP, 1, PRODUCT_VOICE, 1},
 	{"video http", WT_VIDEO_GRANT, 0, CHANNEL_HTTP, 1, PRODUCT_VIDEO, 0},
-	{"none twilsock", "", 0, CHANNEL_TWILSOCK, 1, PRODUCT_UNKNOWN, 0},
+	{"none twilsock", "", 0, CHANNEL_TWILSOCK, 1, PRODUCT_CONVERSATIONS, 1},
 };
 
 /* The product a session's validation chooses (what on_token did with

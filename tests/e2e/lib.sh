@@ -223,3 +223,34 @@ report_before() {
 		return 1
 	fi
 }
+
+# json_expect_some FILE PYEXPR: at least one line's object `d` satisfies PYEXPR.
+json_expect_some() {
+	"$PY" - "$1" "$2" <<'EOF'
+import json, sys
+path, expr = sys.argv[1], sys.argv[2]
+try:
+    lines = [l for l in open(path) if l.strip()]
+except OSError as e:
+    print("  no json sink file: %s" % e); sys.exit(1)
+for l in lines:
+    d = json.loads(l)
+    ids = [c["id"] for c in d.get("causes", [])]
+    if eval(expr, {"d": d, "ids": ids}):
+        sys.exit(0)
+print("  no line of %s satisfies %s:" % (path, expr))
+for l in lines[:6]:
+    print("    " + l.strip()[:400])
+sys.exit(1)
+EOF
+}
+
+# stop_server: stops the server start_server started last (bounded).
+stop_server() {
+	local p=${PIDS[${#PIDS[@]}-1]:-}
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+	kill -9 "$p" 2>/dev/null
+	return 0
+}

@@ -61,6 +61,17 @@ for deflate in on off; do
 		--cafile "$CERT_DIR/ca.pem" "$GOOD_CHAT"
 	check "twilsock deflate=$deflate: 200 accept, info level, in the json sink" json_expect_some "$TMP/t$deflate.json" \
 		'd.get("event") == "answer" and d["server"]["verdict"] == "accept" and d["server"]["status"] == 200 and d["prediction"]["agrees"]'
+	# python3-websockets offers permessage-deflate: with it, the server's frames come compressed
+	rm -f "$TMP/w.json"
+	export TOKSHIM_OUTPUT="stderr,json:$TMP/w.json"
+	shim_run "$TMP/w.out" "$TMP/w.err" -- "$PY" "$ROOT/tests/e2e/tsock_ws.py" "$TP" "$CERT_DIR/ca.pem" "$EXPIRED_CHAT"
+	if [ $deflate = on ]; then
+		check "websockets client: permessage-deflate negotiated" grep -q "extensions: \['permessage-deflate'\]" "$TMP/w.out"
+	else
+		check "websockets client: no extension" grep -q "extensions: \[\]" "$TMP/w.out"
+	fi
+	check "websockets client deflate=$deflate: the 401 20104 answer read from the server's frames" json_expect_some "$TMP/w.json" \
+		'd.get("event") == "answer" and d["channel"] == "twilsock" and d["server"]["code"] == 20104 and d["server"]["status"] == 401 and d["prediction"]["agrees"]'
 done
 check "twilsock: the accept is silent at the default level" bash -c "
 	TOKSHIM_LEVEL= TOKSHIM_OUTPUT=stderr LD_PRELOAD='$SHIM' TOKSHIM_SECRET='$SECRET' timeout 30 '$EX/twilsock_client' --port $TP \

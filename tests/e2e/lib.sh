@@ -174,12 +174,13 @@ plain_run() {
 	timeout 60 "$@" >"$out" 2>"$err" || RC=$?
 }
 
-# jq-free JSON checks: json_lines FILE prints the number of lines;
-# json_expect FILE PYEXPR: every line's object `d` satisfies PYEXPR and there
-# is at least one line.
+# jq-free JSON checks on the token records (the predictions; the server's
+# answer and lifetime records are left out: json_expect_some sees them):
+# json_count FILE prints the number of token records; json_expect FILE
+# PYEXPR: every token record `d` satisfies PYEXPR and there is at least one.
 json_count() {
 	[ -f "$1" ] || { echo 0; return; }
-	grep -c . "$1" || true
+	grep -v -e '"event":"answer"' -e '"event":"lifetime"' "$1" | grep -c . || true
 }
 
 json_expect() {
@@ -192,6 +193,9 @@ except OSError as e:
     print("  no json sink file: %s" % e); sys.exit(1)
 if not lines:
     print("  json sink is empty"); sys.exit(1)
+lines = [l for l in lines if json.loads(l).get("event", "token") == "token"]
+if not lines:
+    print("  json sink has no token record"); sys.exit(1)
 for l in lines:
     d = json.loads(l)
     ids = [c["id"] for c in d.get("causes", [])]

@@ -40,7 +40,7 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace
+           python3 python3-websockets strace valgrind
 
 .PHONY: all deps test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:

@@ -637,6 +637,11 @@ int session_feed_server_clock(struct session *s, const void *buf, size_t len, se
 	return feed_server(s, buf, len, 0, -1, clock, emit, ctx);
 }
 
+struct ws_frame *session_server_frame(struct session *s)
+{
+	return s->srv.mode == SM_WS && !s->srv_lost ? wire_frame(&s->srv.ws) : NULL;
+}
+
 void session_server_lost(struct session *s)
 {
 	s->srv_lost = 1;

@@ -53,6 +53,13 @@ int session_feed_server(struct session *s, const void *buf, size_t len, int64_t 
  * answer, clock(0) while a token is watched). */
 int session_feed_server_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
 			      session_emit_fn emit, void *ctx);
+/* The frame state of the server's WebSocket direction for the per-read fast
+ * path (ws_frame_take, decode/ws_frame.h: bulk frames that cannot answer
+ * anything taken by length), NULL while the server's bytes are not
+ * WebSocket frames. Bytes ws_frame_take takes count as fed; the caller holds
+ * the session's lock and feeds the rest with session_feed_server*, and feeds
+ * through session_feed_server* once its clock passes session_watch_due. */
+struct ws_frame *session_server_frame(struct session *s);
 /* The client read bytes the caller could not see (MSG_TRUNC): the server's
  * direction cannot be followed any more; its open questions are dropped. */
 void session_server_lost(struct session *s);

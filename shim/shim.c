@@ -20,6 +20,7 @@
 #include "decode/wire.h"
 #include "report/reporter.h"
 #include "report/secrets_file.h"
+#include "shim/fast.h"
 #include "shim/shim.h"
 
 __thread int shim_in __attribute__((tls_model("initial-exec")));
@@ -391,6 +392,16 @@ void shim_feed_read(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || !c->s || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
+	/* bulk server frames that cannot answer anything: taken by length, no
+	 * clock read but the cached one (shim/fast.h), no session feed */
+	struct ws_frame *f = session_server_frame(c->s);
+	if (f && f->open && (c->due == INT64_MAX || shim_now_cached() <= c->due)) {
+		size_t k = ws_frame_take(f, buf, len);
+		if (k == len)
+			return;
+		buf = (const char *)buf + k;
+		len -= k;
+	}
 	session_feed_server_clock(c->s, buf, len, shim_clock, emit, c);
 	if (__builtin_expect(session_passthrough(c->s) || c->gone, 0)) {
 		conn_set_passthrough(c);

@@ -73,7 +73,7 @@ int session_server_wanted(const struct session *s);
 struct ws_frame *session_frame(struct session *s);
 /* The time after which a feed would report expired_in_use (the watched
  * token's expiry plus the skew), INT64_MAX when no token is watched: a caller
- * using session_fast feeds through session_feed* once its clock passes it. */
+ * using session_frame feeds through session_feed* once its clock passes it. */
 int64_t session_watch_due(const struct session *s);
 /* Non-zero when nothing more can be found: the caller may stop feeding. */
 int session_passthrough(const struct session *s);

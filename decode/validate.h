@@ -50,10 +50,10 @@ void vconfig_init(struct vconfig *cfg);
 int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out);
 
 /* The big scratch space of one validation (~41 KiB): the decoded segments,
- * their JSON values, and a wrapped token's unwrapped copy. validate() and
- * token_peek() put it on the caller's stack; callers on a stack of unknown
+ * their JSON values, and a wrapped token's unwrapped copy. validate() puts
+ * it on the caller's stack; callers on a stack of unknown
  * size (the shim, on the host's threads) keep one in their own memory and
- * call the _ex forms, which then use under 2 KiB of stack besides libc's
+ * call validate_ex, which then uses under 2 KiB of stack besides libc's
  * (snprintf). A work area serves one call at a time; contents between calls
  * are meaningless. */
 #define VALIDATE_HDR_TOKS 64   /* JSON values of a header */
@@ -66,18 +66,8 @@ struct validate_work {
 	struct json_tok wt[VALIDATE_WRAP_TOKS];
 	char inner[TOKEN_MAX_LEN];
 };
-size_t validate_work_sizeof(void);
 /* validate() with the caller's work area (borrowed, not NULL). */
 int validate_ex(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out,
 		struct validate_work *work);
-
-/* Fills only out->token (summary, fingerprint) without judging; 0 when the
- * token's header and payload decode. For cheap checks such as "is this a
- * Twilio token" (cty twilio-fpa;v=1) on a JWT-shaped string. */
-int token_peek(const char *tok, size_t len, struct token_summary *out);
-/* token_peek() with the caller's work area (borrowed, not NULL). */
-int token_peek_ex(const char *tok, size_t len, struct token_summary *out, struct validate_work *work);
-/* Non-zero when tok is JWT-shaped and its header has cty "twilio-fpa;v=1". */
-int token_is_twilio(const char *tok, size_t len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "decode/product.h"
+#include "decode/text.h"
 #include "decode/wire_int.h"
 
 size_t wire_sizeof(void)
@@ -298,31 +299,6 @@ static int icontains(const char *p, size_t n, const char *lit)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* URL-decodes p[0..n) in place; returns the new length. */
-static size_t url_decode(char *p, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-			p[o++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-			i += 2;
-		} else if (p[i] == '+') {
-			p[o++] = ' ';
-		} else {
-			p[o++] = p[i];
-		}
-	}
-	return o;
-}
-
 /* Whether the structured place should be trusted without the cty check: the
  * host is Twilio's or named by a rule. */
 static int host_is_twilio(const struct wire *w)
@@ -396,7 +372,7 @@ static int request_line(struct wire *w, size_t n)
 		while (e < t1 && b[e] != '&' && b[e] != '#')
 			e++;
 		if (e - i > 6 && !memcmp(b + i, "token=", 6)) {
-			size_t vlen = url_decode(b + i + 6, e - i - 6);
+			size_t vlen = text_url_decode(b + i + 6, e - i - 6, 1);
 			if (vlen && (host_is_twilio(w) || wire_jwt_is_twilio(b + i + 6, vlen))) {
 				job_token(w, i + 6, vlen, CHANNEL_HTTP, "query", "token= query parameter");
 				w->job.skip_off = i + 6;
@@ -676,8 +652,8 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 		/* chunk-size [; ext] */
 		uint64_t size = 0;
 		size_t i = 0;
-		while (i < ln && hexval(w->small[i]) >= 0 && i < 16)
-			size = size * 16 + (uint64_t)hexval(w->small[i++]);
+		while (i < ln && text_hexval(w->small[i]) >= 0 && i < 16)
+			size = size * 16 + (uint64_t)text_hexval(w->small[i++]);
 		if (i == 0 || (i < ln && w->small[i] != ';' && w->small[i] != ' ' && w->small[i] != '\t'))
 			goto bad_chunk;
 		if (size == 0) {
@@ -702,18 +678,6 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 
 /* ---- detection and the feed loop ------------------------------------------------------ */
 
-/* The first byte of a client WebSocket frame that starts a message or is a
- * control frame (a capture that begins after the handshake). */
-static int ws_first_byte(unsigned char c)
-{
-	unsigned op = c & 0x0f;
-	if (c & 0x30)
-		return 0;
-	if (op == 1 || op == 2)
-		return 1;
-	return (c & 0x80) && !(c & 0x40) && (op == 8 || op == 9 || op == 10);
-}
-
 static void detect(struct wire *w, const unsigned char *p)
 {
 	unsigned char c = p[0];
@@ -722,7 +686,8 @@ static void detect(struct wire *w, const unsigned char *p)
 	} else if (c >= 'A' && c <= 'Z') {
 		http_request_reset(w);
 		w->mode = WM_HTTP;
-	} else if (ws_first_byte(c)) {
+	} else if (ws_first_ok(c, 0)) {
+		/* a frame that starts a message or a control frame: a capture begun after the handshake */
 		w->ws_hint = w->host_hint;
 		wire_ws_start(w, WS_CLIENT, 0);
 		w->wf.seen = 1; /* no going back to HTTP */

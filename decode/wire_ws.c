@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "decode/text.h"
 #include "decode/wire_int.h"
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -329,7 +330,7 @@ static void message_end(struct wire *w)
 		return;
 	}
 	size_t s = 0;
-	while (s < n && (b[s] == ' ' || b[s] == '\t' || b[s] == '\r' || b[s] == '\n'))
+	while (s < n && text_is_ws(b[s]))
 		s++;
 	if (s < n && b[s] == '{')
 		json_msg(w, b, n);

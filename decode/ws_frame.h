@@ -61,7 +61,7 @@ static inline int ws_first_ok(unsigned c, int in_msg)
 	return (op == 1 || op == 2) && !in_msg;
 }
 
-/* The size of the header whose first two bytes are b0 b1 (2..14). */
+/* The size of a frame header (2..14) from its second byte. */
 static inline size_t ws_hdr_size(unsigned b1)
 {
 	unsigned l7 = b1 & 0x7f;

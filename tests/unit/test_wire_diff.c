@@ -114,7 +114,7 @@ static void diff_feed(struct wire *w, const unsigned char *p, size_t n, struct d
 }
 
 /* mode 0 whole, 1 byte by byte, 2 random pieces, 3 random pieces with
- * wire_fast_take first, 4 the same with pieces cut at frame-ish sizes */
+ * ws_frame_take first, 4 the same with pieces cut at frame-ish sizes */
 static size_t diff_taken; /* bytes ws_frame_take took, over a diff_rounds */
 
 static void diff_run(const struct wt_buf *s, int mode, uint64_t seed, struct diff_log *log)
@@ -308,4 +308,37 @@ Test(wire_diff, client_frames_deflate_context_takeover)
 Test(wire_diff, client_frames_deflate_no_context_takeover)
 {
 	diff_kind_check((struct diff_kind){WS_CLIENT, 1, 1, 0});
+}
+
+/* The permessage-deflate parameters an upgrade offered, for the reader of
+ * the server's direction (wire_start_ws). */
+Test(wire_diff, upgrade_offer)
+{
+	static const struct wire_config cfg = {0};
+	struct wire *w = malloc(wire_sizeof());
+	cr_assert(w);
+	wire_init(w, &cfg, 1);
+	cr_assert_eq(wire_ws_offer(w), 0u);
+	static const char req[] =
+		"GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+		"Sec-WebSocket-Version: 13\r\n\r\n";
+	struct diff_log log;
+	memset(&log, 0, sizeof log);
+	diff_feed(w, (const unsigned char *)req, sizeof req - 1, &log);
+	cr_assert_eq(wire_ws_offer(w), WIRE_WS_DEFLATE | WIRE_WS_SERVER_NO_CTX);
+	/* a masked frame is a client's: a server-direction decoder loses sync on it */
+	struct wire *r = malloc(wire_sizeof());
+	cr_assert(r);
+	wire_init(r, &cfg, 1);
+	wire_start_ws(r, WS_SERVER, wire_ws_offer(w));
+	static const unsigned char masked[] = {0x82, 0x81, 1, 2, 3, 4, 'x'};
+	struct wire_event ev;
+	cr_assert_eq(wire_feed(r, masked, sizeof masked, &ev), WIRE_E_PROTOCOL);
+	cr_assert(wire_passthrough(r));
+	wire_release(r);
+	free(r);
+	wire_release(w);
+	free(w);
 }

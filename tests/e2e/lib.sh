@@ -136,6 +136,9 @@ e2e_certs() {
 start_server() {
 	SERVER_OUT=$TMP/server.out
 	SERVER_ERR=$TMP/server.err
+	# emptied here, not only by the child's redirection: a second server in one
+	# script must not be taken as ready from the first one's "ready" line
+	: >"$SERVER_OUT"
 	"$PY" "$ROOT/tests/servers/twilio_like.py" --cert "$CERT_DIR/server.pem" --key "$CERT_DIR/server.key" \
 		--secret "$SECRET" --account "$ACCOUNT" --lifetime 280 "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" &
 	PIDS+=($!)

@@ -394,9 +394,8 @@ static void answer_causes(struct session *s, const struct question *q, const str
 		else
 			snprintf(what, sizeof what, "status %d (%s)", a->status, a->text[0] ? a->text : "no description");
 		if (sc)
-			diag_add(&s->d, CAUSE_SERVER_REJECTED, sc->fix,
-				 "the server rejected the token with %s although it looked valid here: %s",
-				 what, sc->explain);
+			diag_add(&s->d, CAUSE_SERVER_REJECTED, sc->fix, "valid here, rejected with %d: %s", a->code,
+				 sc->explain);
 		else
 			diag_add(&s->d, CAUSE_SERVER_REJECTED,
 				 "look the code up in Twilio's error reference (twilio.com/docs/api/errors)",

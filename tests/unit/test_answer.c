@@ -8,6 +8,7 @@
 #include "decode/server_codes.h"
 #include "decode/session.h"
 #include "decode/wire_srv.h"
+#include "decode/ws_frame.h"
 #include "report/report.h"
 #include "tests/unit/wire_testlib.h"
 
@@ -629,4 +630,83 @@ Test(answer, secrets_file_account_column)
 	validate(t, strlen(t), WT_NOW, &v, &d);
 	cr_assert_eq(d.accept, 1);
 	keyring_free(kr);
+}
+
+/* The read path's fast path (ws_frame_take on the server's frame state, as
+ * shim_feed_read uses it) gives the same answers as feeding every byte, at
+ * any split: bulk binary frames between the replies are taken by length. */
+static size_t feed_fast(struct fx *f, const unsigned char *p, size_t n, const size_t *cuts, size_t ncuts)
+{
+	size_t prev = 0, taken = 0;
+	for (size_t c = 0; c <= ncuts; c++) {
+		size_t end = c < ncuts ? cuts[c] : n;
+		const unsigned char *q = p + prev;
+		size_t len = end - prev;
+		struct ws_frame *wf = session_server_frame(f->s);
+		if (wf && wf->open) {
+			size_t k = ws_frame_take(wf, q, len);
+			taken += k;
+			q += k;
+			len -= k;
+		}
+		if (len)
+			session_feed_server(f->s, q, len, WT_NOW, collect, &f->got);
+		prev = end;
+	}
+	return taken;
+}
+
+Test(answer, read_fast_path_differential)
+{
+	char t[4096], t2[4096];
+	wt_token(t, sizeof t, "alice", WT_CHAT_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	wt_token(t2, sizeof t2, "alice", WT_CHAT_GRANT, WT_NOW - 7100, WT_NOW - 3500);
+	struct wt_buf c = {0}, s = {0};
+	ws_open(&c, "/v3/wsconnect");
+	tsock_msg(&c, "TMa", "init", t);
+	tsock_msg(&c, "TMb", "update", t2);
+	wt_printf(&s, UPGRADE_101);
+	unsigned char bulk[3000];
+	memset(bulk, 'B', sizeof bulk);
+	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	srv_frame(&s, 0, 10, "", 0);
+	tsock_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
+	srv_frame(&s, 0, 2, bulk, 200);
+	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	tsock_reply(&s, "TMb", 401, 20104, "Access Token expired or expiration date invalid");
+	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+
+	struct fx whole;
+	fx_init(&whole, "tsock.us1.twilio.com");
+	cfeed(&whole, &c, WT_NOW);
+	sfeed(&whole, &s, WT_NOW);
+	cr_assert_eq(whole.got.n, 4, "the init's and update's records and two answers, got %zu", whole.got.n);
+	cr_assert_eq(whole.got.d[2].event, DIAG_EV_ANSWER);
+	cr_assert_str_eq(whole.got.d[3].message, "update");
+	uint64_t seed = 7;
+	size_t cuts[64], total_taken = 0;
+	for (int round = 0; round < 200; round++) {
+		size_t nc = 0, at = 0;
+		while (nc < 64) {
+			at += 1 + wt_rand(&seed) % (round < 100 ? 64 : 3100);
+			if (at >= s.n)
+				break;
+			cuts[nc++] = at;
+		}
+		struct fx f;
+		fx_init(&f, "tsock.us1.twilio.com");
+		cfeed(&f, &c, WT_NOW);
+		total_taken += feed_fast(&f, (const unsigned char *)s.p, s.n, cuts, nc);
+		cr_assert_eq(f.got.n, whole.got.n, "round %d", round);
+		for (size_t i = 0; i < whole.got.n; i++) {
+			cr_assert_eq(f.got.d[i].event, whole.got.d[i].event, "round %d record %zu", round, i);
+			cr_assert_eq(f.got.d[i].answer.code, whole.got.d[i].answer.code);
+			cr_assert_str_eq(f.got.d[i].message, whole.got.d[i].message);
+		}
+		fx_free(&f);
+	}
+	cr_assert(total_taken > 0, "the fast path took bulk frames");
+	fx_free(&whole);
+	wt_free(&c);
+	wt_free(&s);
 }

@@ -104,6 +104,20 @@ check "peek: the client got the 401" grep -q '"code": 401' "$TMP/p.out"
 check "peek: exactly one answer record" test "$(grep -c '"event":"answer"' "$TMP/p.json")" = 1
 check "peek: it is the 401 20104, library libc" json_expect_some "$TMP/p.json" \
 	'd.get("event") == "answer" and d["server"]["code"] == 20104 and d["connection"]["library"] == "libc" and d["connection"]["transport"] == "tcp"'
+for reader in recvmsg readv read; do
+	rm -f "$TMP/rd.json"
+	export TOKSHIM_OUTPUT="stderr,json:$TMP/rd.json"
+	shim_run "$TMP/rd.out" "$TMP/rd.err" -- "$PY" "$ROOT/tests/e2e/tsock_raw.py" --reader $reader --port "$WP" "$EXPIRED_CHAT"
+	check "$reader: the client got the 401, one answer record" bash -c "grep -q '\"code\": 401' '$TMP/rd.out' && [ \$(grep -c '\"event\":\"answer\"' '$TMP/rd.json') = 1 ]"
+done
+rm -f "$TMP/ea.json"
+export TOKSHIM_OUTPUT="stderr,json:$TMP/ea.json"
+shim_run "$TMP/ea.out" "$TMP/ea.err" -- "$PY" "$ROOT/tests/e2e/tsock_raw.py" --eagain --port "$WP" "$EXPIRED_CHAT"
+check "EAGAIN: the errno comes through, the answer is still read" bash -c "grep -q 'eagain: errno EAGAIN' '$TMP/ea.out' && grep -q '\"event\":\"answer\"' '$TMP/ea.json'"
+rm -f "$TMP/tr.json"
+export TOKSHIM_OUTPUT="stderr,json:$TMP/tr.json"
+shim_run "$TMP/tr.out" "$TMP/tr.err" -- "$PY" "$ROOT/tests/e2e/tsock_raw.py" --trunc 100000 --port "$WP" "$EXPIRED_CHAT"
+check "MSG_TRUNC: the client's call is unchanged, the shim gives the direction up (no answer)" bash -c "[ $RC = 0 ] && grep -q 'trunc: discarded' '$TMP/tr.out' && grep -q '\"event\":\"token\"' '$TMP/tr.json' && ! grep -q '\"event\":\"answer\"' '$TMP/tr.json'"
 export TOKSHIM_OUTPUT="stderr,json:$TMP/r0.json"
 TOKSHIM_READ=0 shim_run "$TMP/r0.out" "$TMP/r0.err" -- "$PY" "$ROOT/tests/e2e/tsock_raw.py" --port "$WP" "$EXPIRED_CHAT"
 check "TOKSHIM_READ=0: the prediction, no answer" bash -c "grep -q '\"event\":\"token\"' '$TMP/r0.json' && ! grep -q '\"event\":\"answer\"' '$TMP/r0.json'"

@@ -7,12 +7,19 @@ Sends init with TOKEN; prints each server message's method/status on stdout.
   --stay SECONDS    keep reading (pings, client_update) for SECONDS after the reply
   --update TOKEN2   answer token_about_to_expire with an update carrying TOKEN2
   --send-after S    send a Twilsock ping message S seconds after the reply (traffic)
+  --reader CALL     recv (default), recvmsg, readv or read: the call that reads
+  --eagain          first try a non-blocking recv before the reply can be there
+                    (EAGAIN must come through with its errno)
+  --trunc N         discard the first N bytes after the handshake with
+                    recv(MSG_TRUNC) (the shim must then give the direction up)
 Exit status: 0 init accepted, 1 refused, 2 error. Never prints a token.
 """
 import argparse
 import base64
+import errno
 import json
 import os
+import select
 import socket
 import struct
 import sys
@@ -37,10 +44,26 @@ def tsock(header):
 
 
 class Conn:
-    def __init__(self, sock, peek):
+    def __init__(self, sock, peek, reader="recv"):
         self.s = sock
         self.peek = peek
+        self.reader = reader
         self.buf = b""
+
+    def read(self, n):
+        if self.reader == "recvmsg":
+            data, _, _, _ = self.s.recvmsg(n)
+            return data
+        if self.reader in ("readv", "read"):
+            # the socket has a timeout, so its fd is non-blocking: wait first
+            select.select([self.s], [], [], 10)
+        if self.reader == "readv":
+            a, b = bytearray(n // 2), bytearray(n - n // 2)
+            k = os.readv(self.s.fileno(), [a, b])
+            return bytes((a + b)[:k])
+        if self.reader == "read":
+            return os.read(self.s.fileno(), n)
+        return self.s.recv(n)
 
     def more(self):
         if self.peek:
@@ -49,7 +72,7 @@ class Conn:
                 raise EOFError
             got = self.s.recv(len(p))
         else:
-            got = self.s.recv(4096)
+            got = self.read(4096)
         if not got:
             raise EOFError
         self.buf += got
@@ -84,6 +107,9 @@ def main():
     p.add_argument("--stay", type=float, default=0)
     p.add_argument("--update")
     p.add_argument("--send-after", type=float)
+    p.add_argument("--reader", default="recv", choices=["recv", "recvmsg", "readv", "read"])
+    p.add_argument("--eagain", action="store_true")
+    p.add_argument("--trunc", type=int, default=0)
     p.add_argument("token")
     a = p.parse_args()
     s = socket.create_connection(("127.0.0.1", a.port), 10)
@@ -91,14 +117,28 @@ def main():
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall(("GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
                "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
-    c = Conn(s, a.peek)
+    c = Conn(s, a.peek, a.reader)
     while b"\r\n\r\n" not in c.buf:
         c.more()
     head, _, c.buf = c.buf.partition(b"\r\n\r\n")
     if b" 101 " not in head.split(b"\r\n")[0]:
         print("upgrade refused")
         return 1
+    if a.eagain:
+        s.setblocking(False)
+        try:
+            s.recv(4096)
+            print("eagain: data already there")
+        except BlockingIOError as e:
+            print("eagain: errno %s" % ("EAGAIN" if e.errno == errno.EAGAIN else e.errno))
+        s.settimeout(10)
     s.sendall(frame(tsock({"id": "TMinit1", "method": "init", "token": a.token, "payload_size": 0})))
+    if a.trunc:
+        time.sleep(0.5)
+        n = len(s.recv(a.trunc, socket.MSG_TRUNC))
+        print("trunc: discarded %d" % n)
+        c.buf = b""
+        return 0
     status = None
     while status is None:
         op, pl = c.message()

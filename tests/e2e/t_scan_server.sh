@@ -148,6 +148,21 @@ check "--server without a file is a usage error" bash -c "'$TOKSHIM' scan --serv
 RC=0; "$TOKSHIM" scan --server "$TMP/nope" "$TMP/sip.c" >/dev/null 2>&1 || RC=$?
 check "--server unreadable: exit 2" test "$RC" = 2
 
+# the secrets file's account column: a key of another account (mixed credentials)
+OTHER=ACfedcba9876543210fedcba9876543210
+printf '%s %s %s\n' "$KEY" "$SECRET" "$OTHER" >"$TMP/secrets3"
+chmod 600 "$TMP/secrets3"
+GOODTOK=$("$PY" -c 'import sys; print(open(sys.argv[1]).read().split("X-Twilio-Token: ")[1].split("\r\n")[0])' "$TMP/gzip.c")
+RC=0
+"$TOKSHIM" check --json --now "$NOW" --secrets-file "$TMP/secrets3" "$GOODTOK" >"$TMP/acct.json" 2>&1 || RC=$?
+check "secrets file account column: account_mismatch, exit 1" test "$RC" = 1
+check "account_mismatch names both SIDs, never the secret" bash -c "grep -q account_mismatch '$TMP/acct.json' && grep -q '$OTHER' '$TMP/acct.json' && grep -q '$ACCOUNT' '$TMP/acct.json' && ! grep -q '$SECRET' '$TMP/acct.json'"
+printf '%s %s ACnot-an-account\n' "$KEY" "$SECRET" >"$TMP/secrets4"
+chmod 600 "$TMP/secrets4"
+RC=0
+"$TOKSHIM" check --now "$NOW" --secrets-file "$TMP/secrets4" "$GOODTOK" >"$TMP/acct4.out" 2>&1 || RC=$?
+check "a malformed account column refuses the file, naming the line" bash -c "[ $RC = 2 ] && grep -q 'line 1: third field is not an Account SID' '$TMP/acct4.out'"
+
 # report: agreement per cause, and the disagreements
 cat "$TMP"/*.json >"$TMP/all.log"
 RC=0

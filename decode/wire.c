@@ -91,7 +91,7 @@ const char *wire_host(const struct wire *w)
 
 int wire_request_seq(const struct wire *w)
 {
-	return w->requests;
+	return w->answered;
 }
 
 int wire_passthrough(const struct wire *w)
@@ -357,6 +357,8 @@ static int request_line(struct wire *w, size_t n)
 		return 0;
 	}
 	w->requests++;
+	if (!(w->is_sip && ieq(b, m, "ACK")))
+		w->answered++;
 	w->is_get = ieq(b, m, "GET");
 	w->is_connect = ieq(b, m, "CONNECT");
 	if (w->is_sip)

@@ -84,8 +84,10 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
  * (e.g. an unknown binary protocol): callers may stop feeding it. */
 int wire_passthrough(const struct wire *w);
 
-/* The number of HTTP/SIP requests begun on w so far (the one being read
- * included): a token event's request is this one. */
+/* The number of HTTP/SIP requests begun on w so far that the server answers
+ * (the one being read included; not the client's own SIP responses, not a
+ * SIP ACK): the server's final responses come in this order, so a token
+ * event's request is answered by the response of this number. */
 int wire_request_seq(const struct wire *w);
 /* permessage-deflate parameters of a WebSocket upgrade (RFC 7692). */
 #define WIRE_WS_DEFLATE 1u        /* permessage-deflate offered */

@@ -89,6 +89,8 @@ struct wire {
 	size_t line_len;
 	int line_over;         /* the current line exceeded WIRE_LINE_MAX: being skipped */
 	int requests;          /* requests seen on this connection */
+	int answered;          /* of them, those the server answers: not the client's own SIP
+				  responses, not a SIP ACK */
 	int is_sip, is_get, is_connect, is_h2;
 	const char *sip_msg;   /* "register", "invite", ... */
 	enum wire_hint path_hint;

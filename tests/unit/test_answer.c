@@ -561,6 +561,29 @@ Test(answer, http_keepalive_order_and_refused_upgrade)
 	wt_free(&s);
 }
 
+Test(answer, sip_ack_gets_no_response)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice_1", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf c = {0}, s = {0};
+	wt_printf(&c, "INVITE sip:a@x SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&c, "ACK sip:a@x SIP/2.0\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&c, "SIP/2.0 200 OK\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n"); /* to the server's OPTIONS */
+	wt_printf(&c, "INVITE sip:a@x SIP/2.0\r\nCSeq: 2 INVITE\r\nX-Twilio-AccessToken: %s\r\nContent-Length: 0\r\n\r\n", t);
+	wt_printf(&s, "SIP/2.0 100 Trying\r\nContent-Length: 0\r\n\r\nSIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&s, "OPTIONS sip:c@x SIP/2.0\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&s, "SIP/2.0 403 Forbidden\r\nX-Twilio-Error: 20103 Invalid\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "the 403 answers the second INVITE");
+	cr_assert_eq(f.got.d[1].answer.status, 403);
+	cr_assert_str_eq(f.got.d[1].message, "invite");
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+}
+
 Test(answer, no_questions_without_reading)
 {
 	struct fx f;

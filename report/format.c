@@ -499,11 +499,11 @@ static void text_answer(struct sb *b, const struct diag *d, const struct conn_in
 	}
 	if (a->status)
 		sb_printf(b, ": status %d", a->status);
-	else
-		sb_puts(b, ":");
 	const struct server_code *sc = a->code ? server_code_find(a->code) : NULL;
 	if (a->code)
-		sb_printf(b, ", code %d", a->code);
+		sb_printf(b, "%s code %d", a->status ? "," : ":", a->code);
+	else if (!a->status)
+		sb_puts(b, ":");
 	if (sc) {
 		sb_puts(b, " (");
 		sb_puts(b, sc->meaning);

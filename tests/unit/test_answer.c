@@ -517,6 +517,11 @@ Test(answer, voice_31205_and_video_error)
 	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
 	cr_assert_eq(f.got.d[1].answer.code, 31205);
 	cr_assert_eq(f.got.d[1].answer.pred_accept, 0);
+	char out[4096];
+	report_format_text(out, sizeof out, &f.got.d[1], NULL, "", 0);
+	cr_assert(strstr(out, "SERVER REJECTED voice listen: code 31205 (JWT token expired); as predicted (expired)"), "%s", out);
+	report_format_kv(out, sizeof out, &f.got.d[1], NULL);
+	cr_assert(strstr(out, "event=answer server=reject code=31205 predicted=reject agrees=yes"), "%s", out);
 	fx_free(&f);
 	wt_free(&c);
 	wt_free(&s);

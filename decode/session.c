@@ -648,8 +648,3 @@ void session_server_lost(struct session *s)
 	for (size_t i = 0; i < SESSION_Q_MAX; i++)
 		s->q[i].kind = Q_NONE;
 }
-
-int session_server_wanted(const struct session *s)
-{
-	return !s->srv_lost && !wire_srv_passthrough(&s->srv) && (questions_open(s) || watching(s));
-}

@@ -63,9 +63,6 @@ struct ws_frame *session_server_frame(struct session *s);
 /* The client read bytes the caller could not see (MSG_TRUNC): the server's
  * direction cannot be followed any more; its open questions are dropped. */
 void session_server_lost(struct session *s);
-/* Non-zero while the server's bytes are worth feeding: an answer is awaited
- * or a token is watched, and the server's stream is still in step. */
-int session_server_wanted(const struct session *s);
 /* The decoder's frame state for the per-write fast path (ws_frame_take,
  * decode/ws_frame.h): bytes ws_frame_take takes count as fed, with no clock
  * read; the caller takes the session's lock for it and feeds the rest with

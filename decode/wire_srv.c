@@ -255,10 +255,8 @@ static void header(struct wire_srv *w, const char *b, size_t n)
 	while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
 		vn--;
 	if (ieq(b, nn, "Content-Length") || (w->is_sip && ieq(b, nn, "l"))) {
-		size_t used;
 		uint64_t cl = 0;
 		size_t i = 0;
-		(void)used;
 		while (i < vn && v[i] >= '0' && v[i] <= '9' && i < 19)
 			cl = cl * 10 + (uint64_t)(v[i++] - '0');
 		if (i > 0 && i == vn) {
@@ -409,9 +407,9 @@ static size_t http_step(struct wire_srv *w, const unsigned char *p, size_t n, st
 				w->hs = SH_BODY;
 			} else if (!w->has_cl && !w->chunked && !no_body && !w->is_sip) {
 				/* the body runs to the end: the status is all we get */
-				int r = message_done(w, ev);
+				message_done(w, ev);
 				w->hs = SH_EOF_BODY;
-				return r ? used : used;
+				return used;
 			} else {
 				message_done(w, ev);
 			}

@@ -123,12 +123,13 @@ static void twilsock_want(struct wire *w)
 		w->msg_want = hlen < WIRE_MSG_MAX - hoff ? hoff + hlen : WIRE_MSG_MAX;
 }
 
-/* After kept bytes arrived: a Twilsock message whose header is complete is
+/* After kept bytes arrived: a client's Twilsock message whose header is complete is
  * scanned now (its job started) and the rest of it skipped by length
  * (uncompressed) or inflated and dropped (compressed). */
 static void twilsock_progress(struct wire *w)
 {
-	if (w->msg_mode != MM_COLLECT)
+	/* the server's messages are answers: read whole (wire_srv.c) */
+	if (w->msg_mode != MM_COLLECT || w->wf.dir == WS_SERVER)
 		return;
 	if (!w->msg_want)
 		twilsock_want(w);
@@ -152,14 +153,15 @@ static void twilsock_progress(struct wire *w)
 /* How many more bytes to keep of the message, at most cap. */
 static size_t keep_room(const struct wire *w, size_t cap)
 {
-	if (w->msg_len < 8) {
+	if (w->msg_len < 8 && w->wf.dir == WS_CLIENT) {
 		if (cap > 8 - w->msg_len)
 			cap = 8 - w->msg_len; /* enough to tell a Twilsock message */
 	} else if (w->msg_mode == MM_UNDECIDED && cap > 8 - w->msg_len)
 		cap = 8 - w->msg_len;
 	else if (w->msg_want && w->msg_want != WIRE_MSG_MAX && cap > w->msg_want - w->msg_len)
 		cap = w->msg_want - w->msg_len;
-	else if (!w->msg_want && w->msg_len < 64 && w->msg_len >= 8 && !memcmp(w->buf, "TWILSOCK", 8) &&
+	else if (!w->msg_want && w->wf.dir == WS_CLIENT && w->msg_len < 64 && w->msg_len >= 8 &&
+		 !memcmp(w->buf, "TWILSOCK", 8) &&
 		 cap > 64 - w->msg_len)
 		cap = 64 - w->msg_len; /* the preamble first, then its header's length */
 	return cap;
@@ -304,6 +306,11 @@ static void twilsock_msg(struct wire *w, const char *b, size_t n)
 	if (!wire_json_member(b + i, hn, "token", &tok))
 		return;
 	job_tok(w, &tok, CHANNEL_TWILSOCK, m, m[0] == 'i' ? "Twilsock init" : "Twilsock update");
+	struct jspan id;
+	if (wire_json_member(b + i, hn, "id", &id) && id.is_string && id.n < sizeof w->job.id) {
+		memcpy(w->job.id, id.p, id.n);
+		w->job.id[id.n] = 0;
+	}
 }
 
 static const char *video_type(const struct jspan *t)
@@ -357,6 +364,11 @@ static void message_end(struct wire *w)
 	const char *b = w->buf;
 	size_t n = w->msg_len;
 	wire_job_start(w, n, w->msg_trunc, "message", "JWT in a WebSocket message");
+	if (w->wf.dir == WS_SERVER) {
+		/* the server's messages answer, they carry no token to judge */
+		w->job.whole = 1;
+		return;
+	}
 	if (n >= 12 && !memcmp(b, "TWILSOCK V3.", 12)) {
 		twilsock_msg(w, b, n);
 		return;

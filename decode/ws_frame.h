@@ -194,7 +194,8 @@ static inline int ws_hdr_skippable(const struct ws_frame *f, const struct ws_hdr
 		return 0; /* short: the decoder */
 	if (!ws_is_twilsock(q, h->mask))
 		return h->op == 2; /* other text: collected and scanned */
-	return ws_twilsock_skippable(q, avail < h->len ? avail : (size_t)h->len, h->mask);
+	/* the server's Twilsock messages are answers, read whole */
+	return f->dir == WS_CLIENT && ws_twilsock_skippable(q, avail < h->len ? avail : (size_t)h->len, h->mask);
 }
 
 /* Consumes the prefix of p[0..n) that needs no event and no inflate (frames

@@ -215,7 +215,7 @@ if not lines:
 for l in lines:
     d = json.loads(l)
     ids = [c["id"] for c in d.get("causes", [])]
-    if not eval(expr, {"d": d, "ids": ids}):
+    if not eval(expr, {"d": d, "ids": ids, "json": json}):
         print("  json line fails %s: %s" % (expr, l.strip()[:600])); sys.exit(1)
 EOF
 }

@@ -5,6 +5,7 @@
 
 __thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
 __thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
+_Atomic uint64_t shim_cntfrq;
 
 int64_t shim_clock(int precise)
 {

@@ -60,13 +60,6 @@ static int key_fd(conn_key key)
 	return (key & 3) == CONN_FD ? (int)(key >> 2) : -1;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}
-
 /* A lock holder gone for good (a signal handler that siglongjmp'ed out of a
  * hook, a thread killed) never unlocks: a waiter gives up after this long
  * and poisons the slot (slot_poison) instead of spinning for ever. */
@@ -120,7 +113,7 @@ static int slot_lock(struct conn *c)
 		int owner;
 		while ((owner = atomic_load_explicit(&c->lock, memory_order_relaxed))) {
 			if (++spins <= 64) {
-				cpu_relax();
+				shim_cpu_relax();
 				continue;
 			}
 			if ((spins & 15) == 1) {

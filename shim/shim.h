@@ -30,6 +30,17 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
+/* The spin-wait hint of a busy loop: pause on x86, yield on ARM (lets the
+ * other hardware thread run and saves power on a weakly ordered SoC). */
+static inline void shim_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* ---- recursion guard, process identity (guard.c) --------------------------
  * Non-zero while this thread runs shim code or a real function called by a
  * hook: any I/O that starts there passes straight through. Initial-exec TLS:

@@ -137,7 +137,7 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace
+           python3 python3-websockets strace libcap2-bin util-linux valgrind nodejs
 
 # The cross targets `make cross-test` builds and runs under qemu-user (and
 # `make deps` prepares). Both together take more than make test's 10 minutes
@@ -146,7 +146,11 @@ DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-
 CROSS_ARCHS ?= arm64 armhf
 TEST_CROSS ?=
 
-.PHONY: all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+# `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
+# the tests in this repository need that `make deps` does not install
+PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
+
+.PHONY: all deps cross-test node-deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 
 all: $(B)/libtokshim.so $(B)/tokshim
@@ -162,6 +166,14 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@if [ -n "$(strip $(CROSS_ARCHS))" ]; then bash tests/cross/deps.sh $(CROSS_SYSROOT_BASE) $(CROSS_ARCHS); fi
+
+peer-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(PEER_DEB_PKGS)"
+
+# CPython's test suite with and without the shim, compared test by test
+# (long: see README; not part of `make test`)
+peer-test: peer-deps all
+	B=$(B) bash tests/peer/run.sh
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -225,11 +237,18 @@ unit-asan: unit-asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # End-to-end: real programs, real servers, the shim preloaded into them (never into us).
-e2e: all
+e2e: all node-deps
 	B=$(B) PYTHON=$(PYTHON) bash tests/e2e/run.sh
 
+# The npm packages the e2e tests run (tests/node/package.json, its lockfile):
+# installed at test time, never committed. The `node` on PATH runs them (the
+# builds from nodejs.org and nodesource bundle their own OpenSSL).
+node-deps: tests/node/node_modules/.package-lock.json
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts
+
 # test: everything, ending with the summary line of tests/run-all.sh.
-test: deps
+test: deps node-deps
 	@$(MAKE) --no-print-directory all
 	CROSS_ARCHS="$(TEST_CROSS)" B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
 

@@ -223,6 +223,27 @@ SHIM_HIDDEN ssize_t shim_sys_writev(int fd, const struct iovec *iov, int cnt)
 {
 	return syscall(SYS_writev, fd, iov, cnt);
 }
+SHIM_HIDDEN ssize_t shim_sys_read(int fd, void *buf, size_t n)
+{
+	return syscall(SYS_read, fd, buf, n);
+}
+SHIM_HIDDEN ssize_t shim_sys_readv(int fd, const struct iovec *iov, int cnt)
+{
+	return syscall(SYS_readv, fd, iov, cnt);
+}
+SHIM_HIDDEN ssize_t shim_sys_recv(int fd, void *buf, size_t n, int flags)
+{
+	return syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+}
+SHIM_HIDDEN ssize_t shim_sys_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr,
+				      socklen_t *alen)
+{
+	return syscall(SYS_recvfrom, fd, buf, n, flags, addr.__sockaddr__, alen);
+}
+SHIM_HIDDEN ssize_t shim_sys_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return syscall(SYS_recvmsg, fd, msg, flags);
+}
 SHIM_HIDDEN int shim_sys_close(int fd)
 {
 	return (int)syscall(SYS_close, fd);
@@ -258,7 +279,17 @@ void shim_libc_init(void)
 	INIT_SLOT(close);
 	INIT_SLOT(dup2);
 	INIT_SLOT(dup3);
+	INIT_SLOT(read);
+	INIT_SLOT(readv);
+	INIT_SLOT(recv);
+	INIT_SLOT(recvfrom);
+	INIT_SLOT(recvmsg);
 #undef INIT_SLOT
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	if (!atomic_load_explicit(&shim_libc.recvmsg64, memory_order_acquire) &&
+	    !shim_libc_resolve(&shim_libc.recvmsg64, "__recvmsg64"))
+		atomic_store_explicit(&shim_libc.recvmsg64, (void *)shim_sys_recvmsg, memory_order_release);
+#endif
 }
 
 static _Atomic(void *) self_base;
@@ -461,6 +492,61 @@ struct reallib *realfamily_for_handle(struct realfamily *f, void *handle)
 	if (l)
 		atomic_store_explicit(&f->last, l, memory_order_release);
 	return l;
+}
+
+struct by_prefix {
+	const char *prefix;
+	const char *name;
+	void *found;
+};
+
+static int prefix_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct by_prefix *b = arg;
+	(void)size;
+	if (!info->dlpi_name || !*info->dlpi_name)
+		return 0;
+	const char *base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	if (strncmp(base, b->prefix, strlen(b->prefix)) != 0)
+		return 0;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		void *p = shim_elf_lookup(info->dlpi_addr, dyn, b->name);
+		if (p && !shim_is_self(p)) {
+			b->found = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i)
+{
+	if (i >= f->nnames || i >= REALLIB_FNS)
+		return NULL;
+	void *p = atomic_load_explicit(&f->next[i], memory_order_acquire);
+	if (p)
+		return p;
+	p = shim_real_dlsym(RTLD_NEXT, f->names[i]);
+	if (p && !shim_is_self(p)) {
+		atomic_store_explicit(&f->next[i], p, memory_order_release);
+		return p;
+	}
+	/* only in a local scope (a library dlopen'ed with its own libssl,
+	 * like Python's _ssl): the first loaded object of the family's name
+	 * defining it, read from its symbol table (no dlopen/dlclose, which
+	 * glibc makes leak a little per thread) */
+	struct by_prefix b = { .prefix = f->soname, .name = f->names[i] };
+	dl_iterate_phdr(prefix_cb, &b);
+	if (b.found) {
+		atomic_store_explicit(&f->next[i], b.found, memory_order_release);
+		return b.found;
+	}
+	(void)ret;
+	return NULL;
 }
 
 void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)

@@ -30,6 +30,11 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
+/* A connection's key (conn.c): 64 bits on every word size, so that a
+ * pointer, an fd or a whole 32-bit FFI handle (hook_ffi.c) fits beside the
+ * kind bits. */
+typedef uint64_t conn_key;
+
 /* The spin-wait hint of a busy loop: pause on x86, yield on ARM (lets the
  * other hardware thread run and saves power on a weakly ordered SoC). */
 static inline void shim_cpu_relax(void)
@@ -108,7 +113,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len);
 /* The connection of key ended (close, SSL_free, gnutls_deinit): what its
  * decoder still holds is judged (session_end), then it is forgotten (its
  * token bytes wiped with its block). Nothing when key is not followed. */
-void shim_conn_close(uintptr_t key);
+void shim_conn_close(conn_key key);
 /* Feeds bytes the client read on c (locked), the server's answers: the
  * server decoder, the answer and lifetime records. Nothing with
  * TOKSHIM_READ=0, or before the client wrote (no session). */
@@ -242,9 +247,6 @@ void shim_block_init(void);
 
 enum conn_kind { CONN_SSL = 1, CONN_GNUTLS = 2, CONN_FD = 3 };
 
-/* A connection's key: 64 bits on every word size, so that a pointer, an fd
- * or a whole 32-bit FFI handle (hook_ffi.c) fits beside the kind bits. */
-typedef uint64_t conn_key;
 static inline conn_key conn_key_ptr(enum conn_kind k, const void *p)
 {
 	return (conn_key)(uintptr_t)p | (conn_key)k;

@@ -625,6 +625,10 @@ static int __attribute__((noinline)) feed_events(struct session *s, const char *
 			*now_ms = (*clock)(2);
 			*clock = NULL;
 		}
+		if (*now == SESSION_NO_TIME) {
+			s->w.mode = WM_PASS;
+			break;
+		}
 		emitted += on_token(s, &ev, *now, *now_ms, emit, ctx);
 	}
 	return emitted;
@@ -643,7 +647,7 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	if (watching(s)) {
 		if (clock)
 			now = clock(0);
-		if (now > s->h.watch_exp)
+		if (now != SESSION_NO_TIME && now > s->h.watch_exp)
 			emitted += lifetime_check(s, now, 1, 0, emit, ctx);
 	}
 	return emitted;
@@ -690,12 +694,14 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 			now_ms = clock(2);
 			clock = NULL;
 		}
+		if (now == SESSION_NO_TIME)
+			break; /* no answer is judged by a time nobody knows */
 		emitted += on_server(s, &ev, now, now_ms, emit, ctx);
 	}
 	if (watching(s) && !s->h.rm_done) {
 		if (clock)
 			now = clock(0);
-		if (now > s->h.watch_exp)
+		if (now != SESSION_NO_TIME && now > s->h.watch_exp)
 			emitted += lifetime_check(s, now, 0, 0, emit, ctx);
 	}
 	return emitted;

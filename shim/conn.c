@@ -38,10 +38,10 @@
 #include "shim/clock.h"
 #include "shim/shim.h"
 
-#define CONN_TOMB UINTPTR_MAX
+#define CONN_TOMB UINT64_MAX
 /* A slot given up on (slot_poison): never looked up (no fd, no pointer or
  * ffi key has this value: an fd key's number would be negative), never reused. */
-#define CONN_POISON (UINTPTR_MAX - 4)
+#define CONN_POISON (UINT64_MAX - 4)
 #define CONN_NO_SLOT UINT32_MAX
 
 _Atomic(struct conn *) shim_conn_segs[CONN_SEGS];
@@ -75,7 +75,7 @@ static _Atomic(struct pindex *) pidx;
 static struct pindex *retired;        /* replaced indexes, freed when no reader is inside */
 static atomic_int readers;            /* look-ups inside an index */
 
-static size_t key_hash(uintptr_t k)
+static size_t key_hash(conn_key k)
 {
 	uint64_t x = (uint64_t)k;
 	x ^= x >> 33;
@@ -84,18 +84,9 @@ static size_t key_hash(uintptr_t k)
 	return (size_t)x;
 }
 
-static int key_fd(uintptr_t key)
+static int key_fd(conn_key key)
 {
 	return (key & 3) == CONN_FD ? (int)(key >> 2) : -1;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
 }
 
 /* 1 with the table's lock, 0 when it stayed busy (a holder that
@@ -110,7 +101,7 @@ static int tab_lock(void)
 			if (i > 64)
 				sched_yield();
 			else
-				cpu_relax();
+				shim_cpu_relax();
 		}
 	}
 	return 0;
@@ -168,7 +159,7 @@ static void retired_free(void)
 	}
 }
 
-static void pidx_put(struct pindex *t, uintptr_t ikey, uint32_t v)
+static void pidx_put(struct pindex *t, conn_key ikey, uint32_t v)
 {
 	size_t mask = t->cap - 1;
 	for (size_t i = key_hash(ikey) & mask;; i = (i + 1) & mask) {
@@ -237,7 +228,7 @@ static void pidx_del(const struct conn *c)
 }
 
 /* The slot holding pointer key `key`, unlocked, or NULL. */
-static struct conn *pidx_find(uintptr_t key)
+static struct conn *pidx_find(conn_key key)
 {
 	struct conn *found = NULL;
 	atomic_fetch_add(&readers, 1);
@@ -367,7 +358,7 @@ static int slot_lock(struct conn *c)
 		int owner;
 		while ((owner = atomic_load_explicit(&c->lock, memory_order_relaxed))) {
 			if (++spins <= 64) {
-				cpu_relax();
+				shim_cpu_relax();
 				continue;
 			}
 			if ((spins & 15) == 1) {
@@ -388,7 +379,7 @@ static int slot_lock(struct conn *c)
 
 /* Takes c (holding key) out of the fd map when key is an fd and the map
  * still points at c: the one place an fd's entry leaves the map. */
-static void fd_map_clear(struct conn *c, uintptr_t key)
+static void fd_map_clear(struct conn *c, conn_key key)
 {
 	int fd = key_fd(key);
 	if (fd >= 0 && fd < CONN_FD_MAX) {
@@ -402,10 +393,10 @@ static void fd_map_clear(struct conn *c, uintptr_t key)
  * is gone or stuck): out of the fd map, and a key that no look-up matches and
  * no add reuses. A holder that is only slow finishes on a slot nobody else
  * sees. */
-static void slot_poison(struct conn *c, uintptr_t key)
+static void slot_poison(struct conn *c, conn_key key)
 {
 	fd_map_clear(c, key);
-	uintptr_t k = key;
+	conn_key k = key;
 	atomic_compare_exchange_strong_explicit(&c->key, &k, CONN_POISON, memory_order_acq_rel,
 						memory_order_relaxed);
 }
@@ -442,7 +433,7 @@ void conn_unlock(struct conn *c)
 }
 
 /* Locks the slot and checks it still holds key. */
-struct conn *conn_lock_if(struct conn *c, uintptr_t key)
+struct conn *conn_lock_if(struct conn *c, conn_key key)
 {
 	if (!slot_lock(c)) {
 		slot_poison(c, key);
@@ -454,7 +445,7 @@ struct conn *conn_lock_if(struct conn *c, uintptr_t key)
 	return NULL;
 }
 
-struct conn *conn_find(uintptr_t key)
+struct conn *conn_find(conn_key key)
 {
 	int fd = key_fd(key);
 	if (fd >= 0) {
@@ -508,7 +499,7 @@ static void state_reset(struct conn *c, const char *library, int tls)
  * and, for a pointer key, its index entry made: the entry is published
  * before the key, and a look-up checks the key, so it never finds a slot
  * half made. NULL when out of memory. */
-static struct conn *slot_take(uintptr_t key)
+static struct conn *slot_take(conn_key key)
 {
 	if (!tab_lock())
 		return NULL;
@@ -527,7 +518,7 @@ static struct conn *slot_take(uintptr_t key)
 	return c;
 }
 
-struct conn *conn_add(uintptr_t key, const char *library, int tls)
+struct conn *conn_add(conn_key key, const char *library, int tls)
 {
 	struct conn *c = conn_find(key);
 	int fd = key_fd(key);
@@ -571,7 +562,7 @@ void conn_remove(struct conn *c)
 	conn_unlock(c);
 }
 
-void conn_forget(uintptr_t key)
+void conn_forget(conn_key key)
 {
 	struct conn *c = conn_find(key);
 	if (c)
@@ -589,7 +580,7 @@ void conn_after_fork(void)
 	tab.nfree = 0;
 	for (uint32_t i = tab.nslots; i-- > 0;) {
 		struct conn *c = shim_conn_at(i);
-		uintptr_t k = atomic_load_explicit(&c->key, memory_order_relaxed);
+		conn_key k = atomic_load_explicit(&c->key, memory_order_relaxed);
 		if (k != 0 && k != CONN_TOMB && c->s) {
 			/* the child's copy of the parent's mapping */
 			munmap(c->s, c->s_size);
@@ -752,7 +743,7 @@ void conn_set_passthrough(struct conn *c)
 {
 	state_free(c);
 	atomic_store_explicit(&c->passthrough, 1, memory_order_relaxed);
-	uintptr_t key = atomic_load_explicit(&c->key, memory_order_relaxed);
+	conn_key key = atomic_load_explicit(&c->key, memory_order_relaxed);
 	if (key_fd(key) >= 0) {
 		/* A socket with nothing more to find (a TLS stream under the TLS
 		 * hooks, a binary protocol): out of the fd map, so that its writes

@@ -12,6 +12,10 @@ static const struct shim_hooked hooked[] = {
 	{ "send", (void *)shim_send, SHIM_FAM_LIBC, offsetof(struct libc_real, send) },
 	{ "sendto", (void *)shim_sendto, SHIM_FAM_LIBC, offsetof(struct libc_real, sendto) },
 	{ "sendmsg", (void *)shim_sendmsg, SHIM_FAM_LIBC, offsetof(struct libc_real, sendmsg) },
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	/* sendmsg's name for _TIME_BITS=64 programs (hook_libc.c) */
+	{ "__sendmsg64", (void *)shim_sendmsg, SHIM_FAM_LIBC, offsetof(struct libc_real, sendmsg) },
+#endif
 	{ "write", (void *)shim_write, SHIM_FAM_LIBC, offsetof(struct libc_real, write) },
 	{ "writev", (void *)shim_writev, SHIM_FAM_LIBC, offsetof(struct libc_real, writev) },
 	{ "close", (void *)shim_close, SHIM_FAM_LIBC, offsetof(struct libc_real, close) },
@@ -22,6 +26,10 @@ static const struct shim_hooked hooked[] = {
 	{ "recv", (void *)shim_recv, SHIM_FAM_LIBC, offsetof(struct libc_real, recv) },
 	{ "recvfrom", (void *)shim_recvfrom, SHIM_FAM_LIBC, offsetof(struct libc_real, recvfrom) },
 	{ "recvmsg", (void *)shim_recvmsg, SHIM_FAM_LIBC, offsetof(struct libc_real, recvmsg) },
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	/* recvmsg's name for _TIME_BITS=64 programs: its own function in libc */
+	{ "__recvmsg64", (void *)shim_recvmsg64, SHIM_FAM_LIBC, offsetof(struct libc_real, recvmsg64) },
+#endif
 	{ "SSL_write", (void *)shim_SSL_write, SHIM_FAM_OPENSSL, 0 },
 	{ "SSL_write_ex", (void *)shim_SSL_write_ex, SHIM_FAM_OPENSSL, 0 },
 	{ "SSL_ctrl", (void *)shim_SSL_ctrl, SHIM_FAM_OPENSSL, 0 },
@@ -38,7 +46,7 @@ static const struct shim_hooked hooked[] = {
 const struct shim_hooked *shim_hooked_find(const char *name)
 {
 	/* cheap rejection first: every hooked name starts with one of these */
-	if (!name || !strchr("cswSgdr", name[0]))
+	if (!name || !strchr("cswSgdr_", name[0]))
 		return NULL;
 	for (size_t i = 0; i < sizeof hooked / sizeof hooked[0]; i++)
 		if (strcmp(hooked[i].name, name) == 0)

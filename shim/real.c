@@ -285,6 +285,11 @@ void shim_libc_init(void)
 	INIT_SLOT(recvfrom);
 	INIT_SLOT(recvmsg);
 #undef INIT_SLOT
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	if (!atomic_load_explicit(&shim_libc.recvmsg64, memory_order_acquire) &&
+	    !shim_libc_resolve(&shim_libc.recvmsg64, "__recvmsg64"))
+		atomic_store_explicit(&shim_libc.recvmsg64, (void *)shim_sys_recvmsg, memory_order_release);
+#endif
 }
 
 /* The first and past-the-last bytes of libtokshim.so's own image (the
@@ -437,11 +442,13 @@ static struct reallib *resolve_slow(struct realfamily *f, const void *ret)
 
 static size_t site_hash(const void *p)
 {
-	uintptr_t k = (uintptr_t)p;
+	/* 64-bit arithmetic on every word size (a 32-bit uintptr_t would
+	 * lose the high half of the multiply) */
+	uint64_t k = (uint64_t)(uintptr_t)p;
 	k ^= k >> 29;
 	k *= 0xbf58476d1ce4e5b9ull;
 	k ^= k >> 32;
-	return (size_t)k & (REALLIB_SITES - 1);
+	return (size_t)(k & (REALLIB_SITES - 1));
 }
 
 struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret)

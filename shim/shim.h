@@ -32,6 +32,22 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
+/* A connection's key (conn.c): 64 bits on every word size, so that a
+ * pointer, an fd or a whole 32-bit FFI handle (hook_ffi.c) fits beside the
+ * kind bits. */
+typedef uint64_t conn_key;
+
+/* The spin-wait hint of a busy loop: pause on x86, yield on ARM (lets the
+ * other hardware thread run and saves power on a weakly ordered SoC). */
+static inline void shim_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* ---- recursion guard, process identity (guard.c) --------------------------
  * Non-zero while this thread runs shim code or a real function called by a
  * hook: any I/O that starts there passes straight through. Initial-exec TLS:
@@ -99,7 +115,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len);
 /* The connection of key ended (close, SSL_free, gnutls_deinit): what its
  * decoder still holds is judged (session_end), then it is forgotten (its
  * token bytes wiped with its block). Nothing when key is not followed. */
-void shim_conn_close(uintptr_t key);
+void shim_conn_close(conn_key key);
 /* Feeds bytes the client read on c (locked), the server's answers: the
  * server decoder, the answer and lifetime records. Nothing with
  * TOKSHIM_READ=0, or before the client wrote (no session). */
@@ -126,6 +142,8 @@ void *shim_real_dlsym(void *handle, const char *name);
 struct libc_real {
 	_Atomic(void *) connect, send, sendto, sendmsg, write, writev, close, dup2, dup3;
 	_Atomic(void *) read, readv, recv, recvfrom, recvmsg;
+	/* 32-bit targets: libc's __recvmsg64, recvmsg of _TIME_BITS=64 programs */
+	_Atomic(void *) recvmsg64;
 };
 extern struct libc_real shim_libc;
 void *shim_libc_resolve(_Atomic(void *) *slot, const char *name);
@@ -233,24 +251,24 @@ void shim_block_init(void);
 
 enum conn_kind { CONN_SSL = 1, CONN_GNUTLS = 2, CONN_FD = 3 };
 
-static inline uintptr_t conn_key_ptr(enum conn_kind k, const void *p)
+static inline conn_key conn_key_ptr(enum conn_kind k, const void *p)
 {
-	return (uintptr_t)p | (uintptr_t)k;
+	return (conn_key)(uintptr_t)p | (conn_key)k;
 }
-static inline uintptr_t conn_key_fd(int fd)
+static inline conn_key conn_key_fd(int fd)
 {
-	return ((uintptr_t)(unsigned)fd << 2) | CONN_FD;
+	return ((conn_key)(unsigned)fd << 2) | CONN_FD;
 }
 
 struct session;
 struct conn {
-	_Atomic uintptr_t key;      /* 0 free, CONN_TOMB removed */
+	_Atomic conn_key key;      /* 0 free, CONN_TOMB removed */
 	atomic_int lock;
 	atomic_int passthrough;     /* nothing more to find: writes cost a lookup */
 	uint32_t slot;              /* this slot's number (fixed) */
 	/* guarded by the table's lock */
 	uint32_t next_free;         /* the free list's next slot */
-	uintptr_t ikey;             /* the key its index entry was made for */
+	conn_key ikey;              /* the key its index entry was made for */
 	/* guarded by lock */
 	uint64_t id;                /* unique in the process, for the reporter */
 	struct session *s;          /* mmap'ed at the first data, NULL before */
@@ -314,12 +332,12 @@ int conn_hot(struct conn *c);
  * map) since load; the first one is said on stderr. */
 unsigned long conn_unfollowed(void);
 /* c locked when it still holds key (a cached slot pointer), else NULL. */
-struct conn *conn_lock_if(struct conn *c, uintptr_t key);
+struct conn *conn_lock_if(struct conn *c, conn_key key);
 /* Locked connection for key, or NULL when it is not followed. */
-struct conn *conn_find(uintptr_t key);
+struct conn *conn_find(conn_key key);
 /* Adds key, locked, with fresh state (an existing entry of the same key is
  * reset). NULL when out of memory: the connection is not followed (counted). */
-struct conn *conn_add(uintptr_t key, const char *library, int tls);
+struct conn *conn_add(conn_key key, const char *library, int tls);
 void conn_unlock(struct conn *c);
 /* Ends c's state and unlocks it. */
 void conn_remove(struct conn *c);
@@ -327,7 +345,7 @@ void conn_remove(struct conn *c);
  * (an fd's entry is removed: out of the fd map, its writes cost one load). */
 void conn_set_passthrough(struct conn *c);
 /* Finds and removes key; nothing when it is not followed. */
-void conn_forget(uintptr_t key);
+void conn_forget(conn_key key);
 /* In a forked child: forget every connection (the locks may be held by
  * threads that do not exist in the child). */
 void conn_after_fork(void);
@@ -371,6 +389,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int cnt);
 ssize_t shim_recv(int fd, void *buf, size_t n, int flags);
 ssize_t shim_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr, socklen_t *alen);
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t shim_recvmsg64(int fd, struct msghdr *msg, int flags);
 int shim_SSL_read(struct ssl_st *ssl, void *buf, int num);
 int shim_SSL_read_ex(struct ssl_st *ssl, void *buf, size_t num, size_t *readbytes);
 ssize_t shim_gnutls_record_recv(struct gnutls_session_int *s, void *data, size_t size);

@@ -15,7 +15,8 @@
  * For `check`, pass NULL instead of a conn_info. */
 struct conn_info {
 	const char *transport; /* "tls" | "tcp" */
-	const char *library;   /* "openssl" | "gnutls" | "libc" | "ffi:NAME" */
+	const char *library;   /* "openssl" | "gnutls" | "mbedtls" | "wolfssl" | "libc" | "ffi:NAME" */
+	const char *hook;      /* "plt" | "inline" | "ffi": how the write was seen */
 	const char *host;
 	const char *peer;      /* "127.0.0.1:9443" */
 	int pid;

@@ -15,6 +15,7 @@
  * come from real.c, which reads libc's symbol table: calling dlvsym(RTLD_NEXT,
  * "dlsym", ...) would recurse into our own dlvsym. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -45,6 +46,9 @@ static const struct hooked {
 	{ "gnutls_deinit", (void *)shim_gnutls_deinit, FAM_GNUTLS, 0 },
 	{ "dlsym", (void *)shim_dlsym_entry, FAM_DL, 0 },
 	{ "dlvsym", (void *)shim_dlvsym_entry, FAM_DL, 0 },
+#if defined(__x86_64__) || defined(__aarch64__)
+	{ "dlopen", (void *)shim_dlopen_entry, FAM_DL, 0 },
+#endif
 };
 
 static const struct hooked *find_hooked(const char *name)
@@ -106,11 +110,25 @@ static void *redirect(void *handle, const char *name, void *p)
 	return out;
 }
 
+/* Objects that a dlopen straight to glibc (hook_dlopen.c) loaded are patched
+ * at the first look-up into a handle, before the program calls them. */
+static void rescan(void)
+{
+	if (!shim_inline_on || !shim_active())
+		return;
+	int saved = errno;
+	shim_in = 1;
+	shim_targets_rescan();
+	shim_in = 0;
+	errno = saved;
+}
+
 SHIM_HIDDEN void *shim_dlsym_handle(void *handle, const char *name)
 {
 	void *(*real)(void *, const char *) = (void *(*)(void *, const char *))shim_real_dlsym_ptr();
 	if (!real)
 		return NULL;
+	rescan();
 	return redirect(handle, name, real(handle, name));
 }
 
@@ -120,6 +138,7 @@ SHIM_HIDDEN void *shim_dlvsym_handle(void *handle, const char *name, const char 
 		(void *(*)(void *, const char *, const char *))shim_real_dlvsym_ptr();
 	if (!real)
 		return NULL;
+	rescan();
 	return redirect(handle, name, real(handle, name, version));
 }
 

@@ -105,7 +105,7 @@ static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, st
 
 /* The connection of ssl, locked; created (with its host, peer and ex_data)
  * when create is set. Called inside the guard. */
-static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
+static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create, const char *hook)
 {
 	uintptr_t key = conn_key_ptr(CONN_SSL, ssl);
 	struct conn *c = last_conn;
@@ -113,6 +113,7 @@ static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))
 		c = conn_find(key);
 	if (!c && create && (c = conn_add(key, "openssl", 1))) {
+		c->hook = hook;
 		set_ex_data_fn set = (set_ex_data_fn)reallib_fn(F, l, O_SET_EX_DATA);
 		if (l->aux >= 0 && set)
 			set(ssl, l->aux, ssl);
@@ -132,12 +133,14 @@ static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 	return c;
 }
 
-static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const void *buf, size_t n, const char *hook)
 {
 	int saved = errno;
-	struct conn *c = ssl_conn(l, ssl, 1);
+	struct conn *c = ssl_conn(l, ssl, 1, hook);
 	if (c) {
 		shim_feed(c, buf, n);
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
 		conn_unlock(c);
 	}
 	errno = saved;
@@ -145,12 +148,12 @@ static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const vo
 
 /* What the write of n bytes on ssl costs the thread: nothing but shim_take
  * on the last connection written to (shim/fast.h), else the feed. */
-static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size_t n, const char *hook)
 {
 	struct conn *c = last_conn;
 	size_t k = c ? shim_take(c, conn_key_ptr(CONN_SSL, ssl), buf, n) : 0;
-	if (__builtin_expect(k < n, 0))
-		feed(l, ssl, (const char *)buf + k, n - k);
+	if (__builtin_expect(k < n || shim_nested_id == 0, 0))
+		feed(l, ssl, (const char *)buf + k, n - k, hook);
 }
 
 SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
@@ -167,7 +170,7 @@ SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 	shim_inner_fd = -1;
 	int r = real(ssl, buf, num);
 	if (r > 0)
-		feed_write(l, ssl, buf, (size_t)r);
+		feed_write(l, ssl, buf, (size_t)r, "plt");
 	shim_inner_fd = -2;
 	shim_in = 0;
 	return r;
@@ -188,7 +191,7 @@ SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t 
 	shim_inner_fd = -1;
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
-		feed_write(l, ssl, buf, *written <= num ? *written : num);
+		feed_write(l, ssl, buf, *written <= num ? *written : num, "plt");
 	shim_inner_fd = -2;
 	shim_in = 0;
 	return r;
@@ -209,7 +212,7 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 	long r = real(ssl, cmd, larg, parg);
 	int saved = errno;
 	if (r == 1 && larg == TLSEXT_NAMETYPE_host_name) {
-		struct conn *c = ssl_conn(l, ssl, parg != NULL);
+		struct conn *c = ssl_conn(l, ssl, parg != NULL, "plt");
 		if (c) {
 			conn_set_host(c, parg, parg ? strlen(parg) : 0);
 			conn_unlock(c);
@@ -220,3 +223,72 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 	return r;
 }
 SHIM_EXPORT long SSL_ctrl(SSL *, int, long, void *) __attribute__((alias("shim_SSL_ctrl")));
+
+/* ---- entry-patched copies (targets.c): Node's bundled OpenSSL, a static
+ * libssl.a, a library bound to its own libssl (RTLD_DEEPBIND, -Bsymbolic,
+ * an RTLD_NEXT wrapper): the same work, through the site's trampoline. */
+static struct inline_site site_write[INLINE_COPIES], site_write_ex[INLINE_COPIES];
+
+static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
+{
+	write_fn real = (write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_active())
+		return real(ssl, buf, num);
+	shim_in = 1;
+	shim_inner_fd = -1;
+	int r = real(ssl, buf, num);
+	if (r > 0)
+		feed_write(st->lib, ssl, buf, (size_t)r, "inline");
+	shim_inner_fd = -2;
+	shim_in = 0;
+	return r;
+}
+
+static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf, size_t num, size_t *written)
+{
+	write_ex_fn real = (write_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_active())
+		return real(ssl, buf, num, written);
+	shim_in = 1;
+	shim_inner_fd = -1;
+	int r = real(ssl, buf, num, written);
+	if (r == 1 && written && *written > 0)
+		feed_write(st->lib, ssl, buf, *written <= num ? *written : num, "inline");
+	shim_inner_fd = -2;
+	shim_in = 0;
+	return r;
+}
+
+#define SITE_HOOKS(k)                                                                                  \
+	static int inl_write_##k(SSL *s, const void *b, int n)                                         \
+	{                                                                                              \
+		return inl_write(&site_write[k], s, b, n);                                             \
+	}                                                                                              \
+	static int inl_write_ex_##k(SSL *s, const void *b, size_t n, size_t *w)                        \
+	{                                                                                              \
+		return inl_write_ex(&site_write_ex[k], s, b, n, w);                                    \
+	}
+SITE_HOOKS(0)
+SITE_HOOKS(1)
+SITE_HOOKS(2)
+SITE_HOOKS(3)
+_Static_assert(INLINE_COPIES == 4, "one SITE_HOOKS line per copy");
+
+static const struct inline_target t_write = {
+	.symbol = "SSL_write",
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = O_WRITE,
+	.hook = { (void *)inl_write_0, (void *)inl_write_1, (void *)inl_write_2, (void *)inl_write_3 },
+	.site = site_write,
+};
+static const struct inline_target t_write_ex = {
+	.symbol = "SSL_write_ex",
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = O_WRITE_EX,
+	.hook = { (void *)inl_write_ex_0, (void *)inl_write_ex_1, (void *)inl_write_ex_2, (void *)inl_write_ex_3 },
+	.site = site_write_ex,
+};
+
+const struct inline_target *const shim_openssl_inline[] = { &t_write, &t_write_ex, NULL };

@@ -160,6 +160,11 @@ static void *dl_own(const char *name)
 	return p && !shim_is_self(p) ? p : NULL;
 }
 
+void *shim_real_dl(const char *name)
+{
+	return dl_own(name);
+}
+
 void *shim_real_dlsym_ptr(void)
 {
 	void *p = atomic_load_explicit(&real_dlsym_p, memory_order_acquire);
@@ -474,7 +479,7 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 	if (!l || i >= f->nnames || i >= REALLIB_FNS)
 		return NULL;
 	void *p = atomic_load_explicit(&l->fn[i], memory_order_acquire);
-	if (!p) {
+	if (!p && l->handle) {
 		p = shim_real_dlsym(l->handle, f->names[i]);
 		if (p && !shim_is_self(p))
 			atomic_store_explicit(&l->fn[i], p, memory_order_release);
@@ -482,4 +487,52 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 			p = NULL;
 	}
 	return p;
+}
+
+struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *const *fns)
+{
+	struct reallib tmp, *l;
+	int fresh = 0;
+	pthread_mutex_lock(&family_lock);
+	l = lib_by_base(f, fbase);
+	if (!l) {
+		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+		if (n >= REALLIB_MAX) {
+			pthread_mutex_unlock(&family_lock);
+			return NULL;
+		}
+		fresh = 1;
+	}
+	pthread_mutex_unlock(&family_lock);
+	if (fresh) {
+		/* on_new calls the library (an ex_data index): outside the lock */
+		memset(&tmp, 0, sizeof tmp);
+		tmp.base = (void *)fbase;
+		tmp.aux = -1;
+		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
+			atomic_store_explicit(&tmp.fn[i], fns[i], memory_order_relaxed);
+		if (f->on_new)
+			f->on_new(&tmp);
+	}
+	pthread_mutex_lock(&family_lock);
+	l = lib_by_base(f, fbase);
+	if (!l && fresh) {
+		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+		if (n < REALLIB_MAX) {
+			l = &f->libs[n];
+			l->handle = NULL;
+			l->base = tmp.base;
+			l->aux = tmp.aux;
+			for (size_t i = 0; i < REALLIB_FNS; i++)
+				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
+						      memory_order_relaxed);
+			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+		}
+	} else if (l) {
+		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
+			if (fns[i])
+				atomic_store_explicit(&l->fn[i], fns[i], memory_order_release);
+	}
+	pthread_mutex_unlock(&family_lock);
+	return l;
 }

@@ -24,6 +24,7 @@
 
 __thread int shim_in __attribute__((tls_model("initial-exec")));
 __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
+__thread int64_t shim_nested_id __attribute__((tls_model("initial-exec"))) = -1;
 atomic_int shim_ready;
 
 #define SHIM_HOSTS_MAX 64
@@ -57,14 +58,11 @@ static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 	return w(fd, buf, len);
 }
 
-void shim_warn(const char *fmt, ...)
+static void shim_vline(const char *what, const char *fmt, va_list ap)
 {
 	char buf[600];
-	int n = snprintf(buf, sizeof buf, "tokshim[%d]: warning: ", (int)getpid());
-	va_list ap;
-	va_start(ap, fmt);
+	int n = snprintf(buf, sizeof buf, "tokshim[%d]: %s: ", (int)getpid(), what);
 	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		m = 0;
 	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
@@ -72,6 +70,22 @@ void shim_warn(const char *fmt, ...)
 	int saved = errno;
 	report_write_all(real_write_fn, 2, buf, len);
 	errno = saved;
+}
+
+void shim_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("warning", fmt, ap);
+	va_end(ap);
+}
+
+void shim_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("info", fmt, ap);
+	va_end(ap);
 }
 
 void shim_fd_closing(int fd)
@@ -207,6 +221,8 @@ __attribute__((constructor)) static void shim_init(void)
 		shim_warn("out of memory at load: hooking nothing");
 		goto out;
 	}
+	/* the built-in targets first: a description of one of them is refused */
+	shim_targets_init();
 	shim_ffi_init(getenv("TOKSHIM_HOOKS"));
 	pthread_atfork(NULL, NULL, after_fork_child);
 	atomic_store_explicit(&shim_ready, 1, memory_order_release);
@@ -240,6 +256,7 @@ static void emit(void *ctx, const struct diag *d)
 	struct conn_info ci = {
 		.transport = c->tls ? "tls" : "tcp",
 		.library = c->library,
+		.hook = c->hook,
 		.host = c->host,
 		.peer = c->peer,
 		.pid = g.pid,

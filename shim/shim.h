@@ -48,6 +48,13 @@ static inline void shim_note_inner_fd(int fd)
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with "info:" (a hook stepped aside). */
+void shim_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* While a hook of a TOKSHIM_HOOKS description runs the real function: 0,
+ * then the report id of the first connection a built-in hook fed
+ * underneath (that write and the described one are the same plaintext: one
+ * report). -1 when not recording. */
+extern __thread int64_t shim_nested_id __attribute__((tls_model("initial-exec")));
 /* The host is about to close fd (close), or it now holds another file (the
  * target of a dup2/dup3 that worked): the
  * reporter's sinks let go of it (reporter_fd_closed). Inside the guard. */
@@ -67,6 +74,8 @@ int shim_vfork_child(void);
 void *shim_real_dlsym_ptr(void);
 void *shim_real_dlvsym_ptr(void);
 void *shim_real_dlsym(void *handle, const char *name);
+/* glibc's own function name of its dl family (dlopen), as for dlsym. */
+void *shim_real_dl(const char *name);
 
 /* libc functions: resolved with dlsym(RTLD_NEXT) by the constructor
  * (shim_libc_init), else lazily at first use (never cached NULL); when libc's
@@ -144,8 +153,60 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i);
 /* In a forked child: the family's lock. */
 void realfamily_after_fork(void);
 
+/* Registers the object whose ELF header is at fbase as one of f's libraries
+ * with its functions given (fns[i] for f->names[i], NULL: not there; a
+ * non-NULL one replaces what was known: an entry-patched function's
+ * trampoline), no dlopen handle: nothing else is looked up later. The
+ * library, or NULL when f has REALLIB_MAX already. */
+struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *const *fns);
+
 extern struct realfamily shim_openssl_family;
 extern struct realfamily shim_gnutls_family;
+extern struct realfamily shim_mbedtls_family;
+extern struct realfamily shim_wolfssl_family;
+
+/* ---- entry-patched targets (targets.c, hook_*.c) ----------------------------
+ * A target is a function of a TLS library hooked at its entry (shim/inline.h)
+ * wherever its code is: a shared library, the main executable (Node's
+ * bundled OpenSSL), a static copy. Each hook file lists its targets; one
+ * patched copy of a target is a site, with its own hook function (so that
+ * the hook knows which trampoline and which library it stands for). */
+#define INLINE_COPIES 4
+
+enum inline_kind { IK_WRITE, IK_HOST, IK_FREE, IK_READ };
+
+struct inline_site {
+	_Atomic(void *) orig;     /* the trampoline; NULL: site unused */
+	void *entry;              /* the patched function */
+	struct reallib *lib;      /* its library's other functions */
+};
+
+struct inline_target {
+	const char *symbol;       /* "SSL_write" */
+	enum inline_kind kind;
+	struct realfamily *family;
+	int fn;                   /* the index of symbol in family->names */
+	void *hook[INLINE_COPIES];
+	struct inline_site *site; /* [INLINE_COPIES] */
+};
+
+/* Each family's targets, NULL-terminated. */
+extern const struct inline_target *const shim_openssl_inline[];
+extern const struct inline_target *const shim_gnutls_inline[];
+extern const struct inline_target *const shim_mbedtls_inline[];
+extern const struct inline_target *const shim_wolfssl_inline[];
+
+/* Non-zero unless TOKSHIM_INLINE=0. */
+extern int shim_inline_on;
+/* Reads TOKSHIM_INLINE and patches the targets of the objects loaded now.
+ * Called once by the constructor, inside the guard. */
+void shim_targets_init(void);
+/* Patches the targets of the objects loaded since the last scan (our dlopen,
+ * before it returns; our dlsym). Inside the guard. */
+void shim_targets_rescan(void);
+/* Non-zero when name is a target patched in some object (TOKSHIM_HOOKS
+ * refuses to describe it again). */
+int shim_targets_patched(const char *name);
 
 /* ---- connections (conn.c) -------------------------------------------------
  * A bounded table keyed by SSL*, gnutls_session_t or fd. No global lock on
@@ -166,6 +227,15 @@ static inline uintptr_t conn_key_fd(int fd)
 	return ((uintptr_t)(unsigned)fd << 2) | CONN_FD;
 }
 
+/* Pointer keys of the libraries hooked only at their entries (mbedTLS,
+ * wolfSSL): the space of hook_ffi.c's keys (low two bits 0, a 6-bit group
+ * above them, the pointer above that), with groups no description uses. */
+enum conn_space { CONN_SPACE_MBEDTLS = 62, CONN_SPACE_WOLFSSL = 63 };
+static inline uintptr_t conn_key_space(enum conn_space sp, const void *p)
+{
+	return ((uintptr_t)p << 8) | ((uintptr_t)sp << 2);
+}
+
 struct session;
 struct conn {
 	_Atomic uintptr_t key;      /* 0 free, CONN_TOMB removed */
@@ -176,7 +246,8 @@ struct conn {
 	struct session *s;          /* mmap'ed at the first data, NULL before */
 	size_t s_size;
 	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
-	const char *library;        /* "openssl", "gnutls", "libc" */
+	const char *library;        /* "openssl", "gnutls", "mbedtls", "wolfssl", "libc", "ffi:NAME" */
+	const char *hook;           /* how its writes are seen: "plt" (set by conn_add), "inline", "ffi" */
 	int fd;                     /* socket behind it, -1 unknown */
 	unsigned short port;        /* peer port, 0 unknown */
 	char host[128];             /* SNI, "" unknown */
@@ -286,6 +357,7 @@ int shim_gnutls_server_name_set(struct gnutls_session_int *s, int type, const vo
 void shim_gnutls_deinit(struct gnutls_session_int *s);
 void *shim_dlsym_entry(void *handle, const char *name);
 void *shim_dlvsym_entry(void *handle, const char *name, const char *version);
+void *shim_dlopen_entry(const char *file, int mode);
 
 /* ---- hook_dlsym.c ---------------------------------------------------------- */
 /* Our hook for a hooked name (as dlsym would return it), NULL otherwise. */

@@ -1,0 +1,461 @@
+/* Finding the TLS write functions wherever their code is, and patching
+ * their entries (shim/inline.h): every loaded object, the main executable
+ * included, by symbol in .dynsym, or in .symtab read from the file on disk
+ * for the objects that may hold a static copy (below). Objects loaded later
+ * are patched by our dlopen before it returns (hook_dlopen.c), and by our
+ * dlsym (a library dlopen'ed by a caller whose search path we must not
+ * change, see hook_dlopen.c, is looked into with dlsym before use).
+ *
+ * Start-up cost: a .dynsym look-up is a GNU-hash bloom test for most names
+ * (a few dozen instructions per name and object). .symtab is read from disk
+ * only for the main executable when it does not link a shared TLS library,
+ * and for objects whose file name says TLS (libssl, libmbedtls, ...) but
+ * whose .dynsym lacks the targets; a stripped file costs an open, two preads
+ * and a close. Nothing is patched, and capstone is never loaded, in a
+ * process without targets.
+ *
+ * Safety: patching happens only at load (the constructor, before main) and
+ * in dlopen for objects that dlopen just mapped, before any caller has their
+ * handle. The remaining risk: a thread that the object's own constructor
+ * started, running the target's first bytes while they are replaced. */
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim/inline.h"
+#include "shim/shim.h"
+
+int shim_inline_on = 1;
+
+static const struct inline_target *const *const tables[] = {
+	shim_openssl_inline,
+	shim_gnutls_inline,
+	shim_mbedtls_inline,
+	shim_wolfssl_inline,
+};
+#define NTABLES (sizeof tables / sizeof tables[0])
+
+static struct realfamily *const families[] = {
+	&shim_openssl_family,
+	&shim_gnutls_family,
+	&shim_mbedtls_family,
+	&shim_wolfssl_family,
+};
+
+#define TARGETS_MAX 32
+#define OBJS_SEEN 1024
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	uintptr_t base[OBJS_SEEN];
+	const void *dyn[OBJS_SEEN];
+	size_t n;
+	unsigned long long adds, subs;
+	int counted;
+} seen;
+
+/* ---- .symtab from the file on disk --------------------------------------- */
+struct symfile {
+	int fd;
+	const ElfW(Sym) *sym;
+	size_t nsym;
+	const char *str;
+	size_t strsz;
+	void *map_sym, *map_str;
+	size_t len_sym, len_str;
+	ElfW(Phdr) ph[16];
+	size_t nph;
+};
+
+static void *map_range(int fd, off_t off, size_t len, void **base, size_t *maplen)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	off_t a = off & ~(off_t)(page - 1);
+	*maplen = len + (size_t)(off - a);
+	*base = mmap(NULL, *maplen, PROT_READ, MAP_PRIVATE, fd, a);
+	if (*base == MAP_FAILED) {
+		*base = NULL;
+		return NULL;
+	}
+	return (char *)*base + (off - a);
+}
+
+static void symfile_close(struct symfile *sf)
+{
+	if (sf->map_sym)
+		munmap(sf->map_sym, sf->len_sym);
+	if (sf->map_str)
+		munmap(sf->map_str, sf->len_str);
+	if (sf->fd >= 0)
+		close(sf->fd);
+	memset(sf, 0, sizeof *sf);
+	sf->fd = -1;
+}
+
+/* 0 with the file's .symtab mapped; -1 when it has none (stripped) or is
+ * not the ELF of this process's kind. */
+static int symfile_open(struct symfile *sf, const char *path)
+{
+	memset(sf, 0, sizeof *sf);
+	sf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sf->fd < 0)
+		return -1;
+	ElfW(Ehdr) eh;
+	struct stat st;
+	if (fstat(sf->fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(sf->fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+	    eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shnum == 0 || eh.e_shnum > 4096 ||
+	    eh.e_phentsize != sizeof(ElfW(Phdr)))
+		goto fail;
+	size_t shsz = (size_t)eh.e_shnum * sizeof(ElfW(Shdr));
+	ElfW(Shdr) *sh = malloc(shsz);
+	if (!sh)
+		goto fail;
+	if (pread(sf->fd, sh, shsz, (off_t)eh.e_shoff) != (ssize_t)shsz) {
+		free(sh);
+		goto fail;
+	}
+	int found = -1;
+	for (size_t i = 0; i < eh.e_shnum; i++)
+		if (sh[i].sh_type == SHT_SYMTAB && sh[i].sh_link < eh.e_shnum && sh[i].sh_entsize == sizeof(ElfW(Sym))) {
+			found = (int)i;
+			break;
+		}
+	if (found < 0) {
+		free(sh);
+		goto fail;
+	}
+	ElfW(Shdr) s = sh[found], t = sh[s.sh_link];
+	free(sh);
+	if ((uint64_t)s.sh_offset + s.sh_size > (uint64_t)st.st_size || (uint64_t)t.sh_offset + t.sh_size > (uint64_t)st.st_size)
+		goto fail;
+	sf->nph = eh.e_phnum < 16 ? eh.e_phnum : 16;
+	if (pread(sf->fd, sf->ph, sf->nph * sizeof(ElfW(Phdr)), (off_t)eh.e_phoff) != (ssize_t)(sf->nph * sizeof(ElfW(Phdr))))
+		goto fail;
+	sf->sym = map_range(sf->fd, (off_t)s.sh_offset, s.sh_size, &sf->map_sym, &sf->len_sym);
+	sf->str = map_range(sf->fd, (off_t)t.sh_offset, t.sh_size, &sf->map_str, &sf->len_str);
+	if (!sf->sym || !sf->str)
+		goto fail;
+	sf->nsym = s.sh_size / sizeof(ElfW(Sym));
+	sf->strsz = t.sh_size;
+	return 0;
+fail:
+	symfile_close(sf);
+	return -1;
+}
+
+/* The file offset of virtual address v (from the file's PT_LOADs), -1 none. */
+static off_t symfile_offset(const struct symfile *sf, uintptr_t v)
+{
+	for (size_t i = 0; i < sf->nph; i++) {
+		const ElfW(Phdr) *p = &sf->ph[i];
+		if (p->p_type == PT_LOAD && v >= p->p_vaddr && v + 16 <= p->p_vaddr + p->p_filesz)
+			return (off_t)(p->p_offset + (v - p->p_vaddr));
+	}
+	return -1;
+}
+
+/* Fills addr[i] (still NULL) for names[i] defined as functions in sf, at
+ * bias; a symbol whose first bytes in memory differ from the file's (the
+ * file on disk is not what is mapped) is not taken. */
+static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const *names, size_t n, void **addr)
+{
+	for (size_t i = 0; i < sf->nsym; i++) {
+		const ElfW(Sym) *s = &sf->sym[i];
+		if ((s->st_info & 0xf) != STT_FUNC || s->st_shndx == SHN_UNDEF || !s->st_value || s->st_name >= sf->strsz)
+			continue;
+		const char *nm = sf->str + s->st_name;
+		for (size_t j = 0; j < n; j++) {
+			if (addr[j] || nm[0] != names[j][0] || strcmp(nm, names[j]) != 0)
+				continue;
+			unsigned char disk[16];
+			off_t off = symfile_offset(sf, (uintptr_t)s->st_value);
+			if (off < 0 || pread(sf->fd, disk, sizeof disk, off) != (ssize_t)sizeof disk ||
+			    memcmp(disk, (const void *)(bias + s->st_value), sizeof disk) != 0)
+				continue;
+			addr[j] = (void *)(bias + s->st_value);
+		}
+	}
+}
+
+/* ---- one object ---------------------------------------------------------------- */
+static int name_says_tls(const char *path)
+{
+	static const char *const words[] = { "libssl", "libboringssl", "libgnutls", "libmbedtls", "libwolfssl" };
+	const char *b = strrchr(path, '/');
+	b = b ? b + 1 : path;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strncmp(b, words[i], strlen(words[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
+{
+	return v < base ? base + v : v;
+}
+
+/* The main executable links a shared TLS library (then its static copy, if
+ * any, is not worth a read of .symtab). */
+static int links_tls(uintptr_t base, const ElfW(Dyn) *dyn)
+{
+	const char *strtab = NULL;
+	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_STRTAB)
+			strtab = (const char *)dyn_ptr(base, d->d_un.d_ptr);
+	if (!strtab)
+		return 0;
+	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
+		if (d->d_tag == DT_NEEDED && name_says_tls(strtab + d->d_un.d_val))
+			return 1;
+	return 0;
+}
+
+/* All names a scan looks for: targets first, then the families' others. */
+struct wanted {
+	const char *name[TARGETS_MAX + 64];
+	void *addr[TARGETS_MAX + 64];
+	const struct inline_target *t[TARGETS_MAX];
+	size_t nt, n;
+};
+
+static void wanted_fill(struct wanted *w)
+{
+	memset(w, 0, sizeof *w);
+	for (size_t i = 0; i < NTABLES; i++)
+		for (const struct inline_target *const *t = tables[i]; *t && w->nt < TARGETS_MAX; t++) {
+			w->t[w->nt] = *t;
+			w->name[w->nt++] = (*t)->symbol;
+		}
+	w->n = w->nt;
+	for (size_t i = 0; i < NTABLES; i++)
+		for (size_t j = 0; j < families[i]->nnames && w->n < sizeof w->name / sizeof w->name[0]; j++) {
+			const char *nm = families[i]->names[j];
+			size_t k = 0;
+			while (k < w->n && strcmp(w->name[k], nm) != 0)
+				k++;
+			if (k == w->n)
+				w->name[w->n++] = nm;
+		}
+}
+
+static void *wanted_addr(const struct wanted *w, const char *name)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (strcmp(w->name[i], name) == 0 && w->addr[i])
+			return w->addr[i];
+	return NULL;
+}
+
+static void patch_family(struct realfamily *f, const struct wanted *w, const char *path)
+{
+	void *fns[REALLIB_FNS] = { 0 };
+	void *any = NULL;
+	for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
+		fns[i] = wanted_addr(w, f->names[i]);
+	for (size_t i = 0; i < w->nt; i++)
+		if (w->t[i]->family == f && w->addr[i])
+			any = w->addr[i];
+	if (!any)
+		return;
+	Dl_info info;
+	if (!dladdr(any, &info) || !info.dli_fbase)
+		return;
+	struct reallib *l = realfamily_add(f, info.dli_fbase, fns);
+	if (!l) {
+		shim_info("%s in '%s': stepped aside: more than %d copies of the library", f->names[0], path, REALLIB_MAX);
+		return;
+	}
+	for (size_t i = 0; i < w->nt; i++) {
+		const struct inline_target *t = w->t[i];
+		if (t->family != f || !w->addr[i])
+			continue;
+		struct inline_site *st = NULL;
+		int k;
+		for (k = 0; k < INLINE_COPIES; k++) {
+			if (t->site[k].entry == w->addr[i])
+				break; /* patched already */
+			if (!t->site[k].entry) {
+				st = &t->site[k];
+				break;
+			}
+		}
+		if (k == INLINE_COPIES) {
+			shim_info("%s in '%s': stepped aside: more than %d copies", t->symbol, path, INLINE_COPIES);
+			continue;
+		}
+		if (!st)
+			continue;
+		char why[128] = "";
+		st->lib = l;
+		st->entry = w->addr[i];
+		if (inline_hook(w->addr[i], t->hook[k], (void **)&st->orig, why, sizeof why) != 0) {
+			st->lib = NULL;
+			st->entry = NULL;
+			atomic_store(&st->orig, NULL);
+			shim_info("%s in '%s': stepped aside: %s", t->symbol, path, why[0] ? why : "cannot patch its entry");
+			continue;
+		}
+		/* calls through the symbol (our PLT hooks) go to the trampoline */
+		void *tr[REALLIB_FNS] = { 0 };
+		tr[t->fn] = atomic_load(&st->orig);
+		realfamily_add(f, info.dli_fbase, tr);
+	}
+}
+
+static void scan_object(struct dl_phdr_info *info, int is_main)
+{
+	const ElfW(Dyn) *dyn = NULL;
+	for (size_t i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
+	struct wanted w;
+	wanted_fill(&w);
+	size_t hits = 0;
+	if (dyn)
+		for (size_t i = 0; i < w.n; i++)
+			if ((w.addr[i] = shim_elf_lookup(info->dlpi_addr, dyn, w.name[i])) && i < w.nt)
+				hits++;
+	int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
+	if (!hits && want_symtab && path && *path) {
+		struct symfile sf;
+		if (symfile_open(&sf, path) == 0) {
+			symfile_lookup(&sf, info->dlpi_addr, w.name, w.n, w.addr);
+			symfile_close(&sf);
+			for (size_t i = 0; i < w.nt; i++)
+				hits += w.addr[i] != NULL;
+		}
+	}
+	if (!hits)
+		return;
+	const char *shown = is_main ? "the executable" : path;
+	for (size_t i = 0; i < NTABLES; i++)
+		patch_family(families[i], &w, shown);
+}
+
+static int was_seen(uintptr_t base, const void *dyn)
+{
+	for (size_t i = 0; i < seen.n; i++)
+		if (seen.base[i] == base && seen.dyn[i] == dyn)
+			return 1;
+	return 0;
+}
+
+struct scan_ctx {
+	uintptr_t self;
+	int first;
+};
+
+static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct scan_ctx *sc = arg;
+	int first = sc->first;
+	sc->first = 0;
+	if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+		seen.adds = info->dlpi_adds;
+		seen.subs = info->dlpi_subs;
+		seen.counted = 1;
+	}
+	const void *dyn = NULL;
+	for (size_t i = 0; i < info->dlpi_phnum; i++)
+		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
+			dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+	if (was_seen(info->dlpi_addr, dyn))
+		return 0;
+	if (seen.n < OBJS_SEEN) {
+		seen.base[seen.n] = info->dlpi_addr;
+		seen.dyn[seen.n] = dyn;
+		seen.n++;
+	}
+	if (info->dlpi_addr == sc->self)
+		return 0;
+	/* the vDSO and ld.so define no TLS function */
+	const char *nm = info->dlpi_name ? info->dlpi_name : "";
+	if (!first && (!*nm || strstr(nm, "linux-vdso") || strstr(nm, "/ld-linux")))
+		return 0;
+	scan_object(info, first);
+	return 0;
+}
+
+static uintptr_t self_bias(void)
+{
+	Dl_info info;
+	struct link_map *lm = NULL;
+	if (dladdr1((void *)shim_targets_init, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm)
+		return lm->l_addr;
+	return 0;
+}
+
+/* dl_iterate_phdr's counters say whether anything was loaded or unloaded
+ * since the last scan (one call, no callback work, when nothing changed). */
+static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	int *changed = arg;
+	if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+		*changed = 1;
+		return 1;
+	}
+	*changed = !seen.counted || info->dlpi_adds != seen.adds || info->dlpi_subs != seen.subs;
+	if (seen.counted && info->dlpi_subs != seen.subs)
+		seen.n = 0; /* an unload: a new object may reuse an old address */
+	return 1;
+}
+
+static void scan(void)
+{
+	int changed = 1;
+	dl_iterate_phdr(count_cb, &changed);
+	if (!changed)
+		return;
+	struct scan_ctx sc = { .self = self_bias(), .first = 1 };
+	dl_iterate_phdr(scan_cb, &sc);
+}
+
+static void after_fork_child(void)
+{
+	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
+	memcpy(&lock, &fresh, sizeof fresh);
+}
+
+void shim_targets_init(void)
+{
+	const char *v = getenv("TOKSHIM_INLINE");
+	if (v && *v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
+		shim_warn("ignoring TOKSHIM_INLINE '%.40s': not 0 or 1", v);
+	if (v && strcmp(v, "0") == 0)
+		shim_inline_on = 0;
+	if (!shim_inline_on)
+		return;
+	pthread_atfork(NULL, NULL, after_fork_child);
+	pthread_mutex_lock(&lock);
+	scan();
+	pthread_mutex_unlock(&lock);
+}
+
+void shim_targets_rescan(void)
+{
+	if (!shim_inline_on)
+		return;
+	pthread_mutex_lock(&lock);
+	scan();
+	pthread_mutex_unlock(&lock);
+}
+
+int shim_targets_patched(const char *name)
+{
+	for (size_t i = 0; i < NTABLES; i++)
+		for (const struct inline_target *const *t = tables[i]; *t; t++)
+			if (strcmp((*t)->symbol, name) == 0)
+				for (int k = 0; k < INLINE_COPIES; k++)
+					if (atomic_load(&(*t)->site[k].orig))
+						return 1;
+	return 0;
+}

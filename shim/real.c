@@ -489,7 +489,7 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 	return p;
 }
 
-struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *const *fns)
+struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *handle, void *const *fns)
 {
 	struct reallib tmp, *l;
 	int fresh = 0;
@@ -508,6 +508,7 @@ struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *co
 		/* on_new calls the library (an ex_data index): outside the lock */
 		memset(&tmp, 0, sizeof tmp);
 		tmp.base = (void *)fbase;
+		tmp.handle = handle;
 		tmp.aux = -1;
 		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
 			atomic_store_explicit(&tmp.fn[i], fns[i], memory_order_relaxed);
@@ -520,7 +521,7 @@ struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *co
 		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
 		if (n < REALLIB_MAX) {
 			l = &f->libs[n];
-			l->handle = NULL;
+			l->handle = tmp.handle;
 			l->base = tmp.base;
 			l->aux = tmp.aux;
 			for (size_t i = 0; i < REALLIB_FNS; i++)

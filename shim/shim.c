@@ -82,6 +82,10 @@ void shim_warn(const char *fmt, ...)
 
 void shim_info(const char *fmt, ...)
 {
+	/* TOKSHIM_LEVEL=info shows them; the default level keeps the host's
+	 * stderr clean */
+	if (!g.rep || reporter_level(g.rep) > SEV_INFO)
+		return;
 	va_list ap;
 	va_start(ap, fmt);
 	shim_vline("info", fmt, ap);

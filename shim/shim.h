@@ -48,7 +48,7 @@ static inline void shim_note_inner_fd(int fd)
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* The same with "info:" (a hook stepped aside). */
+/* The same with "info:" (a hook stepped aside), only at TOKSHIM_LEVEL=info. */
 void shim_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* While a hook of a TOKSHIM_HOOKS description runs the real function: 0,
  * then the report id of the first connection a built-in hook fed
@@ -154,11 +154,12 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i);
 void realfamily_after_fork(void);
 
 /* Registers the object whose ELF header is at fbase as one of f's libraries
- * with its functions given (fns[i] for f->names[i], NULL: not there; a
+ * with its functions given (fns[i] for f->names[i], NULL: not known; a
  * non-NULL one replaces what was known: an entry-patched function's
- * trampoline), no dlopen handle: nothing else is looked up later. The
- * library, or NULL when f has REALLIB_MAX already. */
-struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *const *fns);
+ * trampoline). handle (kept: a dlopen RTLD_NOLOAD of the object, or NULL for
+ * none) finds the others later. The library, or NULL when f has REALLIB_MAX
+ * already. */
+struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *handle, void *const *fns);
 
 extern struct realfamily shim_openssl_family;
 extern struct realfamily shim_gnutls_family;

@@ -51,6 +51,21 @@ static struct realfamily *const families[] = {
 
 #define TARGETS_MAX 32
 #define OBJS_SEEN 1024
+#define REFUSED_MAX 64
+
+/* Entries the engine refused: not tried (nor reported) again on a rescan. */
+static struct {
+	const void *entry[REFUSED_MAX];
+	size_t n;
+} refused;
+
+static int was_refused(const void *p)
+{
+	for (size_t i = 0; i < refused.n; i++)
+		if (refused.entry[i] == p)
+			return 1;
+	return 0;
+}
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -254,7 +269,7 @@ static void *wanted_addr(const struct wanted *w, const char *name)
 	return NULL;
 }
 
-static void patch_family(struct realfamily *f, const struct wanted *w, const char *path)
+static void patch_family(struct realfamily *f, const struct wanted *w, const char *path, int is_main)
 {
 	void *fns[REALLIB_FNS] = { 0 };
 	void *any = NULL;
@@ -268,14 +283,28 @@ static void patch_family(struct realfamily *f, const struct wanted *w, const cha
 	Dl_info info;
 	if (!dladdr(any, &info) || !info.dli_fbase)
 		return;
-	struct reallib *l = realfamily_add(f, info.dli_fbase, fns);
+	/* a shared library: what it does not define itself (libssl's
+	 * CRYPTO_get_ex_new_index, in libcrypto) is found in its own scope */
+	void *h = NULL;
+	if (!is_main && info.dli_fname && info.dli_fname[0] && (h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY)))
+		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
+			if (!fns[i]) {
+				void *q = shim_real_dlsym(h, f->names[i]);
+				if (q && !shim_is_self(q))
+					fns[i] = q;
+			}
+	struct reallib *l = realfamily_add(f, info.dli_fbase, h, fns);
+	if (l && l->handle != h && h)
+		dlclose(h); /* known already, with its own handle */
 	if (!l) {
+		if (h)
+			dlclose(h);
 		shim_info("%s in '%s': stepped aside: more than %d copies of the library", f->names[0], path, REALLIB_MAX);
 		return;
 	}
 	for (size_t i = 0; i < w->nt; i++) {
 		const struct inline_target *t = w->t[i];
-		if (t->family != f || !w->addr[i])
+		if (t->family != f || !w->addr[i] || was_refused(w->addr[i]))
 			continue;
 		struct inline_site *st = NULL;
 		int k;
@@ -300,13 +329,15 @@ static void patch_family(struct realfamily *f, const struct wanted *w, const cha
 			st->lib = NULL;
 			st->entry = NULL;
 			atomic_store(&st->orig, NULL);
+			if (refused.n < REFUSED_MAX)
+				refused.entry[refused.n++] = w->addr[i];
 			shim_info("%s in '%s': stepped aside: %s", t->symbol, path, why[0] ? why : "cannot patch its entry");
 			continue;
 		}
 		/* calls through the symbol (our PLT hooks) go to the trampoline */
 		void *tr[REALLIB_FNS] = { 0 };
 		tr[t->fn] = atomic_load(&st->orig);
-		realfamily_add(f, info.dli_fbase, tr);
+		realfamily_add(f, info.dli_fbase, NULL, tr);
 	}
 }
 
@@ -338,7 +369,7 @@ static void scan_object(struct dl_phdr_info *info, int is_main)
 		return;
 	const char *shown = is_main ? "the executable" : path;
 	for (size_t i = 0; i < NTABLES; i++)
-		patch_family(families[i], &w, shown);
+		patch_family(families[i], &w, shown, is_main);
 }
 
 static int was_seen(uintptr_t base, const void *dyn)

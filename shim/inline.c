@@ -86,8 +86,42 @@ static int refuse(char *why, size_t n, const char *msg)
 	return -1;
 }
 
+static struct {
+	const void *target[INLINE_MAX];
+	void *orig[INLINE_MAX];
+	int n;
+} done;
+
+int inline_hook_sized(void *target, size_t size, void *hook, void **orig, char *why, size_t why_len)
+{
+	int r = inline_hook(target, hook, orig, why, why_len);
+	(void)size;
+	return r;
+}
+
+void *inline_original(const void *target)
+{
+	for (int i = 0; i < done.n; i++)
+		if (done.target[i] == target)
+			return done.orig[i];
+	return NULL;
+}
+
+int inline_count(void)
+{
+	return done.n;
+}
+
+void inline_after_fork(void)
+{
+}
+
 int inline_hook(void *target, void *hook, void **orig, char *why, size_t why_len)
 {
+	if (inline_original(target))
+		return refuse(why, why_len, "already hooked");
+	if (done.n >= INLINE_MAX)
+		return refuse(why, why_len, "too many hooks");
 	if (!cs_load())
 		return refuse(why, why_len, "no disassembler (libcapstone.so.4)");
 	uint8_t *t = target;
@@ -173,6 +207,8 @@ int inline_hook(void *target, void *hook, void **orig, char *why, size_t why_len
 	*orig = tr;
 	memcpy(t + skip, jmp, len);
 	mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC);
+	done.target[done.n] = target;
+	done.orig[done.n++] = tr;
 	return 0;
 }
 #else
@@ -182,5 +218,22 @@ int inline_hook(void *target, void *hook, void **orig, char *why, size_t why_len
 	if (why && why_len)
 		snprintf(why, why_len, "entry patching is not supported on this architecture");
 	return -1;
+}
+int inline_hook_sized(void *target, size_t size, void *hook, void **orig, char *why, size_t why_len)
+{
+	(void)size;
+	return inline_hook(target, hook, orig, why, why_len);
+}
+void *inline_original(const void *target)
+{
+	(void)target;
+	return NULL;
+}
+int inline_count(void)
+{
+	return 0;
+}
+void inline_after_fork(void)
+{
 }
 #endif

@@ -180,7 +180,8 @@ static off_t symfile_offset(const struct symfile *sf, uintptr_t v)
 /* Fills addr[i] (still NULL) for names[i] defined as functions in sf, at
  * bias; a symbol whose first bytes in memory differ from the file's (the
  * file on disk is not what is mapped) is not taken. */
-static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const *names, size_t n, void **addr)
+static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const *names, size_t n, void **addr,
+			   size_t *size)
 {
 	for (size_t i = 0; i < sf->nsym; i++) {
 		const ElfW(Sym) *s = &sf->sym[i];
@@ -196,6 +197,7 @@ static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const
 			    memcmp(disk, (const void *)(bias + s->st_value), sizeof disk) != 0)
 				continue;
 			addr[j] = (void *)(bias + s->st_value);
+			size[j] = (size_t)s->st_size;
 		}
 	}
 }
@@ -237,6 +239,7 @@ static int links_tls(uintptr_t base, const ElfW(Dyn) *dyn)
 struct wanted {
 	const char *name[TARGETS_MAX + 64];
 	void *addr[TARGETS_MAX + 64];
+	size_t size[TARGETS_MAX + 64]; /* from .symtab; 0 unknown */
 	const struct inline_target *t[TARGETS_MAX];
 	size_t nt, n;
 };
@@ -325,7 +328,7 @@ static void patch_family(struct realfamily *f, const struct wanted *w, const cha
 		char why[128] = "";
 		st->lib = l;
 		st->entry = w->addr[i];
-		if (inline_hook(w->addr[i], t->hook[k], (void **)&st->orig, why, sizeof why) != 0) {
+		if (inline_hook_sized(w->addr[i], w->size[i], t->hook[k], (void **)&st->orig, why, sizeof why) != 0) {
 			st->lib = NULL;
 			st->entry = NULL;
 			atomic_store(&st->orig, NULL);
@@ -359,7 +362,7 @@ static void scan_object(struct dl_phdr_info *info, int is_main)
 	if (!hits && want_symtab && path && *path) {
 		struct symfile sf;
 		if (symfile_open(&sf, path) == 0) {
-			symfile_lookup(&sf, info->dlpi_addr, w.name, w.n, w.addr);
+			symfile_lookup(&sf, info->dlpi_addr, w.name, w.n, w.addr, w.size);
 			symfile_close(&sf);
 			for (size_t i = 0; i < w.nt; i++)
 				hits += w.addr[i] != NULL;
@@ -454,6 +457,7 @@ static void after_fork_child(void)
 {
 	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
 	memcpy(&lock, &fresh, sizeof fresh);
+	inline_after_fork();
 }
 
 void shim_targets_init(void)

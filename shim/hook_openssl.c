@@ -22,6 +22,9 @@ enum {
 	O_SERVERNAME,
 	O_SET_EX_DATA,
 	O_EX_NEW_INDEX,
+	O_BIO_F_SSL,
+	O_BIO_METH_GET_WRITE_EX,
+	O_BIO_CTRL,
 	O__COUNT
 };
 
@@ -33,6 +36,9 @@ static const char *const names[O__COUNT] = {
 	[O_SERVERNAME] = "SSL_get_servername",
 	[O_SET_EX_DATA] = "SSL_set_ex_data",
 	[O_EX_NEW_INDEX] = "CRYPTO_get_ex_new_index",
+	[O_BIO_F_SSL] = "BIO_f_ssl",
+	[O_BIO_METH_GET_WRITE_EX] = "BIO_meth_get_write_ex",
+	[O_BIO_CTRL] = "BIO_ctrl",
 };
 
 typedef int (*write_fn)(SSL *, const void *, int);
@@ -227,7 +233,44 @@ SHIM_EXPORT long SSL_ctrl(SSL *, int, long, void *) __attribute__((alias("shim_S
 /* ---- entry-patched copies (targets.c): Node's bundled OpenSSL, a static
  * libssl.a, a library bound to its own libssl (RTLD_DEEPBIND, -Bsymbolic,
  * an RTLD_NEXT wrapper): the same work, through the site's trampoline. */
-static struct inline_site site_write[INLINE_COPIES], site_write_ex[INLINE_COPIES];
+static struct inline_site site_write[INLINE_COPIES], site_write_ex[INLINE_COPIES], site_bio[INLINE_COPIES];
+
+/* BIO_f_ssl's write (a static function of libssl, bio_ssl.c): it reaches
+ * libssl's internal write without SSL_write. Found with public calls: the
+ * method's write_ex function. */
+typedef int (*bio_write_fn)(BIO *, const char *, size_t, size_t *);
+typedef const BIO_METHOD *(*bio_f_ssl_fn)(void);
+typedef bio_write_fn (*meth_get_write_ex_fn)(const BIO_METHOD *);
+typedef long (*bio_ctrl_fn)(BIO *, int, long, void *);
+
+static void *find_bio_write(void *const *fns)
+{
+	bio_f_ssl_fn f = (bio_f_ssl_fn)fns[O_BIO_F_SSL];
+	meth_get_write_ex_fn g = (meth_get_write_ex_fn)fns[O_BIO_METH_GET_WRITE_EX];
+	const BIO_METHOD *m = f && g ? f() : NULL;
+	return m ? (void *)g(m) : NULL;
+}
+
+static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf, size_t size, size_t *written)
+{
+	bio_write_fn real = (bio_write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_active())
+		return real(b, buf, size, written);
+	shim_in = 1;
+	shim_inner_fd = -1;
+	int r = real(b, buf, size, written);
+	if (r > 0 && written && *written > 0) {
+		int saved = errno;
+		bio_ctrl_fn ctrl = (bio_ctrl_fn)reallib_fn(F, st->lib, O_BIO_CTRL);
+		SSL *ssl = NULL;
+		if (ctrl && ctrl(b, BIO_C_GET_SSL, 0, &ssl) > 0 && ssl)
+			feed_write(st->lib, ssl, buf, *written <= size ? *written : size, "inline");
+		errno = saved;
+	}
+	shim_inner_fd = -2;
+	shim_in = 0;
+	return r;
+}
 
 static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
 {
@@ -267,6 +310,10 @@ static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf
 	static int inl_write_ex_##k(SSL *s, const void *b, size_t n, size_t *w)                        \
 	{                                                                                              \
 		return inl_write_ex(&site_write_ex[k], s, b, n, w);                                    \
+	}                                                                                              \
+	static int inl_bio_write_##k(BIO *bio, const char *b, size_t n, size_t *w)                     \
+	{                                                                                              \
+		return inl_bio_write(&site_bio[k], bio, b, n, w);                                      \
 	}
 SITE_HOOKS(0)
 SITE_HOOKS(1)
@@ -291,4 +338,14 @@ static const struct inline_target t_write_ex = {
 	.site = site_write_ex,
 };
 
-const struct inline_target *const shim_openssl_inline[] = { &t_write, &t_write_ex, NULL };
+static const struct inline_target t_bio_write = {
+	.symbol = "BIO_f_ssl's write",
+	.find = find_bio_write,
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = -1,
+	.hook = { (void *)inl_bio_write_0, (void *)inl_bio_write_1, (void *)inl_bio_write_2, (void *)inl_bio_write_3 },
+	.site = site_bio,
+};
+
+const struct inline_target *const shim_openssl_inline[] = { &t_write, &t_write_ex, &t_bio_write, NULL };

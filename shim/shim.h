@@ -183,7 +183,11 @@ struct inline_site {
 };
 
 struct inline_target {
-	const char *symbol;       /* "SSL_write" */
+	const char *symbol;       /* "SSL_write"; with find, a label for messages */
+	/* A function found from the library's others (fns: family->names'
+	 * addresses), not by a symbol of its own (a static function); NULL:
+	 * by symbol. */
+	void *(*find)(void *const *fns);
 	enum inline_kind kind;
 	struct realfamily *family;
 	int fn;                   /* the index of symbol in family->names */

@@ -272,14 +272,14 @@ static void *wanted_addr(const struct wanted *w, const char *name)
 	return NULL;
 }
 
-static void patch_family(struct realfamily *f, const struct wanted *w, const char *path, int is_main)
+static void patch_family(struct realfamily *f, struct wanted *w, const char *path, int is_main)
 {
 	void *fns[REALLIB_FNS] = { 0 };
 	void *any = NULL;
 	for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
 		fns[i] = wanted_addr(w, f->names[i]);
 	for (size_t i = 0; i < w->nt; i++)
-		if (w->t[i]->family == f && w->addr[i])
+		if (w->t[i]->family == f && w->addr[i] && !w->t[i]->find)
 			any = w->addr[i];
 	if (!any)
 		return;
@@ -296,6 +296,15 @@ static void patch_family(struct realfamily *f, const struct wanted *w, const cha
 				if (q && !shim_is_self(q))
 					fns[i] = q;
 			}
+	/* the targets found through the library's own functions */
+	for (size_t i = 0; i < w->nt; i++)
+		if (w->t[i]->family == f && w->t[i]->find && !w->addr[i]) {
+			void *p = w->t[i]->find(fns);
+			Dl_info pi;
+			/* only code of this very object */
+			if (p && dladdr(p, &pi) && pi.dli_fbase == info.dli_fbase)
+				w->addr[i] = p;
+		}
 	struct reallib *l = realfamily_add(f, info.dli_fbase, h, fns);
 	if (l && l->handle != h && h)
 		dlclose(h); /* known already, with its own handle */
@@ -338,9 +347,11 @@ static void patch_family(struct realfamily *f, const struct wanted *w, const cha
 			continue;
 		}
 		/* calls through the symbol (our PLT hooks) go to the trampoline */
-		void *tr[REALLIB_FNS] = { 0 };
-		tr[t->fn] = atomic_load(&st->orig);
-		realfamily_add(f, info.dli_fbase, NULL, tr);
+		if (t->fn >= 0) {
+			void *tr[REALLIB_FNS] = { 0 };
+			tr[t->fn] = atomic_load(&st->orig);
+			realfamily_add(f, info.dli_fbase, NULL, tr);
+		}
 	}
 }
 
@@ -356,7 +367,8 @@ static void scan_object(struct dl_phdr_info *info, int is_main)
 	size_t hits = 0;
 	if (dyn)
 		for (size_t i = 0; i < w.n; i++)
-			if ((w.addr[i] = shim_elf_lookup(info->dlpi_addr, dyn, w.name[i])) && i < w.nt)
+			if ((i >= w.nt || !w.t[i]->find) && (w.addr[i] = shim_elf_lookup(info->dlpi_addr, dyn, w.name[i])) &&
+			    i < w.nt)
 				hits++;
 	int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
 	if (!hits && want_symtab && path && *path) {

@@ -73,7 +73,7 @@ static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_sessio
 	if (!shim_active())
 		return real(s, data, size);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	ssize_t r = real(s, data, size);
 	int saved = errno;
 	if (r > 0) {
@@ -97,7 +97,7 @@ static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_sessio
 			conn_unlock(c);
 		}
 	}
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	errno = saved;
 	return r;

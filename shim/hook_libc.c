@@ -63,6 +63,8 @@ static void feed_fd(int fd, const void *buf, size_t n)
 	struct conn *c = conn_find(conn_key_fd(fd));
 	if (c) {
 		shim_feed(c, buf, n);
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
 		conn_unlock(c);
 	}
 }
@@ -84,6 +86,8 @@ static void feed_fd_iov(int fd, const struct iovec *iov, size_t cnt, size_t tota
 	struct conn *c = conn_find(conn_key_fd(fd));
 	if (c) {
 		shim_feed_iov(c, iov, cnt, total);
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
 		conn_unlock(c);
 	}
 }

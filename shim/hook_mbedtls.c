@@ -41,13 +41,13 @@ static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf
 	if (!shim_active())
 		return real(ssl, buf, len);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
 	int saved = errno;
 	/* the bytes written; 0 and the negative MBEDTLS_ERR_* count nothing */
 	if (r > 0 && (size_t)r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", buf, (size_t)r);
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	errno = saved;
 	return r;

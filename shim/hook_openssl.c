@@ -173,11 +173,11 @@ SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 	if (!shim_active())
 		return real(ssl, buf, num);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num);
 	if (r > 0)
 		feed_write(l, ssl, buf, (size_t)r, "plt");
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }
@@ -194,11 +194,11 @@ SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t 
 	if (!shim_active())
 		return real(ssl, buf, num, written);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
 		feed_write(l, ssl, buf, *written <= num ? *written : num, "plt");
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }
@@ -257,7 +257,7 @@ static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf,
 	if (!shim_active())
 		return real(b, buf, size, written);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(b, buf, size, written);
 	if (r > 0 && written && *written > 0) {
 		int saved = errno;
@@ -267,7 +267,7 @@ static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf,
 			feed_write(st->lib, ssl, buf, *written <= size ? *written : size, "inline");
 		errno = saved;
 	}
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }
@@ -278,11 +278,11 @@ static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, i
 	if (!shim_active())
 		return real(ssl, buf, num);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num);
 	if (r > 0)
 		feed_write(st->lib, ssl, buf, (size_t)r, "inline");
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }
@@ -293,11 +293,11 @@ static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf
 	if (!shim_active())
 		return real(ssl, buf, num, written);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
 		feed_write(st->lib, ssl, buf, *written <= num ? *written : num, "inline");
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }

@@ -38,6 +38,21 @@ static inline int shim_active(void)
 	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
+/* Around a hook's real TLS write: start recording the socket the library
+ * writes to; at the end, hand it on to an outer recording hook (a
+ * TOKSHIM_HOOKS function whose call reached this write). */
+static inline int shim_inner_begin(void)
+{
+	int prev = shim_inner_fd;
+	shim_inner_fd = -1;
+	return prev;
+}
+static inline void shim_inner_end(int prev)
+{
+	int got = shim_inner_fd;
+	shim_inner_fd = prev == -1 ? got : prev;
+}
+
 /* Called by the libc hooks for I/O that happens inside the shim. */
 static inline void shim_note_inner_fd(int fd)
 {

@@ -56,23 +56,34 @@ static int sym_ok(const ElfW(Sym) *s, const char *strtab, size_t strsz, const ch
 	       (!strsz || s->st_name < strsz) && strcmp(strtab + s->st_name, name) == 0;
 }
 
-void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
+void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn)
 {
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	size_t strsz = 0;
-	const uint32_t *gnuhash = NULL, *hash = NULL;
-
+	memset(e, 0, sizeof *e);
+	e->base = base;
 	for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		case DT_STRSZ: strsz = d->d_un.d_val; break;
-		case DT_GNU_HASH: gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		case DT_HASH: hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_SYMTAB: e->symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_STRTAB: e->strtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_STRSZ: e->strsz = d->d_un.d_val; break;
+		case DT_GNU_HASH: e->gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_HASH: e->hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		default: break;
 		}
 	}
+}
+
+uint32_t shim_elf_gnu_hash(const char *name)
+{
+	return gnu_hash(name);
+}
+
+void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h)
+{
+	const ElfW(Sym) *symtab = e->symtab;
+	const char *strtab = e->strtab;
+	size_t strsz = e->strsz;
+	const uint32_t *gnuhash = e->gnuhash, *hash = e->hash;
+	ElfW(Addr) base = e->base;
 	if (!symtab || !strtab)
 		return NULL;
 	if (gnuhash) {
@@ -80,8 +91,13 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 		const ElfW(Addr) *bloom = (const void *)&gnuhash[4];
 		const uint32_t *buckets = (const void *)&bloom[bloom_size];
 		const uint32_t *chain = &buckets[nbuckets];
-		uint32_t h = gnu_hash(name);
-		if (nbuckets == 0)
+		if (nbuckets == 0 || bloom_size == 0)
+			return NULL;
+		/* the bloom filter: most look-ups of a name an object lacks end here */
+		const unsigned bits = sizeof(ElfW(Addr)) * 8;
+		ElfW(Addr) word = bloom[(h / bits) % bloom_size];
+		ElfW(Addr) mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> gnuhash[3]) % bits));
+		if ((word & mask) != mask)
 			return NULL;
 		uint32_t i = buckets[h % nbuckets];
 		if (i < symoffset)
@@ -104,6 +120,13 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 				return (void *)(base + symtab[i].st_value);
 	}
 	return NULL;
+}
+
+void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
+{
+	struct shim_elf e;
+	shim_elf_open(&e, base, dyn);
+	return shim_elf_find(&e, name, gnu_hash(name));
 }
 
 static _Atomic(void *) real_dlsym_p, real_dlvsym_p;

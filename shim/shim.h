@@ -105,6 +105,18 @@ void shim_libc_init(void);
  * of the object loaded at base whose dynamic section is dyn; NULL when it
  * does not define it. Reads memory only: no loader lock, no allocation. */
 void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name);
+/* The same in steps, for many names in one object: its dynamic section read
+ * once, each name's GNU hash computed once (shim_elf_gnu_hash). */
+struct shim_elf {
+	ElfW(Addr) base;
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	size_t strsz;
+	const uint32_t *gnuhash, *hash;
+};
+void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn);
+uint32_t shim_elf_gnu_hash(const char *name);
+void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t gnu_hash);
 int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
 ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags);
 ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);

@@ -240,6 +240,7 @@ struct wanted {
 	const char *name[TARGETS_MAX + 64];
 	void *addr[TARGETS_MAX + 64];
 	size_t size[TARGETS_MAX + 64]; /* from .symtab; 0 unknown */
+	uint32_t hash[TARGETS_MAX + 64]; /* GNU hash of each name */
 	const struct inline_target *t[TARGETS_MAX];
 	size_t nt, n;
 };
@@ -272,7 +273,32 @@ static void *wanted_addr(const struct wanted *w, const char *name)
 	return NULL;
 }
 
-static void patch_family(struct realfamily *f, struct wanted *w, const char *path, int is_main)
+/* Where the object's first segment is mapped (what dladdr says in
+ * dli_fbase, without its linear search of the symbol table: Node's has
+ * 75000 symbols). */
+static const void *obj_fbase(const struct dl_phdr_info *pi)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), lo = UINTPTR_MAX;
+	for (size_t i = 0; i < pi->dlpi_phnum; i++)
+		if (pi->dlpi_phdr[i].p_type == PT_LOAD && pi->dlpi_phdr[i].p_vaddr < lo)
+			lo = pi->dlpi_phdr[i].p_vaddr;
+	return lo == UINTPTR_MAX ? NULL : (const void *)(pi->dlpi_addr + (lo & ~(page - 1)));
+}
+
+static int obj_holds(const struct dl_phdr_info *pi, const void *p)
+{
+	uintptr_t a = (uintptr_t)p;
+	for (size_t i = 0; i < pi->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &pi->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X) && a >= pi->dlpi_addr + ph->p_vaddr &&
+		    a < pi->dlpi_addr + ph->p_vaddr + ph->p_memsz)
+			return 1;
+	}
+	return 0;
+}
+
+static void patch_family(struct realfamily *f, struct wanted *w, const char *path, const struct dl_phdr_info *pi,
+			 int is_main)
 {
 	void *fns[REALLIB_FNS] = { 0 };
 	void *any = NULL;
@@ -283,13 +309,13 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 			any = w->addr[i];
 	if (!any)
 		return;
-	Dl_info info;
-	if (!dladdr(any, &info) || !info.dli_fbase)
+	const void *fbase = obj_fbase(pi);
+	if (!fbase)
 		return;
 	/* a shared library: what it does not define itself (libssl's
 	 * CRYPTO_get_ex_new_index, in libcrypto) is found in its own scope */
 	void *h = NULL;
-	if (!is_main && info.dli_fname && info.dli_fname[0] && (h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY)))
+	if (!is_main && pi->dlpi_name && pi->dlpi_name[0] && (h = dlopen(pi->dlpi_name, RTLD_NOLOAD | RTLD_LAZY)))
 		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
 			if (!fns[i]) {
 				void *q = shim_real_dlsym(h, f->names[i]);
@@ -300,12 +326,11 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 	for (size_t i = 0; i < w->nt; i++)
 		if (w->t[i]->family == f && w->t[i]->find && !w->addr[i]) {
 			void *p = w->t[i]->find(fns);
-			Dl_info pi;
 			/* only code of this very object */
-			if (p && dladdr(p, &pi) && pi.dli_fbase == info.dli_fbase)
+			if (p && obj_holds(pi, p))
 				w->addr[i] = p;
 		}
-	struct reallib *l = realfamily_add(f, info.dli_fbase, h, fns);
+	struct reallib *l = realfamily_add(f, fbase, h, fns);
 	if (l && l->handle != h && h)
 		dlclose(h); /* known already, with its own handle */
 	if (!l) {
@@ -350,10 +375,14 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 		if (t->fn >= 0) {
 			void *tr[REALLIB_FNS] = { 0 };
 			tr[t->fn] = atomic_load(&st->orig);
-			realfamily_add(f, info.dli_fbase, NULL, tr);
+			realfamily_add(f, fbase, NULL, tr);
 		}
 	}
 }
+
+/* The names, made once (under the lock): a scan copies the table. */
+static struct wanted names_tmpl;
+static int names_ready;
 
 static void scan_object(struct dl_phdr_info *info, int is_main)
 {
@@ -362,29 +391,41 @@ static void scan_object(struct dl_phdr_info *info, int is_main)
 		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
 			dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
 	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
-	struct wanted w;
-	wanted_fill(&w);
-	size_t hits = 0;
-	if (dyn)
-		for (size_t i = 0; i < w.n; i++)
-			if ((i >= w.nt || !w.t[i]->find) && (w.addr[i] = shim_elf_lookup(info->dlpi_addr, dyn, w.name[i])) &&
-			    i < w.nt)
-				hits++;
-	int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
-	if (!hits && want_symtab && path && *path) {
-		struct symfile sf;
-		if (symfile_open(&sf, path) == 0) {
-			symfile_lookup(&sf, info->dlpi_addr, w.name, w.n, w.addr, w.size);
-			symfile_close(&sf);
-			for (size_t i = 0; i < w.nt; i++)
-				hits += w.addr[i] != NULL;
-		}
+	if (!names_ready) {
+		wanted_fill(&names_tmpl);
+		for (size_t i = 0; i < names_tmpl.n; i++)
+			names_tmpl.hash[i] = shim_elf_gnu_hash(names_tmpl.name[i]);
+		names_ready = 1;
 	}
-	if (!hits)
-		return;
+	struct wanted *w = &names_tmpl;
+	memset(w->addr, 0, sizeof w->addr);
+	memset(w->size, 0, sizeof w->size);
+	size_t hits = 0;
+	struct shim_elf e;
+	shim_elf_open(&e, info->dlpi_addr, dyn);
+	/* the targets first: most objects define none (a bloom-filter miss each) */
+	if (dyn)
+		for (size_t i = 0; i < w->nt; i++)
+			if (!w->t[i]->find && (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i])))
+				hits++;
+	if (hits) {
+		for (size_t i = w->nt; i < w->n; i++)
+			w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i]);
+	} else {
+		int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
+		struct symfile sf;
+		if (!want_symtab || !path || !*path || symfile_open(&sf, path) != 0)
+			return;
+		symfile_lookup(&sf, info->dlpi_addr, w->name, w->n, w->addr, w->size);
+		symfile_close(&sf);
+		for (size_t i = 0; i < w->nt; i++)
+			hits += w->addr[i] != NULL;
+		if (!hits)
+			return;
+	}
 	const char *shown = is_main ? "the executable" : path;
 	for (size_t i = 0; i < NTABLES; i++)
-		patch_family(families[i], &w, shown, is_main);
+		patch_family(families[i], w, shown, info, is_main);
 }
 
 static int was_seen(uintptr_t base, const void *dyn)

@@ -22,4 +22,7 @@ fi
 # what the shim costs its host (issue 5)
 echo "==== shim_bench"
 bash tests/bench/shim_bench.sh || status=1
+# what entry patching costs (issue 12)
+echo "==== inline_bench"
+bash tests/bench/inline_bench.sh || status=1
 exit "$status"

@@ -337,7 +337,9 @@ static int emit_one(struct ih_ctx *c, struct disp *d, size_t i, struct out *o, u
 		put_branch(o, to, 0);
 		return 0;
 	}
-	if (in_group(in, ARM64_GRP_BRANCH_RELATIVE))
+	/* capstone 4 puts blr in the relative group too: only an immediate
+	 * target makes an instruction PC-relative */
+	if (in_group(in, ARM64_GRP_BRANCH_RELATIVE) && last_imm(in, &t))
 		return ih_fail(c, "'%s %s': a relative instruction this engine does not relocate", in->mnemonic, in->op_str);
 	put(o, w);
 	return 0;
@@ -358,7 +360,11 @@ int ih_arch_build(struct ih_ctx *c)
 		return ih_fail(c, "cannot decode the instruction at +%#lx", (unsigned long)(c->patch_at + 4 * got - c->target));
 	}
 	int ends = 0;
-	for (size_t i = 0; i < got; i++)
+	for (size_t i = 0; i < got; i++) {
+		if (d.in[i].id == ARM64_INS_BRK) {
+			ih_free(c->cs, d.in, got);
+			return ih_fail(c, "a breakpoint (brk) in the first bytes");
+		}
 		if (terminal(&d.in[i])) {
 			if (i + 1 < got) {
 				long at = (long)(d.in[i].address - c->target);
@@ -369,6 +375,7 @@ int ih_arch_build(struct ih_ctx *c)
 			}
 			ends = 1;
 		}
+	}
 	d.n = got;
 	c->covered = need;
 	c->patch_len = need;

@@ -142,13 +142,6 @@ static int h_int(int x)
 	return o_int(x) + 1000;
 }
 
-static int (*o_int4)(long, long, long, long);
-static int h_int4(long a, long b, long c, long d)
-{
-	hits++;
-	return o_int4(a, b, c, d) + 1000;
-}
-
 Test(inline, c_function_at_O0)
 {
 	cr_assert_eq(c_o0(2, 5), 11);
@@ -182,12 +175,37 @@ Test(inline, hook_in_another_object)
 	cr_assert_eq(o_c_o0(-4, 1), -11);
 }
 
+/* An aarch64 build run by qemu-user (the host's /proc/cpuinfo shows
+ * through): qemu does not see a write through /proc/self/mem and keeps
+ * running its old translation of the page. */
+static int emulated(void)
+{
+#if defined(__aarch64__)
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	char line[256];
+	int x86 = 0;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, "vendor_id", 9) == 0)
+			x86 = 1;
+	if (f)
+		fclose(f);
+	return x86;
+#else
+	return 0;
+#endif
+}
+
+/* written through /proc/self/mem: the page's protection never changes */
 Test(inline, target_in_the_page_of_the_patching_code)
 {
+	unsigned char before[4];
+	memcpy(before, (void *)c_pokepage, 4);
 	cr_assert_eq(c_pokepage(3), 16);
 	HOOK(c_pokepage, h_int, o_int);
-	cr_assert_eq(c_pokepage(3), 1016);
+	cr_assert(memcmp(before, (void *)c_pokepage, 4) != 0, "entry not written");
 	cr_assert_eq(o_int(3), 16);
+	if (!emulated())
+		cr_assert_eq(c_pokepage(3), 1016);
 }
 
 Test(inline, hooked_twice_is_refused)
@@ -304,7 +322,7 @@ __asm__(".intel_syntax noprefix\n"
 	FN(fx_endbr_loop) "endbr64\n1: add esi, 2\n dec edi\n jne 1b\n mov eax, esi\n ret\n" END(fx_endbr_loop)
 	FN(fx_recurse) "test edi, edi\n jle 1f\n push rbx\n mov ebx, edi\n lea edi, [rdi - 1]\n call fx_recurse\n"
 		       " add eax, ebx\n pop rbx\n ret\n1: xor eax, eax\n ret\n" END(fx_recurse)
-	FN(fx_sized) "lea eax, [rdi + 1]\n add eax, 2\n ret\n jmp fx_sized + 3\n" "fx_sized_end:\n" END(fx_sized)
+	FN(fx_sized) "lea eax, [rdi + 1]\n add eax, 2\n ret\n jmp fx_sized + 3\n" ".globl fx_sized_end\n.hidden fx_sized_end\nfx_sized_end:\n" END(fx_sized)
 	FN(fx_bad) ".byte 0x06\n ret\n nop\n nop\n nop\n nop\n" END(fx_bad)
 	FN(fx_int3) "int3\n mov eax, 1\n ret\n" END(fx_int3)
 	FN(fx_xbegin) "xbegin 1f\n1: mov eax, 1\n ret\n" END(fx_xbegin)
@@ -324,6 +342,13 @@ static int h_int2(int a, int b)
 {
 	hits++;
 	return o_int2(a, b) + 1000;
+}
+
+static int (*o_int4)(long, long, long, long);
+static int h_int4(long a, long b, long c, long d)
+{
+	hits++;
+	return o_int4(a, b, c, d) + 1000;
 }
 
 Test(inline_x86, endbr64_kept_at_the_entry)
@@ -480,5 +505,251 @@ Test(inline_x86, refuses_undecodable_breakpoint_and_xbegin)
 	refused((void *)fx_bad, 0, "cannot decode");
 	refused((void *)fx_int3, 0, "breakpoint");
 	refused((void *)fx_xbegin, 0, "does not relocate");
+}
+#endif
+
+#if defined(__aarch64__)
+/* ---- aarch64 edge cases, in assembly ------------------------------------------------------
+ * With a page near the target the patch is one `b` and only the first
+ * instruction is displaced; ih_test_far = 1 displaces four (the 16-byte
+ * absolute form), which reaches the relocation of the ones after. */
+#define FN(name) ".globl " #name "\n.hidden " #name "\n.type " #name ",%function\n.p2align 4\n" #name ":\n"
+#define END(name) ".size " #name ", .-" #name "\n"
+__asm__(".data\n"
+	".p2align 3\n"
+	"fa_data: .word 40\n"
+	".text\n"
+	FN(fa_bti) "bti c\n add w0, w0, w0, lsl #1\n add w0, w0, #7\n ret\n" END(fa_bti)
+	FN(fa_adrp) "adrp x1, fa_data\n ldr w1, [x1, :lo12:fa_data]\n add w0, w0, w1\n ret\n" END(fa_adrp)
+	FN(fa_adr) "adr x1, 1f\n ldr w1, [x1]\n add w0, w0, w1\n ret\n1: .word 40\n" END(fa_adr)
+	FN(fa_ldr_x) "ldr x1, 1f\n add x0, x0, x1\n ret\n.p2align 3\n1: .quad 0x100000000\n" END(fa_ldr_x)
+	FN(fa_ldr_w) "ldr w1, 1f\n add w0, w0, w1\n ret\n1: .word 40\n" END(fa_ldr_w)
+	FN(fa_ldr_w0) "ldr w0, 1f\n ret\n1: .word 1234\n" END(fa_ldr_w0)
+	FN(fa_ldrsw) "ldrsw x1, 1f\n add x0, x0, x1\n ret\n1: .word -5\n" END(fa_ldrsw)
+	FN(fa_ldr_d) "ldr d1, 1f\n fadd d0, d0, d1\n ret\n.p2align 3\n1: .double 1.5\n" END(fa_ldr_d)
+	FN(fa_ldr_q) "ldr q1, 1f\n mov x0, v1.d[1]\n ret\n.p2align 4\n1: .quad 1, 0x77\n" END(fa_ldr_q)
+	FN(fa_ldr_s) "ldr s1, 1f\n fmov w0, s1\n ret\n1: .word 0x1234\n" END(fa_ldr_s)
+	FN(fa_prfm) "prfm pldl1keep, 1f\n add w0, w0, #1\n ret\n1: .word 0\n" END(fa_prfm)
+	FN(fa_cbz) "cbz w0, 1f\n add w0, w0, #1\n ret\n1: mov w0, #-1\n ret\n" END(fa_cbz)
+	FN(fa_cbnz) "cbnz x0, 1f\n mov w0, #7\n ret\n1: mov w0, #8\n ret\n" END(fa_cbnz)
+	FN(fa_tbz) "tbz w0, #3, 1f\n mov w0, #1\n ret\n1: mov w0, #2\n ret\n" END(fa_tbz)
+	FN(fa_tbnz) "tbnz x0, #40, 1f\n mov w0, #1\n ret\n1: mov w0, #2\n ret\n" END(fa_tbnz)
+	FN(fa_bcond) "cmp w0, #0\n b.eq 1f\n add w0, w0, #1\n ret\n1: mov w0, #-1\n ret\n" END(fa_bcond)
+	FN(fa_cbz4) "cbz w0, 1f\n add w0, w0, #1\n add w0, w0, #1\n add w0, w0, #1\n ret\n1: mov w0, #-1\n ret\n" END(fa_cbz4)
+	FN(fa_helper) "add w0, w0, #100\n ret\n" END(fa_helper)
+	FN(fa_tail) "b fa_helper\n" END(fa_tail)
+	FN(fa_bl) "stp x29, x30, [sp, #-16]!\n bl fa_helper\n add w0, w0, #1\n ldp x29, x30, [sp], #16\n ret\n"
+		  END(fa_bl)
+	FN(fa_ret) "ret\n" END(fa_ret)
+	FN(fa_tiny) "mov w0, #1\n ret\n" END(fa_tiny)
+	FN(fa_after_tiny) "mov w0, #9\n ret\n" END(fa_after_tiny)
+	FN(fa_loop) "1: add w1, w1, #2\n subs w0, w0, #1\n b.ne 1b\n mov w0, w1\n ret\n" END(fa_loop)
+	FN(fa_bti_loop) "bti c\n1: add w1, w1, #2\n subs w0, w0, #1\n b.ne 1b\n mov w0, w1\n ret\n" END(fa_bti_loop)
+	FN(fa_inner) "1: subs w0, w0, #1\n b.ne 1b\n add w0, w1, #7\n nop\n ret\n" END(fa_inner)
+	FN(fa_x16) "mov x16, x0\n ldr d0, 1f\n fmov x0, d0\n add x0, x0, x16\n ret\n.p2align 3\n1: .quad 5\n" END(fa_x16)
+	FN(fa_adrself) "mov w0, #1\n add w0, w0, #1\n add w0, w0, #1\n add w0, w0, #1\n adr x1, fa_adrself + 4\n ret\n"
+		       END(fa_adrself)
+	FN(fa_adrentry) "mov w0, #1\n adr x1, fa_adrentry\n ret\n" END(fa_adrentry)
+	FN(fa_bad) ".word 0\n ret\n" END(fa_bad)
+	FN(fa_brk) "brk #0\n ret\n" END(fa_brk)
+	FN(fa_sized) "add w0, w0, #1\n add w0, w0, #2\n ret\n b fa_sized\n" ".globl fa_sized_end\n.hidden fa_sized_end\nfa_sized_end:\n" END(fa_sized));
+
+int fa_bti(int), fa_adrp(int), fa_adr(int), fa_ldr_w(int), fa_ldr_w0(int), fa_cbz(int), fa_tbz(int);
+int fa_bcond(int), fa_helper(int), fa_tail(int), fa_bl(int), fa_tiny(int), fa_after_tiny(int);
+int fa_loop(int, int), fa_bti_loop(int, int), fa_inner(int, int), fa_adrself(int), fa_adrentry(int);
+int fa_bad(int), fa_brk(int), fa_sized(int), fa_prfm(int), fa_ret(int), fa_cbz4(int);
+long fa_ldr_x(long), fa_ldrsw(long), fa_ldr_q(long), fa_cbnz(long), fa_tbnz(long), fa_x16(long);
+double fa_ldr_d(double);
+int fa_ldr_s(int);
+extern char fa_sized_end[];
+
+/* one hook per target, each calling its own trampoline */
+#define HOOK_INT(fn)                        \
+	static int (*o_##fn)(int);           \
+	static int h_##fn(int x)             \
+	{                                    \
+		hits++;                      \
+		return o_##fn(x) + 1000;     \
+	}
+#define HOOK_LONG(fn)                       \
+	static long (*o_##fn)(long);         \
+	static long h_##fn(long x)           \
+	{                                    \
+		hits++;                      \
+		return o_##fn(x) + 1000;     \
+	}
+HOOK_INT(fa_bti) HOOK_INT(fa_adrp) HOOK_INT(fa_adr) HOOK_INT(fa_ldr_w) HOOK_INT(fa_ldr_w0) HOOK_INT(fa_cbz)
+HOOK_INT(fa_tbz) HOOK_INT(fa_bcond) HOOK_INT(fa_tail) HOOK_INT(fa_bl) HOOK_INT(fa_adrentry) HOOK_INT(fa_prfm)
+HOOK_INT(fa_ret) HOOK_INT(fa_ldr_s) HOOK_INT(fa_cbz4)
+HOOK_LONG(fa_ldr_x) HOOK_LONG(fa_ldrsw) HOOK_LONG(fa_ldr_q) HOOK_LONG(fa_cbnz) HOOK_LONG(fa_tbnz) HOOK_LONG(fa_x16)
+static double (*o_dbl)(double);
+static double h_dbl(double x)
+{
+	hits++;
+	return o_dbl(x) * 2;
+}
+static int (*o_int2)(int, int);
+static int h_int2(int a, int b)
+{
+	hits++;
+	return o_int2(a, b) + 1000;
+}
+
+/* the patch at the entry: one b (near) */
+static void is_b(const void *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	cr_assert_eq(w & 0xfc000000u, 0x14000000u, "not a b: %08x", w);
+}
+
+Test(inline_a64, bti_kept_at_the_entry)
+{
+	uint32_t w;
+	memcpy(&w, (void *)fa_bti, 4);
+	HOOK(fa_bti, h_fa_bti, o_fa_bti);
+	cr_assert_eq(*(uint32_t *)(void *)fa_bti, w, "bti overwritten");
+	is_b((char *)(void *)fa_bti + 4);
+	cr_assert_eq(fa_bti(5), 1022);
+	cr_assert_eq(o_fa_bti(5), 22);
+}
+
+Test(inline_a64, adrp_and_adr)
+{
+	HOOK(fa_adrp, h_fa_adrp, o_fa_adrp);
+	is_b((void *)fa_adrp);
+	cr_assert_eq(fa_adrp(2), 1042);
+	cr_assert_eq(o_fa_adrp(2), 42);
+	HOOK(fa_adr, h_fa_adr, o_fa_adr);
+	cr_assert_eq(fa_adr(3), 1043);
+	cr_assert_eq(o_fa_adr(3), 43);
+}
+
+Test(inline_a64, literal_loads)
+{
+	HOOK(fa_ldr_x, h_fa_ldr_x, o_fa_ldr_x);
+	cr_assert_eq(fa_ldr_x(1), 0x100000001L + 1000);
+	cr_assert_eq(o_fa_ldr_x(2), 0x100000002L);
+	HOOK(fa_ldr_w, h_fa_ldr_w, o_fa_ldr_w);
+	cr_assert_eq(fa_ldr_w(1), 1041);
+	cr_assert_eq(o_fa_ldr_w(1), 41);
+	HOOK(fa_ldr_w0, h_fa_ldr_w0, o_fa_ldr_w0);
+	cr_assert_eq(fa_ldr_w0(0), 2234);
+	cr_assert_eq(o_fa_ldr_w0(0), 1234);
+	HOOK(fa_ldrsw, h_fa_ldrsw, o_fa_ldrsw);
+	cr_assert_eq(fa_ldrsw(10), 1005);
+	cr_assert_eq(o_fa_ldrsw(10), 5);
+	HOOK(fa_ldr_d, h_dbl, o_dbl);
+	cr_assert(fa_ldr_d(1.0) == 5.0);
+	cr_assert(o_dbl(1.0) == 2.5);
+	HOOK(fa_ldr_q, h_fa_ldr_q, o_fa_ldr_q);
+	cr_assert_eq(fa_ldr_q(0), 0x77 + 1000);
+	cr_assert_eq(o_fa_ldr_q(0), 0x77);
+	HOOK(fa_ldr_s, h_fa_ldr_s, o_fa_ldr_s);
+	cr_assert_eq(fa_ldr_s(0), 0x1234 + 1000);
+	cr_assert_eq(o_fa_ldr_s(0), 0x1234);
+	HOOK(fa_prfm, h_fa_prfm, o_fa_prfm);
+	cr_assert_eq(fa_prfm(1), 1002);
+	cr_assert_eq(o_fa_prfm(1), 2);
+	cr_assert_eq(hits, 8);
+}
+
+Test(inline_a64, compare_and_test_branches)
+{
+	HOOK(fa_cbz, h_fa_cbz, o_fa_cbz);
+	cr_assert_eq(fa_cbz(0), 999);
+	cr_assert_eq(o_fa_cbz(0), -1);
+	cr_assert_eq(o_fa_cbz(4), 5);
+	HOOK(fa_cbnz, h_fa_cbnz, o_fa_cbnz);
+	cr_assert_eq(fa_cbnz(0), 1007);
+	cr_assert_eq(o_fa_cbnz(0), 7);
+	cr_assert_eq(o_fa_cbnz(1), 8);
+	HOOK(fa_tbz, h_fa_tbz, o_fa_tbz);
+	cr_assert_eq(fa_tbz(8), 1001);
+	cr_assert_eq(o_fa_tbz(8), 1);
+	cr_assert_eq(o_fa_tbz(0), 2);
+	HOOK(fa_tbnz, h_fa_tbnz, o_fa_tbnz);
+	cr_assert_eq(fa_tbnz(1L << 40), 1002);
+	cr_assert_eq(o_fa_tbnz(1L << 40), 2);
+	cr_assert_eq(o_fa_tbnz(1), 1);
+}
+
+Test(inline_a64, tail_branch_and_ret_only)
+{
+	HOOK(fa_tail, h_fa_tail, o_fa_tail);
+	cr_assert_eq(fa_tail(1), 1101);
+	cr_assert_eq(o_fa_tail(1), 101);
+	/* one instruction is enough for the short form */
+	HOOK(fa_ret, h_fa_ret, o_fa_ret);
+	cr_assert_eq(fa_ret(5), 1005);
+	cr_assert_eq(o_fa_ret(5), 5);
+}
+
+Test(inline_a64, far_form_relocates_bcond_bl_and_returns)
+{
+	ih_test_far = 1;
+	HOOK(fa_bcond, h_fa_bcond, o_fa_bcond);
+	cr_assert_eq(*(uint32_t *)(void *)fa_bcond, 0x58000050u, "not ldr x16, #8");
+	cr_assert_eq(fa_bcond(0), 999);
+	cr_assert_eq(fa_bcond(4), 1005);
+	cr_assert_eq(o_fa_bcond(0), -1);
+	HOOK(fa_bl, h_fa_bl, o_fa_bl);
+	cr_assert_eq(fa_bl(1), 1102);
+	cr_assert_eq(o_fa_bl(1), 102);
+	HOOK(fa_cbz4, h_fa_cbz4, o_fa_cbz4);
+	cr_assert_eq(fa_cbz4(0), 999);
+	cr_assert_eq(o_fa_cbz4(0), -1);
+	cr_assert_eq(o_fa_cbz4(3), 6);
+}
+
+Test(inline_a64, far_form_branch_inside_the_displaced_bytes)
+{
+	ih_test_far = 1;
+	HOOK(fa_inner, h_int2, o_int2);
+	cr_assert_eq(fa_inner(3, 1), 1008);
+	cr_assert_eq(o_int2(2, 5), 12);
+}
+
+Test(inline_a64, far_form_refuses_x16_in_use_and_tiny)
+{
+	ih_test_far = 1;
+	refused((void *)fa_x16, 0, "x16");
+	refused((void *)fa_tiny, 0, "too short");
+	cr_assert_eq(fa_after_tiny(0), 9);
+	/* the short form takes them */
+	ih_test_far = 0;
+	HOOK(fa_x16, h_fa_x16, o_fa_x16);
+	cr_assert_eq(fa_x16(3), 1008);
+	cr_assert_eq(o_fa_x16(3), 8);
+}
+
+Test(inline_a64, refuses_a_loop_back_into_the_entry)
+{
+	cr_assert_eq(fa_loop(3, 1), 7);
+	refused((void *)fa_loop, 0, "branches into the patched bytes");
+	refused((void *)fa_bti_loop, 0, "branches into the patched bytes");
+}
+
+Test(inline_a64, adr_of_the_entry_is_allowed_inside_is_not)
+{
+	ih_test_far = 1;
+	refused((void *)fa_adrself, 0, "refers to the patched bytes");
+	ih_test_far = 0;
+	HOOK(fa_adrentry, h_fa_adrentry, o_fa_adrentry);
+	cr_assert_eq(fa_adrentry(0), 1001);
+}
+
+Test(inline_a64, size_hint_covers_code_past_a_ret)
+{
+	size_t size = (size_t)(fa_sized_end - (char *)(void *)fa_sized);
+	cr_assert_eq(size, 16);
+	refused((void *)fa_sized, size, "branches into the patched bytes");
+	refused((void *)fa_sized, 2, "too short");
+}
+
+Test(inline_a64, refuses_undecodable_and_breakpoint)
+{
+	refused((void *)fa_bad, 0, "cannot decode");
+	refused((void *)fa_brk, 0, "breakpoint");
 }
 #endif

@@ -38,7 +38,7 @@ SHIM_OBJ   := $(SHIM_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 
 # Debian -dev packages the build and tests need (checked by `make deps`).
-DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
+DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
            python3 python3-websockets strace \
            libcapstone-dev libmbedtls-dev libwolfssl-dev libwebsockets-dev valgrind nodejs
@@ -81,9 +81,11 @@ $(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
 	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
-$(B)/unit_tests: $(UNIT_SRC) $(B)/libreport.a $(B)/libdecode.a
+# the entry-patching engine is tested linked in (it dlopens libcapstone.so.4 itself)
+INLINE_OBJ := $(B)/shim/inline.o $(B)/shim/inline_x86_64.o $(B)/shim/inline_aarch64.o $(B)/shim/real.o
+$(B)/unit_tests: $(UNIT_SRC) $(B)/libreport.a $(B)/libdecode.a $(INLINE_OBJ)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $(UNIT_SRC) \
-	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+	  $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 unit: $(B)/unit_tests
 	$(B)/unit_tests --jobs 2

@@ -41,7 +41,7 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
            python3 python3-websockets strace \
-           libcapstone-dev libmbedtls-dev libwolfssl-dev libwebsockets-dev valgrind nodejs
+           libmbedtls-dev libwolfssl-dev libwebsockets-dev valgrind nodejs
 
 .PHONY: node-deps all deps test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:

@@ -12,6 +12,12 @@ PYTHON     ?= /usr/bin/python3
 CFLAGS  ?= -O2 -g
 WARN     = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PIC      = -fPIC
+# every object is built with hidden visibility: the archives are linked into
+# libtokshim.so, which exports only the hooks marked SHIM_EXPORT
+# (shim/exports.map; tests/e2e/t_shim_symbols.sh compares nm -D with it)
+VIS      = -fvisibility=hidden
+# each object's header dependencies, written next to it ($(B)/x.d)
+DEPFLAGS = -MMD -MP
 SSL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 SSL_LIBS    := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
@@ -23,10 +29,11 @@ Z_LIBS      := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-ALL_CFLAGS = $(WARN) $(PIC) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CFLAGS)
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
+CONFIG_SRC := $(sort $(wildcard config/*.c))
 SHIM_SRC   := $(sort $(wildcard shim/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
@@ -34,8 +41,11 @@ BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 
 DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
 REPORT_OBJ := $(REPORT_SRC:%.c=$(B)/%.o)
+CONFIG_OBJ := $(CONFIG_SRC:%.c=$(B)/%.o)
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
+ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $(UNIT_OBJ)
 
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
@@ -59,9 +69,15 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(B)/%.o: %.c $(wildcard */*.h)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(DEPFLAGS) -c $< -o $@
+
+-include $(ALL_OBJ:.o=.d)
 
 $(B)/libdecode.a: $(DECODE_OBJ)
 	@mkdir -p $(dir $@)
@@ -71,24 +87,36 @@ $(B)/libreport.a: $(REPORT_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a shim/exports.map
-	$(CC) -shared -fvisibility=hidden $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
-	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+# config/: configuration the shim and the CLI read alike (files, not output)
+$(B)/libconfig.a: $(CONFIG_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a shim/exports.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
+	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(SSL_LIBS) $(FFI_LIBS) $(Z_LIBS) -ldl -pthread
 
-$(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+$(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
-# the entry-patching engine is tested linked in (it dlopens libcapstone.so.4 itself)
+# the shim's core that the unit tests link directly (tests/unit/test_conn.c):
+# the connection table and what it stands on, no hook; and the entry-patching
+# engine (tests/unit/test_inline.c; it dlopens libcapstone.so.4 itself)
+SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
 INLINE_OBJ := $(B)/shim/inline.o $(B)/shim/inline_x86_64.o $(B)/shim/inline_aarch64.o $(B)/shim/real.o
-$(B)/unit_tests: $(UNIT_SRC) $(B)/libreport.a $(B)/libdecode.a $(INLINE_OBJ)
-	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $(UNIT_SRC) \
-	  $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
+$(B)/unit_tests: $(UNIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) \
+	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+
+# `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob
+# PATTERN (Criterion's --filter), e.g. T='conn/*' or T='*/fork*'
+T ?=
 unit: $(B)/unit_tests
-	$(B)/unit_tests --jobs 2
+	$(B)/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # The same suite built with AddressSanitizer and UBSan, in its own build dir.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -97,7 +125,7 @@ unit-asan-build:
 	  $(B)/asan/unit_tests
 
 unit-asan: unit-asan-build
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # End-to-end: real programs, real servers, the shim preloaded into them (never into us).
 e2e: all node-deps
@@ -144,7 +172,10 @@ fuzz: deps $(FUZZ_TARGETS:%=$(B)/fuzz/%)
 
 # Example clients: small OpenSSL programs (examples/*.c), each linked with the tiny
 # WebSocket client examples/ws.c. examples/dlopen_client.c has its own rule (no libssl).
-EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c,$(wildcard examples/*.c))
+# The mbedTLS, wolfSSL and libwebsockets clients have rules of their own.
+OTHER_TLS_EXAMPLES := $(B)/examples/mbedtls_client $(B)/examples/wolfssl_client $(B)/examples/lws_client
+EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c examples/mbedtls_client.c \
+                  examples/wolfssl_client.c examples/lws_client.c,$(wildcard examples/*.c))
 EXAMPLES     := $(EXAMPLES_SRC:examples/%.c=$(B)/examples/%)
 SSL_ALL_LIBS := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 $(EXAMPLES): $(B)/examples/%: examples/%.c examples/ws.c examples/ws.h
@@ -152,7 +183,17 @@ $(EXAMPLES): $(B)/examples/%: examples/%.c examples/ws.c examples/ws.h
 	$(CC) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< examples/ws.c $(SSL_ALL_LIBS)
 
 .PHONY: examples
-examples: $(EXAMPLES)
+$(B)/examples/mbedtls_client: examples/mbedtls_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lmbedtls -lmbedx509 -lmbedcrypto
+$(B)/examples/wolfssl_client: examples/wolfssl_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lwolfssl
+$(B)/examples/lws_client: examples/lws_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lwebsockets
+
+examples: $(EXAMPLES) $(OTHER_TLS_EXAMPLES)
 
 demo: deps all examples
 	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh

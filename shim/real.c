@@ -77,7 +77,7 @@ uint32_t shim_elf_gnu_hash(const char *name)
 	return gnu_hash(name);
 }
 
-void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h)
+void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h, size_t *size)
 {
 	const ElfW(Sym) *symtab = e->symtab;
 	const char *strtab = e->strtab;
@@ -104,8 +104,11 @@ void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h)
 			return NULL;
 		for (;; i++) {
 			uint32_t h2 = chain[i - symoffset];
-			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, strsz, name))
+			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, strsz, name)) {
+				if (size)
+					*size = (size_t)symtab[i].st_size;
 				return (void *)(base + symtab[i].st_value);
+			}
 			if (h2 & 1)
 				return NULL;
 		}
@@ -116,8 +119,11 @@ void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h)
 		if (nbucket == 0)
 			return NULL;
 		for (uint32_t i = bucket[sysv_hash(name) % nbucket]; i != STN_UNDEF; i = chain[i])
-			if (sym_ok(&symtab[i], strtab, strsz, name))
+			if (sym_ok(&symtab[i], strtab, strsz, name)) {
+				if (size)
+					*size = (size_t)symtab[i].st_size;
 				return (void *)(base + symtab[i].st_value);
+			}
 	}
 	return NULL;
 }
@@ -126,7 +132,7 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 {
 	struct shim_elf e;
 	shim_elf_open(&e, base, dyn);
-	return shim_elf_find(&e, name, gnu_hash(name));
+	return shim_elf_find(&e, name, gnu_hash(name), NULL);
 }
 
 static _Atomic(void *) real_dlsym_p, real_dlvsym_p;

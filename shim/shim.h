@@ -143,7 +143,8 @@ struct shim_elf {
 };
 void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn);
 uint32_t shim_elf_gnu_hash(const char *name);
-void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t gnu_hash);
+/* size: the symbol's st_size (0 unknown), when not NULL */
+void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t gnu_hash, size_t *size);
 int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
 ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags);
 ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);

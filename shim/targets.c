@@ -406,11 +406,11 @@ static void scan_object(struct dl_phdr_info *info, int is_main)
 	/* the targets first: most objects define none (a bloom-filter miss each) */
 	if (dyn)
 		for (size_t i = 0; i < w->nt; i++)
-			if (!w->t[i]->find && (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i])))
+			if (!w->t[i]->find && (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], &w->size[i])))
 				hits++;
 	if (hits) {
 		for (size_t i = w->nt; i < w->n; i++)
-			w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i]);
+			w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], NULL);
 	} else {
 		int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
 		struct symfile sf;

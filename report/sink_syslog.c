@@ -107,6 +107,14 @@ static size_t syslog_header(char *buf, size_t cap, long gmtoff, int pri, int64_t
 /* Sends buf[0..n) (buf[n] is its NUL, sent too on a stream); connects at
  * the first record, reconnects once when a send fails. Counts a drop; after
  * drops, a record that went out is followed by a note of how many. */
+/* The header's time; the epoch when the clock cannot be read (a 32-bit
+ * time_t after 2038): a wrong date in a header, never a wrapped one. */
+static int64_t header_time(void)
+{
+	int64_t now;
+	return report_wall_clock(&now) == 0 ? now : 0;
+}
+
 static int syslog_send(struct sink *s, size_t n)
 {
 	struct syslog_state *st = s->state;
@@ -117,7 +125,7 @@ static int syslog_send(struct sink *s, size_t n)
 	}
 	if (st->unreported) {
 		char note[160];
-		size_t h = syslog_header(note, sizeof note, st->gmtoff, LOG_USER | LOG_WARNING, (int64_t)time(NULL));
+		size_t h = syslog_header(note, sizeof note, st->gmtoff, LOG_USER | LOG_WARNING, header_time());
 		int m = snprintf(note + h, sizeof note - h - 1, "%lu report%s dropped (syslog not reading)",
 				 st->unreported, st->unreported == 1 ? "" : "s");
 		if (m > 0 && (size_t)m < sizeof note - h - 1 && syslog_send_raw(st, note, h + (size_t)m) == 0)
@@ -165,7 +173,7 @@ static int syslog_line(struct sink *s, enum severity sev, const char *line)
 {
 	struct syslog_state *st = s->state;
 	int pri = sev == SEV_ERROR ? LOG_ERR : sev == SEV_WARNING ? LOG_WARNING : LOG_INFO;
-	size_t h = syslog_header(st->buf, sizeof st->buf, st->gmtoff, LOG_USER | pri, (int64_t)time(NULL));
+	size_t h = syslog_header(st->buf, sizeof st->buf, st->gmtoff, LOG_USER | pri, header_time());
 	int n = snprintf(st->buf + h, sizeof st->buf - h - 1, "%s", line);
 	if (n < 0)
 		return -1;
@@ -220,7 +228,8 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
 		return -1;
 	}
 	/* the time zone is read now, not at a record (inside a hook) */
-	time_t t0 = time(NULL);
+	int64_t now;
+	time_t t0 = report_wall_clock(&now) == 0 ? (time_t)now : 0;
 	struct tm tm0;
 	st->gmtoff = localtime_r(&t0, &tm0) ? tm0.tm_gmtoff : 0;
 	atomic_init(&st->w.fd, -1);

@@ -10,7 +10,7 @@
 #include "shim/shim.h"
 
 /* Feeds the n bytes written on key's connection (created when new). */
-static inline void hook_key_feed(uintptr_t key, const char *library, const char *hook, const void *buf, size_t n)
+static inline void hook_key_feed(conn_key key, const char *library, const char *hook, const void *buf, size_t n)
 {
 	if (!n || !buf)
 		return;
@@ -29,7 +29,7 @@ static inline void hook_key_feed(uintptr_t key, const char *library, const char 
 }
 
 /* The host name (SNI) of key's connection; created when a name is given. */
-static inline void hook_key_host(uintptr_t key, const char *library, const char *hook, const char *host, size_t n)
+static inline void hook_key_host(conn_key key, const char *library, const char *hook, const char *host, size_t n)
 {
 	struct conn *c = conn_find(key);
 	if (!c && host && n && (c = conn_add(key, library, 1)))

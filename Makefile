@@ -144,7 +144,7 @@ DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-
 # (CROSS_ARCHS= leaves them out; `make cross-test` runs only them).
 CROSS_ARCHS ?= arm64 armhf
 
-.PHONY: node-deps all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: node-deps examples-tls all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 
 all: $(B)/libtokshim.so $(B)/tokshim
@@ -294,7 +294,9 @@ $(B)/examples/lws_client: examples/lws_client.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lwebsockets
 
-examples: $(EXAMPLES) $(OTHER_TLS_EXAMPLES)
+examples: $(EXAMPLES)
+# the mbedTLS, wolfSSL and libwebsockets clients (the e2e tests build their own)
+examples-tls: $(OTHER_TLS_EXAMPLES)
 
 demo: deps all examples
 	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh

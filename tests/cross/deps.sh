@@ -45,7 +45,9 @@ for a in "$@"; do
 		updated=0
 	fi
 	installed "$cross" || missing="$missing $cross"
-	for p in libssl-dev libjansson-dev libffi-dev zlib1g-dev; do
+	# capstone: the entry-patching engine; mbedTLS, wolfSSL: the clients
+	# of the inline end-to-end scripts (arm64 runs them)
+	for p in libssl-dev libjansson-dev libffi-dev zlib1g-dev libcapstone-dev libmbedtls-dev libwolfssl-dev; do
 		installed "$p:$a" || missing="$missing $p:$a"
 	done
 done

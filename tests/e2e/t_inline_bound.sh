@@ -14,14 +14,16 @@ e2e_init
 e2e_certs || { echo "FAIL: certificate"; exit 1; }
 D=$ROOT/tests/e2e/inline
 CF="-std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2"
-LIBDIR=$(dirname "$(cc -print-file-name=libssl.a)")
-cc $CF -o "$TMP/static_client" "$ROOT/examples/https_client.c" "$ROOT/examples/ws.c" \
+LIBDIR=$(dirname "$("$TCC" -print-file-name=libssl.a)")
+STRIP=strip
+case $TCC in *-gcc) STRIP=${TCC%gcc}strip ;; esac
+"$TCC" $CF -o "$TMP/static_client" "$ROOT/examples/https_client.c" "$ROOT/examples/ws.c" \
 	"$LIBDIR/libssl.a" "$LIBDIR/libcrypto.a" -ldl -pthread || { echo "FAIL: cannot build the static client"; exit 1; }
-strip -o "$TMP/stripped_client" "$TMP/static_client"
-cc $CF -shared -fPIC -o "$TMP/libtlsplugin.so" "$D/tlsplugin.c" -lssl -lcrypto &&
-	cc $CF -o "$TMP/loader" "$D/loader.c" -ldl &&
-	cc $CF -shared -fPIC -Wl,-Bsymbolic -o "$TMP/libwrapssl.so" "$D/wrapssl.c" -ldl -lssl &&
-	cc $CF -o "$TMP/wrapmain" "$D/wrapmain.c" -Wl,--no-as-needed -L"$TMP" -lwrapssl -lssl -lcrypto \
+"$STRIP" -o "$TMP/stripped_client" "$TMP/static_client"
+"$TCC" $CF -shared -fPIC -o "$TMP/libtlsplugin.so" "$D/tlsplugin.c" -lssl -lcrypto &&
+	"$TCC" $CF -o "$TMP/loader" "$D/loader.c" -ldl &&
+	"$TCC" $CF -shared -fPIC -Wl,-Bsymbolic -o "$TMP/libwrapssl.so" "$D/wrapssl.c" -ldl -lssl &&
+	"$TCC" $CF -o "$TMP/wrapmain" "$D/wrapmain.c" -Wl,--no-as-needed -L"$TMP" -lwrapssl -lssl -lcrypto \
 		-Wl,-rpath,"$TMP" || { echo "FAIL: cannot build the test programs"; exit 1; }
 start_server --https 0 --reply-delay 0.3 || exit 1
 HP=$(port_of https)

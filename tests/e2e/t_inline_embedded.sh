@@ -9,9 +9,9 @@
 e2e_init
 e2e_certs || { echo "FAIL: certificate"; exit 1; }
 CFLAGS_E="-std=gnu11 -Wall -Wextra -Werror -O2"
-cc $CFLAGS_E -o "$TMP/mbedtls_client" "$ROOT/examples/mbedtls_client.c" -lmbedtls -lmbedx509 -lmbedcrypto ||
+"$TCC" $CFLAGS_E -o "$TMP/mbedtls_client" "$ROOT/examples/mbedtls_client.c" -lmbedtls -lmbedx509 -lmbedcrypto ||
 	{ echo "FAIL: cannot build examples/mbedtls_client.c (libmbedtls-dev)"; exit 1; }
-cc $CFLAGS_E -o "$TMP/wolfssl_client" "$ROOT/examples/wolfssl_client.c" -lwolfssl ||
+"$TCC" $CFLAGS_E -o "$TMP/wolfssl_client" "$ROOT/examples/wolfssl_client.c" -lwolfssl ||
 	{ echo "FAIL: cannot build examples/wolfssl_client.c (libwolfssl-dev)"; exit 1; }
 start_server --https 0 --reply-delay 0.3 || exit 1
 HP=$(port_of https)

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_certs || { echo "FAIL: certificate"; exit 1; }
-cc -std=gnu11 -Wall -Wextra -Werror -O2 -o "$TMP/lws_client" "$ROOT/examples/lws_client.c" -lwebsockets ||
+"$TCC" -std=gnu11 -Wall -Wextra -Werror -O2 -o "$TMP/lws_client" "$ROOT/examples/lws_client.c" -lwebsockets ||
 	{ echo "FAIL: cannot build examples/lws_client.c (libwebsockets-dev)"; exit 1; }
 start_server --twilsock 0 --reply-delay 0.3 || exit 1
 TW=$(port_of twilsock)

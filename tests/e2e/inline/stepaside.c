@@ -1,6 +1,7 @@
 /* stepaside: calls a function named like a TLS write (mbedtls_ssl_write)
- * whose entry is too short to patch (on x86-64 three bytes: mov %edx,%eax;
- * ret), defined in the program itself. The shim must step aside (one info
+ * whose entry cannot be patched, defined in the program itself: on x86-64
+ * too short (three bytes: mov %edx,%eax; ret); on AArch64 a branch back into
+ * its first instruction (the bytes the patch would replace). The shim must step aside (one info
  * line at TOKSHIM_LEVEL=info) and the call must behave as without it.
  * Prints the function's return value. */
 #include <stdio.h>
@@ -10,6 +11,10 @@ int mbedtls_ssl_write(void *ssl, const unsigned char *buf, size_t len);
 #if defined(__x86_64__)
 __asm__(".text\n.globl mbedtls_ssl_write\n.type mbedtls_ssl_write,@function\n"
 	"mbedtls_ssl_write:\n\tmov %edx, %eax\n\tret\n.size mbedtls_ssl_write, .-mbedtls_ssl_write\n");
+#elif defined(__aarch64__)
+__asm__(".text\n.globl mbedtls_ssl_write\n.type mbedtls_ssl_write,%function\n"
+	"mbedtls_ssl_write:\n\tmov w0, w2\n\tcmp w0, #0\n\tb.lt mbedtls_ssl_write\n\tret\n"
+	".size mbedtls_ssl_write, .-mbedtls_ssl_write\n");
 #else
 int mbedtls_ssl_write(void *ssl, const unsigned char *buf, size_t len)
 {

@@ -11,7 +11,14 @@ e2e_certs || { echo "FAIL: certificate"; exit 1; }
 CFLAGS_E="-std=gnu11 -Wall -Wextra -Werror -O2"
 "$TCC" $CFLAGS_E -o "$TMP/mbedtls_client" "$ROOT/examples/mbedtls_client.c" -lmbedtls -lmbedx509 -lmbedcrypto ||
 	{ echo "FAIL: cannot build examples/mbedtls_client.c (libmbedtls-dev)"; exit 1; }
-"$TCC" $CFLAGS_E -o "$TMP/wolfssl_client" "$ROOT/examples/wolfssl_client.c" -lwolfssl ||
+# libwolfssl-dev is not multi-arch: a cross build takes the native headers and
+# the target's run-time library (libwolfssl35:ARCH) by its file name
+WOLF=-lwolfssl
+if [ -n "$TARCH" ]; then
+	WOLF=$(dirname "$("$TCC" -print-file-name=libc.so.6)")/libwolfssl.so.35
+	[ -f "$WOLF" ] || WOLF=/usr/lib/$("$TCC" -dumpmachine)/libwolfssl.so.35
+fi
+"$TCC" $CFLAGS_E -o "$TMP/wolfssl_client" "$ROOT/examples/wolfssl_client.c" $WOLF ||
 	{ echo "FAIL: cannot build examples/wolfssl_client.c (libwolfssl-dev)"; exit 1; }
 start_server --https 0 --reply-delay 0.3 || exit 1
 HP=$(port_of https)

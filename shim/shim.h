@@ -271,7 +271,8 @@ extern int shim_inline_on;
  * Called once by the constructor, inside the guard. */
 void shim_targets_init(void);
 /* Patches the targets of the objects loaded since the last scan (our dlopen,
- * before it returns; our dlsym). Inside the guard. */
+ * before it returns; our dlsym); nothing when another thread is scanning.
+ * Inside the guard. */
 void shim_targets_rescan(void);
 /* Non-zero when name is a target patched in some object (TOKSHIM_HOOKS
  * refuses to describe it again). */

@@ -532,7 +532,13 @@ void shim_targets_rescan(void)
 {
 	if (!shim_inline_on)
 		return;
-	pthread_mutex_lock(&lock);
+	/* A scan takes the loader's lock underneath (dl_iterate_phdr, a
+	 * dlopen RTLD_NOLOAD, the engine's first dlopen of capstone); a thread
+	 * inside dlopen holds it while a constructor may reach our dlopen or
+	 * dlsym. So a rescan never waits for another: a busy lock means a scan
+	 * is under way, and what it misses the next dlopen or dlsym finds. */
+	if (pthread_mutex_trylock(&lock) != 0)
+		return;
 	scan();
 	pthread_mutex_unlock(&lock);
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -214,8 +215,9 @@ static int parse_line(const char *s, struct ih_map *m)
 	if (*s++ != ' ' || strlen(s) < 4)
 		return -1;
 	m->prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) | (s[2] == 'x' ? PROT_EXEC : 0);
-	m->heap = strstr(s, "[heap]") != NULL;
-	m->stack = strstr(s, "[stack") != NULL;
+	const char *br = strchr(s, '[');
+	m->heap = br && strncmp(br, "[heap]", 6) == 0;
+	m->stack = br && strncmp(br, "[stack", 6) == 0;
 	return m->lo < m->hi ? 0 : -1;
 }
 
@@ -498,6 +500,11 @@ static void flush(uintptr_t a, size_t n)
 static int prot_extra(uintptr_t addr)
 {
 #if defined(__aarch64__)
+#ifndef HWCAP2_BTI
+#define HWCAP2_BTI (1 << 17)
+#endif
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_BTI))
+		return 0; /* no BTI here: no mapping has it */
 	int fd = sys_open("/proc/self/smaps", O_RDONLY);
 	if (fd < 0)
 		return 0;

@@ -6,7 +6,7 @@
 # (trap), every wait is bounded.
 #
 #   . "$(dirname "$0")/lib.sh"
-#   e2e_init                 # ROOT, BUILD, SHIM, TOKSHIM, PY, TMP, trap
+#   e2e_init                 # ROOT, BUILD, SHIM, TOKSHIM, PY, TMP, TCC, trap
 #   e2e_certs                # $CERT_DIR/{ca.pem,server.pem,server.key}
 #   start_server --https 0 --twilsock 0 ...   # twilio_like.py; port_of https
 #   tok=$(mint --grant chat:service_sid=IS...) # signed with $SECRET
@@ -21,6 +21,11 @@ e2e_init() {
 	case $B in /*) BUILD=$B ;; *) BUILD=$ROOT/$B ;; esac
 	SHIM=$BUILD/libtokshim.so
 	TOKSHIM=$BUILD/tokshim
+	# the compiler for the test's own client programs: the target's when
+	# the build is a cross one (tests/cross/e2e.sh; the programs then run
+	# under qemu-user through binfmt_misc), the native one otherwise
+	TCC=${TARGET_CC:-cc}
+	TARCH=${TARGET_ARCH:-}
 	PY=${PYTHON:-/usr/bin/python3}
 	# Debian's python has python3-websockets; a pyenv one may not
 	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3

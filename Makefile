@@ -56,12 +56,20 @@ CFLAGS   ?= -O2 -g
 CPPFLAGS ?=
 LDFLAGS  ?=
 WERROR   ?= -Werror
-# Always on, whatever CFLAGS holds: the language, glibc's extensions, and
-# 64-bit time_t and file offsets on 32-bit glibc targets (no-ops on 64-bit
-# ones), the way current Debian armhf images are built.
-BASE     = -std=gnu11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64 $(SYSROOT_FLAGS)
+# Always on, whatever CFLAGS holds: the language and glibc's extensions.
+# TIME64: 64-bit time_t and file offsets on 32-bit glibc targets (no-ops on
+# 64-bit ones), the way current Debian armhf images are built; TIME64= makes
+# a 32-bit-time build (tests/e2e/t_cross_target.sh checks one after 2038).
+TIME64  ?= -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+BASE     = -std=gnu11 -D_GNU_SOURCE $(TIME64) $(SYSROOT_FLAGS)
 WARN     = $(BASE) -Wall -Wextra $(WERROR)
 PIC      = -fPIC
+# every object is built with hidden visibility: the archives are linked into
+# libtokshim.so, which exports only the hooks marked SHIM_EXPORT
+# (shim/exports.map; tests/e2e/t_shim_symbols.sh compares nm -D with it)
+VIS      = -fvisibility=hidden
+# each object's header dependencies, written next to it ($(B)/x.d)
+DEPFLAGS = -MMD -MP
 
 # Libraries through pkg-config; one it does not know is assumed to be on the
 # compiler's default paths (-lNAME), and the build says so.
@@ -108,10 +116,11 @@ CRIT_CFLAGS := -isystem $(CROSS_SYSROOT)/usr/include
 CRIT_LIBS   := -L$(CRIT_LIBDIR) -Wl,--disable-new-dtags -Wl,-rpath,$(CRIT_LIBDIR) -Wl,-rpath-link,$(CRIT_LIBDIR) -lcriterion
 endif
 
-ALL_CFLAGS = $(WARN) $(PIC) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
+CONFIG_SRC := $(sort $(wildcard config/*.c))
 SHIM_SRC   := $(sort $(wildcard shim/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
@@ -119,8 +128,11 @@ BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 
 DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
 REPORT_OBJ := $(REPORT_SRC:%.c=$(B)/%.o)
+CONFIG_OBJ := $(CONFIG_SRC:%.c=$(B)/%.o)
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
+ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $(UNIT_OBJ)
 
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
@@ -148,9 +160,19 @@ deps:
 	fi
 	@if [ -n "$(strip $(CROSS_ARCHS))" ]; then bash tests/cross/deps.sh $(CROSS_SYSROOT_BASE) $(CROSS_ARCHS); fi
 
-$(B)/%.o: %.c $(wildcard */*.h)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(DEPFLAGS) -c $< -o $@
+
+$(B)/tests/cross/%.o: tests/cross/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+-include $(ALL_OBJ:.o=.d)
 
 $(B)/libdecode.a: $(DECODE_OBJ)
 	@mkdir -p $(dir $@)
@@ -160,24 +182,39 @@ $(B)/libreport.a: $(REPORT_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a shim/exports.map
-	$(CC) -shared -fvisibility=hidden $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
-	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+# config/: configuration the shim and the CLI read alike (files, not output)
+$(B)/libconfig.a: $(CONFIG_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a shim/exports.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
+	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(SSL_LIBS) $(FFI_LIBS) $(Z_LIBS) -ldl -pthread
 
-$(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+$(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
-# the entry-patching engine is tested linked in (it dlopens libcapstone.so.4 itself)
-INLINE_OBJ := $(B)/shim/inline.o $(B)/shim/inline_x86_64.o $(B)/shim/inline_aarch64.o $(B)/shim/real.o
-$(B)/unit_tests: $(UNIT_SRC) $(CRIT_SRC) $(B)/libreport.a $(B)/libdecode.a $(INLINE_OBJ)
-	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $(UNIT_SRC) $(CRIT_SRC) \
-	  $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+# the shim's core that the unit tests link directly (tests/unit/test_conn.c):
+# the connection table and what it stands on, no hook
+SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
 
+# and the entry-patching engine (tests/unit/test_inline.c; it dlopens
+# libcapstone.so.4 itself)
+INLINE_OBJ := $(addprefix $(B)/shim/,inline.o inline_x86_64.o inline_aarch64.o real.o)
+
+CRIT_OBJ := $(CRIT_SRC:%.c=$(B)/%.o)
+$(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) \
+	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+
+# `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob
+# PATTERN (Criterion's --filter), e.g. T='conn/*' or T='*/fork*'
+T ?=
 unit: $(B)/unit_tests
-	$(B)/unit_tests --jobs 2
+	$(B)/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # The same suite built with AddressSanitizer and UBSan, in its own build dir.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -186,7 +223,7 @@ unit-asan-build:
 	  $(B)/asan/unit_tests
 
 unit-asan: unit-asan-build
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # End-to-end: real programs, real servers, the shim preloaded into them (never into us).
 e2e: all

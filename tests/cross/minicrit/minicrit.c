@@ -15,6 +15,17 @@
 
 extern const struct mc_test *const __start_mc_tests[];
 extern const struct mc_test *const __stop_mc_tests[];
+/* weak: a binary may have no TestSuite at all */
+extern const struct mc_suite *const __start_mc_suites[] __attribute__((weak));
+extern const struct mc_suite *const __stop_mc_suites[] __attribute__((weak));
+
+static const struct mc_suite *suite_of(const struct mc_test *t)
+{
+	for (const struct mc_suite *const *s = __start_mc_suites; s && s < __stop_mc_suites; s++)
+		if (!strcmp((*s)->name, t->suite))
+			return *s;
+	return NULL;
+}
 
 #define MC_DEFAULT_TIMEOUT 300
 
@@ -37,6 +48,17 @@ void mc_fail(int fatal, const char *file, int line, const char *what, const char
 	}
 }
 
+void mc_abort(const char *file, int line, const char *what, const char *fmt, ...)
+{
+	char msg[1024] = "";
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	mc_fail(1, file, line, what, "%s", msg);
+	_exit(1);
+}
+
 void mc_log(const char *fmt, ...)
 {
 	va_list ap;
@@ -49,14 +71,18 @@ void mc_log(const char *fmt, ...)
 
 static void run_child(const struct mc_test *t)
 {
-	unsigned limit = t->timeout > 0 ? (unsigned)(t->timeout + 0.999) : MC_DEFAULT_TIMEOUT;
+	const struct mc_suite *s = suite_of(t);
+	double timeout = t->timeout > 0 ? t->timeout : s && s->timeout > 0 ? s->timeout : 0;
+	void (*init)(void) = t->init ? t->init : s ? s->init : NULL;
+	void (*fini)(void) = t->fini ? t->fini : s ? s->fini : NULL;
+	unsigned limit = timeout > 0 ? (unsigned)(timeout + 0.999) : MC_DEFAULT_TIMEOUT;
 	signal(SIGALRM, SIG_DFL);
 	alarm(limit);
-	if (t->init)
-		t->init();
+	if (init)
+		init();
 	t->fn();
-	if (t->fini)
-		t->fini();
+	if (fini)
+		fini();
 	fflush(stdout);
 	fflush(stderr);
 	_exit(failed_here ? 1 : 0);
@@ -92,7 +118,8 @@ int main(int argc, char **argv)
 			const struct mc_test *t = *next++;
 			char full[256];
 			snprintf(full, sizeof full, "%s/%s", t->suite, t->name);
-			if (t->disabled || (filter && fnmatch(filter, full, 0) != 0))
+			const struct mc_suite *su = suite_of(t);
+			if (t->disabled || (su && su->disabled) || (filter && fnmatch(filter, full, 0) != 0))
 				continue;
 			pid_t pid = fork();
 			if (pid < 0) {

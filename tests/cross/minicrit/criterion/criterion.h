@@ -22,10 +22,21 @@ struct mc_test {
 	const char *description;
 };
 
+/* TestSuite(name, options): defaults for the suite's tests */
+struct mc_suite {
+	const char *name;
+	double timeout;
+	int disabled;
+	void (*init)(void), (*fini)(void);
+	const char *description;
+};
+
 /* a failed check in this test (cr_assert ends the test, cr_expect goes on);
  * fmt is the test's message with one space in front */
 void mc_fail(int fatal, const char *file, int line, const char *what, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
+void mc_abort(const char *file, int line, const char *what, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5), noreturn));
 void mc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define MC_CAT_(a, b) a##b
@@ -39,10 +50,18 @@ void mc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 		__attribute__((used, section("mc_tests"))) = &MC_CAT(mc_t_##S_##_, N_);    \
 	static void MC_CAT(mc_fn_##S_##_, N_)(void)
 
+#define TestSuite(S_, ...)                                                                 \
+	static const struct mc_suite mc_s_##S_ = {.name = #S_, __VA_ARGS__};                 \
+	static const struct mc_suite *const mc_sp_##S_ __attribute__((used, section("mc_suites"))) = &mc_s_##S_
+
 #define MC_CHECK(fatal, cond, what, ...)                                                         \
 	do {                                                                                     \
-		if (!(cond))                                                                     \
-			mc_fail(fatal, __FILE__, __LINE__, what, " " __VA_ARGS__);                \
+		if (!(cond)) {                                                                   \
+			if (fatal)                                                               \
+				mc_abort(__FILE__, __LINE__, what, " " __VA_ARGS__);             \
+			else                                                                     \
+				mc_fail(0, __FILE__, __LINE__, what, " " __VA_ARGS__);           \
+		}                                                                                \
 	} while (0)
 
 #define cr_assert(c, ...) MC_CHECK(1, c, #c, __VA_ARGS__)
@@ -67,7 +86,7 @@ void mc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define cr_expect_str_eq(a, b, ...) MC_CHECK(0, strcmp((a), (b)) == 0, #a " equals " #b, __VA_ARGS__)
 #define cr_assert_str_neq(a, b, ...) MC_CHECK(1, strcmp((a), (b)) != 0, #a " differs from " #b, __VA_ARGS__)
 #define cr_assert_str_empty(a, ...) MC_CHECK(1, (a)[0] == '\0', #a " is empty", __VA_ARGS__)
-#define cr_assert_fail(...) mc_fail(1, __FILE__, __LINE__, "cr_assert_fail", " " __VA_ARGS__)
+#define cr_assert_fail(...) mc_abort(__FILE__, __LINE__, "cr_assert_fail", " " __VA_ARGS__)
 #define cr_log_info(...) mc_log(__VA_ARGS__)
 
 #endif

@@ -288,6 +288,7 @@ static int map_of(uintptr_t addr, struct ih_map *out)
 }
 
 /* ---- the trampoline page ------------------------------------------------------------- */
+/* the closest candidate addresses, sorted by distance to `at` */
 #define IH_CANDS 12
 struct near_ctx {
 	uintptr_t at, reach, len, prev_hi, top;
@@ -302,9 +303,13 @@ static void add_cand(struct near_ctx *c, uintptr_t a)
 	uintptr_t d = a > c->at ? a - c->at : c->at - a;
 	if (d > c->reach)
 		return;
-	int i = c->n < IH_CANDS ? c->n++ : IH_CANDS - 1;
-	if (i == IH_CANDS - 1 && c->n == IH_CANDS && d >= c->dist[i])
-		return;
+	int i;
+	if (c->n < IH_CANDS)
+		i = c->n++;
+	else if (d >= c->dist[IH_CANDS - 1])
+		return; /* the list holds closer ones */
+	else
+		i = IH_CANDS - 1;
 	for (; i > 0 && c->dist[i - 1] > d; i--) {
 		c->cand[i] = c->cand[i - 1];
 		c->dist[i] = c->dist[i - 1];

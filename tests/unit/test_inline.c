@@ -463,13 +463,16 @@ __asm__(".intel_syntax noprefix\n"
 	 * then the first word) */
 	".p2align 4\n .skip 12, 0x90\n.globl fx_odd\n.hidden fx_odd\n.type fx_odd,@function\nfx_odd:\n"
 	" lea eax, [rdi + 5]\n add eax, 1\n ret\n" END(fx_odd)
+	/* 2 bytes before a page's end: the patch spans two pages */
+	".p2align 12\n .skip 4094, 0xcc\n.globl fx_span\n.hidden fx_span\n.type fx_span,@function\nfx_span:\n"
+	" lea eax, [rdi + 5]\n add eax, 2\n ret\n" END(fx_span)
 	FN(fx_readself) "mov eax, 1\n add eax, dword ptr [rip + fx_readself + 1]\n ret\n" END(fx_readself)
 	".att_syntax prefix\n");
 
 int fx_endbr(int), fx_rip(int), fx_riprmw(int), fx_jcc_out(int), fx_jcc_in(int, int), fx_helper(int);
 int fx_call(int), fx_tailjmp(int), fx_jrcxz(long, long, long, long), fx_long(int), fx_tiny(int);
 int fx_after_tiny(int), fx_shortjmp(int), fx_loop(int, int), fx_endbr_loop(int, int), fx_recurse(int);
-int fx_sized(int), fx_bad(int), fx_int3(int), fx_xbegin(int), fx_ripself(int), fx_readself(int), fx_ripentry(int), fx_callpop(int), fx_odd(int);
+int fx_sized(int), fx_bad(int), fx_int3(int), fx_xbegin(int), fx_ripself(int), fx_readself(int), fx_ripentry(int), fx_callpop(int), fx_odd(int), fx_span(int);
 extern char fx_sized_end[];
 
 static int (*o_int2)(int, int);
@@ -505,6 +508,17 @@ Test(inline_x86, entry_crossing_an_aligned_16)
 	HOOK(fx_odd, h_int, o_int);
 	cr_assert_eq(fx_odd(1), 1007);
 	cr_assert_eq(o_int(1), 7);
+}
+
+Test(inline_x86, entry_spanning_two_pages)
+{
+	cr_assert_eq((uintptr_t)fx_span % 4096, 4094);
+	HOOK(fx_span, h_int, o_int);
+	char p2[5];
+	perms_of((char *)fx_span + 2, p2);
+	cr_assert_str_eq(p2, "r-xp");
+	cr_assert_eq(fx_span(1), 1008);
+	cr_assert_eq(o_int(1), 8);
 }
 
 Test(inline_x86, rip_relative_load)
@@ -705,6 +719,9 @@ __asm__(".data\n"
 	/* at 4 mod 8: the 16-byte far patch spans three aligned words */
 	".p2align 4\n nop\n.globl fa_odd\n.hidden fa_odd\n.type fa_odd,%function\nfa_odd:\n"
 	" add w0, w0, #1\n add w0, w0, #2\n add w0, w0, #3\n add w0, w0, #4\n ret\n" END(fa_odd)
+	/* 8 bytes before a page's end: the far patch spans two pages */
+	".p2align 12\n .skip 4088\n.globl fa_span\n.hidden fa_span\n.type fa_span,%function\nfa_span:\n"
+	" add w0, w0, #1\n add w0, w0, #2\n add w0, w0, #3\n add w0, w0, #4\n ret\n" END(fa_span)
 	FN(fa_sized) "add w0, w0, #1\n add w0, w0, #2\n ret\n b fa_sized\n" ".globl fa_sized_end\n.hidden fa_sized_end\nfa_sized_end:\n" END(fa_sized));
 
 int fa_bti(int), fa_adrp(int), fa_adr(int), fa_ldr_w(int), fa_ldr_w0(int), fa_cbz(int), fa_tbz(int);
@@ -712,7 +729,7 @@ int fa_bcond(int), fa_helper(int), fa_tail(int), fa_bl(int), fa_tiny(int), fa_af
 int fa_loop(int, int), fa_bti_loop(int, int), fa_inner(int, int), fa_adrself(int), fa_adrentry(int);
 int fa_bad(int), fa_brk(int), fa_sized(int), fa_prfm(int), fa_ret(int), fa_cbz4(int);
 long fa_blself(long), fa_blfirst(long);
-int fa_odd(int);
+int fa_odd(int), fa_span(int);
 long fa_ldr_x(long), fa_ldrsw(long), fa_ldr_q(long), fa_cbnz(long), fa_tbnz(long), fa_x16(long);
 double fa_ldr_d(double);
 int fa_ldr_s(int);
@@ -735,7 +752,7 @@ extern char fa_sized_end[];
 	}
 HOOK_INT(fa_bti) HOOK_INT(fa_adrp) HOOK_INT(fa_adr) HOOK_INT(fa_ldr_w) HOOK_INT(fa_ldr_w0) HOOK_INT(fa_cbz)
 HOOK_INT(fa_tbz) HOOK_INT(fa_bcond) HOOK_INT(fa_tail) HOOK_INT(fa_bl) HOOK_INT(fa_adrentry) HOOK_INT(fa_prfm)
-HOOK_INT(fa_ret) HOOK_INT(fa_ldr_s) HOOK_INT(fa_cbz4) HOOK_INT(fa_odd)
+HOOK_INT(fa_ret) HOOK_INT(fa_ldr_s) HOOK_INT(fa_cbz4) HOOK_INT(fa_odd) HOOK_INT(fa_span)
 HOOK_LONG(fa_ldr_x) HOOK_LONG(fa_ldrsw) HOOK_LONG(fa_ldr_q) HOOK_LONG(fa_cbnz) HOOK_LONG(fa_tbnz) HOOK_LONG(fa_x16)
 static double (*o_dbl)(double);
 static double h_dbl(double x)
@@ -864,6 +881,18 @@ Test(inline_a64, far_form_at_4_mod_8)
 	HOOK(fa_odd, h_fa_odd, o_fa_odd);
 	cr_assert_eq(fa_odd(0), 1010);
 	cr_assert_eq(o_fa_odd(0), 10);
+}
+
+Test(inline_a64, far_form_spanning_two_pages)
+{
+	ih_test_far = 1;
+	cr_assert_eq((uintptr_t)(void *)fa_span % 4096, 4088);
+	HOOK(fa_span, h_fa_span, o_fa_span);
+	char p2[5];
+	perms_of((char *)(void *)fa_span + 8, p2);
+	cr_assert_str_eq(p2, "r-xp");
+	cr_assert_eq(fa_span(0), 1010);
+	cr_assert_eq(o_fa_span(0), 10);
 }
 
 Test(inline_a64, far_form_branch_inside_the_displaced_bytes)

@@ -204,6 +204,10 @@ $(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
 SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
 INLINE_OBJ := $(B)/shim/inline.o $(B)/shim/inline_x86_64.o $(B)/shim/inline_aarch64.o $(B)/shim/real.o
 
+# and the entry-patching engine (tests/unit/test_inline.c; it dlopens
+# libcapstone.so.4 itself)
+INLINE_OBJ := $(addprefix $(B)/shim/,inline.o inline_x86_64.o inline_aarch64.o real.o)
+
 CRIT_OBJ := $(CRIT_SRC:%.c=$(B)/%.o)
 $(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) \

@@ -10,8 +10,11 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -84,9 +87,15 @@ int ih_fail(struct ih_ctx *c, const char *fmt, ...)
 	return -1;
 }
 
-/* ---- capstone ----------------------------------------------------------------- */
-static struct ih_cs cs;
-static int cs_state; /* 0 not tried, 1 ready, -1 failed (cs_why says why) */
+/* ---- capstone -----------------------------------------------------------------
+ * Loaded without any lock of ours held: dlopen takes the loader's lock, and a
+ * thread holding that one (a constructor calling dlopen, whose objects we
+ * patch) may be waiting for ours. Two threads loading at once both open a
+ * decoder; the first published wins, the other closes its own. The handle
+ * itself is used under ih_lock only (a capstone handle is not for two
+ * threads at once). */
+static _Atomic(struct ih_cs *) cs_ready;
+static atomic_int cs_failed; /* 0 not known, 1 failed (cs_why set), 2 being written */
 static char cs_why[160];
 
 size_t ih_decode(const struct ih_cs *c, uintptr_t addr, size_t len, size_t count, cs_insn **out)
@@ -103,11 +112,27 @@ void ih_free(const struct ih_cs *c, cs_insn *in, size_t n)
 		c->free(in, n);
 }
 
-static int cs_load(void)
+static void cs_fail(char *why, size_t n, const char *fmt, const char *detail)
 {
-	if (cs_state)
-		return cs_state;
-	cs_state = -1;
+	set_why(why, n, fmt, detail);
+	int was = 0;
+	if (atomic_compare_exchange_strong(&cs_failed, &was, 2)) {
+		snprintf(cs_why, sizeof cs_why, fmt, detail);
+		atomic_store(&cs_failed, 1);
+	}
+}
+
+/* The decoder, NULL with why[] set. */
+static struct ih_cs *cs_load(char *why, size_t why_len)
+{
+	struct ih_cs *p = atomic_load_explicit(&cs_ready, memory_order_acquire);
+	if (p)
+		return p;
+	int f = atomic_load(&cs_failed);
+	if (f) {
+		set_why(why, why_len, "%s", f == 1 ? cs_why : "cannot load 'libcapstone.so.4'");
+		return NULL;
+	}
 	/* libc's dlopen (an interposed dlopen, ours included, is not involved);
 	 * the plain one when it cannot be found */
 	void *(*op)(const char *, int) = (void *(*)(const char *, int))shim_real_dlsym(RTLD_NEXT, "dlopen");
@@ -116,29 +141,42 @@ static int cs_load(void)
 	void *h = op("libcapstone.so.4", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *e = dlerror();
-		snprintf(cs_why, sizeof cs_why, "cannot load 'libcapstone.so.4': %s", e ? e : "not found");
-		return -1;
+		cs_fail(why, why_len, "cannot load 'libcapstone.so.4': %s", e ? e : "not found");
+		return NULL;
 	}
 	cs_err (*c_open)(cs_arch, cs_mode, csh *) = (cs_err(*)(cs_arch, cs_mode, csh *))shim_real_dlsym(h, "cs_open");
 	cs_err (*c_option)(csh, cs_opt_type, size_t) =
 		(cs_err(*)(csh, cs_opt_type, size_t))shim_real_dlsym(h, "cs_option");
-	cs.disasm = (size_t(*)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **))shim_real_dlsym(h, "cs_disasm");
-	cs.free = (void (*)(cs_insn *, size_t))shim_real_dlsym(h, "cs_free");
-	if (!c_open || !c_option || !cs.disasm || !cs.free) {
-		snprintf(cs_why, sizeof cs_why, "cannot find capstone's functions in 'libcapstone.so.4'");
-		return -1;
+	cs_err (*c_close)(csh *) = (cs_err(*)(csh *))shim_real_dlsym(h, "cs_close");
+	struct ih_cs mine;
+	mine.disasm = (size_t(*)(csh, const uint8_t *, size_t, uint64_t, size_t, cs_insn **))shim_real_dlsym(h, "cs_disasm");
+	mine.free = (void (*)(cs_insn *, size_t))shim_real_dlsym(h, "cs_free");
+	if (!c_open || !c_option || !c_close || !mine.disasm || !mine.free) {
+		cs_fail(why, why_len, "cannot find capstone's functions in '%s'", "libcapstone.so.4");
+		return NULL;
 	}
 	cs_arch arch;
 	cs_mode mode;
 	ih_arch_cs(&arch, &mode);
-	if (c_open(arch, mode, &cs.h) != CS_ERR_OK || c_option(cs.h, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK) {
-		snprintf(cs_why, sizeof cs_why, "cannot open a capstone decoder for this architecture");
-		return -1;
+	if (c_open(arch, mode, &mine.h) != CS_ERR_OK) {
+		cs_fail(why, why_len, "cannot open a capstone decoder for %s", "this architecture");
+		return NULL;
 	}
-	/* the handle lives as long as the process: hooks come at load and with
-	 * each dlopen */
-	cs_state = 1;
-	return 1;
+	if (c_option(mine.h, CS_OPT_DETAIL, CS_OPT_ON) != CS_ERR_OK || !(p = malloc(sizeof *p))) {
+		c_close(&mine.h);
+		set_why(why, why_len, "cannot set up the capstone decoder");
+		return NULL;
+	}
+	*p = mine;
+	/* kept for the life of the process: hooks come at load and with each
+	 * dlopen (the library handle stays open too) */
+	struct ih_cs *none = NULL;
+	if (!atomic_compare_exchange_strong_explicit(&cs_ready, &none, p, memory_order_acq_rel, memory_order_acquire)) {
+		c_close(&p->h);
+		free(p);
+		return none;
+	}
+	return p;
 }
 
 /* ---- /proc/self/maps ------------------------------------------------------------- */
@@ -177,8 +215,9 @@ static int parse_line(const char *s, struct ih_map *m)
 	if (*s++ != ' ' || strlen(s) < 4)
 		return -1;
 	m->prot = (s[0] == 'r' ? PROT_READ : 0) | (s[1] == 'w' ? PROT_WRITE : 0) | (s[2] == 'x' ? PROT_EXEC : 0);
-	m->heap = strstr(s, "[heap]") != NULL;
-	m->stack = strstr(s, "[stack") != NULL;
+	const char *br = strchr(s, '[');
+	m->heap = br && strncmp(br, "[heap]", 6) == 0;
+	m->stack = br && strncmp(br, "[stack", 6) == 0;
 	return m->lo < m->hi ? 0 : -1;
 }
 
@@ -249,6 +288,7 @@ static int map_of(uintptr_t addr, struct ih_map *out)
 }
 
 /* ---- the trampoline page ------------------------------------------------------------- */
+/* the closest candidate addresses, sorted by distance to `at` */
 #define IH_CANDS 12
 struct near_ctx {
 	uintptr_t at, reach, len, prev_hi, top;
@@ -263,9 +303,13 @@ static void add_cand(struct near_ctx *c, uintptr_t a)
 	uintptr_t d = a > c->at ? a - c->at : c->at - a;
 	if (d > c->reach)
 		return;
-	int i = c->n < IH_CANDS ? c->n++ : IH_CANDS - 1;
-	if (i == IH_CANDS - 1 && c->n == IH_CANDS && d >= c->dist[i])
-		return;
+	int i;
+	if (c->n < IH_CANDS)
+		i = c->n++;
+	else if (d >= c->dist[IH_CANDS - 1])
+		return; /* the list holds closer ones */
+	else
+		i = IH_CANDS - 1;
 	for (; i > 0 && c->dist[i - 1] > d; i--) {
 		c->cand[i] = c->cand[i - 1];
 		c->dist[i] = c->dist[i - 1];
@@ -461,6 +505,11 @@ static void flush(uintptr_t a, size_t n)
 static int prot_extra(uintptr_t addr)
 {
 #if defined(__aarch64__)
+#ifndef HWCAP2_BTI
+#define HWCAP2_BTI (1 << 17)
+#endif
+	if (!(getauxval(AT_HWCAP2) & HWCAP2_BTI))
+		return 0; /* no BTI here: no mapping has it */
 	int fd = sys_open("/proc/self/smaps", O_RDONLY);
 	if (fd < 0)
 		return 0;
@@ -560,6 +609,7 @@ int ih_scan_body(struct ih_ctx *c)
 		end = limit;
 	uintptr_t reach = hi_patch; /* the furthest forward branch target seen */
 	uintptr_t pos = c->target;
+	c->body_end = end;
 	size_t skip = ih_arch_skip();
 	while (pos < end) {
 		cs_insn *in;
@@ -570,6 +620,7 @@ int ih_scan_body(struct ih_ctx *c)
 				if (!sweep)
 					return ih_fail(c, "cannot decode the function body at +%#lx",
 						       (unsigned long)(pos - c->target));
+				c->body_end = pos;
 				return 0;
 			}
 			pos += skip; /* data in the text (aarch64) */
@@ -592,6 +643,7 @@ int ih_scan_body(struct ih_ctx *c)
 			pos = a + in[i].size;
 			if (sweep && r.terminal && pos >= reach) {
 				ih_free(c->cs, in, n);
+				c->body_end = pos;
 				return 0;
 			}
 		}
@@ -603,7 +655,7 @@ int ih_scan_body(struct ih_ctx *c)
 /* ---- the registry ----------------------------------------------------------------------------- */
 static struct {
 	uintptr_t target, patch_at;
-	size_t patch_len;
+	size_t covered; /* displaced bytes, from patch_at */
 	void *tramp;
 } hooks[INLINE_MAX];
 static int nhooks;
@@ -639,8 +691,6 @@ static size_t dyn_size(uintptr_t target)
 
 static int hook_locked(struct ih_ctx *c, void **orig)
 {
-	if (cs_load() < 0)
-		return ih_fail(c, "%s", cs_why);
 	if (nhooks >= INLINE_MAX)
 		return ih_fail(c, "too many inline hooks (%d)", INLINE_MAX);
 	struct ih_map m;
@@ -654,12 +704,10 @@ static int hook_locked(struct ih_ctx *c, void **orig)
 	struct ih_map next;
 	if (map_of(m.hi, &next) == 0 && (next.prot & PROT_READ))
 		c->map_end = next.hi;
-	if (!c->size)
-		c->size = dyn_size(c->target);
 	if (ih_arch_entry(c) != 0)
 		return -1;
 	for (int i = 0; i < nhooks; i++)
-		if (hooks[i].target == c->target || overlaps(c->patch_at, 16, hooks[i].patch_at, hooks[i].patch_at + hooks[i].patch_len))
+		if (hooks[i].target == c->target)
 			return ih_fail(c, "%#lx is already hooked", (unsigned long)c->target);
 	c->page_len = (size_t)getpagesize();
 	void *page = page_near(c->patch_at, c->page_len, ih_arch_reach(), &c->near);
@@ -670,6 +718,12 @@ static int hook_locked(struct ih_ctx *c, void **orig)
 		munmap(page, c->page_len);
 		return -1;
 	}
+	/* the bytes displaced now must hold no patch of ours, and ours none of them */
+	for (int i = 0; i < nhooks; i++)
+		if (overlaps(c->patch_at, c->covered, hooks[i].patch_at, hooks[i].patch_at + hooks[i].covered)) {
+			munmap(page, c->page_len);
+			return ih_fail(c, "the entry overlaps the hooked entry of %#lx", (unsigned long)hooks[i].target);
+		}
 	if (mprotect(page, c->page_len, PROT_READ | PROT_EXEC) != 0) {
 		munmap(page, c->page_len);
 		return ih_fail(c, "cannot make the trampoline executable");
@@ -684,7 +738,7 @@ static int hook_locked(struct ih_ctx *c, void **orig)
 	}
 	hooks[nhooks].target = c->target;
 	hooks[nhooks].patch_at = c->patch_at;
-	hooks[nhooks].patch_len = c->patch_len;
+	hooks[nhooks].covered = c->covered;
 	hooks[nhooks].tramp = (void *)c->tramp;
 	nhooks++;
 	return 0;
@@ -702,9 +756,13 @@ int inline_hook_sized(void *target, size_t size, void *hook, void **orig, char *
 	}
 	struct ih_ctx c;
 	memset(&c, 0, sizeof c);
-	c.cs = &cs;
+	/* what takes the loader's lock comes before ours (see cs_load) */
+	if (!(c.cs = cs_load(why, why_len))) {
+		errno = saved;
+		return -1;
+	}
 	c.target = (uintptr_t)target;
-	c.size = size;
+	c.size = size ? size : dyn_size(c.target);
 	c.hook = (uintptr_t)hook;
 	c.why = why;
 	c.why_len = why_len;

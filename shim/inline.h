@@ -42,22 +42,32 @@
  *     before a place that needs the scratch is refused.
  *
  * Refused (-1, nothing changed):
- *   - an instruction capstone cannot decode among the displaced ones;
- *   - too short: a ret, an unconditional branch out, a trap (ud2, hlt, int3,
- *     brk, udf) before the end of the bytes the patch covers, or a known size
- *     (the hint, or the st_size of the dynamic symbol at target found with
- *     dladdr1) smaller than them;
+ *   - an instruction capstone (4.0.2) cannot decode among the displaced
+ *     ones (on aarch64 it lacks e.g. the LSE atomics and retaa/braa);
+ *   - too short: a ret, an unconditional branch out, a trap (ud2, hlt) before
+ *     the end of the bytes the patch covers, or a known size (the hint, or
+ *     the st_size of the dynamic symbol at target found with dladdr1)
+ *     smaller than them; a breakpoint (int3, brk) in them;
  *   - a branch, or an address computation (lea/adr/literal load), in the
  *     function body that points into the patched bytes (the entry itself
- *     included, except a call to it: a direct recursive call is a call like
- *     any other and reaches the hook). The body is [target, target + size)
- *     when the size is known, else a linear sweep from the entry that stops
- *     at an unconditional end beyond every forward branch seen, at an
- *     undecodable byte, or after INLINE_SCAN_MAX bytes;
+ *     included, except a call to it or its address taken: a direct recursive
+ *     call is a call like any other and reaches the hook). The body is
+ *     [target, target + size) when the size is known, else a linear sweep
+ *     from the entry that stops at an unconditional end beyond every forward
+ *     branch seen, at an undecodable byte, or after INLINE_SCAN_MAX bytes
+ *     (on aarch64 an undecodable word inside a sized body is skipped, as
+ *     data; on x86-64 it refuses);
+ *   - a displaced call (call, bl) into the function's own body: `call 1f;
+ *     1: pop` reads the address it pushed, which the trampoline would change;
+ *     an adr of the displaced bytes;
  *   - PC-relative instructions the engine does not relocate (xbegin, rel16
- *     branches, ADR/ADRP/LDR literal to xzr, ...), data out of reach;
+ *     branches, ADR/ADRP/LDR literal to xzr, ...), RIP-relative data out of
+ *     +-2 GiB of the trampoline, on aarch64 a displaced instruction using
+ *     x16 before a place that needs the scratch;
  *   - target not in a readable and executable mapping, already hooked by
- *     this engine, libcapstone.so.4 not loadable, no memory for the page.
+ *     this engine, or its displaced bytes overlapping another hooked entry;
+ *     libcapstone.so.4 not loadable (the reason is kept: later calls fail
+ *     at once); no memory for the page; mprotect refused (SELinux execmod).
  *
  * Memory and protection (W^X throughout):
  *   - each hook owns one page (getpagesize()), mmap'ed RW with
@@ -82,20 +92,28 @@
  * aligned 8-byte word and stored with one 8-byte store (lock cmpxchg16b when
  * they cross into the next word of an aligned 16), else the bytes past the
  * first word are written first and that word last; on aarch64 the 4-byte
- * `b` is one aligned store, and the 16-byte form writes its literal and
- * second instruction before the first. A thread entering the function sees
+ * `b` is one aligned store, and the 16-byte form follows the same word rule
+ * (what lies past the aligned 8-byte word holding its first instruction
+ * first, that word in one store last). A thread entering the function sees
  * the old or the new entry; a thread already inside the displaced bytes at
  * that instant is not safe, whatever the ordering, hence the rule above.
- * Calls are serialised by one lock; after fork() in a child, call
- * inline_after_fork() before using the engine again.
+ * Calls are serialised by one lock, never held while the loader's lock is
+ * taken (capstone is loaded, and dladdr1 asked, before it): a thread in
+ * dlopen holding the loader's lock may call inline_hook while another one is
+ * inside it. After fork() in a child, call inline_after_fork() before using
+ * the engine again.
  *
  * Other limits: the trampoline has no unwind information, so a C++
  * exception or a backtrace crossing a call made by a displaced instruction
- * (a call in the first bytes) does not get through it; code elsewhere
+ * (a call in the first bytes) does not get through it, and the callee of
+ * such a call sees a return address in the trampoline; code elsewhere
  * branching into the middle of the patched bytes (another function's tail,
  * a cold part split off the function) is not seen unless within the scanned
  * body; on aarch64 the far forms branch back with `br x16`, which a page
- * mapped with PROT_BTI would refuse (the near forms use `b` only).
+ * mapped with PROT_BTI would refuse (the near forms use `b` only). Hooks
+ * are never removed and the registry never forgets a target: the caller
+ * keeps the patched object loaded (a dlopen reference), as an unloaded
+ * object's address could be reused by another. Each hook costs one page.
  *
  * Cost: nothing until the first call; then libcapstone.so.4 is dlopen'ed
  * (RTLD_NOW | RTLD_LOCAL, through libc's dlopen) and its functions found

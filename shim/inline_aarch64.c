@@ -272,6 +272,8 @@ static int emit_one(struct ih_ctx *c, struct disp *d, size_t i, struct out *o, u
 		unsigned rd = w & 31;
 		if (!last_imm(in, &t) || rd == 31 || (w & 0x1f000000u) != 0x10000000u)
 			return ih_fail(c, "'%s %s' at +%#lx: unexpected form", in->mnemonic, in->op_str, at);
+		if (in->id == ARM64_INS_ADR && t >= c->patch_at && t < c->patch_at + c->covered)
+			return ih_fail(c, "'%s %s' takes the address of the displaced bytes", in->mnemonic, in->op_str);
 		put_ldr_lit(o, rd, t);
 		return 0;
 	}
@@ -311,6 +313,11 @@ static int emit_one(struct ih_ctx *c, struct disp *d, size_t i, struct out *o, u
 		if (!inn)
 			to = t;
 		if (in->id == ARM64_INS_BL) {
+			/* `bl 1f; 1: mov x0, x30`: a call into the function's own body
+			 * reads the return address, from the trampoline another one */
+			if (t >= c->target && t < c->body_end)
+				return ih_fail(c, "'%s %s' calls into its own function (reads its own address)",
+					       in->mnemonic, in->op_str);
 			put_branch(o, to, 1); /* x16 is free at a call (AAPCS64) */
 			return 0;
 		}

@@ -51,6 +51,7 @@ struct ih_ctx {
 	size_t patch_len;      /* bytes written at patch_at */
 	unsigned char patch[16];
 	size_t covered;        /* bytes of whole displaced instructions (>= patch_len) */
+	uintptr_t body_end;    /* end of the function body as ih_scan_body bounded it */
 	uintptr_t tramp;       /* the trampoline's address (in the page) */
 	size_t used;           /* bytes of the page written */
 	char *why;
@@ -67,7 +68,8 @@ int ih_fail(struct ih_ctx *c, const char *fmt, ...) __attribute__((format(printf
 
 /* Scans the function body for PC-relative references into
  * [c->target, c->patch_at + c->covered), except from the displaced
- * instructions themselves. 0 fine, -1 refused (why set). */
+ * instructions themselves, and sets c->body_end. 0 fine, -1 refused (why
+ * set). */
 int ih_scan_body(struct ih_ctx *c);
 
 /* ---- per architecture ------------------------------------------------------- */

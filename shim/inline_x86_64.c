@@ -252,6 +252,11 @@ static int reloc_size(struct ih_ctx *c, struct disp *d, size_t i, size_t *size)
 		if (inn < 0)
 			return ih_fail(c, "'%s %s' branches into the middle of a displaced instruction", in->mnemonic,
 				       in->op_str);
+		/* `call 1f; 1: pop %rax`: a call into the function's own body reads
+		 * the address it pushed, which from the trampoline is another one */
+		if (in->id == X86_INS_CALL && t >= c->target && t < c->body_end)
+			return ih_fail(c, "'%s %s' calls into its own function (reads its own address)", in->mnemonic,
+				       in->op_str);
 		d->far[i] = !inn && far_from(c, t);
 		if (in->id == X86_INS_JMP)
 			*size = jmp_size(d->far[i]);

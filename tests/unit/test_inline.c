@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/sha.h>
+#include <zlib.h>
 
 #include "shim/inline.h"
 #include "shim/inline_int.h"
@@ -51,7 +53,7 @@ static void assert_no_wx(void)
 	fclose(f);
 }
 
-static int hook_ok(void *target, size_t size, void *hook, void **orig)
+static __attribute__((unused)) int hook_ok(void *target, size_t size, void *hook, void **orig)
 {
 	char before[5], after[5], why[256] = "unset";
 	perms_of(target, before);
@@ -89,12 +91,25 @@ static void refused(void *target, size_t size, const char *part)
 	cr_assert(strstr(why, part), "reason '%s' lacks '%s'", why, part);
 	cr_assert_eq(orig, (void *)0x1234, "orig touched");
 	memcpy(after, target, sizeof after);
-	cr_assert_arr_eq(before, after, sizeof before, "entry bytes changed");
+	cr_assert(memcmp(before, after, sizeof before) == 0, "entry bytes changed");
 	cr_assert_eq(inline_count(), n0);
 	cr_assert_null(inline_original(target));
 	assert_no_wx();
 }
 
+#if !defined(__x86_64__) && !defined(__aarch64__)
+/* elsewhere (armhf) the engine refuses every call and changes nothing */
+static int plain(int x)
+{
+	return x + 1;
+}
+
+Test(inline, refused_off_x86_64_and_aarch64)
+{
+	refused((void *)plain, 0, "not supported");
+	cr_assert_eq(plain(1), 2);
+}
+#else
 /* ---- C functions ---------------------------------------------------------------- */
 #define NOIPA __attribute__((noipa))
 
@@ -238,6 +253,63 @@ Test(inline, bad_arguments)
 	cr_assert_null(o);
 }
 
+/* ---- functions of real libraries (optimised C and assembly prologues) ---------------- */
+static uLong (*o_crc32)(uLong, const Bytef *, uInt);
+static uLong h_crc32(uLong c, const Bytef *b, uInt n)
+{
+	hits++;
+	return o_crc32(c, b, n);
+}
+static uLong (*o_adler32)(uLong, const Bytef *, uInt);
+static uLong h_adler32(uLong c, const Bytef *b, uInt n)
+{
+	hits++;
+	return o_adler32(c, b, n) ^ 1;
+}
+static unsigned char *(*o_sha256)(const unsigned char *, size_t, unsigned char *);
+static unsigned char *h_sha256(const unsigned char *d, size_t n, unsigned char *md)
+{
+	hits++;
+	return o_sha256(d, n, md);
+}
+static int (*o_compress2)(Bytef *, uLongf *, const Bytef *, uLong, int);
+static int h_compress2(Bytef *dst, uLongf *dn, const Bytef *src, uLong sn, int level)
+{
+	hits++;
+	return o_compress2(dst, dn, src, sn, level);
+}
+
+Test(inline, zlib_and_libcrypto_functions)
+{
+	static unsigned char buf[70000], out[80000], out2[80000];
+	for (size_t i = 0; i < sizeof buf; i++)
+		buf[i] = (unsigned char)(i * 7 + (i >> 9));
+	uLong crc = crc32(0, buf, sizeof buf), ad = adler32(1, buf, sizeof buf);
+	unsigned char md[32], md2[32];
+	SHA256(buf, sizeof buf, md);
+	uLongf n1 = sizeof out, n2 = sizeof out2;
+	cr_assert_eq(compress2(out, &n1, buf, sizeof buf, 6), Z_OK);
+
+	HOOK(crc32, h_crc32, o_crc32);
+	HOOK(adler32, h_adler32, o_adler32);
+	HOOK(SHA256, h_sha256, o_sha256);
+	HOOK(compress2, h_compress2, o_compress2);
+	cr_assert_eq(crc32(0, buf, sizeof buf), crc);
+	cr_assert_eq(adler32(1, buf, sizeof buf), ad ^ 1);
+	cr_assert_eq(o_adler32(1, buf, sizeof buf), ad);
+	cr_assert_eq(SHA256(buf, sizeof buf, md2), md2);
+	cr_assert(memcmp(md, md2, 32) == 0);
+	/* compress2 calls adler32 inside zlib: that call reaches the hooked
+	 * entry too, and only the stream's adler32 trailer changes */
+	int before = hits;
+	cr_assert_eq(compress2(out2, &n2, buf, sizeof buf, 6), Z_OK);
+	cr_assert_eq(n1, n2);
+	cr_assert(memcmp(out, out2, n1 - 4) == 0, "compressed bytes differ");
+	cr_assert(memcmp(out + n1 - 4, out2 + n1 - 4, 4) != 0, "zlib's own adler32 call was not hooked");
+	cr_assert_geq(hits - before, 2);
+	assert_no_wx();
+}
+
 /* ---- threads ------------------------------------------------------------------------
  * 8 threads call c_spin (unpatched, on another page) in a loop while the
  * main thread patches c_o0; then all of them call the hooked c_o0 and every
@@ -281,6 +353,64 @@ Test(inline, threads_around_a_patch, .timeout = 60)
 		pthread_join(t[i], NULL);
 	cr_assert_eq(atomic_load(&bad), 0);
 	cr_assert_eq(atomic_load(&hits), 8 * PER_THREAD);
+}
+
+/* 4 threads hook 4 functions at once, capstone loading included */
+NOIPA __attribute__((optimize("O0"))) int c_par0(int x)
+{
+	int y = x + 1;
+	return y * 2;
+}
+NOIPA __attribute__((optimize("O0"))) int c_par1(int x)
+{
+	int y = x + 2;
+	return y * 2;
+}
+NOIPA __attribute__((optimize("O0"))) int c_par2(int x)
+{
+	int y = x + 3;
+	return y * 2;
+}
+NOIPA __attribute__((optimize("O0"))) int c_par3(int x)
+{
+	int y = x + 4;
+	return y * 2;
+}
+static int (*o_par[4])(int);
+static int h_par0(int x) { return o_par[0](x) + 1000; }
+static int h_par1(int x) { return o_par[1](x) + 1000; }
+static int h_par2(int x) { return o_par[2](x) + 1000; }
+static int h_par3(int x) { return o_par[3](x) + 1000; }
+static int (*const par_fn[4])(int) = { c_par0, c_par1, c_par2, c_par3 };
+static int (*const par_hook[4])(int) = { h_par0, h_par1, h_par2, h_par3 };
+static atomic_int par_go, par_bad;
+
+static void *par_worker(void *arg)
+{
+	long i = (long)arg;
+	char why[128];
+	while (!atomic_load(&par_go))
+		;
+	if (inline_hook((void *)par_fn[i], (void *)par_hook[i], (void **)&o_par[i], why, sizeof why) != 0)
+		atomic_fetch_add(&par_bad, 1);
+	return NULL;
+}
+
+Test(inline, four_threads_hook_at_once, .timeout = 60)
+{
+	pthread_t t[4];
+	for (long i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, par_worker, (void *)i), 0);
+	atomic_store(&par_go, 1);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	cr_assert_eq(atomic_load(&par_bad), 0);
+	cr_assert_eq(inline_count(), 4);
+	for (int i = 0; i < 4; i++) {
+		cr_assert_eq(par_fn[i](1), (i + 2) * 2 + 1000);
+		cr_assert_eq(o_par[i](1), (i + 2) * 2);
+	}
+	assert_no_wx();
 }
 
 /* ---- the far forms (as when no page is free near the target) ------------------------ */
@@ -328,13 +458,21 @@ __asm__(".intel_syntax noprefix\n"
 	FN(fx_xbegin) "xbegin 1f\n1: mov eax, 1\n ret\n" END(fx_xbegin)
 	FN(fx_ripself) "mov eax, 1\n lea rdx, [rip + fx_ripself + 2]\n ret\n" END(fx_ripself)
 	FN(fx_ripentry) "mov eax, 1\n lea rdx, [rip + fx_ripentry]\n ret\n" END(fx_ripentry)
+	FN(fx_callpop) "call 1f\n1: pop rax\n ret\n" END(fx_callpop)
+	/* at 12 mod 16: the 5-byte patch crosses an aligned 16 (tail first,
+	 * then the first word) */
+	".p2align 4\n .skip 12, 0x90\n.globl fx_odd\n.hidden fx_odd\n.type fx_odd,@function\nfx_odd:\n"
+	" lea eax, [rdi + 5]\n add eax, 1\n ret\n" END(fx_odd)
+	/* 2 bytes before a page's end: the patch spans two pages */
+	".p2align 12\n .skip 4094, 0xcc\n.globl fx_span\n.hidden fx_span\n.type fx_span,@function\nfx_span:\n"
+	" lea eax, [rdi + 5]\n add eax, 2\n ret\n" END(fx_span)
 	FN(fx_readself) "mov eax, 1\n add eax, dword ptr [rip + fx_readself + 1]\n ret\n" END(fx_readself)
 	".att_syntax prefix\n");
 
 int fx_endbr(int), fx_rip(int), fx_riprmw(int), fx_jcc_out(int), fx_jcc_in(int, int), fx_helper(int);
 int fx_call(int), fx_tailjmp(int), fx_jrcxz(long, long, long, long), fx_long(int), fx_tiny(int);
 int fx_after_tiny(int), fx_shortjmp(int), fx_loop(int, int), fx_endbr_loop(int, int), fx_recurse(int);
-int fx_sized(int), fx_bad(int), fx_int3(int), fx_xbegin(int), fx_ripself(int), fx_readself(int), fx_ripentry(int);
+int fx_sized(int), fx_bad(int), fx_int3(int), fx_xbegin(int), fx_ripself(int), fx_readself(int), fx_ripentry(int), fx_callpop(int), fx_odd(int), fx_span(int);
 extern char fx_sized_end[];
 
 static int (*o_int2)(int, int);
@@ -356,12 +494,31 @@ Test(inline_x86, endbr64_kept_at_the_entry)
 	unsigned char e[4];
 	memcpy(e, (void *)fx_endbr, 4);
 	HOOK(fx_endbr, h_int, o_int);
-	cr_assert_arr_eq(e, (void *)fx_endbr, 4, "endbr64 overwritten");
+	cr_assert(memcmp(e, (void *)fx_endbr, 4) == 0, "endbr64 overwritten");
 	cr_assert_eq(((unsigned char *)fx_endbr)[4], 0xe9);
 	cr_assert_eq(fx_endbr(5), 1022);
 	cr_assert_eq(o_int(5), 22);
 	/* the trampoline starts with endbr64 too (reached by an indirect call) */
-	cr_assert_arr_eq(e, (void *)o_int, 4);
+	cr_assert(memcmp(e, (void *)o_int, 4) == 0);
+}
+
+Test(inline_x86, entry_crossing_an_aligned_16)
+{
+	cr_assert_eq((uintptr_t)fx_odd % 16, 12);
+	HOOK(fx_odd, h_int, o_int);
+	cr_assert_eq(fx_odd(1), 1007);
+	cr_assert_eq(o_int(1), 7);
+}
+
+Test(inline_x86, entry_spanning_two_pages)
+{
+	cr_assert_eq((uintptr_t)fx_span % 4096, 4094);
+	HOOK(fx_span, h_int, o_int);
+	char p2[5];
+	perms_of((char *)fx_span + 2, p2);
+	cr_assert_str_eq(p2, "r-xp");
+	cr_assert_eq(fx_span(1), 1008);
+	cr_assert_eq(o_int(1), 8);
 }
 
 Test(inline_x86, rip_relative_load)
@@ -506,6 +663,11 @@ Test(inline_x86, refuses_undecodable_breakpoint_and_xbegin)
 	refused((void *)fx_int3, 0, "breakpoint");
 	refused((void *)fx_xbegin, 0, "does not relocate");
 }
+
+Test(inline_x86, refuses_a_call_that_reads_its_own_address)
+{
+	refused((void *)fx_callpop, 0, "calls into its own function");
+}
 #endif
 
 #if defined(__aarch64__)
@@ -552,12 +714,22 @@ __asm__(".data\n"
 	FN(fa_adrentry) "mov w0, #1\n adr x1, fa_adrentry\n ret\n" END(fa_adrentry)
 	FN(fa_bad) ".word 0\n ret\n" END(fa_bad)
 	FN(fa_brk) "brk #0\n ret\n" END(fa_brk)
+	FN(fa_blself) "mov x9, x30\n bl 1f\n1: mov x0, x30\n mov x30, x9\n ret\n" END(fa_blself)
+	FN(fa_blfirst) "bl 1f\n1: mov x0, x30\n ret\n" END(fa_blfirst)
+	/* at 4 mod 8: the 16-byte far patch spans three aligned words */
+	".p2align 4\n nop\n.globl fa_odd\n.hidden fa_odd\n.type fa_odd,%function\nfa_odd:\n"
+	" add w0, w0, #1\n add w0, w0, #2\n add w0, w0, #3\n add w0, w0, #4\n ret\n" END(fa_odd)
+	/* 8 bytes before a page's end: the far patch spans two pages */
+	".p2align 12\n .skip 4088\n.globl fa_span\n.hidden fa_span\n.type fa_span,%function\nfa_span:\n"
+	" add w0, w0, #1\n add w0, w0, #2\n add w0, w0, #3\n add w0, w0, #4\n ret\n" END(fa_span)
 	FN(fa_sized) "add w0, w0, #1\n add w0, w0, #2\n ret\n b fa_sized\n" ".globl fa_sized_end\n.hidden fa_sized_end\nfa_sized_end:\n" END(fa_sized));
 
 int fa_bti(int), fa_adrp(int), fa_adr(int), fa_ldr_w(int), fa_ldr_w0(int), fa_cbz(int), fa_tbz(int);
 int fa_bcond(int), fa_helper(int), fa_tail(int), fa_bl(int), fa_tiny(int), fa_after_tiny(int);
 int fa_loop(int, int), fa_bti_loop(int, int), fa_inner(int, int), fa_adrself(int), fa_adrentry(int);
 int fa_bad(int), fa_brk(int), fa_sized(int), fa_prfm(int), fa_ret(int), fa_cbz4(int);
+long fa_blself(long), fa_blfirst(long);
+int fa_odd(int), fa_span(int);
 long fa_ldr_x(long), fa_ldrsw(long), fa_ldr_q(long), fa_cbnz(long), fa_tbnz(long), fa_x16(long);
 double fa_ldr_d(double);
 int fa_ldr_s(int);
@@ -580,7 +752,7 @@ extern char fa_sized_end[];
 	}
 HOOK_INT(fa_bti) HOOK_INT(fa_adrp) HOOK_INT(fa_adr) HOOK_INT(fa_ldr_w) HOOK_INT(fa_ldr_w0) HOOK_INT(fa_cbz)
 HOOK_INT(fa_tbz) HOOK_INT(fa_bcond) HOOK_INT(fa_tail) HOOK_INT(fa_bl) HOOK_INT(fa_adrentry) HOOK_INT(fa_prfm)
-HOOK_INT(fa_ret) HOOK_INT(fa_ldr_s) HOOK_INT(fa_cbz4)
+HOOK_INT(fa_ret) HOOK_INT(fa_ldr_s) HOOK_INT(fa_cbz4) HOOK_INT(fa_odd) HOOK_INT(fa_span)
 HOOK_LONG(fa_ldr_x) HOOK_LONG(fa_ldrsw) HOOK_LONG(fa_ldr_q) HOOK_LONG(fa_cbnz) HOOK_LONG(fa_tbnz) HOOK_LONG(fa_x16)
 static double (*o_dbl)(double);
 static double h_dbl(double x)
@@ -702,6 +874,27 @@ Test(inline_a64, far_form_relocates_bcond_bl_and_returns)
 	cr_assert_eq(o_fa_cbz4(3), 6);
 }
 
+Test(inline_a64, far_form_at_4_mod_8)
+{
+	ih_test_far = 1;
+	cr_assert_eq((uintptr_t)(void *)fa_odd % 8, 4);
+	HOOK(fa_odd, h_fa_odd, o_fa_odd);
+	cr_assert_eq(fa_odd(0), 1010);
+	cr_assert_eq(o_fa_odd(0), 10);
+}
+
+Test(inline_a64, far_form_spanning_two_pages)
+{
+	ih_test_far = 1;
+	cr_assert_eq((uintptr_t)(void *)fa_span % 4096, 4088);
+	HOOK(fa_span, h_fa_span, o_fa_span);
+	char p2[5];
+	perms_of((char *)(void *)fa_span + 8, p2);
+	cr_assert_str_eq(p2, "r-xp");
+	cr_assert_eq(fa_span(0), 1010);
+	cr_assert_eq(o_fa_span(0), 10);
+}
+
 Test(inline_a64, far_form_branch_inside_the_displaced_bytes)
 {
 	ih_test_far = 1;
@@ -752,4 +945,12 @@ Test(inline_a64, refuses_undecodable_and_breakpoint)
 	refused((void *)fa_bad, 0, "cannot decode");
 	refused((void *)fa_brk, 0, "breakpoint");
 }
+
+Test(inline_a64, refuses_a_call_that_reads_its_own_address)
+{
+	refused((void *)fa_blfirst, 0, "calls into its own function");
+	ih_test_far = 1;
+	refused((void *)fa_blself, 0, "calls into its own function");
+}
+#endif
 #endif

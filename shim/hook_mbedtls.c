@@ -76,7 +76,7 @@ static void ssl_free(struct inline_site *st, void *ssl)
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
 		shim_in = 1;
-		conn_forget(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
+		shim_conn_close(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
 		shim_in = 0;
 		errno = saved;
 	}

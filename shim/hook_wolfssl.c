@@ -94,7 +94,7 @@ static void ssl_free(struct inline_site *st, void *ssl)
 	if (shim_active() && ssl) {
 		int saved = errno;
 		shim_in = 1;
-		conn_forget(conn_key_space(CONN_SPACE_WOLFSSL, ssl));
+		shim_conn_close(conn_key_space(CONN_SPACE_WOLFSSL, ssl));
 		shim_in = 0;
 		errno = saved;
 	}

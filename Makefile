@@ -218,7 +218,7 @@ INLINE_OBJ := $(B)/shim/inline.o $(B)/shim/inline_x86_64.o $(B)/shim/inline_aarc
 
 # and the entry-patching engine (tests/unit/test_inline.c; it dlopens
 # libcapstone.so.4 itself)
-INLINE_OBJ := $(addprefix $(B)/shim/,inline.o inline_x86_64.o inline_aarch64.o real.o)
+INLINE_OBJ := $(addprefix $(B)/shim/,inline.o inline_cs.o inline_x86_64.o inline_aarch64.o real.o)
 
 CRIT_OBJ := $(CRIT_SRC:%.c=$(B)/%.o)
 $(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a

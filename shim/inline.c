@@ -78,15 +78,6 @@ int inline_count(void)
 
 int ih_test_far;
 
-int ih_fail(struct ih_ctx *c, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	say(c->why, c->why_len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* ---- capstone -----------------------------------------------------------------
  * Loaded without any lock of ours held: dlopen takes the loader's lock, and a
  * thread holding that one (a constructor calling dlopen, whose objects we
@@ -97,20 +88,6 @@ int ih_fail(struct ih_ctx *c, const char *fmt, ...)
 static _Atomic(struct ih_cs *) cs_ready;
 static atomic_int cs_failed; /* 0 not known, 1 failed (cs_why set), 2 being written */
 static char cs_why[160];
-
-size_t ih_decode(const struct ih_cs *c, uintptr_t addr, size_t len, size_t count, cs_insn **out)
-{
-	*out = NULL;
-	if (!len)
-		return 0;
-	return c->disasm(c->h, (const uint8_t *)addr, len, addr, count, out);
-}
-
-void ih_free(const struct ih_cs *c, cs_insn *in, size_t n)
-{
-	if (in)
-		c->free(in, n);
-}
 
 static void cs_fail(char *why, size_t n, const char *fmt, const char *detail)
 {
@@ -593,7 +570,7 @@ static int write_entry(struct ih_ctx *c)
 }
 
 /* ---- the body scan ------------------------------------------------------------------------ */
-int ih_scan_body(struct ih_ctx *c)
+static int scan_body(struct ih_ctx *c)
 {
 	uintptr_t lo = c->target, hi_patch = c->patch_at + c->covered;
 	uintptr_t disp_lo = c->patch_at;
@@ -757,6 +734,7 @@ int inline_hook_sized(void *target, size_t size, void *hook, void **orig, char *
 	struct ih_ctx c;
 	memset(&c, 0, sizeof c);
 	/* what takes the loader's lock comes before ours (see cs_load) */
+	c.scan_body = scan_body;
 	if (!(c.cs = cs_load(why, why_len))) {
 		errno = saved;
 		return -1;

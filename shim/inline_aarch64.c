@@ -391,7 +391,7 @@ int ih_arch_build(struct ih_ctx *c)
 		return ih_fail(c, "function too short: %zu bytes, the patch needs %zu", c->size,
 			       (size_t)(c->patch_at + need - c->target));
 	}
-	if (ih_scan_body(c) != 0) {
+	if (c->scan_body(c) != 0) {
 		ih_free(c->cs, d.in, got);
 		return -1;
 	}

@@ -18,8 +18,9 @@ struct ih_cs {
 	void (*free)(cs_insn *, size_t);
 };
 
-/* Decodes at most count instructions at addr (len bytes readable there);
- * returns how many, *out to give back with ih_free. */
+/* inline_cs.c: decoding and refusing, what the driver and the back ends
+ * share. Decodes at most count instructions at addr (len bytes readable
+ * there); returns how many, *out to give back with ih_free. */
 size_t ih_decode(const struct ih_cs *cs, uintptr_t addr, size_t len, size_t count, cs_insn **out);
 void ih_free(const struct ih_cs *cs, cs_insn *in, size_t n);
 
@@ -51,7 +52,13 @@ struct ih_ctx {
 	size_t patch_len;      /* bytes written at patch_at */
 	unsigned char patch[16];
 	size_t covered;        /* bytes of whole displaced instructions (>= patch_len) */
-	uintptr_t body_end;    /* end of the function body as ih_scan_body bounded it */
+	uintptr_t body_end;    /* end of the function body as scan_body bounded it */
+	/* the driver's body scan, handed to the back end (which calls it once
+	 * the displaced bytes are known): references into
+	 * [target, patch_at + covered) from the function body, except from the
+	 * displaced instructions themselves; sets body_end. 0 fine, -1 refused
+	 * (why set) */
+	int (*scan_body)(struct ih_ctx *c);
 	uintptr_t tramp;       /* the trampoline's address (in the page) */
 	size_t used;           /* bytes of the page written */
 	char *why;
@@ -66,11 +73,6 @@ extern int ih_test_far;
 /* why[] for c, printf-style; returns -1. */
 int ih_fail(struct ih_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Scans the function body for PC-relative references into
- * [c->target, c->patch_at + c->covered), except from the displaced
- * instructions themselves, and sets c->body_end. 0 fine, -1 refused (why
- * set). */
-int ih_scan_body(struct ih_ctx *c);
 
 /* ---- per architecture ------------------------------------------------------- */
 /* capstone's arch and mode for this machine. */
@@ -83,7 +85,7 @@ size_t ih_arch_skip(void);
 /* Sets c->patch_at (after a kept endbr64/bti). */
 int ih_arch_entry(struct ih_ctx *c);
 /* Decodes and relocates the displaced instructions into the page, fills
- * patch[]/patch_len, covered, tramp, used; calls ih_scan_body. */
+ * patch[]/patch_len, covered, tramp, used; calls c->scan_body. */
 int ih_arch_build(struct ih_ctx *c);
 /* What the body scan needs of in. */
 void ih_arch_classify(const cs_insn *in, struct ih_ref *r);

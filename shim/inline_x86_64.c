@@ -396,7 +396,7 @@ int ih_arch_build(struct ih_ctx *c)
 		return ih_fail(c, "function too short: %zu bytes, the patch needs %zu", c->size,
 			       (size_t)(c->patch_at + covered - c->target));
 	}
-	if (ih_scan_body(c) != 0) {
+	if (c->scan_body(c) != 0) {
 		ih_free(c->cs, d.in, got);
 		return -1;
 	}

@@ -135,9 +135,10 @@ UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
 ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $(UNIT_OBJ)
 
 # Debian -dev packages the build and tests need (checked by `make deps`).
-DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
+DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace libcap2-bin util-linux valgrind nodejs
+           python3 python3-websockets strace libcap2-bin util-linux valgrind \
+           libmbedtls-dev libwolfssl-dev libwebsockets-dev nodejs
 
 # The cross targets `make cross-test` builds and runs under qemu-user (and
 # `make deps` prepares). Both together take more than make test's 10 minutes
@@ -150,7 +151,7 @@ TEST_CROSS ?=
 # the tests in this repository need that `make deps` does not install
 PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 
-.PHONY: all deps cross-test node-deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: all deps cross-test node-deps examples-tls peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 
 all: $(B)/libtokshim.so $(B)/tokshim
@@ -217,9 +218,13 @@ $(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
 # the connection table and what it stands on, no hook
 SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
 
+# and the entry-patching engine (tests/unit/test_inline.c; it dlopens
+# libcapstone.so.4 itself)
+INLINE_OBJ := $(addprefix $(B)/shim/,inline.o inline_cs.o inline_x86_64.o inline_aarch64.o real.o)
+
 CRIT_OBJ := $(CRIT_SRC:%.c=$(B)/%.o)
-$(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) \
+$(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) \
 	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob
@@ -287,14 +292,29 @@ fuzz: deps $(FUZZ_TARGETS:%=$(B)/fuzz/%)
 
 # Example clients: small OpenSSL programs (examples/*.c), each linked with the tiny
 # WebSocket client examples/ws.c. examples/dlopen_client.c has its own rule (no libssl).
-EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c,$(wildcard examples/*.c))
+# The mbedTLS, wolfSSL and libwebsockets clients have rules of their own.
+OTHER_TLS_EXAMPLES := $(B)/examples/mbedtls_client $(B)/examples/wolfssl_client $(B)/examples/lws_client
+EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c examples/mbedtls_client.c \
+                  examples/wolfssl_client.c examples/lws_client.c,$(wildcard examples/*.c))
 EXAMPLES     := $(EXAMPLES_SRC:examples/%.c=$(B)/examples/%)
 $(EXAMPLES): $(B)/examples/%: examples/%.c examples/ws.c examples/ws.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(SSL_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< examples/ws.c $(SSL_ALL_LIBS)
 
 .PHONY: examples
+$(B)/examples/mbedtls_client: examples/mbedtls_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lmbedtls -lmbedx509 -lmbedcrypto
+$(B)/examples/wolfssl_client: examples/wolfssl_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lwolfssl
+$(B)/examples/lws_client: examples/lws_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) $(CFLAGS) $(LDFLAGS) -o $@ $< -lwebsockets
+
 examples: $(EXAMPLES)
+# the mbedTLS, wolfSSL and libwebsockets clients (the e2e tests build their own)
+examples-tls: $(OTHER_TLS_EXAMPLES)
 
 demo: deps all examples
 	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh

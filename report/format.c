@@ -341,6 +341,8 @@ static void json_conn(struct sb *b, int *firstp, const struct conn_info *ci, con
 			json_kstr(b, &f, "transport", ci->transport, 16);
 		if (ci->library && ci->library[0])
 			json_kstr(b, &f, "library", ci->library, lim->token_detail ? 64 : 16);
+		if (ci->hook && ci->hook[0])
+			json_kstr(b, &f, "hook", ci->hook, 16);
 		if (ci->host && ci->host[0])
 			json_kstr(b, &f, "host", ci->host, lim->token_detail ? lim->str : 64);
 		if (ci->peer && ci->peer[0])

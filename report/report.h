@@ -15,10 +15,11 @@
  * For `check`, pass NULL instead of a conn_info. */
 struct conn_info {
 	const char *transport; /* "tls" | "tcp" */
-	const char *library;   /* "openssl" | "gnutls" | "libc" | "ffi:NAME" */
+	const char *library;   /* "openssl" | "gnutls" | "mbedtls" | "wolfssl" | "libc" | "ffi:NAME" */
 	const char *host;
 	const char *peer;      /* "127.0.0.1:9443" */
 	int pid;
+	const char *hook;      /* "plt" | "inline" | "ffi": how the write was seen */
 };
 
 /* Formatters: return the length written (buffer always NUL-terminated, at

@@ -486,6 +486,8 @@ static void state_reset(struct conn *c, const char *library, int tls)
 	c->id = atomic_fetch_add_explicit(&next_id, 1, memory_order_relaxed);
 	c->tls = tls;
 	c->library = library;
+	c->hook = "plt";
+	c->hook_fed = 0;
 	c->fd = -1;
 	c->port = 0;
 	c->host[0] = '\0';

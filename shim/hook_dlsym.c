@@ -17,6 +17,7 @@
  * come from real.c, which reads libc's symbol table: calling dlvsym(RTLD_NEXT,
  * "dlsym", ...) would recurse into our own dlvsym. */
 #include <dlfcn.h>
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -55,7 +56,12 @@ static void *redirect(void *handle, const char *name, void *p)
 			out = h->hook;
 		break;
 	case SHIM_FAM_DL:
-		out = strcmp(name, "dlsym") == 0 ? (void *)shim_dlsym_entry : (void *)shim_dlvsym_entry;
+		out = strcmp(name, "dlsym") == 0    ? (void *)shim_dlsym_entry
+		      : strcmp(name, "dlvsym") == 0 ? (void *)shim_dlvsym_entry
+#if defined(__x86_64__) || defined(__aarch64__)
+		      : strcmp(name, "dlopen") == 0 ? (void *)shim_dlopen_entry
+#endif
+						    : p;
 		break;
 	}
 	/* the look-up succeeded: leave no error of ours for dlerror() */
@@ -64,11 +70,25 @@ static void *redirect(void *handle, const char *name, void *p)
 	return out;
 }
 
+/* Objects that a dlopen straight to glibc (hook_dlopen.c) loaded are patched
+ * at the first look-up into a handle, before the program calls them. */
+static void rescan(void)
+{
+	if (!shim_inline_on || !shim_active())
+		return;
+	int saved = errno;
+	shim_in = 1;
+	shim_targets_rescan();
+	shim_in = 0;
+	errno = saved;
+}
+
 SHIM_HIDDEN void *shim_dlsym_handle(void *handle, const char *name)
 {
 	void *(*real)(void *, const char *) = (void *(*)(void *, const char *))shim_real_dlsym_ptr();
 	if (!real)
 		return NULL;
+	rescan();
 	return redirect(handle, name, real(handle, name));
 }
 
@@ -78,6 +98,7 @@ SHIM_HIDDEN void *shim_dlvsym_handle(void *handle, const char *name, const char 
 		(void *(*)(void *, const char *, const char *))shim_real_dlvsym_ptr();
 	if (!real)
 		return NULL;
+	rescan();
 	return redirect(handle, name, real(handle, name, version));
 }
 

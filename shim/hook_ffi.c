@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "decode/hookdesc.h"
+#include "shim/inline.h"
 #include "shim/shim.h"
 #include "shim/lazy.h"
 
@@ -90,7 +91,8 @@ struct ffi_hook;
 
 /* One closure: a description bound to one real function. */
 struct ffi_target {
-	void *real;
+	_Atomic(void *) real;  /* the definition, or its trampoline once its entry is patched */
+	void *def;             /* the definition */
 	void *code;            /* the closure's entry point */
 	ffi_closure *closure;
 	struct ffi_hook *h;
@@ -211,11 +213,50 @@ static size_t written_count(const struct hookdesc *d, void *ret, void **args)
 	}
 	if (d->ret == HD_VOID)
 		return (size_t)len;
-	return !neg && r > 0 && r <= len ? (size_t)r : 0;
+	/* more than len: a function that counts its own framing in what it
+	 * returns (lws_write adds the WebSocket header) wrote all of buf */
+	if (!neg && r > len)
+		return (size_t)len;
+	return !neg && r > 0 ? (size_t)r : 0;
 }
 
 /* ---- the handler ------------------------------------------------------------- */
-static void on_write(struct ffi_hook *h, void *ret, void **args)
+/* The described function may change its buffer in place (lws_write masks a
+ * client frame's payload there): the bytes are copied before the call, into
+ * a per-thread block (mmap'ed at the first need, never freed), up to
+ * COPY_MAX; beyond that the buffer is read as the call left it. */
+#define COPY_MAX 65536
+static __thread unsigned char *copy_buf __attribute__((tls_model("initial-exec")));
+static __thread int copy_busy __attribute__((tls_model("initial-exec")));
+
+static size_t copy_in(const struct hookdesc *d, void **args)
+{
+	const void *buf = *(const void *const *)args[d->buf];
+	uint64_t len = arg_bits(d->args[d->len], args[d->len]);
+	if (!buf || !len || copy_busy || (hookdesc_type_is_signed(d->args[d->len]) && (int64_t)len < 0))
+		return 0;
+	if (!copy_buf) {
+		void *p = mmap(NULL, COPY_MAX, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return 0;
+		copy_buf = p;
+	}
+	size_t n = len < COPY_MAX ? (size_t)len : COPY_MAX;
+	memcpy(copy_buf, buf, n);
+	copy_busy = 1;
+	return n;
+}
+
+static void feed_copy(struct conn *c, const void *buf, size_t n, size_t copied)
+{
+	size_t k = n < copied ? n : copied;
+	if (k)
+		shim_feed(c, copy_buf, k);
+	if (n > k)
+		shim_feed(c, (const char *)buf + k, n - k);
+}
+
+static void on_write(struct ffi_hook *h, void *ret, void **args, int64_t below, size_t copied)
 {
 	const struct hookdesc *d = &h->d;
 	size_t n = written_count(d, ret, args);
@@ -224,12 +265,19 @@ static void on_write(struct ffi_hook *h, void *ret, void **args)
 		return;
 	conn_key key = key_ffi(h->group, d->args[d->conn], arg_bits(d->args[d->conn], args[d->conn]));
 	struct conn *c = key ? conn_find(key) : NULL;
-	if (!key || (!c && !(c = conn_add(key, h->library, 1))))
+	if (key && !c && (c = conn_add(key, h->library, 1)))
+		c->hook = "ffi";
+	if (!c)
 		return;
 	/* the socket the library wrote to underneath, for the peer */
 	if (c->fd < 0 && shim_inner_fd >= 0)
 		conn_set_peer_fd(c, shim_inner_fd);
-	shim_feed(c, buf, n);
+	if (below > 0)
+		c->id = (uint64_t)below;
+	/* a nested write of ours, if any, records itself one level up */
+	if (shim_nested_id == 0)
+		shim_nested_id = (int64_t)c->id;
+	feed_copy(c, buf, n, copied);
 	conn_unlock(c);
 }
 
@@ -251,8 +299,8 @@ static void on_host(struct ffi_hook *h, void **args)
 	if (!key)
 		return;
 	struct conn *c = conn_find(key);
-	if (!c && n)
-		c = conn_add(key, h->library, 1);
+	if (!c && n && (c = conn_add(key, h->library, 1)))
+		c->hook = "ffi";
 	if (c) {
 		conn_set_host(c, host, n);
 		conn_unlock(c);
@@ -263,30 +311,51 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 {
 	struct ffi_target *t = user;
 	struct ffi_hook *h = t->h;
+	void *real = atomic_load_explicit(&t->real, memory_order_acquire);
 	if (!shim_active()) {
-		ffi_call(cif, FFI_FN(t->real), ret, args);
+		ffi_call(cif, FFI_FN(real), ret, args);
 		return;
 	}
-	shim_in = 1;
 	if (h->d.kind == HD_FREE) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
+		shim_in = 1;
 		conn_key key = key_ffi(h->group, h->d.args[h->d.conn], arg_bits(h->d.args[h->d.conn], args[h->d.conn]));
 		if (key)
 			shim_conn_close(key);
-		errno = saved;
-		ffi_call(cif, FFI_FN(t->real), ret, args);
 		shim_in = 0;
+		errno = saved;
+		ffi_call(cif, FFI_FN(real), ret, args);
 		return;
 	}
-	shim_inner_fd = -1;
-	ffi_call(cif, FFI_FN(t->real), ret, args);
+	/* The real call runs outside the guard: a built-in hook beneath it (the
+	 * TLS write inside an application's send function) still sees and feeds
+	 * its own write. It records the report id of the connection it fed: the
+	 * described function's bytes are that same plaintext, fed under their
+	 * own connection but reported as that one (one diagnosis, not two). */
+	size_t copied = 0;
+	if (h->d.kind == HD_WRITE) {
+		int saved = errno;
+		shim_in = 1;
+		copied = copy_in(&h->d, args);
+		shim_in = 0;
+		errno = saved;
+	}
+	int inner = shim_inner_begin();
+	int64_t nested = shim_nested_id;
+	shim_nested_id = 0;
+	ffi_call(cif, FFI_FN(real), ret, args);
 	int saved = errno;
+	shim_in = 1;
+	int64_t below = shim_nested_id;
+	shim_nested_id = nested;
 	if (h->d.kind == HD_WRITE)
-		on_write(h, ret, args);
+		on_write(h, ret, args, below, copied);
 	else
 		on_host(h, args);
-	shim_inner_fd = -2;
+	if (copied)
+		copy_busy = 0;
+	shim_inner_end(inner);
 	shim_in = 0;
 	errno = saved;
 }
@@ -442,7 +511,7 @@ static struct ffi_target *target_for(struct ffi_hook *h, void *real)
 {
 	int n = atomic_load_explicit(&h->ntargets, memory_order_relaxed);
 	for (int i = 0; i < n; i++)
-		if (h->t[i].real == real)
+		if (h->t[i].def == real)
 			return &h->t[i];
 	if (n >= FFI_TARGETS_MAX || h->failed)
 		return NULL;
@@ -454,7 +523,8 @@ static struct ffi_target *target_for(struct ffi_hook *h, void *real)
 		shim_warn("cannot hook '%s': no memory for a closure", h->d.symbol);
 		return NULL;
 	}
-	t->real = real;
+	atomic_store_explicit(&t->real, real, memory_order_relaxed);
+	t->def = real;
 	t->h = h;
 	t->closure = cl;
 	t->code = code;
@@ -466,6 +536,18 @@ static struct ffi_target *target_for(struct ffi_hook *h, void *real)
 		return NULL;
 	}
 	atomic_store_explicit(&h->ntargets, n + 1, memory_order_release);
+	/* Entry patching: calls that never go through a GOT (inside the
+	 * defining object, a static copy) reach the closure too; the closure
+	 * then calls the trampoline. Refused: the GOT references only. */
+	if (shim_inline_on) {
+		char why[128] = "";
+		void *tramp = NULL;
+		if (inline_hook(real, code, &tramp, why, sizeof why) == 0)
+			atomic_store_explicit(&t->real, tramp, memory_order_release);
+		else
+			shim_info("hook '%s': entry not patched (%s): calls through the GOT and dlsym only", h->d.symbol,
+				  why[0] ? why : "refused");
+	}
 	return t;
 }
 
@@ -590,11 +672,17 @@ static void scan(int force)
 	if (!had || subs != objs.subs)
 		seen.n = 0;
 	int n = atomic_load_explicit(&nhooks, memory_order_relaxed);
-	/* definitions seen anywhere (for the "not found" warning) */
+	/* definitions seen anywhere (for the "not found" warning); with entry
+	 * patching, each one is hooked at its entry (target_for) */
 	for (int i = 0; i < n; i++)
-		for (size_t j = 0; !hooks[i].found && j < objs.n; j++)
-			if (!objs.o[j].self && obj_lookup(&objs.o[j], hooks[i].d.symbol))
-				hooks[i].found = 1;
+		for (size_t j = 0; (shim_inline_on || !hooks[i].found) && j < objs.n; j++) {
+			void *def = objs.o[j].self ? NULL : obj_lookup(&objs.o[j], hooks[i].d.symbol);
+			if (!def)
+				continue;
+			hooks[i].found = 1;
+			if (shim_inline_on && !is_ours(def))
+				target_for(&hooks[i], def);
+		}
 #if FFI_PATCH
 	for (size_t i = 0; i < objs.n; i++) {
 		struct obj *o = &objs.o[i];
@@ -628,7 +716,7 @@ static int add_hook(const struct hookdesc *d, const char *text, size_t tn, struc
 			  text, FFI_HOOKS_MAX);
 		return 0;
 	}
-	if (shim_hooked_find(d->symbol)) {
+	if (shim_hooked_find(d->symbol) || shim_targets_patched(d->symbol)) {
 		shim_warn_note(w, "ignoring description '%.*s': '%s' is hooked already", (int)(tn > 60 ? 60 : tn),
 			  text, d->symbol);
 		return 0;

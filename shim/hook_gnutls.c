@@ -34,11 +34,12 @@ struct realfamily shim_gnutls_family = {
 };
 #define F (&shim_gnutls_family)
 
-static struct conn *session_conn(struct reallib *l, gnutls_session_t s, int create)
+static struct conn *session_conn(struct reallib *l, gnutls_session_t s, int create, const char *hook)
 {
 	conn_key key = conn_key_ptr(CONN_GNUTLS, s);
 	struct conn *c = conn_find(key);
 	if (!c && create && (c = conn_add(key, "gnutls", 1))) {
+		c->hook = hook;
 		get_int_fn gi = (get_int_fn)reallib_fn(F, l, G_TRANSPORT_GET_INT);
 		conn_set_peer_fd(c, gi ? gi(s) : -1);
 	}
@@ -68,31 +69,21 @@ static void pend_keep(struct conn *c, const void *data, size_t size)
 	memcpy(c->pend, data, c->pend_n);
 }
 
-SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data, size_t size)
+static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_session_t s, const void *data, size_t size,
+				  const char *hook)
 {
-	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
-		send_fn idle = (send_fn)realfamily_idle_fn(F, __builtin_return_address(0), G_SEND);
-		if (!idle) {
-			errno = ENOSYS;
-			return -1;
-		}
-		return idle(s, data, size);
-	}
-	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	send_fn real = (send_fn)reallib_fn(F, l, G_SEND);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
-	}
 	if (!shim_active())
 		return real(s, data, size);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	ssize_t r = real(s, data, size);
 	int saved = errno;
 	if (r > 0) {
-		struct conn *c = session_conn(l, s, 1);
+		struct conn *c = session_conn(l, s, 1, hook);
 		if (c) {
+			if (shim_nested_id == 0)
+				shim_nested_id = (int64_t)c->id;
+			conn_hook_fed(c, hook);
 			if (data && size) {
 				shim_feed(c, data, (size_t)r < size ? (size_t)r : size);
 			} else if (c->pend_n) {
@@ -105,16 +96,35 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data
 			conn_unlock(c);
 		}
 	} else if ((r == SHIM_GNUTLS_E_AGAIN || r == SHIM_GNUTLS_E_INTERRUPTED) && data && size) {
-		struct conn *c = session_conn(l, s, 1);
+		struct conn *c = session_conn(l, s, 1, hook);
 		if (c) {
 			pend_keep(c, data, size);
 			conn_unlock(c);
 		}
 	}
-	shim_inner_fd = -2;
+	shim_inner_end(inner);
 	shim_in = 0;
 	errno = saved;
 	return r;
+}
+
+SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data, size_t size)
+{
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		send_fn idle = (send_fn)realfamily_idle_fn(F, __builtin_return_address(0), G_SEND);
+		if (!idle) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return idle(s, data, size);
+	}
+	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
+	send_fn real = (send_fn)reallib_call_fn(F, l, G_SEND);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return record_send(real, l, s, data, size, "plt");
 }
 SHIM_EXPORT ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t)
 	__attribute__((alias("shim_gnutls_record_send")));
@@ -130,7 +140,7 @@ SHIM_HIDDEN int shim_gnutls_server_name_set(gnutls_session_t s, int type, const 
 		return idle(s, type, name, len);
 	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	name_set_fn real = (name_set_fn)reallib_fn(F, l, G_NAME_SET);
+	name_set_fn real = (name_set_fn)reallib_call_fn(F, l, G_NAME_SET);
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
@@ -141,7 +151,7 @@ SHIM_HIDDEN int shim_gnutls_server_name_set(gnutls_session_t s, int type, const 
 	int r = real(s, type, name, len);
 	int saved = errno;
 	if (r == 0 && type == SHIM_GNUTLS_NAME_DNS && name) {
-		struct conn *c = session_conn(l, s, 1);
+		struct conn *c = session_conn(l, s, 1, "plt");
 		if (c) {
 			conn_set_host(c, name, strnlen(name, len));
 			conn_unlock(c);
@@ -163,7 +173,7 @@ SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 		return;
 	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	deinit_fn real = (deinit_fn)reallib_fn(F, l, G_DEINIT);
+	deinit_fn real = (deinit_fn)reallib_call_fn(F, l, G_DEINIT);
 	if (shim_active() && s) {
 		int saved = errno;
 		shim_in = 1;
@@ -189,7 +199,7 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size
 		return idle(s, data, size);
 	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	recv_fn real = (recv_fn)reallib_fn(F, l, G_RECV);
+	recv_fn real = (recv_fn)reallib_call_fn(F, l, G_RECV);
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
@@ -200,7 +210,7 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size
 	ssize_t r = real(s, data, size);
 	if (r > 0 && data && size) {
 		int saved = errno;
-		struct conn *c = session_conn(l, s, 0);
+		struct conn *c = session_conn(l, s, 0, "plt");
 		if (c) {
 			shim_feed_read(c, data, (size_t)r < size ? (size_t)r : size);
 			conn_unlock(c);
@@ -212,3 +222,31 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size
 }
 SHIM_EXPORT ssize_t gnutls_record_recv(gnutls_session_t, void *, size_t)
 	__attribute__((alias("shim_gnutls_record_recv")));
+
+/* ---- entry-patched copies (targets.c): a library bound to its own GnuTLS,
+ * a static copy. */
+static struct inline_site site_send[INLINE_COPIES];
+
+#define SITE_HOOK(k)                                                                                   \
+	static ssize_t inl_send_##k(gnutls_session_t s, const void *d, size_t n)                        \
+	{                                                                                              \
+		struct inline_site *st = &site_send[k];                                                \
+		return record_send((send_fn)atomic_load_explicit(&st->orig, memory_order_acquire), st->lib, s, \
+				   d, n, "inline");                                                    \
+	}
+SITE_HOOK(0)
+SITE_HOOK(1)
+SITE_HOOK(2)
+SITE_HOOK(3)
+_Static_assert(INLINE_COPIES == 4, "one SITE_HOOK line per copy");
+
+static const struct inline_target t_send = {
+	.symbol = "gnutls_record_send",
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = G_SEND,
+	.hook = { (void *)inl_send_0, (void *)inl_send_1, (void *)inl_send_2, (void *)inl_send_3 },
+	.site = site_send,
+};
+
+const struct inline_target *const shim_gnutls_inline[] = { &t_send, NULL };

@@ -36,6 +36,8 @@ static void __attribute__((noinline)) write_feed(int fd, const struct iovec *iov
 				shim_feed(c, (const char *)iov[i].iov_base + skip, n);
 			total -= n;
 		}
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
 		conn_unlock(c);
 	}
 	errno = saved;

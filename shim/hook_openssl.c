@@ -24,6 +24,9 @@ enum {
 	O_EX_NEW_INDEX,
 	O_READ,
 	O_READ_EX,
+	O_BIO_F_SSL,
+	O_BIO_METH_GET_WRITE_EX,
+	O_BIO_CTRL,
 	O__COUNT
 };
 
@@ -37,6 +40,9 @@ static const char *const names[O__COUNT] = {
 	[O_EX_NEW_INDEX] = "CRYPTO_get_ex_new_index",
 	[O_READ] = "SSL_read",
 	[O_READ_EX] = "SSL_read_ex",
+	[O_BIO_F_SSL] = "BIO_f_ssl",
+	[O_BIO_METH_GET_WRITE_EX] = "BIO_meth_get_write_ex",
+	[O_BIO_CTRL] = "BIO_ctrl",
 };
 
 typedef int (*write_fn)(SSL *, const void *, int);
@@ -101,7 +107,7 @@ static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, st
 		return sc->fn;
 	}
 	struct reallib *l = realfamily_for_caller(F, ret);
-	void *fn = reallib_fn(F, l, i);
+	void *fn = reallib_call_fn(F, l, i);
 	if (fn) {
 		sc->site = ret;
 		sc->l = l;
@@ -113,7 +119,7 @@ static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, st
 
 /* The connection of ssl, locked; created (with its host, peer and ex_data)
  * when create is set. Called inside the guard. */
-static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
+static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create, const char *hook)
 {
 	conn_key key = conn_key_ptr(CONN_SSL, ssl);
 	struct conn *c = last_conn;
@@ -121,6 +127,7 @@ static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))
 		c = conn_find(key);
 	if (!c && create && (c = conn_add(key, "openssl", 1))) {
+		c->hook = hook;
 		set_ex_data_fn set = (set_ex_data_fn)reallib_fn(F, l, O_SET_EX_DATA);
 		if (l->aux >= 0 && set)
 			set(ssl, l->aux, ssl);
@@ -140,12 +147,15 @@ static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 	return c;
 }
 
-static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const void *buf, size_t n, const char *hook)
 {
 	int saved = errno;
-	struct conn *c = ssl_conn(l, ssl, 1);
+	struct conn *c = ssl_conn(l, ssl, 1, hook);
 	if (c) {
+		conn_hook_fed(c, hook);
 		shim_feed(c, buf, n);
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
 		conn_unlock(c);
 	}
 	errno = saved;
@@ -153,12 +163,12 @@ static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const vo
 
 /* What the write of n bytes on ssl costs the thread: nothing but shim_take
  * on the last connection written to (shim/fast.h), else the feed. */
-static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size_t n, const char *hook)
 {
 	struct conn *c = last_conn;
 	size_t k = c ? shim_take(c, conn_key_ptr(CONN_SSL, ssl), buf, n) : 0;
-	if (__builtin_expect(k < n, 0))
-		feed(l, ssl, (const char *)buf + k, n - k);
+	if (__builtin_expect(k < n || shim_nested_id == 0, 0))
+		feed(l, ssl, (const char *)buf + k, n - k, hook);
 }
 
 SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
@@ -180,11 +190,11 @@ SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 	if (!shim_active())
 		return real(ssl, buf, num);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num);
 	if (r > 0)
-		feed_write(l, ssl, buf, (size_t)r);
-	shim_inner_fd = -2;
+		feed_write(l, ssl, buf, (size_t)r, "plt");
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }
@@ -209,11 +219,11 @@ SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t 
 	if (!shim_active())
 		return real(ssl, buf, num, written);
 	shim_in = 1;
-	shim_inner_fd = -1;
+	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
-		feed_write(l, ssl, buf, *written <= num ? *written : num);
-	shim_inner_fd = -2;
+		feed_write(l, ssl, buf, *written <= num ? *written : num, "plt");
+	shim_inner_end(inner);
 	shim_in = 0;
 	return r;
 }
@@ -230,7 +240,7 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 		return idle(ssl, cmd, larg, parg);
 	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	ctrl_fn real = (ctrl_fn)reallib_fn(F, l, O_CTRL);
+	ctrl_fn real = (ctrl_fn)reallib_call_fn(F, l, O_CTRL);
 	if (!real) {
 		errno = ENOSYS;
 		return 0;
@@ -241,7 +251,7 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 	long r = real(ssl, cmd, larg, parg);
 	int saved = errno;
 	if (r == 1 && larg == TLSEXT_NAMETYPE_host_name) {
-		struct conn *c = ssl_conn(l, ssl, parg != NULL);
+		struct conn *c = ssl_conn(l, ssl, parg != NULL, "plt");
 		if (c) {
 			conn_set_host(c, parg, parg ? strlen(parg) : 0);
 			conn_unlock(c);
@@ -259,7 +269,7 @@ SHIM_EXPORT long SSL_ctrl(SSL *, int, long, void *) __attribute__((alias("shim_S
 static void __attribute__((noinline)) feed_read(struct reallib *l, SSL *ssl, const void *buf, size_t n)
 {
 	int saved = errno;
-	struct conn *c = ssl_conn(l, ssl, 0);
+	struct conn *c = ssl_conn(l, ssl, 0, "plt");
 	if (c) {
 		shim_feed_read(c, buf, n);
 		conn_unlock(c);
@@ -320,3 +330,123 @@ SHIM_HIDDEN int shim_SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readby
 	return r;
 }
 SHIM_EXPORT int SSL_read_ex(SSL *, void *, size_t, size_t *) __attribute__((alias("shim_SSL_read_ex")));
+
+/* ---- entry-patched copies (targets.c): Node's bundled OpenSSL, a static
+ * libssl.a, a library bound to its own libssl (RTLD_DEEPBIND, -Bsymbolic,
+ * an RTLD_NEXT wrapper): the same work, through the site's trampoline. */
+static struct inline_site site_write[INLINE_COPIES], site_write_ex[INLINE_COPIES], site_bio[INLINE_COPIES];
+
+/* BIO_f_ssl's write (a static function of libssl, bio_ssl.c): it reaches
+ * libssl's internal write without SSL_write. Found with public calls: the
+ * method's write_ex function. */
+typedef int (*bio_write_fn)(BIO *, const char *, size_t, size_t *);
+typedef const BIO_METHOD *(*bio_f_ssl_fn)(void);
+typedef bio_write_fn (*meth_get_write_ex_fn)(const BIO_METHOD *);
+typedef long (*bio_ctrl_fn)(BIO *, int, long, void *);
+
+static void *find_bio_write(void *const *fns)
+{
+	bio_f_ssl_fn f = (bio_f_ssl_fn)fns[O_BIO_F_SSL];
+	meth_get_write_ex_fn g = (meth_get_write_ex_fn)fns[O_BIO_METH_GET_WRITE_EX];
+	const BIO_METHOD *m = f && g ? f() : NULL;
+	return m ? (void *)g(m) : NULL;
+}
+
+static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf, size_t size, size_t *written)
+{
+	bio_write_fn real = (bio_write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_active())
+		return real(b, buf, size, written);
+	shim_in = 1;
+	int inner = shim_inner_begin();
+	int r = real(b, buf, size, written);
+	if (r > 0 && written && *written > 0) {
+		int saved = errno;
+		bio_ctrl_fn ctrl = (bio_ctrl_fn)reallib_fn(F, st->lib, O_BIO_CTRL);
+		SSL *ssl = NULL;
+		if (ctrl && ctrl(b, BIO_C_GET_SSL, 0, &ssl) > 0 && ssl)
+			feed_write(st->lib, ssl, buf, *written <= size ? *written : size, "inline");
+		errno = saved;
+	}
+	shim_inner_end(inner);
+	shim_in = 0;
+	return r;
+}
+
+static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
+{
+	write_fn real = (write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_active())
+		return real(ssl, buf, num);
+	shim_in = 1;
+	int inner = shim_inner_begin();
+	int r = real(ssl, buf, num);
+	if (r > 0)
+		feed_write(st->lib, ssl, buf, (size_t)r, "inline");
+	shim_inner_end(inner);
+	shim_in = 0;
+	return r;
+}
+
+static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf, size_t num, size_t *written)
+{
+	write_ex_fn real = (write_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_active())
+		return real(ssl, buf, num, written);
+	shim_in = 1;
+	int inner = shim_inner_begin();
+	int r = real(ssl, buf, num, written);
+	if (r == 1 && written && *written > 0)
+		feed_write(st->lib, ssl, buf, *written <= num ? *written : num, "inline");
+	shim_inner_end(inner);
+	shim_in = 0;
+	return r;
+}
+
+#define SITE_HOOKS(k)                                                                                  \
+	static int inl_write_##k(SSL *s, const void *b, int n)                                         \
+	{                                                                                              \
+		return inl_write(&site_write[k], s, b, n);                                             \
+	}                                                                                              \
+	static int inl_write_ex_##k(SSL *s, const void *b, size_t n, size_t *w)                        \
+	{                                                                                              \
+		return inl_write_ex(&site_write_ex[k], s, b, n, w);                                    \
+	}                                                                                              \
+	static int inl_bio_write_##k(BIO *bio, const char *b, size_t n, size_t *w)                     \
+	{                                                                                              \
+		return inl_bio_write(&site_bio[k], bio, b, n, w);                                      \
+	}
+SITE_HOOKS(0)
+SITE_HOOKS(1)
+SITE_HOOKS(2)
+SITE_HOOKS(3)
+_Static_assert(INLINE_COPIES == 4, "one SITE_HOOKS line per copy");
+
+static const struct inline_target t_write = {
+	.symbol = "SSL_write",
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = O_WRITE,
+	.hook = { (void *)inl_write_0, (void *)inl_write_1, (void *)inl_write_2, (void *)inl_write_3 },
+	.site = site_write,
+};
+static const struct inline_target t_write_ex = {
+	.symbol = "SSL_write_ex",
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = O_WRITE_EX,
+	.hook = { (void *)inl_write_ex_0, (void *)inl_write_ex_1, (void *)inl_write_ex_2, (void *)inl_write_ex_3 },
+	.site = site_write_ex,
+};
+
+static const struct inline_target t_bio_write = {
+	.symbol = "BIO_f_ssl's write",
+	.find = find_bio_write,
+	.kind = IK_WRITE,
+	.family = F,
+	.fn = -1,
+	.hook = { (void *)inl_bio_write_0, (void *)inl_bio_write_1, (void *)inl_bio_write_2, (void *)inl_bio_write_3 },
+	.site = site_bio,
+};
+
+const struct inline_target *const shim_openssl_inline[] = { &t_write, &t_write_ex, &t_bio_write, NULL };

@@ -41,6 +41,9 @@ static const struct shim_hooked hooked[] = {
 	{ "gnutls_record_recv", (void *)shim_gnutls_record_recv, SHIM_FAM_GNUTLS, 0 },
 	{ "dlsym", NULL, SHIM_FAM_DL, 0 },
 	{ "dlvsym", NULL, SHIM_FAM_DL, 0 },
+#if defined(__x86_64__) || defined(__aarch64__)
+	{ "dlopen", NULL, SHIM_FAM_DL, 0 },
+#endif
 };
 
 const struct shim_hooked *shim_hooked_find(const char *name)

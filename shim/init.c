@@ -41,6 +41,8 @@ __attribute__((constructor)) static void shim_init(void)
 		shim_warn("ignoring TOKSHIM_DISABLE '%.40s': not 0 or 1", v);
 	if (shim_core_init() < 0)
 		goto out;
+	/* the built-in targets first: a description of one of them is refused */
+	shim_targets_init();
 	shim_ffi_init(getenv("TOKSHIM_HOOKS"));
 	pthread_atfork(NULL, NULL, after_fork_child);
 	atomic_store_explicit(&shim_ready, 1, memory_order_release);

@@ -56,23 +56,34 @@ static int sym_ok(const ElfW(Sym) *s, const char *strtab, size_t strsz, const ch
 	       (!strsz || s->st_name < strsz) && strcmp(strtab + s->st_name, name) == 0;
 }
 
-void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
+void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn)
 {
-	const ElfW(Sym) *symtab = NULL;
-	const char *strtab = NULL;
-	size_t strsz = 0;
-	const uint32_t *gnuhash = NULL, *hash = NULL;
-
+	memset(e, 0, sizeof *e);
+	e->base = base;
 	for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
-		case DT_SYMTAB: symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		case DT_STRTAB: strtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		case DT_STRSZ: strsz = d->d_un.d_val; break;
-		case DT_GNU_HASH: gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		case DT_HASH: hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_SYMTAB: e->symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_STRTAB: e->strtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_STRSZ: e->strsz = d->d_un.d_val; break;
+		case DT_GNU_HASH: e->gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
+		case DT_HASH: e->hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		default: break;
 		}
 	}
+}
+
+uint32_t shim_elf_gnu_hash(const char *name)
+{
+	return gnu_hash(name);
+}
+
+void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h, size_t *size)
+{
+	const ElfW(Sym) *symtab = e->symtab;
+	const char *strtab = e->strtab;
+	size_t strsz = e->strsz;
+	const uint32_t *gnuhash = e->gnuhash, *hash = e->hash;
+	ElfW(Addr) base = e->base;
 	if (!symtab || !strtab)
 		return NULL;
 	if (gnuhash) {
@@ -80,16 +91,24 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 		const ElfW(Addr) *bloom = (const void *)&gnuhash[4];
 		const uint32_t *buckets = (const void *)&bloom[bloom_size];
 		const uint32_t *chain = &buckets[nbuckets];
-		uint32_t h = gnu_hash(name);
-		if (nbuckets == 0)
+		if (nbuckets == 0 || bloom_size == 0)
+			return NULL;
+		/* the bloom filter: most look-ups of a name an object lacks end here */
+		const unsigned bits = sizeof(ElfW(Addr)) * 8;
+		ElfW(Addr) word = bloom[(h / bits) % bloom_size];
+		ElfW(Addr) mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> gnuhash[3]) % bits));
+		if ((word & mask) != mask)
 			return NULL;
 		uint32_t i = buckets[h % nbuckets];
 		if (i < symoffset)
 			return NULL;
 		for (;; i++) {
 			uint32_t h2 = chain[i - symoffset];
-			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, strsz, name))
+			if ((h2 | 1) == (h | 1) && sym_ok(&symtab[i], strtab, strsz, name)) {
+				if (size)
+					*size = (size_t)symtab[i].st_size;
 				return (void *)(base + symtab[i].st_value);
+			}
 			if (h2 & 1)
 				return NULL;
 		}
@@ -100,10 +119,20 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 		if (nbucket == 0)
 			return NULL;
 		for (uint32_t i = bucket[sysv_hash(name) % nbucket]; i != STN_UNDEF; i = chain[i])
-			if (sym_ok(&symtab[i], strtab, strsz, name))
+			if (sym_ok(&symtab[i], strtab, strsz, name)) {
+				if (size)
+					*size = (size_t)symtab[i].st_size;
 				return (void *)(base + symtab[i].st_value);
+			}
 	}
 	return NULL;
+}
+
+void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
+{
+	struct shim_elf e;
+	shim_elf_open(&e, base, dyn);
+	return shim_elf_find(&e, name, gnu_hash(name), NULL);
 }
 
 static _Atomic(void *) real_dlsym_p, real_dlvsym_p;
@@ -158,6 +187,11 @@ static void *dl_own(const char *name)
 		return NULL;
 	p = shim_elf_lookup(lm->l_addr, lm->l_ld, name);
 	return p && !shim_is_self(p) ? p : NULL;
+}
+
+void *shim_real_dl(const char *name)
+{
+	return dl_own(name);
 }
 
 void *shim_real_dlsym_ptr(void)
@@ -550,7 +584,7 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 	if (!l || i >= f->nnames || i >= REALLIB_FNS)
 		return NULL;
 	void *p = atomic_load_explicit(&l->fn[i], memory_order_acquire);
-	if (!p) {
+	if (!p && l->handle) {
 		p = shim_real_dlsym(l->handle, f->names[i]);
 		if (p && !shim_is_self(p))
 			atomic_store_explicit(&l->fn[i], p, memory_order_release);
@@ -558,4 +592,62 @@ void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 			p = NULL;
 	}
 	return p;
+}
+
+void *reallib_call_fn(struct realfamily *f, struct reallib *l, size_t i)
+{
+	void *p = reallib_fn(f, l, i);
+	if (p || i >= f->nnames)
+		return p;
+	p = shim_real_dlsym(RTLD_NEXT, f->names[i]);
+	return p && !shim_is_self(p) ? p : NULL;
+}
+
+struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *handle, void *const *fns)
+{
+	struct reallib tmp, *l;
+	int fresh = 0;
+	pthread_mutex_lock(&family_lock);
+	l = lib_by_base(f, fbase);
+	if (!l) {
+		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+		if (n >= REALLIB_MAX) {
+			pthread_mutex_unlock(&family_lock);
+			return NULL;
+		}
+		fresh = 1;
+	}
+	pthread_mutex_unlock(&family_lock);
+	if (fresh) {
+		/* on_new calls the library (an ex_data index): outside the lock */
+		memset(&tmp, 0, sizeof tmp);
+		tmp.base = (void *)fbase;
+		tmp.handle = handle;
+		tmp.aux = -1;
+		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
+			atomic_store_explicit(&tmp.fn[i], fns[i], memory_order_relaxed);
+		if (f->on_new)
+			f->on_new(&tmp);
+	}
+	pthread_mutex_lock(&family_lock);
+	l = lib_by_base(f, fbase);
+	if (!l && fresh) {
+		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+		if (n < REALLIB_MAX) {
+			l = &f->libs[n];
+			l->handle = tmp.handle;
+			l->base = tmp.base;
+			l->aux = tmp.aux;
+			for (size_t i = 0; i < REALLIB_FNS; i++)
+				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
+						      memory_order_relaxed);
+			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+		}
+	} else if (l) {
+		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
+			if (fns[i])
+				atomic_store_explicit(&l->fn[i], fns[i], memory_order_release);
+	}
+	pthread_mutex_unlock(&family_lock);
+	return l;
 }

@@ -42,23 +42,40 @@ static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 	return w(fd, buf, len);
 }
 
-void shim_warn(const char *fmt, ...)
+static void shim_vline(const char *what, const char *fmt, va_list ap)
 {
 	/* the message quotes configuration values: escaped as a whole (a
 	 * value with ESC, CR or LF must not forge lines or drive a terminal) */
 	char msg[400], buf[700];
-	va_list ap;
-	va_start(ap, fmt);
 	int m = vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		msg[0] = '\0';
-	int n = snprintf(buf, sizeof buf, "tokshim[%d]: warning: ", (int)getpid());
+	int n = snprintf(buf, sizeof buf, "tokshim[%d]: %s: ", (int)getpid(), what);
 	size_t len = (size_t)n + report_escape(buf + n, sizeof buf - (size_t)n - 1, msg, sizeof msg);
 	buf[len++] = '\n';
 	int saved = errno;
 	report_write_all(real_write_fn, 2, buf, len);
 	errno = saved;
+}
+
+void shim_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("warning", fmt, ap);
+	va_end(ap);
+}
+
+void shim_info(const char *fmt, ...)
+{
+	/* TOKSHIM_LEVEL=info shows them; the default level keeps the host's
+	 * stderr clean */
+	if (!g.rep || reporter_level(g.rep) > SEV_INFO)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("info", fmt, ap);
+	va_end(ap);
 }
 
 void shim_warn_note(struct shim_warn_once *w, const char *fmt, ...)
@@ -228,6 +245,7 @@ static void emit(void *ctx, const struct diag *d)
 	struct conn_info ci = {
 		.transport = c->tls ? "tls" : "tcp",
 		.library = c->library,
+		.hook = c->hook,
 		.host = c->host,
 		.peer = c->peer,
 		.pid = shim_pid(),

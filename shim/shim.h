@@ -67,6 +67,21 @@ static inline int shim_active(void)
 	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
+/* Around a hook's real TLS write: start recording the socket the library
+ * writes to; at the end, hand it on to an outer recording hook (a
+ * TOKSHIM_HOOKS function whose call reached this write). */
+static inline int shim_inner_begin(void)
+{
+	int prev = shim_inner_fd;
+	shim_inner_fd = -1;
+	return prev;
+}
+static inline void shim_inner_end(int prev)
+{
+	int got = shim_inner_fd;
+	shim_inner_fd = prev == -1 ? got : prev;
+}
+
 /* Called by the libc hooks for I/O that happens inside the shim. */
 static inline void shim_note_inner_fd(int fd)
 {
@@ -94,6 +109,13 @@ void shim_core_fini(void);
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same with "info:" (a hook stepped aside), only at TOKSHIM_LEVEL=info. */
+void shim_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* While a hook of a TOKSHIM_HOOKS description runs the real function: 0,
+ * then the report id of the first connection a built-in hook fed
+ * underneath (that write and the described one are the same plaintext: one
+ * report). -1 when not recording. */
+extern __thread int64_t shim_nested_id __attribute__((tls_model("initial-exec")));
 /* One warning per variable, not one per bad element: shim_warn_note keeps
  * the first problem and counts; shim_warn_flush says it once ("VAR: first"
  * or "VAR: N problems, the first: first") and resets. */
@@ -135,6 +157,8 @@ extern int shim_read_on;
 void *shim_real_dlsym_ptr(void);
 void *shim_real_dlvsym_ptr(void);
 void *shim_real_dlsym(void *handle, const char *name);
+/* glibc's own function name of its dl family (dlopen), as for dlsym. */
+void *shim_real_dl(const char *name);
 
 /* libc functions: resolved with dlsym(RTLD_NEXT) by the constructor
  * (shim_libc_init), else lazily at first use (never cached NULL); when libc's
@@ -152,6 +176,19 @@ void shim_libc_init(void);
  * of the object loaded at base whose dynamic section is dyn; NULL when it
  * does not define it. Reads memory only: no loader lock, no allocation. */
 void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name);
+/* The same in steps, for many names in one object: its dynamic section read
+ * once, each name's GNU hash computed once (shim_elf_gnu_hash). */
+struct shim_elf {
+	ElfW(Addr) base;
+	const ElfW(Sym) *symtab;
+	const char *strtab;
+	size_t strsz;
+	const uint32_t *gnuhash, *hash;
+};
+void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn);
+uint32_t shim_elf_gnu_hash(const char *name);
+/* size: the symbol's st_size (0 unknown), when not NULL */
+void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t gnu_hash, size_t *size);
 int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
 ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags);
 ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);
@@ -222,11 +259,75 @@ void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i);
 struct reallib *realfamily_for_handle(struct realfamily *f, void *handle);
 /* Real function i of l (resolved on first use; NULL when l lacks it). */
 void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i);
+/* The function a hooked call goes on to: reallib_fn, else the next
+ * definition of its name after libtokshim.so in the global scope (the
+ * caller's library may define only some of the family's names, like a
+ * wrapper that defines SSL_write alone and links no libssl), so that the
+ * host's call is never refused for want of a library. */
+void *reallib_call_fn(struct realfamily *f, struct reallib *l, size_t i);
 /* In a forked child: the family's lock. */
 void realfamily_after_fork(void);
 
+/* Registers the object whose ELF header is at fbase as one of f's libraries
+ * with its functions given (fns[i] for f->names[i], NULL: not known; a
+ * non-NULL one replaces what was known: an entry-patched function's
+ * trampoline). handle (kept: a dlopen RTLD_NOLOAD of the object, or NULL for
+ * none) finds the others later. The library, or NULL when f has REALLIB_MAX
+ * already. */
+struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *handle, void *const *fns);
+
 extern struct realfamily shim_openssl_family;
 extern struct realfamily shim_gnutls_family;
+extern struct realfamily shim_mbedtls_family;
+extern struct realfamily shim_wolfssl_family;
+
+/* ---- entry-patched targets (targets.c, hook_*.c) ----------------------------
+ * A target is a function of a TLS library hooked at its entry (shim/inline.h)
+ * wherever its code is: a shared library, the main executable (Node's
+ * bundled OpenSSL), a static copy. Each hook file lists its targets; one
+ * patched copy of a target is a site, with its own hook function (so that
+ * the hook knows which trampoline and which library it stands for). */
+#define INLINE_COPIES 4
+
+enum inline_kind { IK_WRITE, IK_HOST, IK_FREE, IK_READ };
+
+struct inline_site {
+	_Atomic(void *) orig;     /* the trampoline; NULL: site unused */
+	void *entry;              /* the patched function */
+	struct reallib *lib;      /* its library's other functions */
+};
+
+struct inline_target {
+	const char *symbol;       /* "SSL_write"; with find, a label for messages */
+	/* A function found from the library's others (fns: family->names'
+	 * addresses), not by a symbol of its own (a static function); NULL:
+	 * by symbol. */
+	void *(*find)(void *const *fns);
+	enum inline_kind kind;
+	struct realfamily *family;
+	int fn;                   /* the index of symbol in family->names */
+	void *hook[INLINE_COPIES];
+	struct inline_site *site; /* [INLINE_COPIES] */
+};
+
+/* Each family's targets, NULL-terminated. */
+extern const struct inline_target *const shim_openssl_inline[];
+extern const struct inline_target *const shim_gnutls_inline[];
+extern const struct inline_target *const shim_mbedtls_inline[];
+extern const struct inline_target *const shim_wolfssl_inline[];
+
+/* Non-zero unless TOKSHIM_INLINE=0. */
+extern int shim_inline_on;
+/* Reads TOKSHIM_INLINE and patches the targets of the objects loaded now.
+ * Called once by the constructor, inside the guard. */
+void shim_targets_init(void);
+/* Patches the targets of the objects loaded since the last scan (our dlopen,
+ * before it returns; our dlsym); nothing when another thread is scanning.
+ * Inside the guard. */
+void shim_targets_rescan(void);
+/* Non-zero when name is a target patched in some object (TOKSHIM_HOOKS
+ * refuses to describe it again). */
+int shim_targets_patched(const char *name);
 
 /* ---- session blocks (pool.c) ----------------------------------------------
  * mmap'ed, kept in a bounded free list when released so that a new
@@ -260,6 +361,17 @@ static inline conn_key conn_key_fd(int fd)
 	return ((conn_key)(unsigned)fd << 2) | CONN_FD;
 }
 
+/* Pointer keys of the libraries hooked only at their entries (mbedTLS,
+ * wolfSSL): the space of hook_ffi.c's keys (low two bits 0, a 6-bit group
+ * above them, the pointer above that), with groups no description uses. */
+enum conn_space { CONN_SPACE_MBEDTLS = 62, CONN_SPACE_WOLFSSL = 63 };
+static inline conn_key conn_key_space(enum conn_space sp, const void *p)
+{
+	/* 56 bits of the pointer (user-space addresses; an AArch64 tag byte dropped) */
+	conn_key v = (conn_key)(uintptr_t)p & ((UINT64_C(1) << 56) - 1);
+	return (v << 8) | ((conn_key)sp << 2);
+}
+
 struct session;
 struct conn {
 	_Atomic conn_key key;      /* 0 free, CONN_TOMB removed */
@@ -274,7 +386,10 @@ struct conn {
 	struct session *s;          /* mmap'ed at the first data, NULL before */
 	size_t s_size;
 	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
-	const char *library;        /* "openssl", "gnutls", "libc" */
+	const char *library;        /* "openssl", "gnutls", "mbedtls", "wolfssl", "libc", "ffi:NAME" */
+	const char *hook;           /* how its writes are seen: "plt" (set by conn_add), "inline", "ffi" */
+	int hook_fed;               /* 1 once a write was fed: hook names that write's hook (a
+	                             * connection made by a host-name call has no write yet) */
 	int fd;                     /* socket behind it, -1 unknown */
 	unsigned short port;        /* peer port, 0 unknown */
 	char host[128];             /* SNI, "" unknown */
@@ -333,6 +448,15 @@ int conn_hot(struct conn *c);
 unsigned long conn_unfollowed(void);
 /* c locked when it still holds key (a cached slot pointer), else NULL. */
 struct conn *conn_lock_if(struct conn *c, conn_key key);
+/* c (locked) is fed a write seen by hook: the first one names the
+ * connection's hook. */
+static inline void conn_hook_fed(struct conn *c, const char *hook)
+{
+	if (!c->hook_fed && hook) {
+		c->hook = hook;
+		c->hook_fed = 1;
+	}
+}
 /* Locked connection for key, or NULL when it is not followed. */
 struct conn *conn_find(conn_key key);
 /* Adds key, locked, with fresh state (an existing entry of the same key is
@@ -403,6 +527,7 @@ int shim_gnutls_server_name_set(struct gnutls_session_int *s, int type, const vo
 void shim_gnutls_deinit(struct gnutls_session_int *s);
 void *shim_dlsym_entry(void *handle, const char *name);
 void *shim_dlvsym_entry(void *handle, const char *name, const char *version);
+void *shim_dlopen_entry(const char *file, int mode);
 
 /* ---- the hooked names (hooks.c) ------------------------------------------- */
 enum shim_family { SHIM_FAM_LIBC, SHIM_FAM_OPENSSL, SHIM_FAM_GNUTLS, SHIM_FAM_DL };

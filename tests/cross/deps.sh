@@ -45,7 +45,10 @@ for a in "$@"; do
 		updated=0
 	fi
 	installed "$cross" || missing="$missing $cross"
-	for p in libssl-dev libjansson-dev libffi-dev zlib1g-dev; do
+	# capstone: the entry-patching engine; mbedTLS and wolfSSL's run-time
+	# library: the clients of the inline end-to-end scripts (arm64 runs them;
+	# libwolfssl-dev is not multi-arch, its native headers serve)
+	for p in libssl-dev libjansson-dev libffi-dev zlib1g-dev libcapstone-dev libmbedtls-dev libwolfssl35; do
 		installed "$p:$a" || missing="$missing $p:$a"
 	done
 done

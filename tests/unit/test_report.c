@@ -115,7 +115,7 @@ Test(report_json, accept_and_connection)
 	diag_add(&d, CAUSE_EXPIRING_SOON, "refresh it", "expires in 2m");
 	diag_finish(&d);
 	strcpy(d.token.fingerprint, "sha256:ffffffffffffffff");
-	struct conn_info ci = {"tls", "openssl", "voice-js.roaming.twilio.com", "127.0.0.1:9443", 4242};
+	struct conn_info ci = {"tls", "openssl", "voice-js.roaming.twilio.com", "127.0.0.1:9443", 4242, "inline"};
 	char buf[REPORT_RECORD_MAX];
 	json_t *j = parse_line(buf, report_format_json(buf, sizeof buf, &d, &ci));
 	cr_assert_str_eq(json_string_value(json_object_get(j, "verdict")), "accept");
@@ -128,6 +128,7 @@ Test(report_json, accept_and_connection)
 	cr_assert_str_eq(json_string_value(json_object_get(c, "host")), "voice-js.roaming.twilio.com");
 	cr_assert_str_eq(json_string_value(json_object_get(c, "peer")), "127.0.0.1:9443");
 	cr_assert_eq(json_integer_value(json_object_get(c, "pid")), 4242);
+	cr_assert_str_eq(json_string_value(json_object_get(c, "hook")), "inline");
 	/* a token that was not parsed: fingerprint only, no grants */
 	json_t *t = json_object_get(j, "token");
 	cr_assert_eq(json_object_size(t), 1);
@@ -238,7 +239,7 @@ Test(report_text, prefix_colour_connection_level)
 	d.channel = CHANNEL_TWILSOCK;
 	d.message = "init";
 	diag_add(&d, CAUSE_SIGNATURE_UNCHECKED, "", "no secret for 'SKaaaa'");
-	struct conn_info ci = {"tls", "openssl", "tsock.us1.twilio.com", "10.0.0.1:443", 7};
+	struct conn_info ci = {"tls", "openssl", "tsock.us1.twilio.com", "10.0.0.1:443", 7, "plt"};
 	char buf[REPORT_RECORD_MAX];
 	report_format_text_ex(buf, sizeof buf, &d, &ci, "tokshim[7]: ", 1, SEV_WARNING);
 	/* every line has the prefix */
@@ -283,7 +284,7 @@ Test(report_kv, line)
 	sample(&d);
 	d.channel = CHANNEL_TWILSOCK;
 	d.message = "init";
-	struct conn_info ci = {"tls", "openssl", "tsock.us1.twilio.com", "127.0.0.1:443", 9};
+	struct conn_info ci = {"tls", "openssl", "tsock.us1.twilio.com", "127.0.0.1:443", 9, "plt"};
 	char buf[1024];
 	size_t n = report_format_kv(buf, sizeof buf, &d, &ci);
 	cr_assert_eq(strlen(buf), n);

@@ -29,6 +29,19 @@ static inline void hook_key_feed(conn_key key, const char *library, const char *
 	conn_unlock(c);
 }
 
+/* Feeds the n bytes a read on key's connection returned (the server's
+ * answers); nothing when the connection is not followed. */
+static inline void hook_key_read(conn_key key, const void *buf, size_t n)
+{
+	if (!n || !buf)
+		return;
+	struct conn *c = conn_find(key);
+	if (!c)
+		return;
+	shim_feed_read(c, buf, n);
+	conn_unlock(c);
+}
+
 /* The host name (SNI) of key's connection; created when a name is given. */
 static inline void hook_key_host(conn_key key, const char *library, const char *hook, const char *host, size_t n)
 {

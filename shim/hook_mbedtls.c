@@ -9,12 +9,13 @@
 #include "shim/hook_key.h"
 #include "shim/shim.h"
 
-enum { M_WRITE, M_SET_HOSTNAME, M_FREE, M__COUNT };
+enum { M_WRITE, M_SET_HOSTNAME, M_FREE, M_READ, M__COUNT };
 
 static const char *const names[M__COUNT] = {
 	[M_WRITE] = "mbedtls_ssl_write",
 	[M_SET_HOSTNAME] = "mbedtls_ssl_set_hostname",
 	[M_FREE] = "mbedtls_ssl_free",
+	[M_READ] = "mbedtls_ssl_read",
 };
 
 struct realfamily shim_mbedtls_family = {
@@ -26,9 +27,11 @@ struct realfamily shim_mbedtls_family = {
 
 typedef int (*write_fn)(void *, const unsigned char *, size_t);
 typedef int (*hostname_fn)(void *, const char *);
+typedef int (*read_fn)(void *, unsigned char *, size_t);
 typedef void (*free_fn)(void *);
 
-static struct inline_site site_write[INLINE_COPIES], site_host[INLINE_COPIES], site_free[INLINE_COPIES];
+static struct inline_site site_write[INLINE_COPIES], site_host[INLINE_COPIES], site_free[INLINE_COPIES],
+	site_read[INLINE_COPIES];
 
 static inline void *orig_of(struct inline_site *st)
 {
@@ -48,6 +51,23 @@ static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf
 	if (r > 0 && (size_t)r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", buf, (size_t)r);
 	shim_inner_end(inner);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+
+/* The server's answers: the bytes a read returned (0 and the negative
+ * MBEDTLS_ERR_* read nothing), on a connection the client wrote on. */
+static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_t len)
+{
+	read_fn real = (read_fn)orig_of(st);
+	if (!shim_read_on || !shim_active())
+		return real(ssl, buf, len);
+	shim_in = 1;
+	int r = real(ssl, buf, len);
+	int saved = errno;
+	if (r > 0 && (size_t)r <= len)
+		hook_key_read(conn_key_space(CONN_SPACE_MBEDTLS, ssl), buf, (size_t)r);
 	shim_in = 0;
 	errno = saved;
 	return r;
@@ -88,6 +108,10 @@ static void ssl_free(struct inline_site *st, void *ssl)
 	{                                                                                              \
 		return ssl_write(&site_write[k], s, b, n);                                             \
 	}                                                                                              \
+	static int inl_read_##k(void *s, unsigned char *b, size_t n)                                   \
+	{                                                                                              \
+		return ssl_read(&site_read[k], s, b, n);                                               \
+	}                                                                                              \
 	static int inl_host_##k(void *s, const char *h)                                                \
 	{                                                                                              \
 		return set_hostname(&site_host[k], s, h);                                              \
@@ -127,4 +151,13 @@ static const struct inline_target t_free = {
 	.site = site_free,
 };
 
-const struct inline_target *const shim_mbedtls_inline[] = { &t_write, &t_host, &t_free, NULL };
+static const struct inline_target t_read = {
+	.symbol = "mbedtls_ssl_read",
+	.kind = IK_READ,
+	.family = F,
+	.fn = M_READ,
+	.hook = { (void *)inl_read_0, (void *)inl_read_1, (void *)inl_read_2, (void *)inl_read_3 },
+	.site = site_read,
+};
+
+const struct inline_target *const shim_mbedtls_inline[] = { &t_write, &t_host, &t_free, &t_read, NULL };

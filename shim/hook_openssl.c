@@ -334,7 +334,8 @@ SHIM_EXPORT int SSL_read_ex(SSL *, void *, size_t, size_t *) __attribute__((alia
 /* ---- entry-patched copies (targets.c): Node's bundled OpenSSL, a static
  * libssl.a, a library bound to its own libssl (RTLD_DEEPBIND, -Bsymbolic,
  * an RTLD_NEXT wrapper): the same work, through the site's trampoline. */
-static struct inline_site site_write[INLINE_COPIES], site_write_ex[INLINE_COPIES], site_bio[INLINE_COPIES];
+static struct inline_site site_write[INLINE_COPIES], site_write_ex[INLINE_COPIES], site_bio[INLINE_COPIES],
+	site_read[INLINE_COPIES], site_read_ex[INLINE_COPIES];
 
 /* BIO_f_ssl's write (a static function of libssl, bio_ssl.c): it reaches
  * libssl's internal write without SSL_write. Found with public calls: the
@@ -403,7 +404,43 @@ static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf
 	return r;
 }
 
+/* Reads: as the PLT read hooks, inside the guard (the socket read beneath
+ * is ciphertext); a call the PLT hook already holds passes straight on. */
+static inline int inl_read(struct inline_site *st, SSL *ssl, void *buf, int num)
+{
+	read_fn real = (read_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_read_on || !shim_active())
+		return real(ssl, buf, num);
+	shim_in = 1;
+	int r = real(ssl, buf, num);
+	if (r > 0 && num > 0)
+		feed_read(st->lib, ssl, buf, r < num ? (size_t)r : (size_t)num);
+	shim_in = 0;
+	return r;
+}
+
+static inline int inl_read_ex(struct inline_site *st, SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	read_ex_fn real = (read_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
+	if (!shim_read_on || !shim_active())
+		return real(ssl, buf, num, readbytes);
+	shim_in = 1;
+	int r = real(ssl, buf, num, readbytes);
+	if (r == 1 && readbytes && *readbytes > 0)
+		feed_read(st->lib, ssl, buf, *readbytes <= num ? *readbytes : num);
+	shim_in = 0;
+	return r;
+}
+
 #define SITE_HOOKS(k)                                                                                  \
+	static int inl_read_##k(SSL *s, void *b, int n)                                                \
+	{                                                                                              \
+		return inl_read(&site_read[k], s, b, n);                                               \
+	}                                                                                              \
+	static int inl_read_ex_##k(SSL *s, void *b, size_t n, size_t *r)                               \
+	{                                                                                              \
+		return inl_read_ex(&site_read_ex[k], s, b, n, r);                                      \
+	}                                                                                              \
 	static int inl_write_##k(SSL *s, const void *b, int n)                                         \
 	{                                                                                              \
 		return inl_write(&site_write[k], s, b, n);                                             \
@@ -449,4 +486,22 @@ static const struct inline_target t_bio_write = {
 	.site = site_bio,
 };
 
-const struct inline_target *const shim_openssl_inline[] = { &t_write, &t_write_ex, &t_bio_write, NULL };
+static const struct inline_target t_read = {
+	.symbol = "SSL_read",
+	.kind = IK_READ,
+	.family = F,
+	.fn = O_READ,
+	.hook = { (void *)inl_read_0, (void *)inl_read_1, (void *)inl_read_2, (void *)inl_read_3 },
+	.site = site_read,
+};
+static const struct inline_target t_read_ex = {
+	.symbol = "SSL_read_ex",
+	.kind = IK_READ,
+	.family = F,
+	.fn = O_READ_EX,
+	.hook = { (void *)inl_read_ex_0, (void *)inl_read_ex_1, (void *)inl_read_ex_2, (void *)inl_read_ex_3 },
+	.site = site_read_ex,
+};
+
+const struct inline_target *const shim_openssl_inline[] = { &t_write, &t_write_ex, &t_bio_write, &t_read, &t_read_ex,
+							    NULL };

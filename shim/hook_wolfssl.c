@@ -11,13 +11,14 @@
 #define SHIM_WOLFSSL_SUCCESS 1
 #define SHIM_WOLFSSL_SNI_HOST_NAME 0
 
-enum { W_WRITE, W_USE_SNI, W_CHECK_DOMAIN, W_FREE, W__COUNT };
+enum { W_WRITE, W_USE_SNI, W_CHECK_DOMAIN, W_FREE, W_READ, W__COUNT };
 
 static const char *const names[W__COUNT] = {
 	[W_WRITE] = "wolfSSL_write",
 	[W_USE_SNI] = "wolfSSL_UseSNI",
 	[W_CHECK_DOMAIN] = "wolfSSL_check_domain_name",
 	[W_FREE] = "wolfSSL_free",
+	[W_READ] = "wolfSSL_read",
 };
 
 struct realfamily shim_wolfssl_family = {
@@ -31,9 +32,10 @@ typedef int (*write_fn)(void *, const void *, int);
 typedef int (*use_sni_fn)(void *, unsigned char, const void *, unsigned short);
 typedef int (*check_domain_fn)(void *, const char *);
 typedef void (*free_fn)(void *);
+typedef int (*read_fn)(void *, void *, int);
 
 static struct inline_site site_write[INLINE_COPIES], site_sni[INLINE_COPIES], site_dom[INLINE_COPIES],
-	site_free[INLINE_COPIES];
+	site_free[INLINE_COPIES], site_read[INLINE_COPIES];
 
 static inline void *orig_of(struct inline_site *st)
 {
@@ -52,6 +54,23 @@ static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len
 	if (r > 0 && r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", buf, (size_t)r);
 	shim_inner_end(inner);
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+
+/* The server's answers: the bytes a read returned, on a connection the
+ * client wrote on. */
+static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
+{
+	read_fn real = (read_fn)orig_of(st);
+	if (!shim_read_on || !shim_active())
+		return real(ssl, buf, len);
+	shim_in = 1;
+	int r = real(ssl, buf, len);
+	int saved = errno;
+	if (r > 0 && r <= len)
+		hook_key_read(conn_key_space(CONN_SPACE_WOLFSSL, ssl), buf, (size_t)r);
 	shim_in = 0;
 	errno = saved;
 	return r;
@@ -106,6 +125,10 @@ static void ssl_free(struct inline_site *st, void *ssl)
 	{                                                                                              \
 		return ssl_write(&site_write[k], s, b, n);                                             \
 	}                                                                                              \
+	static int inl_read_##k(void *s, void *b, int n)                                               \
+	{                                                                                              \
+		return ssl_read(&site_read[k], s, b, n);                                               \
+	}                                                                                              \
 	static int inl_sni_##k(void *s, unsigned char t, const void *d, unsigned short n)              \
 	{                                                                                              \
 		return use_sni(&site_sni[k], s, t, d, n);                                              \
@@ -137,5 +160,6 @@ TARGET(t_write, "wolfSSL_write", IK_WRITE, W_WRITE, inl_write_, site_write);
 TARGET(t_sni, "wolfSSL_UseSNI", IK_HOST, W_USE_SNI, inl_sni_, site_sni);
 TARGET(t_dom, "wolfSSL_check_domain_name", IK_HOST, W_CHECK_DOMAIN, inl_dom_, site_dom);
 TARGET(t_free, "wolfSSL_free", IK_FREE, W_FREE, inl_free_, site_free);
+TARGET(t_read, "wolfSSL_read", IK_READ, W_READ, inl_read_, site_read);
 
-const struct inline_target *const shim_wolfssl_inline[] = { &t_write, &t_sni, &t_dom, &t_free, NULL };
+const struct inline_target *const shim_wolfssl_inline[] = { &t_write, &t_sni, &t_dom, &t_free, &t_read, NULL };

@@ -20,10 +20,14 @@ FFI_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libffi 2>/dev/null)
 FFI_LIBS    := $(shell $(PKG_CONFIG) --libs libffi 2>/dev/null || echo -lffi)
 Z_CFLAGS    := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
 Z_LIBS      := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
+# libnghttp2: the CLI, tests and fuzzers link it (decode/h2_static.c); the
+# shim does not (it dlopens libnghttp2.so.14 at the first HTTP/2 connection)
+NGH2_CFLAGS := $(shell $(PKG_CONFIG) --cflags libnghttp2 2>/dev/null)
+NGH2_LIBS   := $(shell $(PKG_CONFIG) --libs libnghttp2 2>/dev/null || echo -lnghttp2)
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-ALL_CFLAGS = $(WARN) $(PIC) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(PIC) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(NGH2_CFLAGS) $(CFLAGS)
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
@@ -40,7 +44,7 @@ CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace
+           python3 python3-websockets strace libnghttp2-dev nghttp2-server nodejs valgrind
 
 .PHONY: all deps test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
@@ -77,12 +81,12 @@ $(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a shim/exports.m
 
 $(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a \
-	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
 $(B)/unit_tests: $(UNIT_SRC) $(B)/libreport.a $(B)/libdecode.a
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $(UNIT_SRC) \
-	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 unit: $(B)/unit_tests
 	$(B)/unit_tests --jobs 2
@@ -109,7 +113,7 @@ test: deps
 $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libreport.a $(B)/libdecode.a \
-	  $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt) $(JSON_LIBS) $(SSL_LIBS) -lssl $(Z_LIBS) -ldl -pthread
+	  $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt) $(JSON_LIBS) $(SSL_LIBS) -lssl $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 # the shim benchmark's own programs (tests/bench/shim_bench.sh): plain OpenSSL clients
 # and servers, not linked with our libraries (the shim is preloaded into them)
@@ -125,7 +129,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(B)/fuzz/%: tests/fuzz/%.c $(DECODE_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(WARN) -I. $(SSL_CFLAGS) $(Z_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(DECODE_SRC) $(SSL_LIBS) $(Z_LIBS)
+	$(FUZZ_CC) $(WARN) -I. $(SSL_CFLAGS) $(Z_CFLAGS) $(NGH2_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(DECODE_SRC) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS)
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600

@@ -41,6 +41,7 @@ void wire_init(struct wire *w, const struct wire_config *cfg, int tls)
 void wire_release(struct wire *w)
 {
 	wire_ws_release(w);
+	wire_h2_release(w);
 	w->mode = WM_PASS;
 	w->fast.armed = 0;
 }
@@ -118,6 +119,7 @@ static void fill_event(const struct wire *w, struct wire_event *ev, enum channel
 	ev->token_len = n;
 	memcpy(ev->region, w->region, sizeof ev->region);
 	memcpy(ev->host, w->host, sizeof ev->host);
+	ev->stream = w->mode == WM_H2 ? w->h2_stream : 0;
 }
 
 void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,
@@ -383,10 +385,17 @@ static int request_line(struct wire *w, size_t n)
 	if (w->is_sip)
 		return 1;
 	w->path_hint = path_hint(b + t0, t1 - t0);
+	wire_query_token(w, t0, t1);
+	return 1;
+}
+
+void wire_query_token(struct wire *w, size_t t0, size_t t1)
+{
+	char *b = w->buf;
 	/* token= in the query */
 	const char *q = memchr(b + t0, '?', t1 - t0);
 	if (!q)
-		return 1;
+		return;
 	size_t i = (size_t)(q - b) + 1;
 	while (i < t1) {
 		size_t e = i;
@@ -405,7 +414,6 @@ static int request_line(struct wire *w, size_t n)
 			break;
 		i = e + 1;
 	}
-	return 1;
 }
 
 static int parse_u64(const char *p, size_t n, uint64_t *out)
@@ -422,7 +430,7 @@ static int parse_u64(const char *p, size_t n, uint64_t *out)
 	return 0;
 }
 
-static void header_line(struct wire *w, size_t n)
+void wire_header_line(struct wire *w, size_t n)
 {
 	char *b = w->buf;
 	char *colon = memchr(b, ':', n);
@@ -501,7 +509,8 @@ static void header_line(struct wire *w, size_t n)
 static void headers_end(struct wire *w)
 {
 	if (w->is_h2) {
-		w->mode = WM_PASS; /* HTTP/2: HPACK-compressed headers, out of reach */
+		/* the connection preface: "PRI * HTTP/2.0", an empty line, then "SM" */
+		wire_h2_start(w, sizeof "PRI * HTTP/2.0\r\n\r\n" - 1);
 		return;
 	}
 	if (w->is_connect) {
@@ -627,7 +636,7 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 			return used;
 		}
 		wire_job_start(w, ln, 0, "header", "JWT in a header");
-		header_line(w, ln);
+		wire_header_line(w, ln);
 		return used;
 	}
 	case HS_BODY:
@@ -748,6 +757,9 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 			continue;
 		case WM_HTTP:
 			used = http_step(w, p + off, len - off);
+			break;
+		case WM_H2:
+			used = wire_h2_step(w, p + off, len - off);
 			break;
 		case WM_WS:
 			used = wire_ws_fast(w, p + off, len - off);

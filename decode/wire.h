@@ -6,7 +6,8 @@
  * lives inside it too, so the decoder never calls malloc. zlib keeps pointers
  * into the block: do not move or copy it after wire_init. The bounds (a
  * header line: 24 KiB, a WebSocket message kept for scanning: 64 KiB, an HTTP
- * body prefix: 24 KiB; the rest skipped by length) are in decode/wire_int.h. */
+ * body prefix: 24 KiB; the rest skipped by length) are in decode/wire_int.h;
+ * HTTP/2's (HPACK table 64 KiB, its arena 192 KiB) in decode/wire_h2.h. */
 #ifndef TOKSHIM_WIRE_H
 #define TOKSHIM_WIRE_H
 
@@ -22,9 +23,15 @@ struct host_rule {
 	enum product product;
 };
 
+struct h2_hpack_ops;
 struct wire_config {
 	const struct host_rule *hosts; /* borrowed, may be NULL */
 	size_t nhosts;
+	/* libnghttp2's HPACK functions (decode/wire_h2.h), asked for at the
+	 * first HTTP/2 connection preface; NULL (or a NULL answer): HTTP/2
+	 * connections are passed through unread. The answer must stay valid
+	 * for the life of every decoder using it. */
+	const struct h2_hpack_ops *(*hpack)(void);
 };
 
 /* Parses "host[:port]=product,..." into rules[0..cap). Returns the count, or
@@ -44,7 +51,8 @@ struct wire_event {
 	const char *token;     /* borrowed: valid until the next call on this decoder */
 	size_t token_len;
 	char region[16];       /* region named by the host (tsock.ie1.twilio.com: "ie1"), "" unknown */
-	char host[128];        /* SNI or Host header, "" unknown */
+	char host[128];        /* SNI or Host header (HTTP/2: :authority), "" unknown */
+	unsigned stream;       /* the HTTP/2 stream of the request, 0 elsewhere */
 };
 
 enum wire_status {

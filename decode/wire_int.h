@@ -24,6 +24,7 @@
 #include "decode/validate.h"
 #include "decode/wire.h"
 #include "decode/wire_fast.h"
+#include "decode/wire_h2.h"
 
 #define WIRE_LINE_MAX (TOKEN_MAX_LEN + 8192)
 #define WIRE_BODY_SCAN WIRE_LINE_MAX
@@ -33,7 +34,7 @@
 #define WIRE_SNIFF 4096      /* bytes of an unknown stream looked at for binary content */
 #define WIRE_SMALL_LINE 128  /* chunk-size and trailer lines: only their start is kept */
 
-enum wire_mode { WM_DETECT = 0, WM_HTTP, WM_WS, WM_RAW, WM_PASS };
+enum wire_mode { WM_DETECT = 0, WM_HTTP, WM_WS, WM_RAW, WM_PASS, WM_H2 };
 
 enum http_state {
 	HS_REQLINE = 0,
@@ -124,6 +125,10 @@ struct wire {
 
 	struct wire_job job;
 
+	/* HTTP/2 (wire_h2.c): h2 below is set up (h2_init) */
+	int h2_on;
+	uint32_t h2_stream;    /* the stream whose header block is being read */
+
 	/* the caller's fast path (wire_fast.h): armed at the end of wire_feed,
 	 * folded back into the state above at the start of the next */
 	struct wire_fast fast;
@@ -132,6 +137,10 @@ struct wire {
 	unsigned char zscratch_out[WIRE_SCRATCH];
 	unsigned char zarena[WIRE_ZARENA] __attribute__((aligned(16)));
 	char buf[WIRE_MSG_MAX + 16];
+
+	/* HTTP/2, the client direction: frames and HPACK (its arena is only
+	 * touched on HTTP/2 connections) */
+	struct h2 h2;
 };
 
 /* decode/wire_scan.c */
@@ -180,7 +189,20 @@ void wire_ws_fold(struct wire *w);
 /* Arms w->fast when the decoder sits where wire_fast_take may go on. */
 void wire_ws_arm(struct wire *w);
 
+/* decode/wire_h2.c */
+/* At the end of the connection preface's first part (preface_seen bytes of
+ * H2_PREFACE read by the HTTP/1 parser): HTTP/2 from here on when the HPACK
+ * functions are there (w->cfg->hpack), else pass-through. */
+int wire_h2_start(struct wire *w, size_t preface_seen);
+size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n);
+void wire_h2_release(struct wire *w);
+
 /* decode/wire.c */
+/* The HTTP header rules (tokens, Host, framing headers) for the header
+ * line "name: value" in buf[0..n) (HTTP/1, SIP, and HTTP/2's fields). */
+void wire_header_line(struct wire *w, size_t n);
+/* A token= parameter in the request target buf[t0..t1) (URL-decoded in place). */
+void wire_query_token(struct wire *w, size_t t0, size_t t1);
 void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,
 		    const char *fb_where);
 enum product wire_event_product(const struct wire *w, enum channel ch);

@@ -746,7 +746,7 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 		wire_ws_fold(w);
 	if (w->job.active && job_next(w, ev))
 		return 0;
-	while (off < len) {
+	while (off < len || wire_h2_more(w)) {
 		size_t used = 0;
 		switch (w->mode) {
 		case WM_PASS:

@@ -613,27 +613,74 @@ static int lit_eq(const uint8_t *p, size_t n, const char *lit)
 	return n == k && !memcmp(p, lit, k);
 }
 
+static void limit_hit(struct wire *w)
+{
+	if (!w->pending_err)
+		w->pending_err = WIRE_E_LIMIT;
+}
+
+/* The request target, kept in buf at H2_PATH_STASH until the block's
+ * :authority is known (pseudo-header fields come in any order: curl sends
+ * :path before :authority), then scanned for a token= parameter. */
+#define H2_PATH_STASH WIRE_LINE_MAX
+_Static_assert(H2_PATH_STASH + WIRE_LINE_MAX <= WIRE_MSG_MAX, "the stash fits in buf");
+
+static void path_flush(struct wire *w)
+{
+	size_t n = w->h2_path_len;
+	w->h2_path_pending = 0;
+	memmove(w->buf, w->buf + H2_PATH_STASH, n);
+	wire_job_start(w, n, 0, "query", "JWT in the request line");
+	wire_query_token(w, 0, n);
+}
+
+static void regular_field(struct wire *w, const struct h2_event *ev)
+{
+	if (!field_line(w, ev->name, ev->namelen, ev->value, ev->valuelen))
+		limit_hit(w);
+}
+
+/* One field of the client's block. Returns with at most one job started. */
 static void client_field(struct wire *w, const struct h2_event *ev)
 {
 	w->h2_stream = ev->stream;
-	if (ev->namelen && ev->name[0] == ':') {
-		if (lit_eq(ev->name, ev->namelen, ":authority")) {
-			/* the Host header's rules: SNI first, the port */
-			if (!field_line(w, (const uint8_t *)"host", 4, ev->value, ev->valuelen))
-				w->pending_err = w->pending_err ? w->pending_err : WIRE_E_LIMIT;
-		} else if (lit_eq(ev->name, ev->namelen, ":path")) {
-			if (ev->valuelen > WIRE_LINE_MAX) {
-				w->pending_err = w->pending_err ? w->pending_err : WIRE_E_LIMIT;
-				return;
-			}
-			memcpy(w->buf, ev->value, ev->valuelen);
-			wire_job_start(w, ev->valuelen, 0, "query", "JWT in the request line");
-			wire_query_token(w, 0, ev->valuelen);
+	if (!ev->namelen || ev->name[0] != ':') {
+		if (w->h2_path_pending) {
+			/* the target first; this field at the next step (its
+			 * view stays valid: the inflater is not called before) */
+			path_flush(w);
+			w->h2_held = 1;
+			w->h2_held_ev = *ev;
+			return;
 		}
-		return; /* :method, :scheme, :protocol */
+		regular_field(w, ev);
+		return;
 	}
-	if (!field_line(w, ev->name, ev->namelen, ev->value, ev->valuelen))
-		w->pending_err = w->pending_err ? w->pending_err : WIRE_E_LIMIT;
+	if (lit_eq(ev->name, ev->namelen, ":authority")) {
+		/* the Host header's rules (SNI first, the port), no scan */
+		size_t vn = ev->valuelen;
+		if (vn + 6 > WIRE_LINE_MAX) {
+			limit_hit(w);
+		} else {
+			memcpy(w->buf, "host: ", 6);
+			memcpy(w->buf + 6, ev->value, vn);
+			wire_header_line(w, vn + 6);
+		}
+		w->h2_authority = 1;
+		if (w->h2_path_pending)
+			path_flush(w);
+	} else if (lit_eq(ev->name, ev->namelen, ":path")) {
+		if (ev->valuelen > WIRE_LINE_MAX) {
+			limit_hit(w);
+			return;
+		}
+		memcpy(w->buf + H2_PATH_STASH, ev->value, ev->valuelen);
+		w->h2_path_len = ev->valuelen;
+		w->h2_path_pending = 1;
+		if (w->h2_authority)
+			path_flush(w);
+	}
+	/* :method, :scheme, :protocol: nothing */
 }
 
 int wire_h2_start(struct wire *w, size_t preface_seen)
@@ -651,19 +698,42 @@ int wire_h2_start(struct wire *w, size_t preface_seen)
 
 size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n)
 {
+	if (w->h2_held) {
+		w->h2_held = 0;
+		regular_field(w, &w->h2_held_ev);
+		return 0;
+	}
 	struct h2_event ev;
 	ssize_t r = h2_feed(&w->h2, p, n, &ev);
 	if (r < 0) {
 		if (!w->pending_err)
 			w->pending_err = r == H2_E_LIMIT ? WIRE_E_LIMIT : r == H2_E_NOMEM ? WIRE_E_NOMEM : WIRE_E_PROTOCOL;
+		w->h2_path_pending = 0;
 		w->mode = WM_PASS;
 		return n;
 	}
-	if (ev.kind == H2_EV_FIELD)
+	switch (ev.kind) {
+	case H2_EV_FIELD:
 		client_field(w, &ev);
-	/* H2_EV_SETTINGS: the client's table size bounds the server's encoder,
-	 * for the server direction (not followed here) */
+		break;
+	case H2_EV_HEADERS_END:
+		if (w->h2_path_pending)
+			path_flush(w); /* a block with no :authority */
+		w->h2_authority = 0;
+		break;
+	default:
+		/* H2_EV_SETTINGS: the client's table size bounds the server's
+		 * encoder, for the server direction's inflater (h2_peer_table_size)
+		 * once the server's bytes are followed; RST_STREAM, GOAWAY: the
+		 * requests they end are already read */
+		break;
+	}
 	return (size_t)r;
+}
+
+int wire_h2_more(const struct wire *w)
+{
+	return w->mode == WM_H2 && (w->h2_held || w->h2.st == H2S_BLOCK_END);
 }
 
 void wire_h2_release(struct wire *w)

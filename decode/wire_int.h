@@ -128,6 +128,11 @@ struct wire {
 	/* HTTP/2 (wire_h2.c): h2 below is set up (h2_init) */
 	int h2_on;
 	uint32_t h2_stream;    /* the stream whose header block is being read */
+	int h2_authority;      /* this block's :authority was seen */
+	int h2_path_pending;   /* its :path waits in buf for the :authority */
+	size_t h2_path_len;
+	int h2_held;           /* a field to read at the next step (after the :path) */
+	struct h2_event h2_held_ev;
 
 	/* the caller's fast path (wire_fast.h): armed at the end of wire_feed,
 	 * folded back into the state above at the start of the next */
@@ -195,6 +200,9 @@ void wire_ws_arm(struct wire *w);
  * functions are there (w->cfg->hpack), else pass-through. */
 int wire_h2_start(struct wire *w, size_t preface_seen);
 size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n);
+/* Non-zero when wire_h2_step has work with no more bytes (a held field, the
+ * end of a header block): wire_feed steps on at the end of its input. */
+int wire_h2_more(const struct wire *w);
 void wire_h2_release(struct wire *w);
 
 /* decode/wire.c */

@@ -57,14 +57,11 @@ static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 	return w(fd, buf, len);
 }
 
-void shim_warn(const char *fmt, ...)
+static void shim_vline(const char *what, const char *fmt, va_list ap)
 {
 	char buf[600];
-	int n = snprintf(buf, sizeof buf, "tokshim[%d]: warning: ", (int)getpid());
-	va_list ap;
-	va_start(ap, fmt);
+	int n = snprintf(buf, sizeof buf, "tokshim[%d]: %s: ", (int)getpid(), what);
 	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		m = 0;
 	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
@@ -72,6 +69,22 @@ void shim_warn(const char *fmt, ...)
 	int saved = errno;
 	report_write_all(real_write_fn, 2, buf, len);
 	errno = saved;
+}
+
+void shim_warn(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("warning", fmt, ap);
+	va_end(ap);
+}
+
+void shim_info(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("info", fmt, ap);
+	va_end(ap);
 }
 
 void shim_fd_closing(int fd)
@@ -135,6 +148,9 @@ static int config_read(void)
 					  n);
 		}
 	}
+
+	/* HTTP/2: libnghttp2 dlopen'ed at the first connection preface */
+	g.scfg.w.hpack = shim_hpack;
 
 	g.scfg.v.skew = 30;
 	if ((v = getenv("TOKSHIM_SKEW")) && *v) {
@@ -240,7 +256,8 @@ static void emit(void *ctx, const struct diag *d)
 	struct conn_info ci = {
 		.transport = c->tls ? "tls" : "tcp",
 		.library = c->library,
-		.host = c->host,
+		/* SNI, else what the decoder read (Host, HTTP/2 :authority) */
+		.host = c->host[0] || !c->s ? c->host : session_host(c->s),
 		.peer = c->peer,
 		.pid = g.pid,
 	};

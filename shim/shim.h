@@ -38,6 +38,14 @@ static inline int shim_active(void)
 	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
+/* One "tokshim[pid]: info: <msg>" line, the same way. */
+void shim_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* libnghttp2's HPACK functions, dlopen'ed at the first call (hpack.c); NULL
+ * when they cannot be had (one info line then). For wire_config.hpack. */
+struct h2_hpack_ops;
+const struct h2_hpack_ops *shim_hpack(void);
+
 /* Called by the libc hooks for I/O that happens inside the shim. */
 static inline void shim_note_inner_fd(int fd)
 {

@@ -453,6 +453,72 @@ Test(wire_h2, long_field_skipped)
 	wt_free(&s);
 }
 
+/* curl's order: :path before :authority; the query token still gets the
+ * host, and a block without :authority still has its query read. */
+Test(wire_h2, path_before_authority)
+{
+	char t1[4096], t2[4096], path[4200];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t2, sizeof t2, "bob", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf s = {0};
+	preface(&s);
+	nghttp2_hd_deflater *def;
+	cr_assert_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	uint8_t blk[16384];
+	snprintf(path, sizeof path, "/v1?token=%s", t1);
+	nghttp2_nv r1[] = {NV(":method", "GET"), NV(":path", path), NV(":scheme", "http"),
+			   NV(":authority", "media.example.com"), NV("x-twilio-token", t2)};
+	size_t n = encode(def, r1, 5, blk, sizeof blk);
+	headers(&s, 1, blk, n, 2, 0, 1);
+	snprintf(path, sizeof path, "/v2?token=%s", t2);
+	nghttp2_nv r2[] = {NV(":method", "GET"), NV(":path", path)};
+	n = encode(def, r2, 2, blk, sizeof blk);
+	headers(&s, 3, blk, n, 1, 0, 1);
+	nghttp2_hd_deflate_del(def);
+	struct wt_result *r = malloc(sizeof *r);
+	feed_all_ways(&s, &h2cfg, NULL, r);
+	cr_assert_eq(r->n, 3, "events: %zu", r->n);
+	cr_assert_str_eq(r->ev[0].message, "query");
+	cr_assert_str_eq(r->ev[0].token, t1);
+	cr_assert_str_eq(r->ev[0].host, "media.example.com");
+	cr_assert_str_eq(r->ev[1].message, "header");
+	cr_assert_str_eq(r->ev[1].token, t2);
+	cr_assert_str_eq(r->ev[2].message, "query");
+	cr_assert_str_eq(r->ev[2].token, t2);
+	free(r);
+	wt_free(&s);
+}
+
+/* h2c upgrade (RFC 7540 3.2): the HTTP/1.1 request with Upgrade: h2c is read
+ * as HTTP/1.1, then the preface and HTTP/2 from there on. */
+Test(wire_h2, h2c_upgrade)
+{
+	char t1[4096], t2[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t2, sizeof t2, "bob", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf s = {0};
+	wt_printf(&s, "GET / HTTP/1.1\r\nHost: localhost:8080\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+		      "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\nX-Twilio-Token: %s\r\n\r\n", t1);
+	preface(&s);
+	nghttp2_hd_deflater *def;
+	cr_assert_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	uint8_t blk[8192];
+	nghttp2_nv nv[] = {NV(":method", "GET"), NV(":path", "/b"), NV(":authority", "localhost:8080"),
+			   NV("x-twilio-token", t2)};
+	size_t n = encode(def, nv, 4, blk, sizeof blk);
+	headers(&s, 3, blk, n, 1, 0, 1);
+	nghttp2_hd_deflate_del(def);
+	struct wt_result *r = malloc(sizeof *r);
+	feed_all_ways(&s, &h2cfg, NULL, r);
+	cr_assert_eq(r->n, 2, "events: %zu", r->n);
+	cr_assert_str_eq(r->ev[0].token, t1);
+	cr_assert_str_eq(r->ev[1].token, t2);
+	cr_assert_str_eq(r->ev[1].host, "localhost");
+	cr_assert_eq(r->passthrough, 0);
+	free(r);
+	wt_free(&s);
+}
+
 /* ---- the server direction (h2_feed with H2_SERVER) ------------------------------ */
 struct srv_log {
 	int n;

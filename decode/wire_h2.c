@@ -458,6 +458,8 @@ static void field_event(struct h2 *h, const nghttp2_nv *nv, struct h2_event *ev)
 	ev->valuelen = nv->valuelen;
 }
 
+static const char preface[] = H2_PREFACE;
+
 ssize_t h2_feed(struct h2 *h, const uint8_t *p, size_t n, struct h2_event *ev)
 {
 	size_t off = 0;
@@ -471,7 +473,7 @@ ssize_t h2_feed(struct h2 *h, const uint8_t *p, size_t n, struct h2_event *ev)
 			k = H2_PREFACE_LEN - h->preface_got;
 			if (k > avail)
 				k = avail;
-			if (memcmp(p + off, H2_PREFACE + h->preface_got, k))
+			if (memcmp(p + off, &preface[h->preface_got], k))
 				return fail(h, H2_E_PROTOCOL);
 			h->preface_got += k;
 			off += k;

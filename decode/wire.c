@@ -742,8 +742,12 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	const unsigned char *p = buf;
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
-	if (w->fast.armed)
-		wire_ws_fold(w);
+	if (w->fast.armed) {
+		if (w->fast.h2)
+			wire_h2_fold(w);
+		else
+			wire_ws_fold(w);
+	}
 	if (w->job.active && job_next(w, ev))
 		return 0;
 	while (off < len || wire_h2_more(w)) {
@@ -781,9 +785,13 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 		w->pending_err = 0;
 		if (w->mode == WM_WS)
 			wire_ws_arm(w);
+		else if (w->mode == WM_H2)
+			wire_h2_arm(w);
 		return e;
 	}
 	if (w->mode == WM_WS)
 		wire_ws_arm(w);
+	else if (w->mode == WM_H2)
+		wire_h2_arm(w);
 	return (ssize_t)off;
 }

@@ -325,11 +325,12 @@ static int block_begin(struct h2 *h)
 /* Validates the 9-byte header just read and picks the next state. */
 static int frame_begin(struct h2 *h)
 {
-	const uint8_t *b = h->head;
-	h->f_len = (uint32_t)b[0] << 16 | (uint32_t)b[1] << 8 | b[2];
-	h->f_type = b[3];
-	h->f_flags = b[4];
-	h->f_stream = be32(b + 5) & 0x7fffffffu;
+	struct h2_frame_head fh;
+	h2_frame_head_decode(h->head, &fh);
+	h->f_len = fh.len;
+	h->f_type = fh.type;
+	h->f_flags = fh.flags;
+	h->f_stream = fh.stream;
 	h->left = h->f_len;
 	h->pad = 0;
 	h->frames++;
@@ -736,6 +737,54 @@ size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n)
 int wire_h2_more(const struct wire *w)
 {
 	return w->mode == WM_H2 && (w->h2_held || w->h2.st == H2S_BLOCK_END);
+}
+
+/* The fast path (wire_fast.h) may go on where only DATA frames, which the
+ * client direction never reads, can be taken: at a frame boundary outside
+ * a header block, or inside a DATA payload. */
+void wire_h2_arm(struct wire *w)
+{
+	struct h2 *h = &w->h2;
+	struct wire_fast *f = &w->fast;
+	if (h->in_block || h->nwant || w->h2_held || w->h2_path_pending || w->job.active)
+		return;
+	if (h->st == H2S_HEAD && h->head_len == 0) {
+		f->left = 0;
+	} else if (h->st == H2S_SKIP && h->f_type == FT_DATA) {
+		f->left = h->left;
+	} else {
+		return;
+	}
+	f->h2 = 1;
+	f->frames = 0;
+	f->dirty = 0;
+	f->armed = 1;
+}
+
+/* What wire_fast_take_h2 did, into the frame parser (disarms w->fast). */
+void wire_h2_fold(struct wire *w)
+{
+	struct h2 *h = &w->h2;
+	struct wire_fast *f = &w->fast;
+	f->armed = 0;
+	if (!f->dirty)
+		return;
+	f->dirty = 0;
+	h->frames += f->frames;
+	f->frames = 0;
+	if (f->left) {
+		/* inside a DATA payload: skipped by length, then the next header */
+		h->st = H2S_SKIP;
+		h->f_type = FT_DATA;
+		h->f_flags = 0;
+		h->left = (uint32_t)f->left;
+		h->pad = 0;
+		f->left = 0;
+	} else {
+		h->st = H2S_HEAD;
+		h->head_len = 0;
+		h->left = 0;
+	}
 }
 
 void wire_h2_release(struct wire *w)

@@ -203,6 +203,10 @@ size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n);
 /* Non-zero when wire_h2_step has work with no more bytes (a held field, the
  * end of a header block): wire_feed steps on at the end of its input. */
 int wire_h2_more(const struct wire *w);
+/* The fast path over DATA frames (wire_fast.h): armed at the end of a feed
+ * where it may go on, folded back at the start of the next. */
+void wire_h2_arm(struct wire *w);
+void wire_h2_fold(struct wire *w);
 void wire_h2_release(struct wire *w);
 
 /* decode/wire.c */

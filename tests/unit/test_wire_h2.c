@@ -7,6 +7,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "decode/wire.h"
+#include "decode/wire_fast.h"
 #include "decode/wire_h2.h"
 #include "wire_testlib.h"
 
@@ -133,6 +134,41 @@ static void feed_all_ways(const struct wt_buf *s, const struct wire_config *cfg,
 	}
 	free(b);
 	free(cuts);
+
+	/* random pieces through the fast path first, as the shim's hooks do:
+	 * the same events, and the DATA frames taken there */
+	for (int round = 0; round < 20; round++) {
+		wire_init(w, cfg, 1);
+		if (sni)
+			wire_set_host(w, sni, strlen(sni));
+		size_t off = 0, nev = 0, taken = 0;
+		while (off < s->n) {
+			size_t k = 1 + wt_rand(&seed) % (round & 1 ? 40 : 20000);
+			if (k > s->n - off)
+				k = s->n - off;
+			size_t t = wire_fast_take(wire_fast_of(w), s->p + off, k);
+			taken += t;
+			size_t o = off + t;
+			while (o < off + k) {
+				struct wire_event ev;
+				ssize_t r2 = wire_feed(w, s->p + o, off + k - o, &ev);
+				if (ev.kind != WIRE_EV_NONE) {
+					cr_assert_lt(nev, r->n, "fast path: more events than the whole feed");
+					cr_assert_eq(ev.token_len, r->ev[nev].token_len, "fast path: event %zu", nev);
+					cr_assert(!memcmp(ev.token, r->ev[nev].token, ev.token_len));
+					nev++;
+				}
+				if (r2 < 0 || ev.kind == WIRE_EV_NONE)
+					break;
+				o += (size_t)r2;
+			}
+			off += k;
+		}
+		cr_assert_eq(nev, r->n, "fast path round %d: %zu events, whole: %zu", round, nev, r->n);
+		cr_assert_eq(wire_passthrough(w), r->passthrough);
+		(void)taken;
+		wire_release(w);
+	}
 	free(w);
 }
 
@@ -205,6 +241,52 @@ Test(wire_h2, three_requests_every_split)
 	expect_three(r, t1, t2, t3);
 	free(r);
 	wt_free(&s);
+}
+
+/* 16 KiB DATA writes are taken by the fast path alone, and a HEADERS frame
+ * after them still reaches the decoder. */
+Test(wire_h2, data_frames_take_the_fast_path)
+{
+	char tok[4096];
+	wt_token(tok, sizeof tok, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf s = {0};
+	preface(&s);
+	nghttp2_hd_deflater *def;
+	cr_assert_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	uint8_t blk[8192];
+	nghttp2_nv nv[] = {NV(":method", "POST"), NV(":path", "/up"), NV(":authority", "a.example")};
+	size_t n = encode(def, nv, 3, blk, sizeof blk);
+	headers(&s, 1, blk, n, 1, 0, 0);
+	struct wire *w = malloc(wire_sizeof());
+	wire_init(w, &h2cfg, 1);
+	struct wire_event ev;
+	cr_assert_eq(wire_feed(w, s.p, s.n, &ev), (ssize_t)s.n);
+	cr_assert_eq(ev.kind, WIRE_EV_NONE);
+	struct wt_buf d = {0};
+	data(&d, 1, 16384, 0, 0);
+	for (int i = 0; i < 10; i++)
+		cr_assert_eq(wire_fast_take(wire_fast_of(w), d.p, d.n), d.n, "write %d", i);
+	/* a frame cut in two writes: the rest of its payload is taken too */
+	cr_assert_eq(wire_fast_take(wire_fast_of(w), d.p, 5000), 5000);
+	cr_assert_eq(wire_fast_take(wire_fast_of(w), d.p + 5000, d.n - 5000), d.n - 5000);
+	struct wt_buf s2 = {0};
+	nghttp2_nv nv2[] = {NV(":method", "GET"), NV(":path", "/"), NV(":authority", "a.example"),
+			    NV("x-twilio-token", tok)};
+	n = encode(def, nv2, 4, blk, sizeof blk);
+	headers(&s2, 3, blk, n, 1, 0, 1);
+	cr_assert_eq(wire_fast_take(wire_fast_of(w), s2.p, s2.n), 0);
+	ssize_t k = wire_feed(w, s2.p, s2.n, &ev);
+	cr_assert_eq(ev.kind, WIRE_EV_TOKEN);
+	cr_assert_eq(ev.token_len, strlen(tok));
+	cr_assert(!memcmp(ev.token, tok, ev.token_len));
+	cr_assert_eq(ev.stream, 3);
+	cr_assert_geq(k, 0);
+	nghttp2_hd_deflate_del(def);
+	wire_release(w);
+	free(w);
+	wt_free(&s);
+	wt_free(&s2);
+	wt_free(&d);
 }
 
 Test(wire_h2, continuation_padding_priority)

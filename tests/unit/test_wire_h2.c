@@ -467,9 +467,10 @@ Test(wire_h2, bad_preface_gives_up)
 	wt_free(&s);
 }
 
-/* Table churn: 3000 requests, each adding a new 2 KiB entry to the encoder's
- * table (evicting older ones): the arena's blocks are reused and merged,
- * and the last request's token is still found. */
+/* Table churn: 3000 requests, each adding a new entry of up to 2.5 KiB to
+ * an encoder table of the largest size accepted (H2_TABLE_MAX), evicting
+ * older ones: the arena's blocks are reused and merged, and the last
+ * request's token is still found. */
 Test(wire_h2, table_churn_stays_in_the_arena)
 {
 	char tok[4096];
@@ -477,7 +478,8 @@ Test(wire_h2, table_churn_stays_in_the_arena)
 	struct wt_buf s = {0};
 	preface(&s);
 	nghttp2_hd_deflater *def;
-	cr_assert_eq(nghttp2_hd_deflate_new(&def, 4096), 0);
+	cr_assert_eq(nghttp2_hd_deflate_new(&def, H2_TABLE_MAX), 0);
+	cr_assert_eq(nghttp2_hd_deflate_change_table_size(def, H2_TABLE_MAX), 0);
 	uint8_t blk[16384];
 	char val[2600];
 	for (int i = 0; i < 3000; i++) {

@@ -75,6 +75,11 @@ struct wire_fast *session_fast(struct session *s)
 	return &s->w.fast;
 }
 
+struct h2_fast *session_fast_h2(struct session *s)
+{
+	return &s->w.h2f;
+}
+
 int64_t session_watch_due(const struct session *s)
 {
 	return s->watch && !s->eiu_done ? s->watch_exp + s->cfg.v.skew : INT64_MAX;
@@ -304,6 +309,8 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	/* bulk WebSocket frames: skipped by length, no event possible */
 	if (s->w.fast.armed)
 		off = wire_fast_take(&s->w.fast, (const unsigned char *)p, len);
+	else if (s->w.h2f.armed)
+		off = h2_fast_take(&s->w.h2f, (const unsigned char *)p, len); /* HTTP/2 DATA frames */
 	if (off < len)
 		emitted = feed_events(s, p + off, len - off, &now, &clock, emit, ctx);
 	if (s->watch && !s->eiu_done) {

@@ -44,11 +44,17 @@ void wire_release(struct wire *w)
 	wire_h2_release(w);
 	w->mode = WM_PASS;
 	w->fast.armed = 0;
+	w->h2f.armed = 0;
 }
 
 struct wire_fast *wire_fast_of(struct wire *w)
 {
 	return &w->fast;
+}
+
+struct h2_fast *wire_h2_fast_of(struct wire *w)
+{
+	return &w->h2f;
 }
 
 static void set_host(struct wire *w, const char *host, size_t n, int from_sni)
@@ -742,12 +748,10 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	const unsigned char *p = buf;
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
-	if (w->fast.armed) {
-		if (w->fast.h2)
-			wire_h2_fold(w);
-		else
-			wire_ws_fold(w);
-	}
+	if (w->fast.armed)
+		wire_ws_fold(w);
+	if (w->h2f.armed)
+		wire_h2_fold(w);
 	if (w->job.active && job_next(w, ev))
 		return 0;
 	while (off < len || wire_h2_more(w)) {

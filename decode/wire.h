@@ -85,6 +85,11 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
  * (e.g. an unknown binary protocol): callers may stop feeding it. */
 int wire_passthrough(const struct wire *w);
 
+/* The HTTP/2 fast path's state (decode/h2_fast.h), stable for the
+ * decoder's life. */
+struct h2_fast;
+struct h2_fast *wire_h2_fast_of(struct wire *w);
+
 /* The server name: SNI when set, else the last HTTP Host header (lower case,
  * no port); "" unknown. Borrowed, valid while w is. */
 const char *wire_host(const struct wire *w);

@@ -3,9 +3,6 @@
  * that do not start with "TWILSOCK", their continuations, control frames)
  * taken by length, with no call and no event.
  *
- * On an HTTP/2 connection (decode/wire_h2.c) the same is done for DATA frames:
- * the client's bodies, never read, taken by the length in their frame header.
- *
  * The decoder arms its struct wire_fast (wire_fast_of()) at the end of each
  * wire_feed when it sits in such a place: at a frame boundary, or inside a
  * payload nobody looks at. wire_fast_take then consumes what it can and
@@ -28,56 +25,7 @@ struct wire_fast {
 	uint8_t data;      /* left > 0: the payload is a data frame's (else a control frame's) */
 	uint8_t fin;       /* data: that frame ends its message */
 	uint8_t dirty;     /* wire_fast_take changed something */
-	uint8_t h2;        /* the connection is HTTP/2: DATA frames are taken */
 };
-
-/* An HTTP/2 frame header (RFC 9113 4.1), 9 bytes: the one decoding of it,
- * for the frame parser (wire_h2.c) and the fast path below. */
-struct h2_frame_head {
-	uint32_t len, stream;
-	uint8_t type, flags;
-};
-
-static inline void h2_frame_head_decode(const unsigned char *h, struct h2_frame_head *fh)
-{
-	fh->len = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
-	fh->type = h[3];
-	fh->flags = h[4];
-	fh->stream = ((uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8]) & 0x7fffffffu;
-}
-
-/* HTTP/2: whole DATA frames on a stream (and the rest of one begun), by
- * length; anything else (HEADERS, SETTINGS, a DATA frame on stream 0, a
- * frame header cut by the write) goes to the decoder. */
-static inline size_t wire_fast_take_h2(struct wire_fast *f, const unsigned char *p, size_t n)
-{
-	size_t used = 0;
-	if (f->left) {
-		if (n < f->left) {
-			f->left -= n;
-			f->dirty = 1;
-			return n;
-		}
-		used = (size_t)f->left;
-		f->left = 0;
-		f->dirty = 1;
-	}
-	while (n - used >= 9) {
-		struct h2_frame_head fh;
-		h2_frame_head_decode(p + used, &fh);
-		if (fh.type != 0 || !fh.stream)
-			return used;
-		f->frames++;
-		f->dirty = 1;
-		size_t avail = n - used - 9;
-		if (fh.len > avail) {
-			f->left = fh.len - avail;
-			return n;
-		}
-		used += 9 + fh.len;
-	}
-	return used;
-}
 
 struct wire;
 /* The decoder's fast-path state (stable for the decoder's life). */
@@ -172,8 +120,6 @@ static inline size_t wire_fast_take(struct wire_fast *f, const unsigned char *p,
 {
 	if (!f->armed)
 		return 0;
-	if (f->h2)
-		return wire_fast_take_h2(f, p, n);
 	if (!f->left && !f->in_msg && n >= 14 && p[0] == 0x82 && (p[1] & 0x80) && (p[1] & 0x7f) != 127) {
 		size_t need = 6, len = p[1] & 0x7f;
 		if (len == 126) {

@@ -739,13 +739,13 @@ int wire_h2_more(const struct wire *w)
 	return w->mode == WM_H2 && (w->h2_held || w->h2.st == H2S_BLOCK_END);
 }
 
-/* The fast path (wire_fast.h) may go on where only DATA frames, which the
+/* The fast path (h2_fast.h) may go on where only DATA frames, which the
  * client direction never reads, can be taken: at a frame boundary outside
  * a header block, or inside a DATA payload. */
 void wire_h2_arm(struct wire *w)
 {
 	struct h2 *h = &w->h2;
-	struct wire_fast *f = &w->fast;
+	struct h2_fast *f = &w->h2f;
 	if (h->in_block || h->nwant || w->h2_held || w->h2_path_pending || w->job.active)
 		return;
 	if (h->st == H2S_HEAD && h->head_len == 0) {
@@ -755,17 +755,16 @@ void wire_h2_arm(struct wire *w)
 	} else {
 		return;
 	}
-	f->h2 = 1;
 	f->frames = 0;
 	f->dirty = 0;
 	f->armed = 1;
 }
 
-/* What wire_fast_take_h2 did, into the frame parser (disarms w->fast). */
+/* What h2_fast_take did, into the frame parser (disarms w->h2f). */
 void wire_h2_fold(struct wire *w)
 {
 	struct h2 *h = &w->h2;
-	struct wire_fast *f = &w->fast;
+	struct h2_fast *f = &w->h2f;
 	f->armed = 0;
 	if (!f->dirty)
 		return;

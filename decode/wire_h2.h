@@ -40,6 +40,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "decode/h2_fast.h"
+
 /* The few libnghttp2 functions the decoder uses. */
 struct h2_hpack_ops {
 	int (*inflate_new2)(nghttp2_hd_inflater **inflater_ptr, nghttp2_mem *mem);

@@ -133,6 +133,7 @@ struct wire {
 	size_t h2_path_len;
 	int h2_held;           /* a field to read at the next step (after the :path) */
 	struct h2_event h2_held_ev;
+	struct h2_fast h2f;    /* the caller's fast path over DATA frames (h2_fast.h) */
 
 	/* the caller's fast path (wire_fast.h): armed at the end of wire_feed,
 	 * folded back into the state above at the start of the next */
@@ -203,7 +204,7 @@ size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n);
 /* Non-zero when wire_h2_step has work with no more bytes (a held field, the
  * end of a header block): wire_feed steps on at the end of its input. */
 int wire_h2_more(const struct wire *w);
-/* The fast path over DATA frames (wire_fast.h): armed at the end of a feed
+/* The fast path over DATA frames (h2_fast.h): armed at the end of a feed
  * where it may go on, folded back at the start of the next. */
 void wire_h2_arm(struct wire *w);
 void wire_h2_fold(struct wire *w);

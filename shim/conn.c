@@ -243,6 +243,7 @@ static void state_free(struct conn *c)
 		c->s_size = 0;
 	}
 	c->fast = NULL;
+	c->fast_h2 = NULL;
 	c->due = INT64_MAX;
 	if (c->pend) {
 		munmap(c->pend, CONN_PEND_MAX);
@@ -351,6 +352,7 @@ void conn_after_fork(void)
 		c->s = NULL;
 		c->s_size = 0;
 		c->fast = NULL;
+		c->fast_h2 = NULL;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);
 		atomic_store_explicit(&c->lock, 0, memory_order_relaxed);
 	}

@@ -175,6 +175,7 @@ static inline uintptr_t conn_key_fd(int fd)
 }
 
 struct session;
+struct h2_fast;
 struct conn {
 	_Atomic uintptr_t key;      /* 0 free, CONN_TOMB removed */
 	atomic_int lock;
@@ -191,6 +192,7 @@ struct conn {
 	char peer[64];              /* "127.0.0.1:9443", "" unknown */
 	/* the write path's fast path (shim/fast.h), guarded by lock */
 	struct wire_fast *fast;     /* the session's decoder fast path, NULL without a session */
+	struct h2_fast *fast_h2;    /* its HTTP/2 one, NULL without a session */
 	int64_t due;                /* session_watch_due after the last feed */
 	/* GnuTLS: a copy of the plaintext of a send that returned E_AGAIN or
 	 * E_INTERRUPTED, fed when a retry (NULL, 0) reports it sent */

@@ -7,7 +7,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "decode/wire.h"
-#include "decode/wire_fast.h"
+#include "decode/h2_fast.h"
 #include "decode/wire_h2.h"
 #include "wire_testlib.h"
 
@@ -146,7 +146,7 @@ static void feed_all_ways(const struct wt_buf *s, const struct wire_config *cfg,
 			size_t k = 1 + wt_rand(&seed) % (round & 1 ? 40 : 20000);
 			if (k > s->n - off)
 				k = s->n - off;
-			size_t t = wire_fast_take(wire_fast_of(w), s->p + off, k);
+			size_t t = h2_fast_take(wire_h2_fast_of(w), s->p + off, k);
 			taken += t;
 			size_t o = off + t;
 			while (o < off + k) {
@@ -265,16 +265,16 @@ Test(wire_h2, data_frames_take_the_fast_path)
 	struct wt_buf d = {0};
 	data(&d, 1, 16384, 0, 0);
 	for (int i = 0; i < 10; i++)
-		cr_assert_eq(wire_fast_take(wire_fast_of(w), d.p, d.n), d.n, "write %d", i);
+		cr_assert_eq(h2_fast_take(wire_h2_fast_of(w), d.p, d.n), d.n, "write %d", i);
 	/* a frame cut in two writes: the rest of its payload is taken too */
-	cr_assert_eq(wire_fast_take(wire_fast_of(w), d.p, 5000), 5000);
-	cr_assert_eq(wire_fast_take(wire_fast_of(w), d.p + 5000, d.n - 5000), d.n - 5000);
+	cr_assert_eq(h2_fast_take(wire_h2_fast_of(w), d.p, 5000), 5000);
+	cr_assert_eq(h2_fast_take(wire_h2_fast_of(w), d.p + 5000, d.n - 5000), d.n - 5000);
 	struct wt_buf s2 = {0};
 	nghttp2_nv nv2[] = {NV(":method", "GET"), NV(":path", "/"), NV(":authority", "a.example"),
 			    NV("x-twilio-token", tok)};
 	n = encode(def, nv2, 4, blk, sizeof blk);
 	headers(&s2, 3, blk, n, 1, 0, 1);
-	cr_assert_eq(wire_fast_take(wire_fast_of(w), s2.p, s2.n), 0);
+	cr_assert_eq(h2_fast_take(wire_h2_fast_of(w), s2.p, s2.n), 0);
 	ssize_t k = wire_feed(w, s2.p, s2.n, &ev);
 	cr_assert_eq(ev.kind, WIRE_EV_TOKEN);
 	cr_assert_eq(ev.token_len, strlen(tok));

@@ -109,4 +109,34 @@ check "no libnghttp2: client unaffected" test "$RC" = 0 -a "$(cat "$TMP/nolib.ou
 check "no libnghttp2: one info line" test "$(grep -c 'info: HTTP/2 connections are passed through unread: cannot load libnghttp2.so.14' "$TMP/nolib.err")" = 1
 check "no libnghttp2: no report" test "$(json_count "$TMP/nolib.json")" = 0
 
+# tokshim scan on a capture of curl's HTTP/2 (prior knowledge) client bytes:
+# a TCP listener that keeps what it receives and answers nothing
+SP=$(free_port)
+"$PY" -c '
+import socket, sys
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1]))); ls.listen(1)
+open(sys.argv[3], "w").close()
+c, _ = ls.accept(); c.settimeout(5)
+with open(sys.argv[2], "wb") as f:
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d: break
+            f.write(d); f.flush()
+    except OSError:
+        pass
+' "$SP" "$TMP/capture.bin" "$TMP/listening" &
+LP=$!
+PIDS+=($LP)
+wait_for 10 test -e "$TMP/listening"
+curl -s --max-time 2 --http2-prior-knowledge -H "X-Twilio-Token: $EXPIRED" "http://localhost:$SP/v1/x" >/dev/null 2>&1
+# the listener ends at curl's close
+for _ in $(seq 50); do kill -0 "$LP" 2>/dev/null || break; sleep 0.1; done
+RC=0
+"$TOKSHIM" scan --json --secret "$SECRET" "$TMP/capture.bin" >"$TMP/scan.json" 2>"$TMP/scan.err" || RC=$?
+check "scan: a capture of curl's HTTP/2 bytes, exit 1 (rejected)" test "$RC" = 1
+check "scan: expired, header, host from :authority" json_expect "$TMP/scan.json" \
+	'd["channel"] == "http" and d["message"] == "header" and "expired" in ids and d["connection"]["host"] == "localhost"'
+
 e2e_done

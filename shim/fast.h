@@ -1,5 +1,5 @@
 /* The write hooks' fast path: a write that lies wholly in WebSocket frames
- * nobody looks at (bulk binary frames, control frames; decode/wire_fast.h),
+ * nobody looks at (bulk binary frames, control frames; decode/ws_frame.h),
  * or in HTTP/2 DATA frames (decode/h2_fast.h),
  * is taken under the connection's lock with no call at all: no errno to
  * save, no clock read (the time is cached per thread, refreshed when the
@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "decode/h2_fast.h"
-#include "decode/wire_fast.h"
+#include "decode/ws_frame.h"
 #include "shim/shim.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -56,11 +56,11 @@ static inline size_t shim_take(struct conn *c, uintptr_t key, const void *buf, s
 	if (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
 		return 0;
 	size_t k = 0;
-	struct wire_fast *f = c->fast;
+	struct ws_frame *f = c->fast;
 	struct h2_fast *h = c->fast_h2;
-	if (((f && f->armed) || (h && h->armed)) && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
+	if (((f && f->open) || (h && h->armed)) && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
 	    (c->due == INT64_MAX || shim_now_cached() <= c->due))
-		k = f && f->armed ? wire_fast_take(f, buf, n) : h2_fast_take(h, buf, n);
+		k = f && f->open ? ws_frame_take(f, buf, n) : h2_fast_take(h, buf, n);
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 	return k;
 }

@@ -378,7 +378,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 		return;
 	}
 	/* for the hooks' fast path (shim/fast.h) */
-	c->fast = session_fast(c->s);
+	c->fast = session_frame(c->s);
 	c->fast_h2 = session_fast_h2(c->s);
 	c->due = session_watch_due(c->s);
 }

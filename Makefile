@@ -12,6 +12,12 @@ PYTHON     ?= /usr/bin/python3
 CFLAGS  ?= -O2 -g
 WARN     = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 PIC      = -fPIC
+# every object is built with hidden visibility: the archives are linked into
+# libtokshim.so, which exports only the hooks marked SHIM_EXPORT
+# (shim/exports.map; tests/e2e/t_shim_symbols.sh compares nm -D with it)
+VIS      = -fvisibility=hidden
+# each object's header dependencies, written next to it ($(B)/x.d)
+DEPFLAGS = -MMD -MP
 SSL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 SSL_LIBS    := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
 JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
@@ -27,10 +33,11 @@ NGH2_LIBS   := $(shell $(PKG_CONFIG) --libs libnghttp2 2>/dev/null || echo -lngh
 CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
 CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-ALL_CFLAGS = $(WARN) $(PIC) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(NGH2_CFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(NGH2_CFLAGS) $(CFLAGS)
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
+CONFIG_SRC := $(sort $(wildcard config/*.c))
 SHIM_SRC   := $(sort $(wildcard shim/*.c))
 CLI_SRC    := $(sort $(wildcard cli/*.c))
 UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
@@ -38,8 +45,11 @@ BENCH_SRC  := $(sort $(wildcard tests/bench/bench_*.c))
 
 DECODE_OBJ := $(DECODE_SRC:%.c=$(B)/%.o)
 REPORT_OBJ := $(REPORT_SRC:%.c=$(B)/%.o)
+CONFIG_OBJ := $(CONFIG_SRC:%.c=$(B)/%.o)
 SHIM_OBJ   := $(SHIM_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
+ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $(UNIT_OBJ)
 
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
@@ -62,9 +72,15 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-$(B)/%.o: %.c $(wildcard */*.h)
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(DEPFLAGS) -c $< -o $@
+
+-include $(ALL_OBJ:.o=.d)
 
 $(B)/libdecode.a: $(DECODE_OBJ)
 	@mkdir -p $(dir $@)
@@ -74,22 +90,34 @@ $(B)/libreport.a: $(REPORT_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a shim/exports.map
-	$(CC) -shared -fvisibility=hidden $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
-	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+# config/: configuration the shim and the CLI read alike (files, not output)
+$(B)/libconfig.a: $(CONFIG_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a shim/exports.map
+	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
+	  -Wl,-z,nodelete -o $@ $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(SSL_LIBS) $(FFI_LIBS) $(Z_LIBS) -ldl -pthread
 
-$(B)/tokshim: $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libreport.a $(B)/libdecode.a \
+$(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
-$(B)/unit_tests: $(UNIT_SRC) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(LDFLAGS) -o $@ $(UNIT_SRC) \
+# the shim's core that the unit tests link directly (tests/unit/test_conn.c):
+# the connection table and what it stands on, no hook
+SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
+
+$(B)/unit_tests: $(UNIT_OBJ) $(SHIM_CORE_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SHIM_CORE_OBJ) \
 	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
+# `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob
+# PATTERN (Criterion's --filter), e.g. T='conn/*' or T='*/fork*'
+T ?=
 unit: $(B)/unit_tests
-	$(B)/unit_tests --jobs 2
+	$(B)/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # The same suite built with AddressSanitizer and UBSan, in its own build dir.
 ASAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -98,7 +126,7 @@ unit-asan-build:
 	  $(B)/asan/unit_tests
 
 unit-asan: unit-asan-build
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # End-to-end: real programs, real servers, the shim preloaded into them (never into us).
 e2e: all

@@ -1,7 +1,7 @@
 /* Options shared by `check` and `scan` (cli/opts.h). Secrets never reach any
  * output: messages name the option or the file, never the value. */
 #include "cli/opts.h"
-#include "report/secrets_file.h"
+#include "config/secrets_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

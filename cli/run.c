@@ -11,9 +11,10 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "config/secrets_file.h"
 #include "decode/diag.h"
 #include "decode/wire.h"
-#include "report/secrets_file.h"
+#include "report/reporter.h"
 
 static const char run_usage[] =
 	"usage: tokshim run [OPTIONS] -- CMD [ARGS...]\n"
@@ -97,31 +98,8 @@ static int preload_has(const char *list, const char *lib)
 	return 0;
 }
 
-static int output_ok(const char *spec)
-{
-	char buf[4096];
-	if (strlen(spec) >= sizeof buf)
-		return 0;
-	strcpy(buf, spec);
-	int any = 0;
-	for (char *save, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-		while (*t == ' ')
-			t++;
-		size_t n = strlen(t);
-		while (n && t[n - 1] == ' ')
-			t[--n] = '\0';
-		if (!n)
-			continue;
-		if (strcmp(t, "stderr") && strcmp(t, "syslog") && strcmp(t, "none") &&
-		    !(strncmp(t, "json:", 5) == 0 && t[5]))
-			return 0;
-		any = 1;
-	}
-	return any;
-}
-
 /* The checks the shim makes when it loads the file; a bad line is left to
- * the shim's warning, as it always was. */
+ * the shim's warning. */
 static int secrets_file_ok(const char *path)
 {
 	struct keyring *kr = keyring_new();
@@ -164,7 +142,8 @@ static int value_ok(const char *opt, const char *v)
 	}
 	if (!strcmp(opt, "--secrets-file"))
 		return secrets_file_ok(v);
-	if (!strcmp(opt, "--output") && !output_ok(v)) {
+	struct tk_error oerr = {0};
+	if (!strcmp(opt, "--output") && reporter_output_valid(v, &oerr) < 0) {
 		fprintf(stderr, "tokshim run: invalid '--output': '%.80s' (comma list of stderr, syslog, "
 				"json:PATH, none)\n", v);
 		return 0;

@@ -57,31 +57,41 @@ int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t l
  * (EAGAIN: not writable, EPIPE: no reader) when some or all was dropped. */
 int report_write_polled(report_write_fn write_fn, int fd, const void *buf, size_t len);
 
-/* A sink: write one diagnosis. Implementations: stderr text, syslog, json
- * file, and a memory buffer for tests. A sink is not thread-safe by itself
- * (it formats into its own buffer): struct reporter serialises its sinks.
- * Fields after `state` were added later: zero means "not supported". */
-struct sink {
+/* A sink: where records go. One file per sink (report/sink_text.c: stderr,
+ * sink_syslog.c, sink_json.c, sink_memory.c for tests), each a struct
+ * sink_ops; the ones that write to an fd share report/fd_watch.c. A sink is
+ * not thread-safe by itself (it formats into its own buffer): struct
+ * reporter serialises its sinks, except uses_fd and fd_closed, which any
+ * thread may call without a lock (the shim's close hook). */
+struct sink;
+struct sink_ops {
+	const char *name; /* "stderr", "syslog", "json", "memory" */
+	/* One diagnosis, formatted and written once: 0, or -1 when it was
+	 * dropped (counted in s->dropped). */
 	int (*write)(struct sink *s, const struct diag *d, const struct conn_info *ci);
-	void (*release)(struct sink *s);
-	void *state;
 	/* One line that is not a diagnosis (a rate-limit summary, a warning);
 	 * NULL: the sink ignores such lines (the json sink does). */
 	int (*write_line)(struct sink *s, enum severity sev, const char *line);
+	/* The fd check: non-zero when the sink writes to fd now. NULL: no fd. */
+	int (*uses_fd)(struct sink *s, int fd);
+	/* The host closed fd, or made it another file: a sink that writes to fd
+	 * forgets it without touching it, and reopens its output at the next
+	 * record where it can (syslog reconnects, json opens its path again;
+	 * stderr stays off). NULL: no fd. */
+	void (*fd_closed)(struct sink *s, int fd);
+	void (*release)(struct sink *s);
+};
+
+struct sink {
+	const struct sink_ops *ops; /* NULL: no sink (released, or never opened) */
+	void *state;
 	/* Least severity of the causes shown (text and kv sinks); the json sink
 	 * always writes every cause. Default SEV_INFO. */
 	enum severity min_sev;
-	/* SINK_F_* */
-	unsigned flags;
-	/* The host closed fd (the shim's close hook, any thread, no lock): a
-	 * sink that writes to fd forgets it without touching it. NULL: no fd. */
-	void (*fd_closed)(struct sink *s, int fd);
+	unsigned flags; /* SINK_F_* */
 	/* Records dropped so far: the output was not writable (a full pipe or
 	 * socket), gone, or no longer the file or socket the sink opened. */
 	unsigned long dropped;
-	/* Non-zero when the sink writes to fd now (any thread, no lock). NULL:
-	 * no fd. */
-	int (*uses_fd)(struct sink *s, int fd);
 };
 /* Every diagnosis, even during a reconnect storm (the json sink: the log
  * that `tokshim report` counts). Repeats on one connection are still dropped. */
@@ -123,9 +133,6 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
  * file is accepted. When the host closed the fd (fd_closed) or it is no
  * longer that file (checked before each record), the path is opened again. */
 int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
-/* The same on an open descriptor (borrowed, not closed), e.g. stdout;
- * records are dropped once fd is no longer the file it was at open. */
-int sink_json_fd(struct sink *s, int fd, report_write_fn write_fn, struct tk_error *err);
 
 /* Tests: records (and lines) appended to a buffer of cap bytes; what does
  * not fit is dropped whole. kind: 0 text (no prefix, no colour), 1 json, 2 kv. */

@@ -150,57 +150,117 @@ static int add_sink(struct reporter *r, struct sink *s)
 	return 0;
 }
 
-static void parse_output(struct reporter *r, const struct reporter_options *o)
+/* The grammar of TOKSHIM_OUTPUT, in one place: a comma list of entries,
+ * blanks around each trimmed, empty ones skipped. */
+enum output_kind { OUT_NONE, OUT_STDERR, OUT_SYSLOG, OUT_JSON, OUT_UNKNOWN, OUT_TOO_LONG };
+
+struct output_item {
+	enum output_kind kind;
+	char item[512]; /* the entry, trimmed ("" for OUT_TOO_LONG) */
+	const char *arg; /* OUT_JSON: the path, inside item */
+};
+
+/* The next entry from *p into it; 0 at the end of the list. */
+static int output_next(const char **p, struct output_item *it)
 {
-	const char *spec = o->output && o->output[0] ? o->output : "stderr";
-	int none = 0;
-	const char *p = spec;
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		char item[512];
-		/* trim blanks */
-		const char *a = p, *b = p + n;
+	while (**p) {
+		const char *end = strchr(*p, ',');
+		size_t n = end ? (size_t)(end - *p) : strlen(*p);
+		const char *a = *p, *b = *p + n;
 		while (a < b && (*a == ' ' || *a == '\t'))
 			a++;
 		while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
 			b--;
-		p = end ? end + 1 : p + n;
+		*p = end ? end + 1 : *p + n;
 		if (a == b)
 			continue;
-		if ((size_t)(b - a) >= sizeof item) {
-			warn_fd(r, "TOKSHIM_OUTPUT: entry too long, ignored");
-			continue;
+		it->arg = NULL;
+		if ((size_t)(b - a) >= sizeof it->item) {
+			it->kind = OUT_TOO_LONG;
+			it->item[0] = '\0';
+			return 1;
 		}
-		memcpy(item, a, (size_t)(b - a));
-		item[b - a] = '\0';
+		memcpy(it->item, a, (size_t)(b - a));
+		it->item[b - a] = '\0';
+		if (!strcmp(it->item, "none"))
+			it->kind = OUT_NONE;
+		else if (!strcmp(it->item, "stderr"))
+			it->kind = OUT_STDERR;
+		else if (!strcmp(it->item, "syslog"))
+			it->kind = OUT_SYSLOG;
+		else if (!strncmp(it->item, "json:", 5)) {
+			it->kind = OUT_JSON;
+			it->arg = it->item + 5;
+		} else
+			it->kind = OUT_UNKNOWN;
+		return 1;
+	}
+	return 0;
+}
 
+int reporter_output_valid(const char *spec, struct tk_error *err)
+{
+	struct output_item it;
+	const char *p = spec ? spec : "";
+	int any = 0;
+	while (output_next(&p, &it)) {
+		if (it.kind == OUT_TOO_LONG) {
+			tk_error_set(err, "an entry is too long");
+			return -1;
+		}
+		if (it.kind == OUT_UNKNOWN || (it.kind == OUT_JSON && !it.arg[0])) {
+			tk_error_set(err, "unknown sink '%.80s'", it.item);
+			return -1;
+		}
+		any = 1;
+	}
+	if (!any) {
+		tk_error_set(err, "no sink");
+		return -1;
+	}
+	return 0;
+}
+
+static void parse_output(struct reporter *r, const struct reporter_options *o)
+{
+	const char *p = o->output && o->output[0] ? o->output : "stderr";
+	int none = 0;
+	struct output_item it;
+	while (output_next(&p, &it)) {
 		struct sink s;
 		struct tk_error err = {0};
 		int rc;
-		if (r->nsinks >= REPORTER_MAX_SINKS) {
-			warn_fd(r, "TOKSHIM_OUTPUT: more than %d sinks, '%s' ignored", REPORTER_MAX_SINKS, item);
+		if (it.kind == OUT_TOO_LONG) {
+			warn_fd(r, "TOKSHIM_OUTPUT: entry too long, ignored");
 			continue;
 		}
-		if (!strcmp(item, "none")) {
+		if (r->nsinks >= REPORTER_MAX_SINKS) {
+			warn_fd(r, "TOKSHIM_OUTPUT: more than %d sinks, '%s' ignored", REPORTER_MAX_SINKS, it.item);
+			continue;
+		}
+		switch (it.kind) {
+		case OUT_NONE:
 			none = 1;
 			continue;
-		} else if (!strcmp(item, "stderr")) {
+		case OUT_STDERR:
 			if (r->have_stderr)
 				continue;
 			rc = sink_text_open(&s, atomic_load(&r->err_fd), r->write_fn, r->ident, o->color, &err);
 			r->have_stderr = rc == 0;
-		} else if (!strcmp(item, "syslog")) {
+			break;
+		case OUT_SYSLOG:
 			if (r->syslog_idx >= 0)
 				continue;
 			rc = sink_syslog_open(&s, o->syslog_path, r->write_fn, &err);
 			if (rc == 0)
 				r->syslog_idx = (int)r->nsinks;
-		} else if (!strncmp(item, "json:", 5)) {
-			rc = sink_json_open(&s, item + 5, r->write_fn, &err);
-		} else {
+			break;
+		case OUT_JSON:
+			rc = sink_json_open(&s, it.arg, r->write_fn, &err);
+			break;
+		default:
 			warn_fd(r, "TOKSHIM_OUTPUT: unknown sink '%s' (stderr, syslog, json:PATH, none), ignored",
-				item);
+				it.item);
 			continue;
 		}
 		if (rc < 0) {
@@ -294,8 +354,8 @@ void reporter_fd_closed(struct reporter *r, int fd)
 	size_t n = nsinks_get(r);
 	for (size_t i = 0; i < n; i++) {
 		struct sink *s = &r->sinks[i];
-		if (s->fd_closed)
-			s->fd_closed(s, fd);
+		if (s->ops->fd_closed)
+			s->ops->fd_closed(s, fd);
 	}
 }
 
@@ -308,7 +368,7 @@ int reporter_uses_fd(struct reporter *r, int fd)
 	size_t n = nsinks_get(r);
 	for (size_t i = 0; i < n; i++) {
 		struct sink *s = &r->sinks[i];
-		if (s->uses_fd ? s->uses_fd(s, fd) : s->fd_closed != NULL)
+		if (s->ops->uses_fd ? s->ops->uses_fd(s, fd) : s->ops->fd_closed != NULL)
 			return 1;
 	}
 	return 0;
@@ -404,8 +464,8 @@ static void summary(struct reporter *r, struct rl_entry *e, int64_t now)
 	enum severity sev = e->accept ? SEV_WARNING : SEV_ERROR;
 	for (size_t i = 0; i < r->nsinks; i++) {
 		struct sink *s = &r->sinks[i];
-		if (s->write_line && !(s->flags & SINK_F_ALL_REPEATS))
-			s->write_line(s, sev, line);
+		if (s->ops->write_line && !(s->flags & SINK_F_ALL_REPEATS))
+			s->ops->write_line(s, sev, line);
 	}
 	e->pending = 0;
 	e->last_line = now;
@@ -457,7 +517,7 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 		e->last_seen = e->last_line = now;
 		rl_add_conn(e, conn_id);
 		for (size_t i = 0; i < r->nsinks; i++)
-			if (r->sinks[i].write(&r->sinks[i], d, ci) == 0)
+			if (r->sinks[i].ops->write(&r->sinks[i], d, ci) == 0)
 				full++;
 	} else if (rl_has_conn(e, conn_id)) {
 		e->last_seen = now; /* the same token again on one connection: nothing */
@@ -466,7 +526,7 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 		rl_add_conn(e, conn_id);
 		e->pending++;
 		for (size_t i = 0; i < r->nsinks; i++)
-			if ((r->sinks[i].flags & SINK_F_ALL_REPEATS) && r->sinks[i].write(&r->sinks[i], d, ci) == 0)
+			if ((r->sinks[i].flags & SINK_F_ALL_REPEATS) && r->sinks[i].ops->write(&r->sinks[i], d, ci) == 0)
 				full++;
 		if (now - e->last_line >= r->window)
 			summary(r, e, now);
@@ -507,7 +567,7 @@ void reporter_warn(struct reporter *r, const char *line)
 	warn_fd(r, "%s", line);
 	if (r->syslog_idx >= 0) {
 		struct sink *s = &r->sinks[r->syslog_idx];
-		s->write_line(s, SEV_WARNING, line);
+		s->ops->write_line(s, SEV_WARNING, line);
 	}
 	pthread_mutex_unlock(&r->lock);
 	errno = saved;

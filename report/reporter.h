@@ -39,6 +39,10 @@ struct reporter;
  * ignored; with no usable sink left, stderr (unless the spec said "none").
  * Returns NULL only when out of memory. */
 struct reporter *reporter_new(const struct reporter_options *o);
+/* 0 when spec is a TOKSHIM_OUTPUT list reporter_new understands entry by
+ * entry (at least one entry; json: with a path), else -1 with err naming
+ * the first entry it would ignore. Grammar only: opens nothing. */
+int reporter_output_valid(const char *spec, struct tk_error *err);
 void reporter_free(struct reporter *r);
 
 /* Adds a sink the caller opened (tests: a memory sink). The reporter owns it

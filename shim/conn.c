@@ -20,9 +20,9 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-#include <time.h>
 
 #include "decode/session.h"
+#include "shim/clock.h"
 #include "shim/shim.h"
 
 #define CONN_TOMB UINTPTR_MAX
@@ -44,10 +44,7 @@ struct conn shim_slots[CONN_SLOTS];
 #define slots shim_slots
 _Atomic uint16_t shim_fd_map[CONN_FD_MAX];
 static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
-static atomic_size_t live;
 static _Atomic uint64_t next_id = 1;
-__thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
-__thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
 
 static size_t key_hash(uintptr_t k)
 {
@@ -74,16 +71,6 @@ static inline void cpu_relax(void)
  * hook, a thread killed) never unlocks: a waiter gives up after this long
  * and poisons the slot (slot_poison) instead of spinning for ever. */
 #define SLOT_WAIT_NS 20000000L
-
-static int64_t mono_ns(void)
-{
-	struct timespec ts;
-	int saved = errno;
-	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0 && clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		ts.tv_sec = ts.tv_nsec = 0;
-	errno = saved;
-	return (int64_t)ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
 
 /* The caller's thread id, the lock word of a slot it holds (fast.h's
  * shim_take holds it as 1 for a few loads). */
@@ -137,7 +124,7 @@ static int slot_lock(struct conn *c)
 				continue;
 			}
 			if ((spins & 15) == 1) {
-				int64_t now = mono_ns();
+				int64_t now = shim_mono_ns();
 				if (!start)
 					start = now;
 				else if (now - start > SLOT_WAIT_NS)
@@ -152,11 +139,9 @@ static int slot_lock(struct conn *c)
 	}
 }
 
-/* Takes c, still holding key, out of the table without its lock (its holder
- * is gone or stuck): out of the fd map, and a key that no look-up matches and
- * no add reuses. A holder that is only slow finishes on a slot nobody else
- * sees. */
-static void slot_poison(struct conn *c, uintptr_t key)
+/* Takes c (holding key) out of the fd map when key is an fd and the map
+ * still points at c: the one place an fd's entry leaves the map. */
+static void fd_map_clear(struct conn *c, uintptr_t key)
 {
 	int fd = key_fd(key);
 	if (fd >= 0 && fd < CONN_FD_MAX) {
@@ -164,6 +149,15 @@ static void slot_poison(struct conn *c, uintptr_t key)
 		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_acq_rel,
 							memory_order_relaxed);
 	}
+}
+
+/* Takes c, still holding key, out of the table without its lock (its holder
+ * is gone or stuck): out of the fd map, and a key that no look-up matches and
+ * no add reuses. A holder that is only slow finishes on a slot nobody else
+ * sees. */
+static void slot_poison(struct conn *c, uintptr_t key)
+{
+	fd_map_clear(c, key);
 	uintptr_t k = key;
 	atomic_compare_exchange_strong_explicit(&c->key, &k, CONN_POISON, memory_order_acq_rel,
 						memory_order_relaxed);
@@ -183,7 +177,6 @@ void conn_unlock(struct conn *c)
 	if (__builtin_expect(atomic_load_explicit(&c->key, memory_order_acquire) == CONN_POISON, 0)) {
 		state_free(c);
 		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
-		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
 	}
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 }
@@ -220,18 +213,6 @@ struct conn *conn_find(uintptr_t key)
 			return conn_lock_if(c, key);
 	}
 	return NULL;
-}
-
-int conn_fd_wanted(int fd)
-{
-	if (fd < 0 || fd >= CONN_FD_MAX)
-		return 0;
-	unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
-	if (!idx)
-		return 0;
-	struct conn *c = &slots[idx - 1];
-	return atomic_load_explicit(&c->key, memory_order_acquire) == conn_key_fd(fd) &&
-	       !atomic_load_explicit(&c->passthrough, memory_order_relaxed);
 }
 
 static void state_free(struct conn *c)
@@ -293,7 +274,6 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls)
 		}
 		state_reset(c, library, tls);
 		atomic_store_explicit(&c->key, key, memory_order_release);
-		atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
 		if (fd >= 0) {
 			c->fd = fd;
 			atomic_store_explicit(&shim_fd_map[fd], (uint16_t)((c - slots) + 1), memory_order_release);
@@ -310,16 +290,9 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls)
 
 void conn_remove(struct conn *c)
 {
-	uintptr_t key = atomic_load_explicit(&c->key, memory_order_relaxed);
-	int fd = key_fd(key);
 	state_free(c);
-	if (fd >= 0 && fd < CONN_FD_MAX) {
-		uint16_t want = (uint16_t)((c - slots) + 1);
-		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_release,
-							memory_order_relaxed);
-	}
+	fd_map_clear(c, atomic_load_explicit(&c->key, memory_order_relaxed));
 	atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
-	atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
 	conn_unlock(c);
 }
 
@@ -328,11 +301,6 @@ void conn_forget(uintptr_t key)
 	struct conn *c = conn_find(key);
 	if (c)
 		conn_remove(c);
-}
-
-size_t conn_count(void)
-{
-	return atomic_load_explicit(&live, memory_order_relaxed);
 }
 
 void conn_after_fork(void)
@@ -359,13 +327,56 @@ void conn_after_fork(void)
 	int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
 	for (int fd = 0; fd < hi && fd < CONN_FD_MAX; fd++)
 		atomic_store_explicit(&shim_fd_map[fd], 0, memory_order_relaxed);
-	atomic_store_explicit(&live, 0, memory_order_relaxed);
+}
+
+static size_t put_port(char *buf, size_t cap, size_t at, unsigned port)
+{
+	char tmp[8];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port && n < sizeof tmp);
+	if (at + 1 + n + 1 > cap)
+		return 0;
+	buf[at++] = ':';
+	while (n)
+		buf[at++] = tmp[--n];
+	buf[at] = '\0';
+	return at;
+}
+
+int conn_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap, unsigned short *port)
+{
+	if (!sa || cap < 8)
+		return 0;
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const void *)sa;
+		if (!inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)cap))
+			return 0;
+		*port = ntohs(in->sin_port);
+		return put_port(buf, cap, strlen(buf), *port) != 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		buf[0] = '[';
+		if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf + 1, (socklen_t)(cap - 1)))
+			return 0;
+		size_t n = strlen(buf);
+		if (n + 2 > cap)
+			return 0;
+		buf[n++] = ']';
+		buf[n] = '\0';
+		*port = ntohs(in6->sin6_port);
+		return put_port(buf, cap, n, *port) != 0;
+	}
+	return 0;
 }
 
 void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len)
 {
 	unsigned short port = 0;
-	if (shim_format_addr(sa, len, c->peer, sizeof c->peer, &port))
+	if (conn_format_addr(sa, len, c->peer, sizeof c->peer, &port))
 		c->port = port;
 	else
 		c->peer[0] = '\0';
@@ -421,16 +432,12 @@ void conn_set_passthrough(struct conn *c)
 	state_free(c);
 	atomic_store_explicit(&c->passthrough, 1, memory_order_relaxed);
 	uintptr_t key = atomic_load_explicit(&c->key, memory_order_relaxed);
-	int fd = key_fd(key);
-	if (fd >= 0 && fd < CONN_FD_MAX) {
+	if (key_fd(key) >= 0) {
 		/* A socket with nothing more to find (a TLS stream under the TLS
 		 * hooks, a binary protocol): out of the fd map, so that its writes
 		 * cost one load, and its slot free. The caller still holds the
 		 * lock: no one can take the slot before it unlocks. */
-		uint16_t want = (uint16_t)((c - slots) + 1);
-		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_release,
-							memory_order_relaxed);
+		fd_map_clear(c, key);
 		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
-		atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
 	}
 }

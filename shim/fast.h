@@ -7,47 +7,19 @@
 #ifndef TOKSHIM_SHIM_FAST_H
 #define TOKSHIM_SHIM_FAST_H
 
-#include <errno.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "decode/h2_fast.h"
 #include "decode/ws_frame.h"
+#include "shim/clock.h"
 #include "shim/shim.h"
-
-#if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
-#endif
-
-/* Per thread: the last second read from the coarse clock, and the TSC then. */
-extern __thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
-extern __thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
-
-/* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
- * (2^22 TSC ticks; the coarse clock itself moves in ticks of a few ms). */
-static inline int64_t shim_now_cached(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	uint64_t t = __rdtsc();
-	if (t - shim_now_tsc < ((uint64_t)1 << 22))
-		return shim_now_sec;
-	shim_now_tsc = t;
-#endif
-	struct timespec ts;
-	int saved = errno;
-	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) {
-		errno = saved;
-		return INT64_MAX; /* cannot tell: the slow path decides */
-	}
-	return shim_now_sec = (int64_t)ts.tv_sec;
-}
 
 /* Bytes of buf[0..n) that need no feed on c, which should hold key: n for a
  * connection with nothing more to find (no lock: a stale answer costs at most
  * the bytes of one write of a connection re-made this instant), else what
  * the decoder's fast path takes under the lock (0 when the lock is busy).
  * Sets neither errno nor anything else outside c. */
-static inline size_t shim_take(struct conn *c, uintptr_t key, const void *buf, size_t n)
+static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, uintptr_t key, const void *buf, size_t n)
 {
 	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key)
 		return 0;

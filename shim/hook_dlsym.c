@@ -20,58 +20,14 @@
 
 #include "shim/shim.h"
 
-enum fam { FAM_LIBC, FAM_OPENSSL, FAM_GNUTLS, FAM_DL };
-
-static const struct hooked {
-	const char *name;
-	void *hook;
-	enum fam fam;
-	size_t libc_off; /* FAM_LIBC: which slot of shim_libc */
-} hooked[] = {
-	{ "connect", (void *)shim_connect, FAM_LIBC, offsetof(struct libc_real, connect) },
-	{ "send", (void *)shim_send, FAM_LIBC, offsetof(struct libc_real, send) },
-	{ "sendto", (void *)shim_sendto, FAM_LIBC, offsetof(struct libc_real, sendto) },
-	{ "sendmsg", (void *)shim_sendmsg, FAM_LIBC, offsetof(struct libc_real, sendmsg) },
-	{ "write", (void *)shim_write, FAM_LIBC, offsetof(struct libc_real, write) },
-	{ "writev", (void *)shim_writev, FAM_LIBC, offsetof(struct libc_real, writev) },
-	{ "close", (void *)shim_close, FAM_LIBC, offsetof(struct libc_real, close) },
-	{ "dup2", (void *)shim_dup2, FAM_LIBC, offsetof(struct libc_real, dup2) },
-	{ "dup3", (void *)shim_dup3, FAM_LIBC, offsetof(struct libc_real, dup3) },
-	{ "SSL_write", (void *)shim_SSL_write, FAM_OPENSSL, 0 },
-	{ "SSL_write_ex", (void *)shim_SSL_write_ex, FAM_OPENSSL, 0 },
-	{ "SSL_ctrl", (void *)shim_SSL_ctrl, FAM_OPENSSL, 0 },
-	{ "gnutls_record_send", (void *)shim_gnutls_record_send, FAM_GNUTLS, 0 },
-	{ "gnutls_server_name_set", (void *)shim_gnutls_server_name_set, FAM_GNUTLS, 0 },
-	{ "gnutls_deinit", (void *)shim_gnutls_deinit, FAM_GNUTLS, 0 },
-	{ "dlsym", (void *)shim_dlsym_entry, FAM_DL, 0 },
-	{ "dlvsym", (void *)shim_dlvsym_entry, FAM_DL, 0 },
-};
-
-static const struct hooked *find_hooked(const char *name)
-{
-	/* cheap rejection first: every hooked name starts with one of these */
-	if (!name || !strchr("cswSgd", name[0]))
-		return NULL;
-	for (size_t i = 0; i < sizeof hooked / sizeof hooked[0]; i++)
-		if (strcmp(hooked[i].name, name) == 0)
-			return &hooked[i];
-	return NULL;
-}
-
-void *shim_hook_for_name(const char *name)
-{
-	const struct hooked *h = find_hooked(name);
-	return h ? h->hook : NULL;
-}
-
 /* p: what glibc found for name in handle. */
 static void *redirect(void *handle, const char *name, void *p)
 {
-	const struct hooked *h;
+	const struct shim_hooked *h;
 	if (!p || !atomic_load_explicit(&shim_ready, memory_order_acquire) || shim_in)
 		return p;
 	/* TOKSHIM_HOOKS: a closure for a described name (hook_ffi.c) */
-	if (!(h = find_hooked(name)))
+	if (!(h = shim_hooked_find(name)))
 		return shim_ffi_dlsym(name, p);
 	if (shim_is_self(p))
 		return p;
@@ -79,7 +35,7 @@ static void *redirect(void *handle, const char *name, void *p)
 	shim_in = 1;
 	void *out = p;
 	switch (h->fam) {
-	case FAM_LIBC: {
+	case SHIM_FAM_LIBC: {
 		_Atomic(void *) *slot = (_Atomic(void *) *)((char *)&shim_libc + h->libc_off);
 		void *real = atomic_load(slot);
 		if (!real)
@@ -88,16 +44,16 @@ static void *redirect(void *handle, const char *name, void *p)
 			out = h->hook;
 		break;
 	}
-	case FAM_OPENSSL:
+	case SHIM_FAM_OPENSSL:
 		if (realfamily_for_handle(&shim_openssl_family, handle))
 			out = h->hook;
 		break;
-	case FAM_GNUTLS:
+	case SHIM_FAM_GNUTLS:
 		if (realfamily_for_handle(&shim_gnutls_family, handle))
 			out = h->hook;
 		break;
-	case FAM_DL:
-		out = h->hook;
+	case SHIM_FAM_DL:
+		out = strcmp(name, "dlsym") == 0 ? (void *)shim_dlsym_entry : (void *)shim_dlvsym_entry;
 		break;
 	}
 	/* the look-up succeeded: leave no error of ours for dlerror() */

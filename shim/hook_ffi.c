@@ -547,7 +547,7 @@ static int add_hook(const struct hookdesc *d, const char *text, size_t tn)
 			  text, FFI_HOOKS_MAX);
 		return 0;
 	}
-	if (shim_hook_for_name(d->symbol)) {
+	if (shim_hooked_find(d->symbol)) {
 		shim_warn("ignoring TOKSHIM_HOOKS description '%.*s': '%s' is hooked already", (int)(tn > 60 ? 60 : tn),
 			  text, d->symbol);
 		return 0;

@@ -2,9 +2,7 @@
  * writev, close, and dup2/dup3 (which close their target). Only sockets
  * that connected to a TCP peer (AF_INET or AF_INET6, SOCK_STREAM) are
  * followed; a write to any other descriptor costs one look-up in the fd map. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -13,79 +11,79 @@
 #include "shim/fast.h"
 #include "shim/shim.h"
 
-static size_t put_port(char *buf, size_t cap, size_t at, unsigned port)
-{
-	char tmp[8];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + port % 10);
-		port /= 10;
-	} while (port && n < sizeof tmp);
-	if (at + 1 + n + 1 > cap)
-		return 0;
-	buf[at++] = ':';
-	while (n)
-		buf[at++] = tmp[--n];
-	buf[at] = '\0';
-	return at;
-}
+/* ---- the one path of every write-family hook -------------------------------------
+ * write, send, sendto, sendmsg and writev differ only in how they describe
+ * their bytes; each hands them here as an iovec array:
+ *   1. write_begin: the followed connection of fd (NULL: straight through);
+ *   2. the real call, inside the guard;
+ *   3. write_end (one buffer) or write_end_iov: the bytes it put out through
+ *      shim_take (the decoder's fast path, no call), segment by segment,
+ *      until one needs a feed; the rest through write_feed (under the slot
+ *      lock, errno kept). */
 
-int shim_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap,
-		     unsigned short *port)
+/* The rest of a write the fast path did not take: from skip bytes into
+ * iov[0], total bytes in all. */
+static void __attribute__((noinline)) write_feed(int fd, const struct iovec *iov, size_t cnt, size_t skip,
+						 size_t total)
 {
-	if (!sa || cap < 8)
-		return 0;
-	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const void *)sa;
-		if (!inet_ntop(AF_INET, &in->sin_addr, buf, (socklen_t)cap))
-			return 0;
-		*port = ntohs(in->sin_port);
-		return put_port(buf, cap, strlen(buf), *port) != 0;
-	}
-	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		buf[0] = '[';
-		if (!inet_ntop(AF_INET6, &in6->sin6_addr, buf + 1, (socklen_t)(cap - 1)))
-			return 0;
-		size_t n = strlen(buf);
-		if (n + 2 > cap)
-			return 0;
-		buf[n++] = ']';
-		buf[n] = '\0';
-		*port = ntohs(in6->sin6_port);
-		return put_port(buf, cap, n, *port) != 0;
-	}
-	return 0;
-}
-
-static void feed_fd(int fd, const void *buf, size_t n)
-{
+	int saved = errno;
 	struct conn *c = conn_find(conn_key_fd(fd));
 	if (c) {
-		shim_feed(c, buf, n);
+		for (size_t i = 0; i < cnt && total > 0; i++, skip = 0) {
+			size_t len = iov[i].iov_len - skip;
+			size_t n = len < total ? len : total;
+			if (n)
+				shim_feed(c, (const char *)iov[i].iov_base + skip, n);
+			total -= n;
+		}
 		conn_unlock(c);
 	}
+	errno = saved;
 }
 
-/* The bytes a write on followed connection c (fd's) put out: shim_take,
- * else the feed of the rest with errno kept. */
-static inline void feed_fd_write(struct conn *c, int fd, const void *buf, size_t n)
+/* The connection the write on fd feeds, inside the guard from now on; NULL
+ * (fd noted for a TLS library's write underneath): straight through. */
+static inline __attribute__((always_inline)) struct conn *write_begin(int fd)
 {
-	size_t k = shim_take(c, conn_key_fd(fd), buf, n);
-	if (__builtin_expect(k < n, 0)) {
-		int saved = errno;
-		feed_fd(fd, (const char *)buf + k, n - k);
-		errno = saved;
-	}
+	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
+	if (c)
+		shim_in = 1;
+	else
+		shim_note_inner_fd(fd);
+	return c;
 }
 
-static void feed_fd_iov(int fd, const struct iovec *iov, size_t cnt, size_t total)
+/* After the real call on c (write_begin's, non-NULL) put out r bytes of
+ * buf (write, send, sendto). always_inline: the fast path's take and one
+ * test, as cheap as the hook can be; the feed is the cold branch. */
+static inline __attribute__((always_inline)) void write_end(struct conn *c, int fd, const void *buf, ssize_t r)
 {
-	struct conn *c = conn_find(conn_key_fd(fd));
-	if (c) {
-		shim_feed_iov(c, iov, cnt, total);
-		conn_unlock(c);
+	if (r > 0) {
+		size_t n = (size_t)r;
+		size_t k = shim_take(c, conn_key_fd(fd), buf, n);
+		if (__builtin_expect(k < n, 0))
+			write_feed(fd, &(struct iovec){ (void *)buf, n }, 1, k, n - k);
 	}
+	shim_in = 0;
+}
+
+/* The same for the r bytes an iovec array put out (sendmsg, writev): each
+ * segment through the fast path's take until one needs a feed, the rest of
+ * the write through write_feed. */
+static void write_end_iov(struct conn *c, int fd, const struct iovec *iov, size_t cnt, ssize_t r)
+{
+	size_t total = r > 0 ? (size_t)r : 0;
+	uintptr_t key = conn_key_fd(fd);
+	for (size_t i = 0; i < cnt && total > 0; i++) {
+		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
+		size_t k = shim_take(c, key, iov[i].iov_base, n);
+		if (__builtin_expect(k < n, 0)) {
+			write_feed(fd, iov + i, cnt - i, k, total - k);
+			break;
+		}
+		total -= n;
+	}
+	shim_in = 0;
 }
 
 /* ---- connect ------------------------------------------------------------------- */
@@ -126,7 +124,7 @@ SHIM_HIDDEN int shim_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len)
 }
 SHIM_EXPORT int connect(int, __CONST_SOCKADDR_ARG, socklen_t) __attribute__((alias("shim_connect")));
 
-/* ---- write, send, sendto --------------------------------------------------------- */
+/* ---- write, send, sendto, sendmsg, writev (one path: write_begin, write_end) --- */
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*send_fn)(int, const void *, size_t, int);
 typedef ssize_t (*sendto_fn)(int, const void *, size_t, int, __CONST_SOCKADDR_ARG, socklen_t);
@@ -137,16 +135,11 @@ typedef int (*close_fn)(int);
 static ssize_t __attribute__((noinline)) write_slow(int fd, const void *buf, size_t n)
 {
 	write_fn real = (write_fn)SHIM_LIBC(write);
-	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
-	if (!c) {
-		shim_note_inner_fd(fd);
+	struct conn *c = write_begin(fd);
+	if (!c)
 		return real(fd, buf, n);
-	}
-	shim_in = 1;
 	ssize_t r = real(fd, buf, n);
-	if (r > 0)
-		feed_fd_write(c, fd, buf, (size_t)r);
-	shim_in = 0;
+	write_end(c, fd, buf, r);
 	return r;
 }
 /* Fast path: an fd that is not followed (a file, a pipe, the socket under a
@@ -165,20 +158,13 @@ SHIM_EXPORT ssize_t write(int, const void *, size_t) __attribute__((alias("shim_
 static ssize_t __attribute__((noinline)) send_slow(int fd, const void *buf, size_t n, int flags)
 {
 	send_fn real = (send_fn)SHIM_LIBC(send);
-	struct conn *c = shim_active() ? shim_fd_conn(fd) : NULL;
-	if (!c) {
-		shim_note_inner_fd(fd);
+	struct conn *c = write_begin(fd);
+	if (!c)
 		return real(fd, buf, n, flags);
-	}
-	shim_in = 1;
 	ssize_t r = real(fd, buf, n, flags);
-	if (r > 0)
-		feed_fd_write(c, fd, buf, (size_t)r);
-	shim_in = 0;
+	write_end(c, fd, buf, r);
 	return r;
 }
-/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
- * TLS connection) costs one load in the fd map, before anything else. */
 SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
 {
 	send_fn real = (send_fn)atomic_load_explicit(&shim_libc.send, memory_order_acquire);
@@ -190,25 +176,17 @@ SHIM_HIDDEN ssize_t shim_send(int fd, const void *buf, size_t n, int flags)
 }
 SHIM_EXPORT ssize_t send(int, const void *, size_t, int) __attribute__((alias("shim_send")));
 
-static ssize_t __attribute__((noinline)) sendto_slow(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
-			socklen_t alen)
+static ssize_t __attribute__((noinline)) sendto_slow(int fd, const void *buf, size_t n, int flags,
+						     __CONST_SOCKADDR_ARG addr, socklen_t alen)
 {
 	sendto_fn real = (sendto_fn)SHIM_LIBC(sendto);
-	if (!shim_active() || !conn_fd_wanted(fd)) {
-		shim_note_inner_fd(fd);
+	struct conn *c = write_begin(fd);
+	if (!c)
 		return real(fd, buf, n, flags, addr, alen);
-	}
-	shim_in = 1;
 	ssize_t r = real(fd, buf, n, flags, addr, alen);
-	int saved = errno;
-	if (r > 0)
-		feed_fd(fd, buf, (size_t)r);
-	shim_in = 0;
-	errno = saved;
+	write_end(c, fd, buf, r);
 	return r;
 }
-/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
- * TLS connection) costs one load in the fd map, before anything else. */
 SHIM_HIDDEN ssize_t shim_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr,
 				socklen_t alen)
 {
@@ -225,21 +203,13 @@ SHIM_EXPORT ssize_t sendto(int, const void *, size_t, int, __CONST_SOCKADDR_ARG,
 static ssize_t __attribute__((noinline)) sendmsg_slow(int fd, const struct msghdr *msg, int flags)
 {
 	sendmsg_fn real = (sendmsg_fn)SHIM_LIBC(sendmsg);
-	if (!shim_active() || !conn_fd_wanted(fd)) {
-		shim_note_inner_fd(fd);
+	struct conn *c = write_begin(fd);
+	if (!c)
 		return real(fd, msg, flags);
-	}
-	shim_in = 1;
 	ssize_t r = real(fd, msg, flags);
-	int saved = errno;
-	if (r > 0 && msg)
-		feed_fd_iov(fd, msg->msg_iov, msg->msg_iovlen, (size_t)r);
-	shim_in = 0;
-	errno = saved;
+	write_end_iov(c, fd, msg ? msg->msg_iov : NULL, msg ? msg->msg_iovlen : 0, r);
 	return r;
 }
-/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
- * TLS connection) costs one load in the fd map, before anything else. */
 SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 {
 	sendmsg_fn real = (sendmsg_fn)atomic_load_explicit(&shim_libc.sendmsg, memory_order_acquire);
@@ -254,21 +224,13 @@ SHIM_EXPORT ssize_t sendmsg(int, const struct msghdr *, int) __attribute__((alia
 static ssize_t __attribute__((noinline)) writev_slow(int fd, const struct iovec *iov, int cnt)
 {
 	writev_fn real = (writev_fn)SHIM_LIBC(writev);
-	if (!shim_active() || !conn_fd_wanted(fd)) {
-		shim_note_inner_fd(fd);
+	struct conn *c = write_begin(fd);
+	if (!c)
 		return real(fd, iov, cnt);
-	}
-	shim_in = 1;
 	ssize_t r = real(fd, iov, cnt);
-	int saved = errno;
-	if (r > 0 && cnt > 0)
-		feed_fd_iov(fd, iov, (size_t)cnt, (size_t)r);
-	shim_in = 0;
-	errno = saved;
+	write_end_iov(c, fd, iov, cnt > 0 ? (size_t)cnt : 0, r);
 	return r;
 }
-/* Fast path: an fd that is not followed (a file, a pipe, the socket under a
- * TLS connection) costs one load in the fd map, before anything else. */
 SHIM_HIDDEN ssize_t shim_writev(int fd, const struct iovec *iov, int cnt)
 {
 	writev_fn real = (writev_fn)atomic_load_explicit(&shim_libc.writev, memory_order_acquire);

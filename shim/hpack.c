@@ -10,8 +10,8 @@
  * an arena inside each connection's block (decode/wire_h2.c), so HTTP/2
  * adds no malloc to the write path; the library is never unloaded.
  *
- * When it cannot be loaded: one info line on stderr for the process, and
- * every HTTP/2 connection is passed through unread. */
+ * When it cannot be loaded, every HTTP/2 connection is passed through
+ * unread; the caller (shim.c) says so once, with the reason given here. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
@@ -37,16 +37,15 @@ static void *fn(void *h, const char *name, const char **missing)
 	return p;
 }
 
-static int load(void)
+static int load(char *why, size_t cap)
 {
 	const char *missing = NULL;
-	char why[200] = "";
 	void *h = dlopen(NGHTTP2_SONAME, RTLD_NOW | RTLD_NOLOAD);
 	if (!h)
 		h = dlopen(NGHTTP2_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
 		const char *e = dlerror();
-		snprintf(why, sizeof why, "%s", e ? e : "not found");
+		snprintf(why, cap, "%s", e ? e : "not found");
 	} else {
 		table.inflate_new2 = (int (*)(nghttp2_hd_inflater **, nghttp2_mem *))fn(h, "nghttp2_hd_inflate_new2", &missing);
 		table.inflate_del = (void (*)(nghttp2_hd_inflater *))fn(h, "nghttp2_hd_inflate_del", &missing);
@@ -56,18 +55,14 @@ static int load(void)
 						 int))fn(h, "nghttp2_hd_inflate_hd2", &missing);
 		table.inflate_end_headers = (int (*)(nghttp2_hd_inflater *))fn(h, "nghttp2_hd_inflate_end_headers", &missing);
 		if (missing)
-			snprintf(why, sizeof why, "%s has no '%s'", NGHTTP2_SONAME, missing);
+			snprintf(why, cap, "it has no '%s'", missing);
 	}
 	/* leave no error of ours for the host's dlerror() */
 	dlerror();
-	if (!h || missing) {
-		shim_info("HTTP/2 connections are passed through unread: cannot load %s: %s", NGHTTP2_SONAME, why);
-		return 0;
-	}
-	return 1;
+	return h && !missing;
 }
 
-const struct h2_hpack_ops *shim_hpack(void)
+const struct h2_hpack_ops *shim_hpack_load(int *first_failure, char *why, size_t cap)
 {
 	int st = atomic_load_explicit(&state, memory_order_acquire);
 	if (st == HP_READY)
@@ -78,9 +73,11 @@ const struct h2_hpack_ops *shim_hpack(void)
 	if (atomic_compare_exchange_strong_explicit(&state, &expect, HP_LOADING, memory_order_acq_rel,
 						    memory_order_acquire)) {
 		int saved = errno;
-		int ok = load();
+		why[0] = '\0';
+		int ok = load(why, cap);
 		errno = saved;
 		atomic_store_explicit(&state, ok ? HP_READY : HP_FAILED, memory_order_release);
+		*first_failure = !ok;
 		return ok ? &table : NULL;
 	}
 	/* another thread is loading it: wait a bounded while (a dlopen takes

@@ -285,14 +285,6 @@ void realfamily_after_fork(void)
 	memcpy(&family_lock, &fresh, sizeof fresh);
 }
 
-int realfamily_index(const struct realfamily *f, const char *name)
-{
-	for (size_t i = 0; i < f->nnames; i++)
-		if (strcmp(f->names[i], name) == 0)
-			return (int)i;
-	return -1;
-}
-
 static struct reallib *lib_by_base(struct realfamily *f, const void *base)
 {
 	int n = atomic_load_explicit(&f->nlibs, memory_order_acquire);

@@ -1,30 +1,22 @@
-/* libtokshim.so's core: the configuration read once at load, the recursion
- * guard, and the path from a connection's written bytes to the reporter.
- * The hooks themselves live in hook_*.c, one family per file. */
+/* libtokshim.so's core: the configuration read once at load (init.c calls
+ * shim_core_init), warnings, the reporter's sinks as the close hooks see
+ * them, and the path from a connection's written bytes through the session
+ * to the reporter. The hooks themselves live in hook_*.c, one family per
+ * file. */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "config/secrets_file.h"
 #include "decode/session.h"
 #include "decode/validate.h"
 #include "decode/wire.h"
 #include "report/reporter.h"
-#include "report/secrets_file.h"
+#include "shim/clock.h"
 #include "shim/shim.h"
-
-__thread int shim_in __attribute__((tls_model("initial-exec")));
-__thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
-atomic_int shim_ready;
 
 #define SHIM_HOSTS_MAX 64
 
@@ -34,17 +26,7 @@ static struct {
 	struct host_rule hosts[SHIM_HOSTS_MAX];
 	struct session_config scfg;
 	struct reporter *rep;
-	int pid;
 } g;
-
-/* The free list of session blocks: a few, under a spinlock (taken once per
- * connection, never per write). Blocks are all of one size. */
-#define BLOCKS_KEPT 16
-static struct {
-	atomic_int lock;
-	int n;
-	void *b[BLOCKS_KEPT];
-} pool;
 
 static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 {
@@ -98,12 +80,6 @@ int shim_fd_is_sink(int fd)
 	return g.rep && reporter_uses_fd(g.rep, fd);
 }
 
-int shim_vfork_child(void)
-{
-	/* glibc >= 2.25 caches no pid: the caller's own */
-	return (int)getpid() != g.pid;
-}
-
 /* ---- configuration --------------------------------------------------------- */
 static void config_secrets_file(const char *path)
 {
@@ -113,6 +89,19 @@ static void config_secrets_file(const char *path)
 		shim_warn("TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
 	else if (st != SECRETS_OK)
 		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
+}
+
+/* wire_config.hpack: libnghttp2's functions, loaded at the first HTTP/2
+ * connection preface (hpack.c); when they cannot be had, one info line for
+ * the process and HTTP/2 connections are passed through unread. */
+static const struct h2_hpack_ops *hpack_ops(void)
+{
+	char why[240];
+	int first = 0;
+	const struct h2_hpack_ops *ops = shim_hpack_load(&first, why, sizeof why);
+	if (!ops && first)
+		shim_info("HTTP/2 connections are passed through unread: cannot load libnghttp2.so.14: %s", why);
+	return ops;
 }
 
 static int config_read(void)
@@ -150,7 +139,7 @@ static int config_read(void)
 	}
 
 	/* HTTP/2: libnghttp2 dlopen'ed at the first connection preface */
-	g.scfg.w.hpack = shim_hpack;
+	g.scfg.w.hpack = hpack_ops;
 
 	g.scfg.v.skew = 30;
 	if ((v = getenv("TOKSHIM_SKEW")) && *v) {
@@ -174,37 +163,11 @@ static int config_read(void)
 	return 0;
 }
 
-static void after_fork_child(void)
+int shim_core_init(void)
 {
-	/* the lock may be held by a thread that does not exist here */
-	atomic_store_explicit(&pool.lock, 0, memory_order_relaxed);
-	/* its blocks are left mapped: another thread may have forked between a
-	 * shim_block_put and its c->s = NULL, so conn_after_fork would unmap one
-	 * of them too (a few pages kept by the child, no use after unmap) */
-	pool.n = 0;
-	conn_after_fork();
-	realfamily_after_fork();
-	if (g.rep)
-		reporter_after_fork(g.rep);
-	g.pid = (int)getpid();
-}
-
-__attribute__((constructor)) static void shim_init(void)
-{
-	shim_in = 1;
-	int saved = errno;
-	/* every libc function now, not at a first call (a signal handler) */
-	shim_libc_init();
-	g.pid = (int)getpid();
-	const char *v = getenv("TOKSHIM_DISABLE");
-	if (v && strcmp(v, "1") == 0)
-		goto out;
-	if (v && *v && strcmp(v, "0") != 0)
-		shim_warn("ignoring TOKSHIM_DISABLE '%.40s': not 0 or 1", v);
-
 	if (config_read() < 0) {
 		shim_warn("out of memory at load: hooking nothing");
-		goto out;
+		return -1;
 	}
 	const char *nc = getenv("NO_COLOR");
 	struct reporter_options ro = {
@@ -221,26 +184,22 @@ __attribute__((constructor)) static void shim_init(void)
 	g.rep = reporter_new(&ro);
 	if (!g.rep) {
 		shim_warn("out of memory at load: hooking nothing");
-		goto out;
+		return -1;
 	}
-	shim_ffi_init(getenv("TOKSHIM_HOOKS"));
-	pthread_atfork(NULL, NULL, after_fork_child);
-	atomic_store_explicit(&shim_ready, 1, memory_order_release);
-out:
-	errno = saved;
-	shim_in = 0;
+	return 0;
 }
 
-__attribute__((destructor)) static void shim_fini(void)
+void shim_core_after_fork(void)
 {
-	if (!atomic_load_explicit(&shim_ready, memory_order_acquire) || shim_in)
-		return;
-	shim_in = 1;
-	int saved = errno;
+	if (g.rep)
+		reporter_after_fork(g.rep);
+}
+
+void shim_core_fini(void)
+{
 	/* summary lines still due (a reconnect storm that ended) */
-	reporter_tick(g.rep, INT64_MAX / 2);
-	errno = saved;
-	shim_in = 0;
+	if (g.rep)
+		reporter_tick(g.rep, INT64_MAX / 2);
 }
 
 /* ---- the write path ---------------------------------------------------------- */
@@ -259,71 +218,9 @@ static void emit(void *ctx, const struct diag *d)
 		/* SNI, else what the decoder read (Host, HTTP/2 :authority) */
 		.host = c->host[0] || !c->s ? c->host : session_host(c->s),
 		.peer = c->peer,
-		.pid = g.pid,
+		.pid = shim_pid(),
 	};
 	reporter_report(g.rep, d, &ci, c->id, d->time);
-}
-
-static size_t block_size(void)
-{
-	static size_t size;
-	if (!size) {
-		long page = sysconf(_SC_PAGESIZE);
-		size_t sz = session_sizeof();
-		if (page > 0)
-			sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
-		size = sz;
-	}
-	return size;
-}
-
-/* 1 with the lock, 0 when it stayed busy (a holder that siglongjmp'ed out of
- * a hook never lets go): the caller then maps or unmaps on its own. */
-static int pool_lock(void)
-{
-	for (unsigned i = 0; i < 4096; i++) {
-		if (!atomic_exchange_explicit(&pool.lock, 1, memory_order_acquire))
-			return 1;
-		while (atomic_load_explicit(&pool.lock, memory_order_relaxed) && ++i < 4096)
-			if (i > 64)
-				sched_yield();
-	}
-	return 0;
-}
-
-static void pool_unlock(void)
-{
-	atomic_store_explicit(&pool.lock, 0, memory_order_release);
-}
-
-void *shim_block_get(size_t *size)
-{
-	*size = block_size();
-	void *p = NULL;
-	if (pool_lock()) {
-		if (pool.n > 0)
-			p = pool.b[--pool.n];
-		pool_unlock();
-	}
-	if (p)
-		return p;
-	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
-void shim_block_put(void *p, size_t size)
-{
-	if (!p)
-		return;
-	if (size == block_size() && pool_lock()) {
-		if (pool.n < BLOCKS_KEPT) {
-			pool.b[pool.n++] = p;
-			p = NULL;
-		}
-		pool_unlock();
-	}
-	if (p)
-		munmap(p, size);
 }
 
 static int session_start(struct conn *c)
@@ -349,17 +246,6 @@ static int looks_tls(const unsigned char *p, size_t n)
 	return n >= 3 && p[0] >= 0x14 && p[0] <= 0x18 && p[1] == 3 && p[2] <= 4;
 }
 
-/* The time for the session, read only when it needs it: precise for a token
- * to validate, the coarse clock (no rdtsc, a few loads in the vDSO) for the
- * expiry watch of a live token on every write. */
-static int64_t shim_clock(int precise)
-{
-	struct timespec ts;
-	if (clock_gettime(precise ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE, &ts) != 0)
-		clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec;
-}
-
 void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
@@ -381,14 +267,4 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	c->fast = session_frame(c->s);
 	c->fast_h2 = session_fast_h2(c->s);
 	c->due = session_watch_due(c->s);
-}
-
-void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
-{
-	for (size_t i = 0; i < iovcnt && total > 0; i++) {
-		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
-		if (n)
-			shim_feed(c, iov[i].iov_base, n);
-		total -= n;
-	}
 }

@@ -4,7 +4,18 @@
  * Layers (STYLE.md): the hook_*.c files are thin; they resolve the real
  * function (real.c), skip their work when the thread is already inside the
  * shim (the guard below), call the real function, hand (connection, bytes)
- * to the core (shim.c, conn.c), restore errno and return the real result. */
+ * to the core (shim.c, conn.c), restore errno and return the real result.
+ *
+ * Files call downwards only, each into files on lower lines
+ * (tests/tools/file_cycles.py checks it from the objects' symbols):
+ *   init.c (load, fork, unload)      hook_dlsym.c
+ *   hook_ffi.c (TOKSHIM_HOOKS)
+ *   hooks.c (the hooked names)
+ *   hook_libc.c, hook_openssl.c, hook_gnutls.c
+ *   shim.c (configuration, the feed, warnings)
+ *   conn.c (the connection table)
+ *   pool.c, clock.c, guard.c, real.c
+ */
 #ifndef TOKSHIM_SHIM_H
 #define TOKSHIM_SHIM_H
 
@@ -19,7 +30,7 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
-/* ---- recursion guard (shim.c) -------------------------------------------
+/* ---- recursion guard, process identity (guard.c) --------------------------
  * Non-zero while this thread runs shim code or a real function called by a
  * hook: any I/O that starts there passes straight through. Initial-exec TLS:
  * no __tls_get_addr, no malloc, in a hook. */
@@ -42,9 +53,10 @@ static inline int shim_active(void)
 void shim_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* libnghttp2's HPACK functions, dlopen'ed at the first call (hpack.c); NULL
- * when they cannot be had (one info line then). For wire_config.hpack. */
+ * when they cannot be had, with *first_failure set (and the reason in
+ * why[0..cap)) on the one call that found out. */
 struct h2_hpack_ops;
-const struct h2_hpack_ops *shim_hpack(void);
+const struct h2_hpack_ops *shim_hpack_load(int *first_failure, char *why, size_t cap);
 
 /* Called by the libc hooks for I/O that happens inside the shim. */
 static inline void shim_note_inner_fd(int fd)
@@ -53,6 +65,23 @@ static inline void shim_note_inner_fd(int fd)
 		shim_inner_fd = fd;
 }
 
+/* Records getpid(): at load and in a fork child. */
+void shim_pid_set(void);
+/* The pid recorded last (this process's, also in a vfork child). */
+int shim_pid(void);
+/* Non-zero in a child that shares our memory with no fork handler run (a
+ * vfork child, clone(CLONE_VM)): it must change nothing of ours (one
+ * getpid(), for the rare paths only). */
+int shim_vfork_child(void);
+
+/* ---- the core (shim.c) ------------------------------------------------------ */
+struct conn;
+/* Reads the configuration and makes the reporter; -1 (after a warning) when
+ * out of memory: the shim then hooks nothing. Once, at load. */
+int shim_core_init(void);
+/* In a fork child: the reporter's locks. At unload: the summaries due. */
+void shim_core_after_fork(void);
+void shim_core_fini(void);
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -62,10 +91,9 @@ void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void shim_fd_closing(int fd);
 /* Non-zero when one of our sinks writes to fd (no syscall). */
 int shim_fd_is_sink(int fd);
-/* Non-zero in a child that shares our memory with no fork handler run (a
- * vfork child, clone(CLONE_VM)): it must change nothing of ours (one
- * getpid(), for the rare paths only). */
-int shim_vfork_child(void);
+/* Feeds bytes the client wrote on c (locked): the wire decoder, validation,
+ * each diagnosis to the reporter. No malloc, no stdio. */
+void shim_feed(struct conn *c, const void *buf, size_t len);
 
 /* ---- real functions (real.c) --------------------------------------------- */
 /* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of
@@ -145,8 +173,6 @@ struct realfamily {
 struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret);
 /* The library behind `handle` (a dlopen handle), registered as f's last. */
 struct reallib *realfamily_for_handle(struct realfamily *f, void *handle);
-/* Index of name in f->names, -1 when not there. */
-int realfamily_index(const struct realfamily *f, const char *name);
 /* Real function i of l (resolved on first use; NULL when l lacks it). */
 void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i);
 /* In a forked child: the family's lock. */
@@ -154,6 +180,14 @@ void realfamily_after_fork(void);
 
 extern struct realfamily shim_openssl_family;
 extern struct realfamily shim_gnutls_family;
+
+/* ---- session blocks (pool.c) ----------------------------------------------
+ * mmap'ed, kept in a bounded free list when released so that a new
+ * connection reuses one (no mmap, no page faults, no munmap). */
+void *shim_block_get(size_t *size);
+void shim_block_put(void *p, size_t size);
+/* In a fork child: the list's lock; the parent's blocks are not reused. */
+void shim_block_after_fork(void);
 
 /* ---- connections (conn.c) -------------------------------------------------
  * A bounded table keyed by SSL*, gnutls_session_t or fd. No global lock on
@@ -234,11 +268,6 @@ void conn_remove(struct conn *c);
 void conn_set_passthrough(struct conn *c);
 /* Finds and removes key; nothing when it is not followed. */
 void conn_forget(uintptr_t key);
-/* Cheap check for the fd write path: non-zero when fd is followed and its
- * decoder still wants bytes. */
-int conn_fd_wanted(int fd);
-/* Number of connections followed now (tests, statistics). */
-size_t conn_count(void);
 /* In a forked child: forget every connection (the locks may be held by
  * threads that do not exist in the child). */
 void conn_after_fork(void);
@@ -246,26 +275,14 @@ void conn_after_fork(void);
 /* Fills c->peer and c->port from getpeername(fd) (nothing when it fails). */
 void conn_set_peer_fd(struct conn *c, int fd);
 void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len);
+/* Formats a socket address as "1.2.3.4:80" / "[::1]:80" into buf (cap
+ * bytes) and its port; 0 when it is not INET/INET6 or does not fit. */
+int conn_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap, unsigned short *port);
 void conn_set_host(struct conn *c, const char *host, size_t n);
 /* Records the identity of c's socket fd (fstat); conn_ident_ok: 0 when c is
  * an fd connection whose fd is now something else (or closed). */
 void conn_set_ident(struct conn *c, int fd);
 int conn_ident_ok(struct conn *c);
-
-/* ---- the core (shim.c) ---------------------------------------------------- */
-/* Session blocks: mmap'ed, kept in a bounded free list when released so that
- * a new connection reuses one (no mmap, no page faults, no munmap). */
-void *shim_block_get(size_t *size);
-void shim_block_put(void *p, size_t size);
-/* Feeds bytes the client wrote on c (locked): the wire decoder, validation,
- * each diagnosis to the reporter. No malloc, no stdio. */
-void shim_feed(struct conn *c, const void *buf, size_t len);
-void shim_feed_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total);
-
-/* ---- hook_libc.c ----------------------------------------------------------- */
-/* Formats a socket address as "1.2.3.4:80" / "[::1]:80"; 0 when not INET. */
-int shim_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap,
-		     unsigned short *port);
 
 /* ---- hook_ffi.c ------------------------------------------------------------ */
 /* TOKSHIM_HOOKS (decode/hookdesc.h): parses the descriptions, warns about a
@@ -297,8 +314,17 @@ void shim_gnutls_deinit(struct gnutls_session_int *s);
 void *shim_dlsym_entry(void *handle, const char *name);
 void *shim_dlvsym_entry(void *handle, const char *name, const char *version);
 
-/* ---- hook_dlsym.c ---------------------------------------------------------- */
-/* Our hook for a hooked name (as dlsym would return it), NULL otherwise. */
-void *shim_hook_for_name(const char *name);
+/* ---- the hooked names (hooks.c) ------------------------------------------- */
+enum shim_family { SHIM_FAM_LIBC, SHIM_FAM_OPENSSL, SHIM_FAM_GNUTLS, SHIM_FAM_DL };
+struct shim_hooked {
+	const char *name;
+	void *hook;       /* our hook under its hidden name; NULL for SHIM_FAM_DL
+			   * (hook_dlsym.c answers with its own entry points) */
+	enum shim_family fam;
+	size_t libc_off;  /* SHIM_FAM_LIBC: which slot of shim_libc */
+};
+/* The entry for a name the shim hooks (every name of shim/exports.map),
+ * NULL for any other name. */
+const struct shim_hooked *shim_hooked_find(const char *name);
 
 #endif

@@ -6,16 +6,20 @@
 # (trap), every wait is bounded.
 #
 #   . "$(dirname "$0")/lib.sh"
-#   e2e_init                 # ROOT, BUILD, SHIM, TOKSHIM, PY, TMP, trap
+#   e2e_init [--no-shim]     # ROOT, BUILD, SHIM, TOKSHIM, PY, TMP, trap;
+#                            # --no-shim: a CLI-only script (no libtokshim.so needed)
 #   e2e_certs                # $CERT_DIR/{ca.pem,server.pem,server.key}
 #   start_server --https 0 --twilsock 0 ...   # twilio_like.py; port_of https
 #   tok=$(mint --grant chat:service_sid=IS...) # signed with $SECRET
 #   shim_run OUT ERR -- cmd args...           # under LD_PRELOAD; RC set
 #   check "what" test-command...              # counts failures
+#   ok / bad "what"                           # the pass/fail counters, by hand
 #   e2e_done                                  # exit status
 set -u
 
 e2e_init() {
+	local need_shim=1
+	[ "${1:-}" = --no-shim ] && need_shim=0
 	ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 	B=${B:-build}
 	case $B in /*) BUILD=$B ;; *) BUILD=$ROOT/$B ;; esac
@@ -27,12 +31,15 @@ e2e_init() {
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/tokshim-e2e.XXXXXX")
 	PIDS=()
 	FAILS=0
+	pass=0 fail=0
+	# the one token signer of the scripts' Python parts (jwt_sign.py)
+	export PYTHONPATH=$ROOT/tests/e2e${PYTHONPATH:+:$PYTHONPATH}
 	SECRET=e2e-secret-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
 	ACCOUNT=AC0123456789abcdef0123456789abcdef
 	KEY=SK0123456789abcdef0123456789abcdef
 	trap e2e_cleanup EXIT
 	trap 'exit 130' INT TERM
-	if [ ! -f "$SHIM" ]; then
+	if [ "$need_shim" = 1 ] && [ ! -f "$SHIM" ]; then
 		echo "FAIL: $SHIM not built (make B=$B all)" >&2
 		exit 1
 	fi
@@ -68,6 +75,14 @@ check() {
 fail() {
 	echo "FAIL: $*"
 	FAILS=$((FAILS + 1))
+}
+
+# ok / bad WHAT: counters for scripts that test by hand ($pass, $fail).
+ok() { pass=$((pass + 1)); }
+bad() {
+	fail=$((fail + 1))
+	FAILS=$((FAILS + 1))
+	echo "FAIL: $*"
 }
 
 e2e_done() {

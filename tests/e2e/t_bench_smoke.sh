@@ -5,15 +5,15 @@
 # when a client crashes, and when the server's byte count differs from the
 # client's.
 set -u
-cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 MAKE=${MAKE:-make}
-PY=${PYTHON:-/usr/bin/python3}
-tmp=$(mktemp -d)
 pid=
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null
-	rm -rf "$tmp"
+	e2e_cleanup
 }
 trap cleanup EXIT
 fail() { echo "t_bench_smoke: FAIL: $*" >&2; exit 1; }

@@ -3,17 +3,13 @@
 # colour, and that secrets never reach the output. Tokens are signed here
 # with python's hmac at a fixed time (--now), never today's date.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=${PYTHON:-/usr/bin/python3}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 T=$B/tokshim
 [ -x "$T" ] || make --no-print-directory B="$B" "$B/tokshim" >/dev/null || { echo "cannot build $T"; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 NOW=1795383600 # 2026-11-22T21:40:00Z
 SECRET=Zq7secretValueXYZ0123456789abcdE
@@ -23,13 +19,11 @@ ACCT=AC0123456789abcdef0123456789abcdef
 
 # tokens: name -> file in $tmp
 "$PY" - "$tmp" "$NOW" "$SECRET" "$OTHER" "$KEY" "$ACCT" <<'EOF'
-import base64, hashlib, hmac, json, sys, urllib.parse
+import json, sys, urllib.parse
+from jwt_sign import sign
 tmp, now, secret, other, key, acct = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
-def b64(x): return base64.urlsafe_b64encode(x).rstrip(b"=").decode()
 def tok(claims, sec=secret, header=None):
-    h = header or {"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1"}
-    s = b64(json.dumps(h).encode()) + "." + b64(json.dumps(claims).encode())
-    return s + "." + b64(hmac.new(sec.encode(), s.encode(), hashlib.sha256).digest())
+    return sign(claims, sec, header)
 def claims(**kw):
     c = {"jti": "%s-%d" % (key, now - 600), "iss": key, "sub": acct, "nbf": now - 600, "exp": now + 3000,
          "grants": {"identity": "alice", "chat": {"service_sid": "IS" + "c" * 32}}}

@@ -3,14 +3,13 @@
 # every verb of `tokshim --help`, every TOKSHIM_* variable and every cause id
 # is documented; the page renders without warnings.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 T=$B/tokshim
 [ -x "$T" ] || make --no-print-directory B="$B" "$B/tokshim" >/dev/null || { echo "cannot build $T"; exit 1; }
 MAN=man/tokshim.1
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 [ -f "$MAN" ] || { echo "FAIL: no $MAN"; exit 1; }
 # the page's text with roff's escaped hyphens made plain

@@ -2,17 +2,13 @@
 # `tokshim report`: summaries of JSON-lines logs made by `check --json`
 # (the same objects the json: sink writes), bad lines, exit codes.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=${PYTHON:-/usr/bin/python3}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 T=$B/tokshim
 [ -x "$T" ] || make --no-print-directory B="$B" "$B/tokshim" >/dev/null || { echo "cannot build $T"; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 NOW=1795383600
 SECRET=Zq7secretValueXYZ0123456789abcdE
@@ -20,13 +16,11 @@ KEY=SK0123456789abcdef0123456789abcdef
 ACCT=AC0123456789abcdef0123456789abcdef
 
 "$PY" - "$tmp" "$NOW" "$SECRET" "$KEY" "$ACCT" <<'EOF'
-import base64, hashlib, hmac, json, sys
+import json, sys
+from jwt_sign import sign
 tmp, now, secret, key, acct = sys.argv[1], int(sys.argv[2]), *sys.argv[3:]
-def b64(x): return base64.urlsafe_b64encode(x).rstrip(b"=").decode()
 def tok(claims, sec=secret):
-    s = b64(json.dumps({"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1"}).encode()) + "." + \
-        b64(json.dumps(claims).encode())
-    return s + "." + b64(hmac.new(sec.encode(), s.encode(), hashlib.sha256).digest())
+    return sign(claims, sec)
 def claims(ident, **kw):
     c = {"jti": "%s-%d" % (key, now), "iss": key, "sub": acct, "nbf": now - 600, "exp": now + 3000,
          "grants": {"identity": ident, "chat": {"service_sid": "IS" + "c" * 32}}}

@@ -4,17 +4,14 @@
 # The preloaded library here is a stand-in built by this script (an empty
 # shared object), so the test depends on the command only, not on the shim.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 CC=${CC:-cc}
 T=$B/tokshim
 [ -x "$T" ] || make --no-print-directory B="$B" "$B/tokshim" >/dev/null || { echo "cannot build $T"; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 SECRET=Zq7secretValueXYZ0123456789abcdE
 ACCT=AC0123456789abcdef0123456789abcdef

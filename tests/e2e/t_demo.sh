@@ -3,11 +3,11 @@
 # behind, shows each case with the server's own answer, and, when the shim
 # works in this build, each case's expected cause id is in the JSON log.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 MAKE=${MAKE:-make}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 fail() { echo "t_demo: FAIL: $*" >&2; exit 1; }
 
 $MAKE --no-print-directory B="$B" examples >"$tmp/build.log" 2>&1 || { cat "$tmp/build.log" >&2; fail "make examples"; }

@@ -3,13 +3,12 @@
 # hmac and json (signature for each alg, header and payload fields, escaping),
 # on a fixed clock; usage errors exit 2; the secret never reaches any output.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=${PYTHON:-/usr/bin/python3}
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 T=$B/tokshim
 [ -x "$T" ] || { echo "t_mint: FAIL: $T not built" >&2; exit 1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
 fail() { echo "t_mint: FAIL: $*" >&2; exit 1; }
 
 NOW=1795000000

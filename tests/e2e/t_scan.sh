@@ -4,32 +4,26 @@
 # that neither the secret nor a whole token reaches the output. Tokens are
 # signed with python's hmac at a fixed time (--now), never today's date.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 T=$B/tokshim
 [ -x "$T" ] || make --no-print-directory B="$B" "$B/tokshim" >/dev/null || { echo "cannot build $T"; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 NOW=1795383000 # 2026-11-22T21:30:00Z
 SECRET=Scan7secretValueXYZ0123456789abc
 
 "$PY" - "$tmp" "$NOW" "$SECRET" <<'EOF'
-import base64, hashlib, hmac, json, os, struct, sys
+import json, os, struct, sys
+from jwt_sign import sign
 tmp, now, secret = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 key, acct = "SK" + "0123456789abcdef" * 2, "AC" + "0123456789abcdef" * 2
-def b64(x): return base64.urlsafe_b64encode(x).rstrip(b"=").decode()
 def tok(identity, grants, iat=now - 60, exp=now + 3600):
-    h = {"alg": "HS256", "typ": "JWT", "cty": "twilio-fpa;v=1"}
     g = {"identity": identity}; g.update(grants)
     c = {"jti": "%s-%d" % (key, iat), "iss": key, "sub": acct, "iat": iat, "exp": exp, "grants": g}
-    s = b64(json.dumps(h).encode()) + "." + b64(json.dumps(c).encode())
-    return s + "." + b64(hmac.new(secret.encode(), s.encode(), hashlib.sha256).digest())
+    return sign(c, secret)
 chat = {"chat": {"service_sid": "IS" + "c" * 32}}
 voice = {"voice": {"incoming": {"allow": True}}}
 def frame(op, payload, mask=b"\x11\x22\x33\x44"):

@@ -4,17 +4,13 @@
 # (with and without permessage-deflate, with and without context takeover)
 # through a recording proxy on 127.0.0.1; every capture is scanned.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
-PY=/usr/bin/python3
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 T=$B/tokshim
 [ -x "$T" ] || make --no-print-directory B="$B" "$B/tokshim" >/dev/null || { echo "cannot build $T"; exit 1; }
 
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 
 NOW=1795383000
 SECRET=wire-test-secret-0123456789abcdef # the generator's test secret

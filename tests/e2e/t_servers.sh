@@ -4,13 +4,14 @@
 # tokens (signed here with hmac, fixed clock), check the replies, the log lines,
 # --reply-delay, and a clean exit on SIGTERM with nothing left running.
 set -u
-cd "$(dirname "$0")/../.."
-PY=${PYTHON:-/usr/bin/python3}
-tmp=$(mktemp -d)
+. "$(dirname "$0")/lib.sh"
+e2e_init --no-shim
+cd "$ROOT" || exit 1
+tmp=$TMP
 pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-	rm -rf "$tmp"
+	e2e_cleanup
 }
 trap cleanup EXIT
 fail() { echo "t_servers: FAIL: $*" >&2; exit 1; }
@@ -70,8 +71,7 @@ AP = "AP" + "aaaabbbbccccddddeeeeffff00001111"
 ctx = ssl.create_default_context(cafile=os.environ["CA"])
 failures = []
 
-def b64(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+from jwt_sign import sign
 
 def mint(grants, secret=SECRET, exp=NOW + 3600, nbf=NOW, twr=None, cty="twilio-fpa;v=1"):
     h = {"typ": "JWT", "alg": "HS256"}
@@ -79,8 +79,7 @@ def mint(grants, secret=SECRET, exp=NOW + 3600, nbf=NOW, twr=None, cty="twilio-f
     if twr: h["twr"] = twr
     p = {"jti": "%s-%d" % (KEY, NOW), "iss": KEY, "sub": ACC, "exp": exp, "grants": grants}
     if nbf is not None: p["nbf"] = nbf
-    si = b64(json.dumps(h).encode()) + "." + b64(json.dumps(p).encode())
-    return si + "." + b64(hmac.new(secret.encode(), si.encode(), hashlib.sha256).digest())
+    return sign(p, secret, h)
 
 chat = {"identity": "alice", "chat": {"service_sid": IS}}
 def check(name, cond, got):

@@ -336,7 +336,7 @@ Test(report_sink, text_retries_partial_and_eintr)
 	cr_assert_eq(pipe(p), 0);
 	cr_assert_eq(sink_text_open(&s, p[1], stingy_write, "tokshim", 0, NULL), 0);
 	s.min_sev = SEV_ERROR;
-	cr_assert_eq(s.write(&s, &d, NULL), 0);
+	cr_assert_eq(s.ops->write(&s, &d, NULL), 0);
 	char prefix[32];
 	snprintf(prefix, sizeof prefix, "tokshim[%d]: ", (int)getpid());
 	cr_assert_eq(strncmp(wbuf, prefix, strlen(prefix)), 0, "%s", wbuf);
@@ -344,10 +344,10 @@ Test(report_sink, text_retries_partial_and_eintr)
 	cr_assert_null(strstr(wbuf, "clock_skew"), "warning below the sink's level");
 	cr_assert_gt(wcalls, 10);
 	wlen = 0;
-	s.write_line(&s, SEV_ERROR, "hello");
+	s.ops->write_line(&s, SEV_ERROR, "hello");
 	cr_assert_eq(wlen, strlen(prefix) + 6);
 	sink_release(&s);
-	cr_assert_null(s.write);
+	cr_assert_null(s.ops);
 	close(p[0]);
 	close(p[1]);
 }
@@ -368,10 +368,10 @@ Test(report_sink, json_file_appends_lines)
 	cr_assert_eq(sink_json_open(&b, path, NULL, &err), 0, "%s", err.msg);
 	umask(old);
 	cr_assert_eq(a.flags & SINK_F_ALL_REPEATS, SINK_F_ALL_REPEATS);
-	cr_assert_null(a.write_line);
-	a.write(&a, &d, NULL);
-	b.write(&b, &d, NULL);
-	a.write(&a, &d, NULL);
+	cr_assert_null(a.ops->write_line);
+	a.ops->write(&a, &d, NULL);
+	b.ops->write(&b, &d, NULL);
+	a.ops->write(&a, &d, NULL);
 	sink_release(&a);
 	sink_release(&b);
 	struct stat st;
@@ -427,7 +427,7 @@ Test(report_sink, syslog_dgram)
 	cr_assert_eq(sink_syslog_open(&s, path, NULL, NULL), 0);
 	struct diag d;
 	sample(&d);
-	cr_assert_eq(s.write(&s, &d, NULL), 0);
+	cr_assert_eq(s.ops->write(&s, &d, NULL), 0);
 	char buf[REPORT_RECORD_MAX];
 	ssize_t n = recv(srv, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
@@ -439,11 +439,11 @@ Test(report_sink, syslog_dgram)
 	diag_init(&d, T0);
 	diag_add(&d, CAUSE_EXPIRING_SOON, "refresh", "expires in 1m");
 	diag_finish(&d);
-	s.write(&s, &d, NULL);
+	s.ops->write(&s, &d, NULL);
 	n = recv(srv, buf, sizeof buf - 1, 0);
 	buf[n] = '\0';
 	check_syslog_line(buf, 8 | 4, "verdict=accept product=unknown causes=expiring_soon text=\"expires in 1m\"");
-	s.write_line(&s, SEV_INFO, "just so");
+	s.ops->write_line(&s, SEV_INFO, "just so");
 	n = recv(srv, buf, sizeof buf - 1, 0);
 	buf[n] = '\0';
 	check_syslog_line(buf, 8 | 6, "just so");
@@ -452,7 +452,7 @@ Test(report_sink, syslog_dgram)
 	close(srv);
 	unlink(path);
 	srv = bind_unix(SOCK_DGRAM, path, sizeof path);
-	cr_assert_eq(s.write_line(&s, SEV_ERROR, "again"), 0);
+	cr_assert_eq(s.ops->write_line(&s, SEV_ERROR, "again"), 0);
 	n = recv(srv, buf, sizeof buf - 1, 0);
 	cr_assert_gt(n, 0);
 	buf[n] = '\0';
@@ -469,8 +469,8 @@ Test(report_sink, syslog_stream_fallback)
 	cr_assert_eq(listen(srv, 4), 0);
 	struct sink s;
 	cr_assert_eq(sink_syslog_open(&s, path, NULL, NULL), 0);
-	cr_assert_eq(s.write_line(&s, SEV_WARNING, "one"), 0);
-	cr_assert_eq(s.write_line(&s, SEV_WARNING, "two"), 0);
+	cr_assert_eq(s.ops->write_line(&s, SEV_WARNING, "one"), 0);
+	cr_assert_eq(s.ops->write_line(&s, SEV_WARNING, "two"), 0);
 	int c = accept(srv, NULL, NULL);
 	cr_assert_geq(c, 0);
 	char buf[512];
@@ -494,7 +494,7 @@ Test(report_sink, syslog_stream_fallback)
 
 	/* nobody listening: the record is lost, quietly */
 	cr_assert_eq(sink_syslog_open(&s, "/tmp/tokshim-no-such-socket", NULL, NULL), 0);
-	cr_assert_eq(s.write_line(&s, SEV_WARNING, "lost"), -1);
+	cr_assert_eq(s.ops->write_line(&s, SEV_WARNING, "lost"), -1);
 	sink_release(&s);
 }
 
@@ -504,8 +504,8 @@ Test(report_sink, memory)
 	cr_assert_eq(sink_memory_open(&s, SINK_MEM_KV, 4096, NULL), 0);
 	struct diag d;
 	sample(&d);
-	s.write(&s, &d, NULL);
-	s.write_line(&s, SEV_ERROR, "summary");
+	s.ops->write(&s, &d, NULL);
+	s.ops->write_line(&s, SEV_ERROR, "summary");
 	size_t len, rec;
 	const char *data = sink_memory_data(&s, &len, &rec);
 	cr_assert_eq(rec, 2);

@@ -1,5 +1,7 @@
 /* Reading a secrets file (TOKSHIM_SECRETS_FILE, --secrets-file): the one
- * loader the CLI and the shim share, so both refuse the same files. */
+ * loader the CLI and the shim share, so both refuse the same files.
+ * config/ holds configuration that is read from files: it does I/O, so it
+ * is not in decode/ (pure), and it is input, not output, so not in report/. */
 #ifndef TOKSHIM_SECRETS_FILE_H
 #define TOKSHIM_SECRETS_FILE_H
 

@@ -1,4 +1,4 @@
-#include "report/secrets_file.h"
+#include "config/secrets_file.h"
 
 #include <errno.h>
 #include <fcntl.h>

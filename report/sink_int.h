@@ -1,0 +1,15 @@
+/* What the sink files of report/ share (not for use outside report/). */
+#ifndef TOKSHIM_REPORT_SINK_INT_H
+#define TOKSHIM_REPORT_SINK_INT_H
+
+#include "report/fd_watch.h"
+#include "report/report.h"
+
+/* s zeroed, min_sev SEV_INFO: the start of every constructor. */
+void sink_clear(struct sink *s);
+/* free(s->state): the release of a sink whose state holds nothing else. */
+void sink_free_state(struct sink *s);
+/* "<ident>[pid]: " into buf, "" when ident is empty. */
+void sink_prefix(char *buf, size_t cap, const char *ident);
+
+#endif

@@ -1,0 +1,47 @@
+/* The shim's clocks, in one place: the wall-clock seconds the sessions and
+ * the write hooks' fast path judge tokens by, and the monotonic nanoseconds
+ * the bounded lock waits are measured in. */
+#ifndef TOKSHIM_SHIM_CLOCK_H
+#define TOKSHIM_SHIM_CLOCK_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
+/* Per thread: the last second read from the coarse clock, and the TSC then. */
+extern __thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
+extern __thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
+
+/* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
+ * (2^22 TSC ticks; the coarse clock itself moves in ticks of a few ms).
+ * INT64_MAX when the clock cannot be read. errno is kept. */
+static inline int64_t shim_now_cached(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	uint64_t t = __rdtsc();
+	if (t - shim_now_tsc < ((uint64_t)1 << 22))
+		return shim_now_sec;
+	shim_now_tsc = t;
+#endif
+	struct timespec ts;
+	int saved = errno;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) {
+		errno = saved;
+		return INT64_MAX; /* cannot tell: the slow path decides */
+	}
+	return shim_now_sec = (int64_t)ts.tv_sec;
+}
+
+/* The session's clock (session_feed_clock): wall-clock seconds, precise for
+ * a token to validate, the coarse clock (a few loads in the vDSO) for the
+ * expiry watch of a live token on every write. */
+int64_t shim_clock(int precise);
+
+/* Monotonic nanoseconds (coarse), 0 when no clock can be read; errno kept. */
+int64_t shim_mono_ns(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* The recursion guard, the ready flag, and which process this is (a fork
+ * child records its pid again; a vfork child shares our memory and is told
+ * apart by its pid). The lowest layer of shim/: it calls nothing of ours. */
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+__thread int shim_in __attribute__((tls_model("initial-exec")));
+__thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
+atomic_int shim_ready;
+
+static int pid;
+
+void shim_pid_set(void)
+{
+	pid = (int)getpid();
+}
+
+int shim_pid(void)
+{
+	return pid;
+}
+
+int shim_vfork_child(void)
+{
+	/* glibc >= 2.25 caches no pid: the caller's own */
+	return (int)getpid() != pid;
+}

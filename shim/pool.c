@@ -1,0 +1,90 @@
+/* Session blocks: mmap'ed, kept in a bounded free list when released so that
+ * a new connection reuses one (no mmap, no page faults, no munmap). The
+ * list sits under a spinlock taken once per connection, never per write;
+ * blocks are all of one size (session_sizeof, rounded up to pages). */
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "decode/session.h"
+#include "shim/shim.h"
+
+#define BLOCKS_KEPT 16
+static struct {
+	atomic_int lock;
+	int n;
+	void *b[BLOCKS_KEPT];
+} pool;
+
+static size_t block_size(void)
+{
+	static size_t size;
+	if (!size) {
+		long page = sysconf(_SC_PAGESIZE);
+		size_t sz = session_sizeof();
+		if (page > 0)
+			sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
+		size = sz;
+	}
+	return size;
+}
+
+/* 1 with the lock, 0 when it stayed busy (a holder that siglongjmp'ed out of
+ * a hook never lets go): the caller then maps or unmaps on its own. */
+static int pool_lock(void)
+{
+	for (unsigned i = 0; i < 4096; i++) {
+		if (!atomic_exchange_explicit(&pool.lock, 1, memory_order_acquire))
+			return 1;
+		while (atomic_load_explicit(&pool.lock, memory_order_relaxed) && ++i < 4096)
+			if (i > 64)
+				sched_yield();
+	}
+	return 0;
+}
+
+static void pool_unlock(void)
+{
+	atomic_store_explicit(&pool.lock, 0, memory_order_release);
+}
+
+void *shim_block_get(size_t *size)
+{
+	*size = block_size();
+	void *p = NULL;
+	if (pool_lock()) {
+		if (pool.n > 0)
+			p = pool.b[--pool.n];
+		pool_unlock();
+	}
+	if (p)
+		return p;
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void shim_block_put(void *p, size_t size)
+{
+	if (!p)
+		return;
+	if (size == block_size() && pool_lock()) {
+		if (pool.n < BLOCKS_KEPT) {
+			pool.b[pool.n++] = p;
+			p = NULL;
+		}
+		pool_unlock();
+	}
+	if (p)
+		munmap(p, size);
+}
+
+void shim_block_after_fork(void)
+{
+	/* the lock may be held by a thread that does not exist here */
+	atomic_store_explicit(&pool.lock, 0, memory_order_relaxed);
+	/* its blocks are left mapped: another thread may have forked between a
+	 * shim_block_put and its c->s = NULL, so conn_after_fork would unmap one
+	 * of them too (a few pages kept by the child, no use after unmap) */
+	pool.n = 0;
+}

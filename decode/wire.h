@@ -7,7 +7,7 @@
  * into the block: do not move or copy it after wire_init. The bounds (a
  * header line: 24 KiB, a WebSocket message kept for scanning: 64 KiB, an HTTP
  * body prefix: 24 KiB; the rest skipped by length) are in decode/wire_int.h;
- * HTTP/2's (HPACK table 16 KiB, its arena 96 KiB) in decode/wire_h2.h. */
+ * HTTP/2's (HPACK table 8 KiB, its arena 112 KiB) in decode/wire_h2.h. */
 #ifndef TOKSHIM_WIRE_H
 #define TOKSHIM_WIRE_H
 

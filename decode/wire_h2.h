@@ -58,8 +58,8 @@ const struct h2_hpack_ops *h2_hpack_static(void);
 
 #define H2_PREFACE "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define H2_PREFACE_LEN 24
-#define H2_TABLE_MAX 16384         /* HPACK dynamic table, bytes (RFC 7541 accounting) */
-#define H2_ARENA (96 * 1024)       /* the inflater's arena, per direction */
+#define H2_TABLE_MAX 8192          /* HPACK dynamic table, bytes (RFC 7541 accounting) */
+#define H2_ARENA (112 * 1024)      /* the inflater's arena, per direction */
 #define H2_STREAMS 16              /* open streams remembered (the newest) */
 
 enum h2_dir { H2_CLIENT = 0, H2_SERVER = 1 };

@@ -730,3 +730,50 @@ Test(wire_h2, client_push_promise_refused)
 	free(h);
 	wt_free(&s);
 }
+
+/* The arena's worst case: a table of the largest size accepted filled with
+ * the smallest entries (most allocations per byte of table), churned, then
+ * a field as long as the longest token: it all fits (no H2_E_NOMEM). */
+Test(wire_h2, arena_worst_case_fits)
+{
+	struct h2 *h = malloc(sizeof *h);
+	cr_assert_eq(h2_init(h, H2_SERVER, h2_hpack_static()), 0);
+	nghttp2_hd_deflater *def;
+	cr_assert_eq(nghttp2_hd_deflate_new(&def, H2_TABLE_MAX), 0);
+	cr_assert_eq(nghttp2_hd_deflate_change_table_size(def, H2_TABLE_MAX), 0);
+	static uint8_t blk[40000];
+	struct wt_buf s = {0};
+	char name[32];
+	for (int i = 0; i < 3000; i++) {
+		snprintf(name, sizeof name, "x%d", i);
+		nghttp2_nv nv[] = {NV(":status", "200"), {(uint8_t *)name, (uint8_t *)"", strlen(name), 0, 0}};
+		size_t n = encode(def, nv, 2, blk, sizeof blk);
+		headers(&s, 1 + 2 * (uint32_t)i, blk, n, 1, 0, 1);
+	}
+	static char big[16385];
+	for (int k = 0; k < 16384; k++)
+		big[k] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_."[k % 65];
+	nghttp2_nv nv[] = {NV(":status", "401"), {(uint8_t *)"x-twilio-token", (uint8_t *)big, 14, 16384, 0}};
+	size_t n = encode(def, nv, 2, blk, sizeof blk);
+	headers(&s, 9001, blk, n, 1, 0, 1);
+	nghttp2_hd_deflate_del(def);
+	size_t off = 0, fields = 0, big_seen = 0;
+	while (off < s.n) {
+		struct h2_event ev;
+		ssize_t r = h2_feed(h, s.p + off, s.n - off, &ev);
+		cr_assert_geq(r, 0, "h2_feed: %zd at %zu (arena %zu bytes used)", r, off, h->arena.live);
+		off += (size_t)r;
+		if (ev.kind == H2_EV_FIELD) {
+			fields++;
+			big_seen += ev.valuelen == 16384 && !memcmp(ev.value, big, 16384);
+		}
+		if (ev.kind == H2_EV_NONE)
+			break;
+	}
+	cr_assert_eq(fields, 2 * 3000 + 2);
+	cr_assert_eq(big_seen, 1);
+	cr_assert_leq(h->arena.top, H2_ARENA);
+	h2_release(h);
+	free(h);
+	wt_free(&s);
+}

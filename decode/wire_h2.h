@@ -26,6 +26,15 @@
  * direction bounds the table of the other direction's encoder: whoever
  * follows both directions passes it on with h2_peer_table_size().
  *
+ * The server direction (answers, not wired yet): the answer layer keeps its
+ * own struct h2 (h2_init(H2_SERVER)) in its block and feeds it what the
+ * client read. A token event of the client direction carries its stream
+ * (wire_event.stream); for that stream the layer calls h2_want_data(), takes
+ * ":status" from its H2_EV_FIELD events and the JSON error body from its
+ * H2_EV_DATA events (borrowed views of the input, never copied here), and
+ * forgets it at END_STREAM or H2_EV_RST_STREAM. Each direction's
+ * H2_EV_SETTINGS value goes to the other's h2_peer_table_size().
+ *
  * Frames followed: HEADERS (PADDED, PRIORITY, END_HEADERS, END_STREAM),
  * CONTINUATION (must follow on the same stream), PUSH_PROMISE, SETTINGS,
  * RST_STREAM, GOAWAY. DATA, PRIORITY, PING, WINDOW_UPDATE and unknown types

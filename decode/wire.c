@@ -312,6 +312,8 @@ static enum wire_hint path_hint(const char *p, size_t n)
 	return HINT_NONE;
 }
 
+static void query_token(struct wire *w, size_t t0, size_t t1);
+
 /* Parses the request line in buf[0..n). Returns 0 when it is not one. */
 static int request_line(struct wire *w, size_t n)
 {
@@ -352,11 +354,12 @@ static int request_line(struct wire *w, size_t n)
 	if (w->is_sip)
 		return 1;
 	w->path_hint = path_hint(b + t0, t1 - t0);
-	wire_query_token(w, t0, t1);
+	query_token(w, t0, t1);
 	return 1;
 }
 
-void wire_query_token(struct wire *w, size_t t0, size_t t1)
+/* A token= parameter in the request target buf[t0..t1) (URL-decoded in place). */
+static void query_token(struct wire *w, size_t t0, size_t t1)
 {
 	char *b = w->buf;
 	/* token= in the query */
@@ -397,7 +400,9 @@ static int parse_u64(const char *p, size_t n, uint64_t *out)
 	return 0;
 }
 
-void wire_header_line(struct wire *w, size_t n)
+/* The HTTP header rules (tokens, Host, framing headers) for the header line
+ * "name: value" in buf[0..n) (HTTP/1, SIP, and HTTP/2's fields). */
+static void header_line(struct wire *w, size_t n)
 {
 	char *b = w->buf;
 	char *colon = memchr(b, ':', n);
@@ -605,7 +610,7 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 			return used;
 		}
 		wire_job_start(w, ln, 0, "header", "JWT in a header");
-		wire_header_line(w, ln);
+		header_line(w, ln);
 		return used;
 	}
 	case HS_BODY:
@@ -715,9 +720,17 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 		case WM_HTTP:
 			used = http_step(w, p + off, len - off);
 			break;
-		case WM_H2:
-			used = wire_h2_step(w, p + off, len - off);
+		case WM_H2: {
+			/* HTTP/2 (wire_h2.c): its header fields through the same rules */
+			int line;
+			size_t ln;
+			used = wire_h2_step(w, p + off, len - off, &line, &ln);
+			if (line == WIRE_H2_QUERY)
+				query_token(w, 0, ln);
+			else if (line != WIRE_H2_NONE)
+				header_line(w, ln);
 			break;
+		}
 		case WM_WS:
 			used = wire_ws_step(w, p + off, len - off);
 			break;

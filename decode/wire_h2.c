@@ -597,16 +597,27 @@ ssize_t h2_feed(struct h2 *h, const uint8_t *p, size_t n, struct h2_event *ev)
 
 /* Copies "name: value" into w->buf and runs the HTTP header rules on it.
  * 0 when it does not fit (WIRE_E_LIMIT). */
-static int field_line(struct wire *w, const uint8_t *name, size_t nn, const uint8_t *v, size_t vn)
+/* What a step leaves for wire.c to run on buf (the HTTP header rules live
+ * there; this file does not call back into it): *line and *len. */
+static void want_line(int *line, size_t *len, int kind, size_t n)
+{
+	*line = kind;
+	*len = n;
+}
+
+/* Copies "name: value" into buf: the line for the header rules, its job
+ * started. 0 when it does not fit (WIRE_E_LIMIT). */
+static int field_line(struct wire *w, const uint8_t *name, size_t nn, const uint8_t *v, size_t vn,
+		      int *line, size_t *len)
 {
 	if (nn + 2 + vn > WIRE_LINE_MAX)
 		return 0;
 	memcpy(w->buf, name, nn);
 	memcpy(w->buf + nn, ": ", 2);
 	memcpy(w->buf + nn + 2, v, vn);
-	size_t len = nn + 2 + vn;
-	wire_job_start(w, len, 0, "header", "JWT in a header");
-	wire_header_line(w, len);
+	size_t n = nn + 2 + vn;
+	wire_job_start(w, n, 0, "header", "JWT in a header");
+	want_line(line, len, WIRE_H2_HEADER, n);
 	return 1;
 }
 
@@ -628,35 +639,36 @@ static void limit_hit(struct wire *w)
 #define H2_PATH_STASH WIRE_LINE_MAX
 _Static_assert(H2_PATH_STASH + WIRE_LINE_MAX <= WIRE_MSG_MAX, "the stash fits in buf");
 
-static void path_flush(struct wire *w)
+static void path_flush(struct wire *w, int *line, size_t *len)
 {
 	size_t n = w->h2_path_len;
 	w->h2_path_pending = 0;
+	w->h2_path_ready = 0;
 	memmove(w->buf, w->buf + H2_PATH_STASH, n);
 	wire_job_start(w, n, 0, "query", "JWT in the request line");
-	wire_query_token(w, 0, n);
+	want_line(line, len, WIRE_H2_QUERY, n);
 }
 
-static void regular_field(struct wire *w, const struct h2_event *ev)
+static void regular_field(struct wire *w, const struct h2_event *ev, int *line, size_t *len)
 {
-	if (!field_line(w, ev->name, ev->namelen, ev->value, ev->valuelen))
+	if (!field_line(w, ev->name, ev->namelen, ev->value, ev->valuelen, line, len))
 		limit_hit(w);
 }
 
-/* One field of the client's block. Returns with at most one job started. */
-static void client_field(struct wire *w, const struct h2_event *ev)
+/* One field of the client's block: at most one line for wire.c. */
+static void client_field(struct wire *w, const struct h2_event *ev, int *line, size_t *len)
 {
 	w->h2_stream = ev->stream;
 	if (!ev->namelen || ev->name[0] != ':') {
 		if (w->h2_path_pending) {
 			/* the target first; this field at the next step (its
 			 * view stays valid: the inflater is not called before) */
-			path_flush(w);
+			path_flush(w, line, len);
 			w->h2_held = 1;
 			w->h2_held_ev = *ev;
 			return;
 		}
-		regular_field(w, ev);
+		regular_field(w, ev, line, len);
 		return;
 	}
 	if (lit_eq(ev->name, ev->namelen, ":authority")) {
@@ -667,11 +679,11 @@ static void client_field(struct wire *w, const struct h2_event *ev)
 		} else {
 			memcpy(w->buf, "host: ", 6);
 			memcpy(w->buf + 6, ev->value, vn);
-			wire_header_line(w, vn + 6);
+			want_line(line, len, WIRE_H2_HOST, vn + 6);
 		}
 		w->h2_authority = 1;
 		if (w->h2_path_pending)
-			path_flush(w);
+			w->h2_path_ready = 1; /* at the next step, after the host */
 	} else if (lit_eq(ev->name, ev->namelen, ":path")) {
 		if (ev->valuelen > WIRE_LINE_MAX) {
 			limit_hit(w);
@@ -681,7 +693,7 @@ static void client_field(struct wire *w, const struct h2_event *ev)
 		w->h2_path_len = ev->valuelen;
 		w->h2_path_pending = 1;
 		if (w->h2_authority)
-			path_flush(w);
+			path_flush(w, line, len);
 	}
 	/* :method, :scheme, :protocol: nothing */
 }
@@ -699,11 +711,16 @@ int wire_h2_start(struct wire *w, size_t preface_seen)
 	return 0;
 }
 
-size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n)
+size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n, int *line, size_t *len)
 {
+	want_line(line, len, WIRE_H2_NONE, 0);
+	if (w->h2_path_ready) {
+		path_flush(w, line, len);
+		return 0;
+	}
 	if (w->h2_held) {
 		w->h2_held = 0;
-		regular_field(w, &w->h2_held_ev);
+		regular_field(w, &w->h2_held_ev, line, len);
 		return 0;
 	}
 	struct h2_event ev;
@@ -711,17 +728,17 @@ size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n)
 	if (r < 0) {
 		if (!w->pending_err)
 			w->pending_err = r == H2_E_LIMIT ? WIRE_E_LIMIT : r == H2_E_NOMEM ? WIRE_E_NOMEM : WIRE_E_PROTOCOL;
-		w->h2_path_pending = 0;
+		w->h2_path_pending = w->h2_path_ready = w->h2_held = 0;
 		w->mode = WM_PASS;
 		return n;
 	}
 	switch (ev.kind) {
 	case H2_EV_FIELD:
-		client_field(w, &ev);
+		client_field(w, &ev, line, len);
 		break;
 	case H2_EV_HEADERS_END:
 		if (w->h2_path_pending)
-			path_flush(w); /* a block with no :authority */
+			path_flush(w, line, len); /* a block with no :authority */
 		w->h2_authority = 0;
 		break;
 	default:
@@ -736,7 +753,7 @@ size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n)
 
 int wire_h2_more(const struct wire *w)
 {
-	return w->mode == WM_H2 && (w->h2_held || w->h2.st == H2S_BLOCK_END);
+	return w->mode == WM_H2 && (w->h2_held || w->h2_path_ready || w->h2.st == H2S_BLOCK_END);
 }
 
 /* The fast path (h2_fast.h) may go on where only DATA frames, which the

@@ -126,6 +126,7 @@ struct wire {
 	uint32_t h2_stream;    /* the stream whose header block is being read */
 	int h2_authority;      /* this block's :authority was seen */
 	int h2_path_pending;   /* its :path waits in buf for the :authority */
+	int h2_path_ready;     /* ... which came: the :path at the next step */
 	size_t h2_path_len;
 	int h2_held;           /* a field to read at the next step (after the :path) */
 	struct h2_event h2_held_ev;
@@ -187,7 +188,12 @@ void wire_ws_release(struct wire *w);
  * H2_PREFACE read by the HTTP/1 parser): HTTP/2 from here on when the HPACK
  * functions are there (w->cfg->hpack), else pass-through. */
 int wire_h2_start(struct wire *w, size_t preface_seen);
-size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n);
+/* What wire_h2_step leaves in buf[0..len) for wire.c's HTTP header rules. */
+enum { WIRE_H2_NONE = 0, WIRE_H2_HEADER, WIRE_H2_HOST, WIRE_H2_QUERY };
+/* Consumes client bytes (0..n; 0 with a line to run, or with work left that
+ * needs no bytes); *line: what to run on buf[0..*len) (HEADER and QUERY
+ * with their job started, HOST the Host rules alone). */
+size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n, int *line, size_t *len);
 /* Non-zero when wire_h2_step has work with no more bytes (a held field, the
  * end of a header block): wire_feed steps on at the end of its input. */
 int wire_h2_more(const struct wire *w);
@@ -198,11 +204,6 @@ void wire_h2_fold(struct wire *w);
 void wire_h2_release(struct wire *w);
 
 /* decode/wire.c */
-/* The HTTP header rules (tokens, Host, framing headers) for the header
- * line "name: value" in buf[0..n) (HTTP/1, SIP, and HTTP/2's fields). */
-void wire_header_line(struct wire *w, size_t n);
-/* A token= parameter in the request target buf[t0..t1) (URL-decoded in place). */
-void wire_query_token(struct wire *w, size_t t0, size_t t1);
 
 /* Starts the job of scanning buf[0..len) (a line, a body prefix, a message);
  * wire_feed produces its events. */

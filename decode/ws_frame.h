@@ -68,6 +68,29 @@ static inline size_t ws_hdr_size(unsigned b1)
 	return 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
 }
 
+/* The 16-bit payload length of header p (its second byte's length is 126). */
+static inline uint64_t ws_hdr_len16(const unsigned char *p)
+{
+	return (uint64_t)p[2] << 8 | p[3];
+}
+
+/* Whether the 8 payload bytes at q, masked with the mask whose 4 bytes are
+ * m4 (in memory order), are "TWILSOCK". */
+static inline int ws_is_twilsock4(const unsigned char *q, uint32_t m4)
+{
+	uint64_t v, tw;
+	memcpy(&v, q, 8);
+	memcpy(&tw, "TWILSOCK", 8);
+	return (v ^ ((uint64_t)m4 | (uint64_t)m4 << 32)) == tw;
+}
+
+static inline int ws_is_twilsock(const unsigned char *q, const uint8_t mask[4])
+{
+	uint32_t m4;
+	memcpy(&m4, mask, 4);
+	return ws_is_twilsock4(q, m4);
+}
+
 /* Parses the frame header at p[0..n) for direction dir inside (in_msg) or
  * outside a message. Returns its size (2..14) with *h filled, 0 when p holds
  * less than the whole header, -1 when the first byte cannot come here
@@ -91,7 +114,7 @@ static inline int ws_hdr_parse(const unsigned char *p, size_t n, enum ws_dir dir
 		return 0;
 	uint64_t len = l7;
 	if (l7 == 126) {
-		len = (uint64_t)p[2] << 8 | p[3];
+		len = ws_hdr_len16(p);
 	} else if (l7 == 127) {
 		uint64_t be;
 		memcpy(&be, p + 2, 8);
@@ -159,21 +182,16 @@ static inline int ws_hdr_skippable(const struct ws_frame *f, const struct ws_hdr
 		return f->skip;
 	if (h->op != 2 || h->len < 8 || avail < 8)
 		return 0; /* text: collected and scanned; short binary: the decoder */
-	uint32_t m4;
-	uint64_t v, tw;
-	memcpy(&m4, h->mask, 4);
-	memcpy(&v, q, 8);
-	memcpy(&tw, "TWILSOCK", 8);
-	return (v ^ ((uint64_t)m4 | (uint64_t)m4 << 32)) != tw;
+	return !ws_is_twilsock(q, h->mask);
 }
 
-/* The fast path: consumes the prefix of p[0..n) that needs no event and no
- * inflate, 0..n bytes, leaving f where the decoder goes on from. */
-static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, size_t n)
+/* Consumes the prefix of p[0..n) that needs no event and no inflate (frames
+ * ws_hdr_skippable accepts, and the rest of such a frame's payload), 0..n
+ * bytes, leaving f where the decoder goes on from. The decoder's own loop
+ * for such frames. */
+static inline size_t ws_frame_skip(struct ws_frame *f, const unsigned char *p, size_t n)
 {
 	size_t used = 0;
-	if (!f->open)
-		return 0;
 	if (f->payload) {
 		if (f->op < 8 && !f->skip)
 			return 0;
@@ -209,6 +227,41 @@ static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, s
 			f->skip = 0;
 	}
 	return used;
+}
+
+/* ws_frame_skip out of line, so that the fast path's common case below
+ * saves no registers. */
+static __attribute__((noinline, unused)) size_t ws_frame_skip_call(struct ws_frame *f, const unsigned char *p,
+								   size_t n)
+{
+	return ws_frame_skip(f, p, n);
+}
+
+/* The per-write fast path (the shim's hooks): ws_frame_skip while the
+ * decoder lets it (f->open). */
+static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, size_t n)
+{
+	if (!f->open)
+		return 0;
+	/* the common case first: the write is one whole masked client frame, a
+	 * binary message of its own (FIN, no RSV), 7- or 16-bit length, not
+	 * "TWILSOCK": what ws_frame_skip would take, with the state it would
+	 * leave */
+	if (n >= 14 && p[0] == 0x82 && (p[1] & 0x80) && (p[1] & 0x7f) != 127 &&
+	    !(f->payload | f->in_msg | f->hdr_len) && f->dir == WS_CLIENT) {
+		size_t size = 6, len = p[1] & 0x7f;
+		if (len == 126) {
+			size = 8;
+			len = (size_t)ws_hdr_len16(p);
+		}
+		uint32_t m4;
+		memcpy(&m4, p + size - 4, 4);
+		if (size + len == n && len >= 8 && !ws_is_twilsock4(p + size, m4)) {
+			f->seen = 1; /* the frame's own fields matter only inside it */
+			return n;
+		}
+	}
+	return ws_frame_skip_call(f, p, n);
 }
 
 #endif

@@ -5,6 +5,8 @@
 # data_writes() alone (tests/bench/tools/h2_client.c), without and with
 # LD_PRELOAD=libtokshim.so. Target: at most +1%.
 # Prints `name baseline shimmed ratio`, then `summary TARGET MEASURED LIMIT PASS|MISS`.
+# H2_BENCH_WRITES: writes per run (400); H2_BENCH_KEEP=1 keeps the callgrind
+# outputs in the temporary directory.
 set -u
 cd "$(dirname "$0")/../.."
 B=${B:-build}

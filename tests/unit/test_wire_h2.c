@@ -777,3 +777,44 @@ Test(wire_h2, arena_worst_case_fits)
 	free(h);
 	wt_free(&s);
 }
+
+/* SETTINGS_HEADER_TABLE_SIZE seen in the other direction bounds this one's
+ * table from the next header block on (h2_peer_table_size). */
+Test(wire_h2, peer_table_size_bounds_the_table)
+{
+	/* dynamic table size update to 1024 (001 11111, 1024 - 31 = 993 = 0x61 + 7 << 7), :status 200 */
+	static const uint8_t ok_blk[] = {0x3f, 0xe1, 0x07, 0x88};
+	/* the same to 4096 (4096 - 31 = 4065 = 0x61 + 31 << 7) */
+	static const uint8_t big_blk[] = {0x3f, 0xe1, 0x1f, 0x88};
+	struct h2 *h = malloc(sizeof *h);
+	for (int big = 0; big < 2; big++) {
+		cr_assert_eq(h2_init(h, H2_SERVER, h2_hpack_static()), 0);
+		h2_peer_table_size(h, 1024);
+		struct wt_buf s = {0};
+		headers(&s, 1, big ? big_blk : ok_blk, 4, 1, 0, 1);
+		size_t off = 0;
+		ssize_t r = 0;
+		int status = 0;
+		while (off < s.n) {
+			struct h2_event ev;
+			r = h2_feed(h, s.p + off, s.n - off, &ev);
+			if (r < 0)
+				break;
+			off += (size_t)r;
+			if (ev.kind == H2_EV_FIELD && ev.valuelen == 3 && !memcmp(ev.value, "200", 3))
+				status = 1;
+			if (ev.kind == H2_EV_NONE)
+				break;
+		}
+		if (big) {
+			cr_assert_eq(r, H2_E_PROTOCOL, "a table over the peer's bound: %zd", r);
+			cr_assert(h2_dead(h));
+		} else {
+			cr_assert_geq(r, 0);
+			cr_assert(status);
+		}
+		h2_release(h);
+		wt_free(&s);
+	}
+	free(h);
+}

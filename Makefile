@@ -54,9 +54,14 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace libnghttp2-dev nghttp2-server nodejs valgrind
+           python3 python3-websockets strace libcap2-bin util-linux valgrind libnghttp2-dev \
+           nghttp2-server nodejs
 
-.PHONY: all deps test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+# `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
+# the tests in this repository need that `make deps` does not install
+PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
+
+.PHONY: all deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 
 all: $(B)/libtokshim.so $(B)/tokshim
@@ -71,6 +76,14 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+
+peer-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(PEER_DEB_PKGS)"
+
+# CPython's test suite with and without the shim, compared test by test
+# (long: see README; not part of `make test`)
+peer-test: peer-deps all
+	B=$(B) bash tests/peer/run.sh
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

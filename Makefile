@@ -61,7 +61,7 @@ DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-
 # the tests in this repository need that `make deps` does not install
 PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 
-.PHONY: all deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: all deps node-deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 
 all: $(B)/libtokshim.so $(B)/tokshim
@@ -142,11 +142,18 @@ unit-asan: unit-asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # End-to-end: real programs, real servers, the shim preloaded into them (never into us).
-e2e: all
+e2e: all node-deps
 	B=$(B) PYTHON=$(PYTHON) bash tests/e2e/run.sh
 
+# The npm packages the e2e tests run (tests/node/package.json, its lockfile):
+# installed at test time, never committed. The `node` on PATH runs them (the
+# builds from nodejs.org and nodesource bundle their own OpenSSL).
+node-deps: tests/node/node_modules/.package-lock.json
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts
+
 # test: everything, ending with the summary line of tests/run-all.sh.
-test: deps
+test: deps node-deps
 	@$(MAKE) --no-print-directory all
 	B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
 

@@ -9,6 +9,8 @@ int64_t shim_clock(int precise)
 	struct timespec ts;
 	if (clock_gettime(precise ? CLOCK_REALTIME : CLOCK_REALTIME_COARSE, &ts) != 0)
 		clock_gettime(CLOCK_REALTIME, &ts);
+	if (precise == 2)
+		return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return (int64_t)ts.tv_sec;
 }
 

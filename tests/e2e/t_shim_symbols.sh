@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
-expected="SSL_ctrl SSL_write SSL_write_ex close connect dlsym dlvsym dup2 dup3 gnutls_deinit gnutls_record_send gnutls_server_name_set send sendmsg sendto write writev"
+expected="SSL_ctrl SSL_read SSL_read_ex SSL_write SSL_write_ex close connect dlsym dlvsym dup2 dup3 gnutls_deinit gnutls_record_recv gnutls_record_send gnutls_server_name_set read readv recv recvfrom recvmsg send sendmsg sendto write writev"
 got=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sed 's/@.*//' | sort | tr '\n' ' ' | sed 's/ $//')
 check "nm -D lists exactly the hooks" test "$got" = "$expected" || echo "  got: $got"
 in_map=$(sed -n '/global:/,/local:/p' "$ROOT/shim/exports.map" | tr ' ;\t' '\n\n\n' | grep -E '^[A-Za-z_][A-Za-z0-9_]*$' |

@@ -54,7 +54,7 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace libcap2-bin util-linux valgrind libnghttp2-dev \
+           python3 python3-websockets python3-h2 strace libcap2-bin util-linux valgrind libnghttp2-dev \
            nghttp2-server nodejs
 
 # `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what

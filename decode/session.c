@@ -16,10 +16,11 @@
 
 /* A token-carrying message waiting for the server's answer (SPEC.md's
  * "what answers what"). */
-enum q_kind { Q_NONE = 0, Q_SEQ, Q_TWILSOCK, Q_SIGNAL };
+enum q_kind { Q_NONE = 0, Q_SEQ, Q_TWILSOCK, Q_SIGNAL, Q_STREAM };
 struct question {
 	enum q_kind kind;       /* Q_SEQ: HTTP/SIP request number; Q_TWILSOCK: by id;
-				   Q_SIGNAL: Voice/Video, the next answer-shaped message */
+				   Q_SIGNAL: Voice/Video, the next answer-shaped message;
+				   Q_STREAM: HTTP/2, the response on stream seq */
 	int seq;
 	char id[64];
 	int64_t t_ms;           /* end of the token's write, -1 unknown */
@@ -80,7 +81,7 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 	memset(s, 0, offsetof(struct session, w));
 	s->cfg = *cfg;
 	wire_init(&s->w, &s->cfg.w, tls);
-	wire_srv_init(&s->srv);
+	wire_srv_init(&s->srv, &s->cfg.w);
 }
 
 void session_set_host(struct session *s, const char *host, size_t n)
@@ -249,15 +250,19 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 		break;
 	case CHANNEL_HTTP:
 	case CHANNEL_SIP:
-		kind = Q_SEQ;
+		kind = ev->stream ? Q_STREAM : Q_SEQ;
 		break;
 	default:
-		if (s->w.mode == WM_HTTP)
+		if (ev->stream)
+			kind = Q_STREAM; /* a JWT in another header of an HTTP/2 request */
+		else if (s->w.mode == WM_HTTP)
 			kind = Q_SEQ; /* a JWT in a header or body of a request */
 		break;
 	}
 	if (kind == Q_SEQ)
 		seq = wire_request_seq(&s->w);
+	else if (kind == Q_STREAM)
+		seq = (int)ev->stream;
 	if (kind == Q_NONE || (kind == Q_TWILSOCK && !id[0]) || s->cfg.no_answers)
 		return;
 	/* a free slot, else the oldest question gives way */
@@ -270,6 +275,8 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 		if (s->q[i].order < q->order)
 			q = &s->q[i];
 	}
+	if (kind == Q_STREAM)
+		wire_srv_h2_want(&s->srv, ev->stream);
 	q->kind = kind;
 	q->seq = seq;
 	snprintf(q->id, sizeof q->id, "%s", id);
@@ -481,12 +488,26 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 	case SRV_EV_SIP:
 		if (ev->interim)
 			return 0;
-		s->responses++;
-		for (size_t i = 0; i < SESSION_Q_MAX; i++)
-			if (s->q[i].kind == Q_SEQ && s->q[i].seq == s->responses)
-				q = &s->q[i];
+		if (ev->stream) {
+			/* HTTP/2: the response on the request's stream */
+			for (size_t i = 0; i < SESSION_Q_MAX; i++)
+				if (s->q[i].kind == Q_STREAM && s->q[i].seq == (int)ev->stream)
+					q = &s->q[i];
+		} else {
+			s->responses++;
+			for (size_t i = 0; i < SESSION_Q_MAX; i++)
+				if (s->q[i].kind == Q_SEQ && s->q[i].seq == s->responses)
+					q = &s->q[i];
+		}
 		if (!q)
 			return 0;
+		if (ev->h2c) {
+			/* Upgrade: h2c: the request is HTTP/2's stream 1, answered there */
+			q->kind = Q_STREAM;
+			q->seq = 1;
+			wire_srv_h2_want(&s->srv, 1);
+			return 0;
+		}
 		if (ev->status >= 500 || ev->status < 100) {
 			q->kind = Q_NONE; /* the server failed: no verdict on the token */
 			return 0;
@@ -623,7 +644,8 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 	size_t off = 0;
 	if (!len || s->srv_lost)
 		return 0;
-	while (off < len) {
+	for (;;) {
+		/* until no event: an HTTP/2 header block may end with no more bytes */
 		struct srv_event ev;
 		off += wire_srv_feed(&s->srv, p + off, len - off, &ev);
 		if (ev.kind == SRV_EV_NONE)

@@ -443,6 +443,21 @@ static int small_done(struct h2 *h, struct h2_event *ev)
 	}
 }
 
+/* A DATA frame of a stream that asked, ending the stream with no payload
+ * byte to give (empty, or padding only): the end is still an event. */
+static int data_end_empty(struct h2 *h, const uint8_t *at, struct h2_event *ev)
+{
+	if (h->f_type != FT_DATA || !(h->f_flags & FL_END_STREAM) || h->st == H2S_DATA ||
+	    h->st == H2S_PAD || !wants_data(h, h->f_stream))
+		return 0;
+	ev->kind = H2_EV_DATA;
+	ev->stream = h->f_stream;
+	ev->value = at;
+	ev->valuelen = 0;
+	ev->end_stream = 1;
+	return 1;
+}
+
 static int inflate_err(ssize_t r)
 {
 	return r == NGHTTP2_ERR_NOMEM ? H2_E_NOMEM : H2_E_PROTOCOL;
@@ -494,6 +509,8 @@ ssize_t h2_feed(struct h2 *h, const uint8_t *p, size_t n, struct h2_event *ev)
 			int r = frame_begin(h);
 			if (r)
 				return fail(h, r);
+			if (data_end_empty(h, p + off, ev))
+				return (ssize_t)off;
 			break;
 		}
 		case H2S_PAD:
@@ -509,6 +526,8 @@ ssize_t h2_feed(struct h2 *h, const uint8_t *p, size_t n, struct h2_event *ev)
 				h->st = H2S_PREFIX;
 			} else {
 				body_start(h);
+				if (data_end_empty(h, p + off, ev))
+					return (ssize_t)off;
 			}
 			break;
 		case H2S_PREFIX:

@@ -26,14 +26,19 @@
  * direction bounds the table of the other direction's encoder: whoever
  * follows both directions passes it on with h2_peer_table_size().
  *
- * The server direction (answers, not wired yet): the answer layer keeps its
- * own struct h2 (h2_init(H2_SERVER)) in its block and feeds it what the
- * client read. A token event of the client direction carries its stream
- * (wire_event.stream); for that stream the layer calls h2_want_data(), takes
- * ":status" from its H2_EV_FIELD events and the JSON error body from its
- * H2_EV_DATA events (borrowed views of the input, never copied here), and
- * forgets it at END_STREAM or H2_EV_RST_STREAM. Each direction's
- * H2_EV_SETTINGS value goes to the other's h2_peer_table_size().
+ * The server direction (the answers, decode/wire_srv.c): the server
+ * decoder keeps its own struct h2 (h2_init(H2_SERVER)) in the session's
+ * block and feeds it what the client read. A token event of the client
+ * direction carries its stream (wire_event.stream); the session asks the
+ * server decoder for that stream (wire_srv_h2_want, which calls
+ * h2_want_data), which takes ":status" from its H2_EV_FIELD events and the
+ * JSON error body from its H2_EV_DATA events (borrowed views of the input,
+ * copied into the decoder's bounded body slice only), and gives one answer
+ * event at END_STREAM (an H2_EV_RST_STREAM: an event with no status). The
+ * SETTINGS_HEADER_TABLE_SIZE values are not passed between the directions:
+ * each inflater accepts any table up to H2_TABLE_MAX, because the reads
+ * and writes seen do not show when the other side applied a new value, and
+ * a stricter bound applied too early would only lose the connection.
  *
  * Frames followed: HEADERS (PADDED, PRIORITY, END_HEADERS, END_STREAM),
  * CONTINUATION (must follow on the same stream), PUSH_PROMISE, SETTINGS,
@@ -77,7 +82,8 @@ enum h2_event_kind {
 	H2_EV_NONE = 0,
 	H2_EV_FIELD,       /* one header field of a block (name, value; borrowed) */
 	H2_EV_HEADERS_END, /* the block of `stream` is complete (end_stream: no body follows) */
-	H2_EV_DATA,        /* a piece of a DATA payload (value, valuelen) of a stream that asked */
+	H2_EV_DATA,        /* a piece of a DATA payload (value, valuelen) of a stream that asked;
+			      end_stream on its last piece (valuelen 0 for an empty last frame) */
 	H2_EV_RST_STREAM,  /* `stream` reset with error_code */
 	H2_EV_GOAWAY,      /* last_stream, error_code */
 	H2_EV_SETTINGS,    /* this direction announced SETTINGS_HEADER_TABLE_SIZE = setting */

@@ -162,7 +162,21 @@ struct wire {
 #define SRV_LINE_MAX 2048
 
 
-enum srv_mode { SM_DETECT = 0, SM_HTTP, SM_WS, SM_PASS };
+enum srv_mode { SM_DETECT = 0, SM_HTTP, SM_WS, SM_PASS, SM_H2 };
+
+/* HTTP/2: the responses followed at once (the streams whose requests carried
+ * a token), each with its slice of wire_srv.body for the error body */
+#define SRV_H2_STREAMS 8
+#define SRV_H2_BODY (WIRE_SRV_KEEP / SRV_H2_STREAMS)
+
+struct srv_h2_stream {
+	uint32_t id;     /* 0: a free slot */
+	uint64_t order;  /* when it was asked for: the oldest gives way */
+	int status;      /* :status of the final response, 0 not yet */
+	int final;       /* the final response's header block is complete */
+	int json, compressed;
+	size_t body_len;
+};
 
 enum srv_http_state {
 	SH_LINE = 0,  /* status line (or a request line the server sends, SIP) */
@@ -192,6 +206,13 @@ struct wire_srv {
 	int line_over;
 	size_t body_len;
 	int body_over;
+	/* HTTP/2 (SM_H2): the frames through ws.h2, the embedded wire's
+	 * HTTP/2 state, which the WebSocket phase never uses; body[] holds
+	 * SRV_H2_STREAMS slices of SRV_H2_BODY bytes */
+	const struct wire_config *cfg; /* its hpack: libnghttp2's functions */
+	int h2_on, upgrade_h2c;
+	struct srv_h2_stream h2s[SRV_H2_STREAMS];
+	uint64_t h2_order;
 	char line[SRV_LINE_MAX];
 	char body[WIRE_SRV_KEEP];
 	/* the WebSocket phase: the wire decoder's frame layer for the server's

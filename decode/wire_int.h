@@ -174,7 +174,7 @@ struct srv_h2_stream {
 	uint64_t order;  /* when it was asked for: the oldest gives way */
 	int status;      /* :status of the final response, 0 not yet */
 	int final;       /* the final response's header block is complete */
-	int json, compressed;
+	int compressed;
 	size_t body_len;
 };
 

@@ -503,6 +503,26 @@ static void h2_start(struct wire_srv *w)
 			h2_want_data(&w->ws.h2, w->h2s[i].id);
 }
 
+/* The first 9 bytes of a stream starting with a zero byte, in w->line: the
+ * header of the SETTINGS frame that begins a server's HTTP/2 (not an ACK,
+ * stream 0, entries of 6 bytes), else the stream is not followed. */
+static void h2_sniffed(struct wire_srv *w)
+{
+	const unsigned char *h = (const unsigned char *)w->line;
+	uint32_t len = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+	uint32_t stream = ((uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8]) & 0x7fffffffu;
+	w->line_len = 0;
+	if (h[3] != 4 || (h[4] & 1) || stream || len % 6 || len > 16384) {
+		w->mode = SM_PASS;
+		return;
+	}
+	h2_start(w);
+	if (w->mode == SM_H2) {
+		struct h2_event he;
+		h2_feed(&w->ws.h2, h, 9, &he); /* a SETTINGS header alone: no event */
+	}
+}
+
 void wire_srv_h2_want(struct wire_srv *w, unsigned stream)
 {
 	if (!stream)
@@ -543,7 +563,7 @@ static void h2_done(struct wire_srv *w, struct srv_h2_stream *s, struct srv_even
 	ev->stream = s->id;
 	ev->status = s->status;
 	ev->compressed = s->compressed;
-	if (!s->compressed && s->json)
+	if (!s->compressed)
 		error_body(w->body + (size_t)(s - w->h2s) * SRV_H2_BODY, s->body_len, ev);
 	memset(s, 0, sizeof *s);
 }
@@ -558,8 +578,6 @@ static void h2_field(struct srv_h2_stream *s, const struct h2_event *he)
 		size_t used;
 		int st = leading_int(v, vn, &used);
 		s->status = used == vn && vn == 3 ? st : 0;
-	} else if (ieq(n, nn, "content-type")) {
-		s->json = icontains(v, vn, "json");
 	} else if (ieq(n, nn, "content-encoding")) {
 		if (vn && !ieq(v, vn, "identity"))
 			s->compressed = 1;
@@ -600,7 +618,7 @@ static size_t h2_step(struct wire_srv *w, const unsigned char *p, size_t n, stru
 	case H2_EV_DATA:
 		if (!s->final)
 			break;
-		if (!s->compressed && s->json && s->body_len < SRV_H2_BODY) {
+		if (!s->compressed && s->body_len < SRV_H2_BODY) {
 			size_t k = SRV_H2_BODY - s->body_len;
 			if (k > he.valuelen)
 				k = he.valuelen;
@@ -649,12 +667,20 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
 			return len;
 		case SM_DETECT: {
 			unsigned char c = p[off];
-			if (c >= 'A' && c <= 'Z') {
-				w->mode = SM_HTTP;
-			} else if (c == 0) {
+			if (w->line_len || c == 0) {
 				/* HTTP/2: the server's preface is a SETTINGS frame, whose
-				 * length (a multiple of 6, small) starts with a zero byte */
-				h2_start(w);
+				 * length (a multiple of 6, small) starts with a zero byte;
+				 * its 9-byte header decides */
+				size_t k = 9 - w->line_len;
+				if (k > len - off)
+					k = len - off;
+				memcpy(w->line + w->line_len, p + off, k);
+				w->line_len += k;
+				off += k;
+				if (w->line_len == 9)
+					h2_sniffed(w);
+			} else if (c >= 'A' && c <= 'Z') {
+				w->mode = SM_HTTP;
 			} else if ((c & 0x70) == 0 && ((c & 0x0f) == 1 || (c & 0x0f) == 2 || (c & 0x0f) >= 8)) {
 				/* a capture that starts after the handshake: server frames */
 				wire_start_ws(&w->ws, WS_SERVER, WIRE_WS_DEFLATE);

@@ -212,6 +212,13 @@ Test(answer_h2, decoder_streams_whole_bytes_and_splits)
 	wt_free(&s);
 }
 
+static int hpack_asked;
+static const struct h2_hpack_ops *counted_hpack(void)
+{
+	hpack_asked++;
+	return h2_hpack_static();
+}
+
 Test(answer_h2, without_hpack_or_not_http2)
 {
 	struct wt_buf s = {0};
@@ -224,6 +231,25 @@ Test(answer_h2, without_hpack_or_not_http2)
 	cr_assert_eq(ev.kind, SRV_EV_NONE);
 	cr_assert(wire_srv_passthrough(w), "no HPACK decoder: not read");
 	wire_srv_release(w);
+	/* a stream that starts with a zero byte but not with a SETTINGS frame:
+	 * not HTTP/2, and libnghttp2 is not even asked for */
+	static const uint8_t not_settings[][9] = {
+		{0, 0, 0, 4, 1, 0, 0, 0, 0},  /* a SETTINGS ACK */
+		{0, 0, 6, 4, 0, 0, 0, 0, 1},  /* on a stream */
+		{0, 0, 5, 4, 0, 0, 0, 0, 0},  /* not entries of 6 bytes */
+		{0, 0, 4, 1, 4, 0, 0, 0, 1},  /* HEADERS first */
+		{0, 1, 2, 3, 4, 5, 6, 7, 8},  /* binary */
+	};
+	static const struct wire_config counting = {.hpack = counted_hpack};
+	for (size_t i = 0; i < sizeof not_settings / sizeof not_settings[0]; i++) {
+		wire_srv_init(w, &counting);
+		hpack_asked = 0;
+		for (size_t b = 0; b < 9; b++) /* byte by byte: the header is kept across reads */
+			cr_assert_eq(wire_srv_feed(w, not_settings[i] + b, 1, &ev), 1);
+		cr_assert(wire_srv_passthrough(w), "case %zu", i);
+		cr_assert_eq(hpack_asked, 0, "case %zu", i);
+		wire_srv_release(w);
+	}
 	/* broken framing after a good start: given up, no event */
 	wire_srv_init(w, &h2cfg);
 	wire_srv_h2_want(w, 1);

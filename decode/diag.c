@@ -108,6 +108,7 @@ void diag_init(struct diag *d, int64_t now)
 	d->causes[0].fix[0] = '\0';
 	memset(&d->token, 0, sizeof d->token);
 	d->event = DIAG_EV_TOKEN;
+	memset(&d->answer, 0, sizeof d->answer);
 }
 
 enum severity diag_level(const struct diag *d)

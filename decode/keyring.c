@@ -5,7 +5,10 @@
  * keeps the intermediate digest states; a verification copies the two states
  * (plain structs: no allocation) and hashes only the message and the inner
  * digest. That is several times faster than a one-shot HMAC() or an
- * EVP_MAC_CTX_dup per token, which allocate and re-key every time. The states
+ * EVP_MAC_CTX_dup per token, which allocate and re-key every time. The
+ * prefixes are hashed at the key's first verification, not in keyring_add
+ * (the shim loads libcrypto only when a token is to be verified): until then
+ * the key holds a copy of its secret (kept, and wiped, with the key). The states
  * use OpenSSL's SHA256_CTX/SHA512_CTX, deprecated in 3.0 but present; a build
  * without them (OPENSSL_NO_DEPRECATED_3_0, or -DTOKSHIM_HMAC_EVP) uses an
  * EVP_MAC_CTX keyed once and duplicated per verification instead. */
@@ -15,6 +18,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/opensslconf.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +45,9 @@ struct keyring_key {
 #else
 	SHA256_CTX in256, out256;
 	SHA512_CTX in384, out384, in512, out512;
+	atomic_int keyed;     /* 0 not yet, 1 being keyed, 2 the states above are set */
+	uint8_t *secret;      /* new: a copy, until keyring_free */
+	size_t secret_len;
 #endif
 };
 
@@ -67,6 +74,11 @@ static void key_free(struct keyring_key *k)
 #ifdef TOKSHIM_HMAC_EVP
 	for (int a = 0; a < HMAC__COUNT; a++)
 		EVP_MAC_CTX_free(k->ctx[a]);
+#else
+	if (k->secret) {
+		OPENSSL_cleanse(k->secret, k->secret_len);
+		free(k->secret);
+	}
 #endif
 	OPENSSL_cleanse(k, sizeof *k);
 	free(k);
@@ -167,9 +179,31 @@ static int key_setup(struct keyring *kr, struct keyring_key *k, const uint8_t *s
 	return 0;
 }
 
-int keyring_mac(const struct keyring_key *k, enum hmac_alg alg, const void *data, size_t n, uint8_t *mac)
+/* k keyed (its prefixes hashed) now; a thread that finds another keying it
+ * keys a copy of its own in *local and uses that. */
+static const struct keyring_key *key_ready(const struct keyring_key *kc, struct keyring_key *local)
+{
+	struct keyring_key *k = (struct keyring_key *)kc; /* the keyed states are filled once */
+	if (atomic_load_explicit(&k->keyed, memory_order_acquire) == 2)
+		return k;
+	int expect = 0;
+	if (atomic_compare_exchange_strong_explicit(&k->keyed, &expect, 1, memory_order_acq_rel,
+						    memory_order_acquire)) {
+		key_setup(NULL, k, k->secret, k->secret_len);
+		atomic_store_explicit(&k->keyed, 2, memory_order_release);
+		return k;
+	}
+	if (expect == 2)
+		return k;
+	key_setup(NULL, local, k->secret, k->secret_len);
+	return local;
+}
+
+int keyring_mac(const struct keyring_key *kk, enum hmac_alg alg, const void *data, size_t n, uint8_t *mac)
 {
 	uint8_t inner[HMAC_MAX_LEN];
+	struct keyring_key local;
+	const struct keyring_key *k = key_ready(kk, &local);
 	if (alg == HMAC_SHA256) {
 		SHA256_CTX c = k->in256;
 		SHA256_Update(&c, data, n);
@@ -194,6 +228,8 @@ int keyring_mac(const struct keyring_key *k, enum hmac_alg alg, const void *data
 			SHA512_Final(mac, &c);
 		OPENSSL_cleanse(&c, sizeof c);
 	}
+	if (k == &local)
+		OPENSSL_cleanse(&local, sizeof local);
 	return 0;
 }
 #endif
@@ -242,7 +278,17 @@ int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, siz
 	k->hexlike = secret_len == 32;
 	for (size_t i = 0; i < secret_len && k->hexlike; i++)
 		k->hexlike = text_is_hex((unsigned char)secret[i]);
-	if (key_setup(kr, k, (const uint8_t *)secret, secret_len) < 0) {
+#ifdef TOKSHIM_HMAC_EVP
+	int bad = key_setup(kr, k, (const uint8_t *)secret, secret_len) < 0;
+#else
+	/* keyed at its first verification (key_ready) */
+	int bad = !(k->secret = malloc(secret_len));
+	if (!bad) {
+		memcpy(k->secret, secret, secret_len);
+		k->secret_len = secret_len;
+	}
+#endif
+	if (bad) {
 		key_free(k);
 		tk_error_set(err, "cannot add key '%.8s': hmac setup failed", sl ? key_sid : "default");
 		return -1;

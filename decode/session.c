@@ -34,17 +34,20 @@ struct question {
 	struct token_summary tok;
 };
 
-struct session {
-	struct session_config cfg;
-	struct diag d;
-
-	/* the Twilsock init token's claims, for update_mismatch */
+/* What later checks need of a connection's history: kept in the session,
+ * and in a parked session (session_park) once its decoder is at rest. */
+struct session_hist {
+	/* the Twilsock init token's claims, for update_mismatch: the identity
+	 * compared by hash and length (its first 64 characters are all a
+	 * diagnosis quotes), the SIDs whole */
 	int have_init;
-	char init_identity[sizeof(((struct token_summary *)0)->identity)];
+	uint64_t init_identity_hash;
+	size_t init_identity_len;
+	char init_identity[65];
 	char init_sub[48], init_chat[48], init_sync[48];
 
-	/* 128-bit hashes (seen_hash) of the tokens already reported */
-	uint8_t seen[SESSION_SEEN_MAX][16];
+	/* 64-bit hashes (seen_hash) of the tokens already reported */
+	uint64_t seen[SESSION_SEEN_MAX];
 	size_t nseen, seen_next;
 
 	/* the newest token, for expired_in_use */
@@ -56,20 +59,36 @@ struct session {
 	const char *newest_message;
 	int rm_done;           /* refresh_missing reported for the newest token */
 	int64_t warned_at;     /* the server said token_about_to_expire then (seconds), 0 not */
+};
 
-	/* the server's direction */
+struct session {
+	struct session_config cfg;
+	struct session_hist h;
+	int judged;    /* a token was validated on this connection */
+
+	/* the server's direction (not parked: a session parks only with no
+	 * question open and the server's direction given up or not read) */
 	struct question q[SESSION_Q_MAX];
 	uint64_t q_order;
 	int responses;         /* final HTTP/SIP responses seen */
 	int srv_lost;          /* the server direction gave up */
 
-	struct wire w; /* the big one: session_init clears what comes before it */
+	struct wire w; /* session_init clears what comes before it */
 	struct wire_srv srv;
 
+	struct diag d; /* the diagnosis being built (diag_init resets it) */
 	/* the validator's scratch (~41 KiB, off the host thread's stack); needs
 	 * no initialising, and its pages are touched only once a token is seen */
 	struct validate_work vw;
 };
+
+/* A parked session: its history and its decoder at rest, no buffer. */
+struct session_parked {
+	struct session_hist h;
+	int64_t due;   /* session_watch_due when parked */
+	uint64_t wire[(WIRE_REST_SIZE + 7) / 8];
+};
+_Static_assert(sizeof(struct session_parked) <= SESSION_PARK_SIZE, "SESSION_PARK_SIZE too small");
 
 size_t session_sizeof(void)
 {
@@ -82,6 +101,52 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 	s->cfg = *cfg;
 	wire_init(&s->w, &s->cfg.w, tls);
 	wire_srv_init(&s->srv, &s->cfg.w);
+}
+
+int session_at_rest(const struct session *s)
+{
+	/* the server's direction is not parked: only a session that reads
+	 * nothing more from it (given up, passed through: no answer can come)
+	 * parks */
+	return s->judged && wire_at_rest(&s->w) && (s->srv_lost || wire_srv_passthrough(&s->srv));
+}
+
+int session_park(const struct session *s, void *park)
+{
+	if (!session_at_rest(s))
+		return 0;
+	struct session_parked *p = park;
+	p->h = s->h;
+	p->due = session_watch_due(s);
+	memcpy(p->wire, &s->w, WIRE_REST_SIZE);
+	return 1;
+}
+
+void session_unpark(struct session *s, const struct session_config *cfg, const void *park)
+{
+	const struct session_parked *p = park;
+	memset(s, 0, offsetof(struct session, w));
+	s->cfg = *cfg;
+	s->h = p->h;
+	s->judged = 1;
+	memcpy(&s->w, p->wire, WIRE_REST_SIZE);
+	wire_resume(&s->w, &s->cfg.w);
+	/* no question was open and nothing more was read from the server */
+	wire_srv_init(&s->srv, &s->cfg.w);
+	wire_srv_lost(&s->srv);
+	s->srv_lost = 1;
+}
+
+struct ws_frame *session_park_frame(void *park)
+{
+	struct session_parked *p = park;
+	return &((struct wire *)(void *)p->wire)->wf;
+}
+
+int64_t session_park_due(const void *park)
+{
+	const struct session_parked *p = park;
+	return p->due;
 }
 
 void session_set_host(struct session *s, const char *host, size_t n)
@@ -117,16 +182,16 @@ struct h2_fast *session_fast_h2(struct session *s)
 
 int64_t session_watch_due(const struct session *s)
 {
-	if (!s->watch)
+	if (!s->h.watch)
 		return INT64_MAX;
-	if (!s->rm_done)
-		return s->watch_exp; /* refresh_missing: exp, no skew */
-	return s->eiu_done ? INT64_MAX : s->watch_exp + s->cfg.v.skew;
+	if (!s->h.rm_done)
+		return s->h.watch_exp; /* refresh_missing: exp, no skew */
+	return s->h.eiu_done ? INT64_MAX : s->h.watch_exp + s->cfg.v.skew;
 }
 
 static int watching(const struct session *s)
 {
-	return s->watch && (!s->eiu_done || !s->rm_done);
+	return s->h.watch && (!s->h.eiu_done || !s->h.rm_done);
 }
 
 static int questions_open(const struct session *s)
@@ -145,11 +210,11 @@ int session_passthrough(const struct session *s)
 	       (s->srv_lost || wire_srv_passthrough(&s->srv) || !questions_open(s));
 }
 
-/* A 128-bit hash of a token for the seen list: two multiply-xor lanes over
+/* A 64-bit hash of a token for the seen list: two multiply-xor lanes over
  * 8-byte words (a few hundred instructions for a token, not a SHA-256). Not
  * cryptographic: the tokens are the host's own, a collision only merges two
  * reports. */
-static void seen_hash(const char *p, size_t n, uint8_t out[16])
+static uint64_t seen_hash(const char *p, size_t n)
 {
 	uint64_t a = 0x9e3779b97f4a7c15ull ^ n, b = 0xc2b2ae3d27d4eb4full + n, v;
 	size_t i = 0;
@@ -170,21 +235,19 @@ static void seen_hash(const char *p, size_t n, uint8_t out[16])
 	b ^= b >> 31;
 	b *= 0xff51afd7ed558ccdull;
 	b ^= b >> 31;
-	memcpy(out, &a, 8);
-	memcpy(out + 8, &b, 8);
+	return a ^ (b << 1 | b >> 63);
 }
 
 static int seen_before(struct session *s, const char *tok, size_t n)
 {
-	uint8_t md[16];
-	seen_hash(tok, n, md);
-	for (size_t i = 0; i < s->nseen; i++)
-		if (!memcmp(s->seen[i], md, 16))
+	uint64_t md = seen_hash(tok, n);
+	for (size_t i = 0; i < s->h.nseen; i++)
+		if (s->h.seen[i] == md)
 			return 1;
-	memcpy(s->seen[s->seen_next], md, 16);
-	s->seen_next = (s->seen_next + 1) % SESSION_SEEN_MAX;
-	if (s->nseen < SESSION_SEEN_MAX)
-		s->nseen++;
+	s->h.seen[s->h.seen_next] = md;
+	s->h.seen_next = (s->h.seen_next + 1) % SESSION_SEEN_MAX;
+	if (s->h.nseen < SESSION_SEEN_MAX)
+		s->h.nseen++;
 	return 0;
 }
 
@@ -195,26 +258,27 @@ static const char fix_update[] =
 static void check_update(struct session *s)
 {
 	const struct token_summary *t = &s->d.token;
-	if (!s->have_init || !t->parsed)
+	if (!s->h.have_init || !t->parsed)
 		return;
-	if (strcmp(t->identity, s->init_identity)) {
+	size_t idn = strlen(t->identity);
+	if (idn != s->h.init_identity_len || seen_hash(t->identity, idn) != s->h.init_identity_hash) {
 		diag_add(&s->d, CAUSE_UPDATE_MISMATCH, fix_update,
 			 "update token is for identity '%.64s', the connection's init token for '%.64s'",
-			 t->identity, s->init_identity);
-	} else if (strcmp(t->chat_service_sid, s->init_chat)) {
+			 t->identity, s->h.init_identity);
+	} else if (strcmp(t->chat_service_sid, s->h.init_chat)) {
 		diag_add(&s->d, CAUSE_UPDATE_MISMATCH, fix_update,
 			 "update token's chat.service_sid '%s' differs from init's '%s'",
 			 t->chat_service_sid[0] ? t->chat_service_sid : "(none)",
-			 s->init_chat[0] ? s->init_chat : "(none)");
-	} else if (strcmp(t->sync_service_sid, s->init_sync)) {
+			 s->h.init_chat[0] ? s->h.init_chat : "(none)");
+	} else if (strcmp(t->sync_service_sid, s->h.init_sync)) {
 		diag_add(&s->d, CAUSE_UPDATE_MISMATCH, fix_update,
 			 "update token's data_sync.service_sid '%s' differs from init's '%s'",
 			 t->sync_service_sid[0] ? t->sync_service_sid : "(none)",
-			 s->init_sync[0] ? s->init_sync : "(none)");
-	} else if (strcmp(t->sub, s->init_sub)) {
+			 s->h.init_sync[0] ? s->h.init_sync : "(none)");
+	} else if (strcmp(t->sub, s->h.init_sub)) {
 		diag_add(&s->d, CAUSE_UPDATE_MISMATCH, fix_update,
 			 "update token's account (sub) '%s' differs from init's '%s'", t->sub,
-			 s->init_sub);
+			 s->h.init_sub);
 	}
 }
 
@@ -223,11 +287,14 @@ static void remember_init(struct session *s)
 	const struct token_summary *t = &s->d.token;
 	if (!t->parsed)
 		return;
-	s->have_init = 1;
-	memcpy(s->init_identity, t->identity, sizeof s->init_identity);
-	memcpy(s->init_sub, t->sub, sizeof s->init_sub);
-	memcpy(s->init_chat, t->chat_service_sid, sizeof s->init_chat);
-	memcpy(s->init_sync, t->sync_service_sid, sizeof s->init_sync);
+	s->h.have_init = 1;
+	s->h.init_identity_len = strlen(t->identity);
+	s->h.init_identity_hash = seen_hash(t->identity, s->h.init_identity_len);
+	memcpy(s->h.init_identity, t->identity, sizeof s->h.init_identity - 1);
+	s->h.init_identity[sizeof s->h.init_identity - 1] = '\0';
+	memcpy(s->h.init_sub, t->sub, sizeof s->h.init_sub);
+	memcpy(s->h.init_chat, t->chat_service_sid, sizeof s->h.init_chat);
+	memcpy(s->h.init_sync, t->sync_service_sid, sizeof s->h.init_sync);
 }
 
 /* The question a token-carrying message asks the server, when its answer
@@ -305,6 +372,7 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	v.choose_product = 1;
 	v.host_region = ev->region[0] ? ev->region : NULL;
 	validate_ex(ev->token, ev->token_len, now, &v, &s->d, &s->vw);
+	s->judged = 1;
 	s->d.channel = ev->channel;
 	s->d.message = ev->message;
 	int is_twilsock = ev->channel == CHANNEL_TWILSOCK;
@@ -315,15 +383,15 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 		remember_init(s);
 	ask(s, ev, now_ms);
 	if (s->d.token.parsed && s->d.token.has_exp) {
-		s->rm_done = 0;
-		s->warned_at = 0;
-		s->newest = s->d.token;
-		s->newest_channel = s->d.channel;
-		s->newest_product = s->d.product;
-		s->newest_message = s->d.message;
-		s->watch_exp = s->d.token.exp;
+		s->h.rm_done = 0;
+		s->h.warned_at = 0;
+		s->h.newest = s->d.token;
+		s->h.newest_channel = s->d.channel;
+		s->h.newest_product = s->d.product;
+		s->h.newest_message = s->d.message;
+		s->h.watch_exp = s->d.token.exp;
 		/* a token already expired when sent is reported as expired, not in use */
-		s->watch = now <= s->d.token.exp + s->cfg.v.skew;
+		s->h.watch = now <= s->d.token.exp + s->cfg.v.skew;
 	}
 	if (emit)
 		emit(ctx, &s->d);
@@ -336,10 +404,10 @@ static void lifetime_start(struct session *s, int64_t now)
 {
 	diag_init(&s->d, now);
 	s->d.event = DIAG_EV_LIFETIME;
-	s->d.token = s->newest;
-	s->d.channel = s->newest_channel;
-	s->d.product = s->newest_product;
-	s->d.message = s->newest_message;
+	s->d.token = s->h.newest;
+	s->d.channel = s->h.newest_channel;
+	s->d.product = s->h.newest_product;
+	s->d.message = s->h.newest_message;
 }
 
 static const char fix_refresh[] =
@@ -354,21 +422,21 @@ static const char fix_refresh[] =
 static int __attribute__((noinline)) lifetime_check(struct session *s, int64_t now, int sending,
 						    int expired, session_emit_fn emit, void *ctx)
 {
-	if (!s->watch)
+	if (!s->h.watch)
 		return 0;
-	int rm = !s->rm_done && (now > s->watch_exp || expired);
-	int eiu = sending && !s->eiu_done && now > s->watch_exp + s->cfg.v.skew;
+	int rm = !s->h.rm_done && (now > s->h.watch_exp || expired);
+	int eiu = sending && !s->h.eiu_done && now > s->h.watch_exp + s->cfg.v.skew;
 	if (!rm && !eiu)
 		return 0;
 	lifetime_start(s, now);
 	char exp[32], ago[32];
-	fmt_iso8601(s->watch_exp, exp, sizeof exp);
+	fmt_iso8601(s->h.watch_exp, exp, sizeof exp);
 	if (rm) {
-		s->rm_done = 1;
+		s->h.rm_done = 1;
 		char warned[96] = "3 minutes before it";
-		if (s->warned_at) {
+		if (s->h.warned_at) {
 			char t[32];
-			fmt_iso8601(s->warned_at, t, sizeof t);
+			fmt_iso8601(s->h.warned_at, t, sizeof t);
 			snprintf(warned, sizeof warned, "the server warned at %s (token_about_to_expire)", t);
 		}
 		diag_add(&s->d, CAUSE_REFRESH_MISSING, fix_refresh,
@@ -377,8 +445,8 @@ static int __attribute__((noinline)) lifetime_check(struct session *s, int64_t n
 			 exp, warned);
 	}
 	if (eiu) {
-		s->eiu_done = 1;
-		fmt_duration(now - s->watch_exp, ago, sizeof ago);
+		s->h.eiu_done = 1;
+		fmt_duration(now - s->h.watch_exp, ago, sizeof ago);
 		diag_add(&s->d, CAUSE_EXPIRED_IN_USE,
 			 "refresh the token before it expires (Twilsock: updateToken on "
 			 "tokenAboutToExpire; Voice: device.updateToken), or reconnect with a new one",
@@ -533,8 +601,8 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 		return lifetime_check(s, now, 0, ev->code == 51207, emit, ctx);
 	case SRV_MSG_TW_CLIENT_UPDATE:
 		if (!strcmp(ev->update_type, "token_about_to_expire")) {
-			if (!s->warned_at)
-				s->warned_at = now;
+			if (!s->h.warned_at)
+				s->h.warned_at = now;
 			return 0;
 		}
 		if (!strcmp(ev->update_type, "token_expired"))
@@ -607,7 +675,7 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	if (watching(s)) {
 		if (clock)
 			now = clock(0);
-		if (now > s->watch_exp)
+		if (now > s->h.watch_exp)
 			emitted += lifetime_check(s, now, 1, 0, emit, ctx);
 	}
 	return emitted;
@@ -657,10 +725,10 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 		}
 		emitted += on_server(s, &ev, now, now_ms, emit, ctx);
 	}
-	if (watching(s) && !s->rm_done) {
+	if (watching(s) && !s->h.rm_done) {
 		if (clock)
 			now = clock(0);
-		if (now > s->watch_exp)
+		if (now > s->h.watch_exp)
 			emitted += lifetime_check(s, now, 0, 0, emit, ctx);
 	}
 	return emitted;

@@ -27,6 +27,26 @@ void session_set_host(struct session *s, const char *host, size_t n);
 void session_set_port(struct session *s, unsigned short port);
 void session_release(struct session *s);
 
+/* Parking: a session whose token was judged and whose decoder is at rest
+ * (between messages or requests, nothing buffered, no inflate context to
+ * keep) fits in SESSION_PARK_SIZE bytes: what later checks need (the init
+ * token's identity, service and account for update_mismatch, the tokens
+ * already reported, the newest token for expired_in_use) and the decoder's
+ * position. session_park: 1 with park filled (the block may then be
+ * released), 0 when s is not at rest (nothing written). session_unpark: a
+ * block (any, uninitialised) made the session that was parked, going on
+ * exactly as it would have. */
+#define SESSION_PARK_SIZE 1664
+/* 1 when session_park would park s. */
+int session_at_rest(const struct session *s);
+int session_park(const struct session *s, void *park);
+void session_unpark(struct session *s, const struct session_config *cfg, const void *park);
+/* The parked decoder's frame state, for the fast path while parked
+ * (ws_frame_take on it counts as fed: session_unpark goes on from it). */
+struct ws_frame *session_park_frame(void *park);
+/* session_watch_due of the parked session. */
+int64_t session_park_due(const void *park);
+
 /* Feeds bytes written by the client at time `now`; emits a diagnosis for each
  * new token found (the same token twice on one connection: once), for an
  * update_mismatch, and a lifetime record (refresh_missing, expired_in_use:

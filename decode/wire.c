@@ -43,6 +43,32 @@ void wire_init(struct wire *w, const struct wire_config *cfg, int tls)
 	http_request_reset(w);
 }
 
+int wire_at_rest(const struct wire *w)
+{
+	if (w->job.active || w->pending_err)
+		return 0;
+	switch (w->mode) {
+	case WM_PASS:
+		return 1;
+	case WM_HTTP:
+		return w->hs == HS_REQLINE && !w->line_len && !w->line_over;
+	case WM_WS:
+		/* an inflate context the next message goes on from cannot be
+		 * rebuilt; a message being kept cannot be dropped */
+		if (w->z_ready && !w->ws_no_ctx)
+			return 0;
+		return !w->wf.in_msg || (w->wf.skip && !w->msg_z);
+	default:
+		return 0;
+	}
+}
+
+void wire_resume(struct wire *w, const struct wire_config *cfg)
+{
+	memset(w->rest_end, 0, offsetof(struct wire, job) + sizeof w->job - WIRE_REST_SIZE);
+	w->cfg = cfg;
+}
+
 void wire_release(struct wire *w)
 {
 	wire_ws_release(w);

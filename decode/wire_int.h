@@ -10,7 +10,12 @@
  *   WIRE_MSG_MAX    the prefix of a WebSocket text message, or of a binary one
  *                   that starts with "TWILSOCK", kept (inflated) and scanned;
  *                   the rest is skipped by length (or inflated into a scratch
- *                   buffer to keep the permessage-deflate context).
+ *                   buffer to keep the permessage-deflate context). Of a
+ *                   Twilsock message (text or binary) only the preamble
+ *                   `TWILSOCK V3.0 <n>\r\n` and the n bytes of header JSON
+ *                   are kept: the header is scanned as soon as it is complete,
+ *                   the payload skipped by length (inflated, not kept, when
+ *                   compressed).
  *   WIRE_ZARENA     the bump arena zlib's inflate allocates from (its state and
  *                   a 32 KiB window).
  * Binary WebSocket messages that do not start with "TWILSOCK", HTTP bodies of
@@ -109,8 +114,6 @@ struct wire {
 	int chunked, has_cl, body_scan, body_trunc, ctype_seen;
 	uint64_t content_length, remaining;
 	size_t body_len;
-	char small[WIRE_SMALL_LINE];
-	size_t small_len;
 
 	/* WebSocket: one direction's frames (decode/ws_frame.h), the open
 	 * message, and this direction's deflate context below */
@@ -122,18 +125,28 @@ struct wire {
 	size_t msg_len;
 	int msg_trunc;
 	int msg_zdone;         /* inflate reached the end of its stream or failed in this message */
+	size_t msg_want;       /* a Twilsock message: the bytes of its preamble and header JSON,
+				* all that is kept (the payload is skipped); 0 not known yet */
 	enum wire_hint ws_hint;
-
-	/* inflate (permessage-deflate) */
-	int z_ready;
-	z_stream z;
-	size_t z_used;
 
 	/* unknown text stream: streaming JWT candidate (kept in buf) */
 	int raw_cand, raw_cand_over;
 	size_t raw_cand_len;
 	unsigned char raw_prev;
 	size_t raw_seen, raw_ctrl;
+
+	/* Everything above is what a decoder at rest (wire_at_rest) needs to go
+	 * on: a session parks it (session_park) and a fresh block goes on from
+	 * a copy of it. What follows is rebuilt from nothing. */
+	char rest_end[0];
+
+	char small[WIRE_SMALL_LINE];
+	size_t small_len;
+
+	/* inflate (permessage-deflate) */
+	int z_ready;
+	z_stream z;
+	size_t z_used;
 
 	/* HTTP/2 (wire_h2.c): h2 below is set up (h2_init) */
 	int h2_on;
@@ -157,6 +170,18 @@ struct wire {
 	 * touched on HTTP/2 connections) */
 	struct h2 h2;
 };
+
+/* The bytes of struct wire a decoder at rest is (the part before rest_end). */
+#define WIRE_REST_SIZE offsetof(struct wire, rest_end)
+/* Non-zero when w is between units with nothing held in its buffers or its
+ * inflate context (HTTP before a request line, WebSocket between frames of
+ * no message or of a message skipped by length, with no context takeover
+ * in use, pass-through): a copy of its first WIRE_REST_SIZE bytes with the
+ * rest cleared goes on exactly as w would (wire_resume). */
+int wire_at_rest(const struct wire *w);
+/* w (its first WIRE_REST_SIZE bytes a copy of a decoder at rest) made
+ * whole: the rest cleared, cfg set. */
+void wire_resume(struct wire *w, const struct wire_config *cfg);
 
 /* ---- the server's direction (decode/wire_srv.c) ---- */
 #define SRV_LINE_MAX 2048

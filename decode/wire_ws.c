@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "decode/text.h"
+#include "decode/twilsock.h"
 #include "decode/wire_int.h"
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -107,6 +108,65 @@ static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, c
 		out[i] = in[i] ^ mask[(off + i) & 3];
 }
 
+static void twilsock_msg(struct wire *w, const char *b, size_t n);
+
+/* A Twilsock message's preamble in the kept bytes: msg_want becomes its
+ * length plus its header's (capped). Not a preamble: the whole message is
+ * kept and scanned as any other. */
+static void twilsock_want(struct wire *w)
+{
+	size_t hoff, hlen;
+	int r = twilsock_preamble(w->buf, w->msg_len, &hoff, &hlen);
+	if (r < 0)
+		w->msg_want = WIRE_MSG_MAX;
+	else if (r > 0)
+		w->msg_want = hlen < WIRE_MSG_MAX - hoff ? hoff + hlen : WIRE_MSG_MAX;
+}
+
+/* After kept bytes arrived: a client's Twilsock message whose header is complete is
+ * scanned now (its job started) and the rest of it skipped by length
+ * (uncompressed) or inflated and dropped (compressed). */
+static void twilsock_progress(struct wire *w)
+{
+	/* the server's messages are answers: read whole (wire_srv.c) */
+	if (w->msg_mode != MM_COLLECT || w->wf.dir == WS_SERVER)
+		return;
+	if (!w->msg_want)
+		twilsock_want(w);
+	if (!w->msg_want || w->msg_want == WIRE_MSG_MAX || w->msg_len < w->msg_want)
+		return;
+	w->msg_len = w->msg_want;
+	size_t hoff, hlen;
+	const char *m;
+	/* a method that carries no token: nothing to look at (the fast path
+	 * takes such a message whole, ws_twilsock_skippable) */
+	if (twilsock_preamble(w->buf, w->msg_len, &hoff, &hlen) != 1 ||
+	    twilsock_method(w->buf + hoff, w->msg_len - hoff, &m) != 0) {
+		wire_job_start(w, w->msg_len, 0, "message", "JWT in a WebSocket message");
+		twilsock_msg(w, w->buf, w->msg_len);
+	}
+	w->msg_mode = MM_DISCARD;
+	if (!w->msg_z)
+		w->wf.skip = 1;
+}
+
+/* How many more bytes to keep of the message, at most cap. */
+static size_t keep_room(const struct wire *w, size_t cap)
+{
+	if (w->msg_len < 8 && w->wf.dir == WS_CLIENT) {
+		if (cap > 8 - w->msg_len)
+			cap = 8 - w->msg_len; /* enough to tell a Twilsock message */
+	} else if (w->msg_mode == MM_UNDECIDED && cap > 8 - w->msg_len)
+		cap = 8 - w->msg_len;
+	else if (w->msg_want && w->msg_want != WIRE_MSG_MAX && cap > w->msg_want - w->msg_len)
+		cap = w->msg_want - w->msg_len;
+	else if (!w->msg_want && w->wf.dir == WS_CLIENT && w->msg_len < 64 && w->msg_len >= 8 &&
+		 !memcmp(w->buf, "TWILSOCK", 8) &&
+		 cap > 64 - w->msg_len)
+		cap = 64 - w->msg_len; /* the preamble first, then its header's length */
+	return cap;
+}
+
 static void decide(struct wire *w)
 {
 	if (w->msg_mode == MM_UNDECIDED && w->msg_len >= 8) {
@@ -124,9 +184,7 @@ static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
 		size_t k = n;
 		if (w->msg_mode == MM_DISCARD)
 			return;
-		size_t room = WIRE_MSG_MAX - w->msg_len;
-		if (w->msg_mode == MM_UNDECIDED && room > 8 - w->msg_len)
-			room = 8 - w->msg_len;
+		size_t room = keep_room(w, WIRE_MSG_MAX - w->msg_len);
 		if (k > room)
 			k = room;
 		if (k == 0) {
@@ -140,6 +198,9 @@ static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
 		p += k;
 		n -= k;
 		decide(w);
+		twilsock_progress(w);
+		if (w->job.active)
+			return;
 	}
 }
 
@@ -155,9 +216,7 @@ static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
 		int into_buf = w->msg_mode != MM_DISCARD && w->msg_len < WIRE_MSG_MAX;
 		if (into_buf) {
 			out = (unsigned char *)w->buf + w->msg_len;
-			cap = WIRE_MSG_MAX - w->msg_len;
-			if (w->msg_mode == MM_UNDECIDED && cap > 8 - w->msg_len)
-				cap = 8 - w->msg_len;
+			cap = keep_room(w, WIRE_MSG_MAX - w->msg_len);
 		} else {
 			out = w->zscratch_out;
 			cap = sizeof w->zscratch_out;
@@ -171,6 +230,7 @@ static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
 		else if (produced && w->msg_mode != MM_DISCARD)
 			w->msg_trunc = 1;
 		decide(w);
+		twilsock_progress(w);
 		if (r == Z_STREAM_END) {
 			/* the sender ended its deflate stream: the next message starts anew */
 			inflateReset(&w->z);
@@ -235,33 +295,17 @@ static int plausible(const struct wire *w, enum wire_hint hint, const struct jsp
 static void twilsock_msg(struct wire *w, const char *b, size_t n)
 {
 	/* TWILSOCK V3.0 <header bytes>\r\n<header JSON>\r\n<payload> */
-	size_t i = 12;
-	while (i < n && b[i] >= '0' && b[i] <= '9')
-		i++;
-	if (i >= n || b[i] != ' ')
+	size_t i, hlen;
+	const char *m;
+	struct jspan tok;
+	if (twilsock_preamble(b, n, &i, &hlen) != 1)
 		return;
-	i++;
-	size_t hlen = 0, d = 0;
-	while (i < n && b[i] >= '0' && b[i] <= '9' && d < 8) {
-		hlen = hlen * 10 + (size_t)(b[i++] - '0');
-		d++;
-	}
-	if (d == 0 || i + 1 >= n || b[i] != '\r' || b[i + 1] != '\n')
-		return;
-	i += 2;
 	size_t hn = hlen < n - i ? hlen : n - i;
-	struct jspan method, tok;
-	if (!wire_json_member(b + i, hn, "method", &method))
-		return;
-	int init = wire_jspan_eq(&method, "init");
-	if (!init && !wire_jspan_eq(&method, "update"))
-		return; /* other methods carry no token (the fallback scan still runs) */
+	if (twilsock_method(b + i, hn, &m) != 1)
+		return; /* other methods carry no token */
 	if (!wire_json_member(b + i, hn, "token", &tok))
 		return;
-	if (init)
-		job_tok(w, &tok, CHANNEL_TWILSOCK, "init", "Twilsock init");
-	else
-		job_tok(w, &tok, CHANNEL_TWILSOCK, "update", "Twilsock update");
+	job_tok(w, &tok, CHANNEL_TWILSOCK, m, m[0] == 'i' ? "Twilsock init" : "Twilsock update");
 	struct jspan id;
 	if (wire_json_member(b + i, hn, "id", &id) && id.is_string && id.n < sizeof w->job.id) {
 		memcpy(w->job.id, id.p, id.n);
@@ -350,6 +394,7 @@ static void frame_start(struct wire *w, const struct ws_hdr *h)
 	w->msg_len = 0;
 	w->msg_trunc = 0;
 	w->msg_zdone = 0;
+	w->msg_want = 0;
 	w->msg_mode = h->op == 1 ? MM_COLLECT : MM_UNDECIDED;
 	if (w->msg_z && z_ensure(w) < 0) {
 		if (!w->pending_err)
@@ -442,11 +487,10 @@ size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
 		}
 		f->left -= k;
 		used += k;
-		if (f->left == 0) {
+		if (f->left == 0)
 			frame_end(w);
-			if (w->job.active)
-				return used;
-		}
+		if (w->job.active)
+			return used;
 	}
 	return used;
 }

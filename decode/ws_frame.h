@@ -167,10 +167,20 @@ static inline int ws_frame_end(struct ws_frame *f)
 	return 0;
 }
 
+/* The most of a Twilsock message's start the fast path unmasks to read its
+ * preamble and header. */
+#define TWILSOCK_FAST_MAX 512
+/* decode/twilsock.c: 1 when the payload q[0..n) (masked with mask) holds a
+ * whole Twilsock preamble and header, and the header's method carries no
+ * token (twilsock_method): the decoder would find nothing in the message. */
+int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4]);
+
 /* Whether the frame h, whose payload starts at q with avail bytes in hand,
  * can be taken by length with no event: a control frame, a continuation of
  * a skipped message, an uncompressed binary message whose first 8 bytes
- * (all in hand) are not "TWILSOCK". */
+ * (all in hand) are not "TWILSOCK", an uncompressed binary or text message
+ * that is a Twilsock message of a method with no token, its header in
+ * hand. */
 static inline int ws_hdr_skippable(const struct ws_frame *f, const struct ws_hdr *h,
 				   const unsigned char *q, size_t avail)
 {
@@ -180,9 +190,12 @@ static inline int ws_hdr_skippable(const struct ws_frame *f, const struct ws_hdr
 		return 1;
 	if (h->op == 0)
 		return f->skip;
-	if (h->op != 2 || h->len < 8 || avail < 8)
-		return 0; /* text: collected and scanned; short binary: the decoder */
-	return !ws_is_twilsock(q, h->mask);
+	if (h->len < 8 || avail < 8)
+		return 0; /* short: the decoder */
+	if (!ws_is_twilsock(q, h->mask))
+		return h->op == 2; /* other text: collected and scanned */
+	/* the server's Twilsock messages are answers, read whole */
+	return f->dir == WS_CLIENT && ws_twilsock_skippable(q, avail < h->len ? avail : (size_t)h->len, h->mask);
 }
 
 /* Consumes the prefix of p[0..n) that needs no event and no inflate (frames
@@ -215,7 +228,7 @@ static inline size_t ws_frame_skip(struct ws_frame *f, const unsigned char *p, s
 		if (!ws_hdr_skippable(f, &h, p + used + k, avail))
 			return used;
 		ws_frame_begin(f, &h);
-		if (h.op == 2)
+		if (h.op == 1 || h.op == 2)
 			f->skip = 1;
 		if (h.len > avail) {
 			f->left = h.len - avail;

@@ -1,11 +1,24 @@
 /* The connection table: SSL*, gnutls_session_t or fd -> struct conn.
  *
- * Fixed size, no malloc: CONN_SLOTS slots, open addressing with linear
- * probing on the key's hash, at most CONN_PROBE slots; a removed slot
- * becomes a tombstone that a later add may reuse. Keys are atomics; each slot's state is guarded by the
- * slot's own spinlock, so threads writing on different connections never
- * share a lock. An fd below CONN_FD_MAX is found in one step through a direct
- * map (slot index + 1), so a write to a file or pipe costs one load.
+ * It grows, bounded by memory: slots live in segments of CONN_SEG_SLOTS,
+ * mmap'ed when the free ones run out (never unmapped, so a slot pointer
+ * stays valid for the process's life) and handed out from a free list. An
+ * fd below CONN_FD_MAX is found in one step through a direct map (slot
+ * index + 1), so a write to a file or pipe costs one load. Pointer keys are
+ * found through an open-addressed index of slot numbers, kept at most half
+ * full (tombstones included) and rebuilt larger when it would pass that:
+ * every look-up ends at an empty entry, and no key is ever refused for
+ * lack of a free entry near its hash. A connection the table cannot take
+ * (no memory, an fd past the map) is counted (conn_unfollowed) and said
+ * once on stderr.
+ *
+ * Look-ups take no lock: keys are atomics, the index is read lock-free (a
+ * replaced index is freed only once no reader is inside one, counted by
+ * `readers`), and an index entry is a hint checked against the slot's own
+ * key. Adds and removes of slots and index entries (once per connection,
+ * never per write) take the table's lock, after the slot's lock when both
+ * are held. Each slot's state is guarded by the slot's own spinlock, so
+ * threads writing on different connections never share a lock.
  *
  * Callers serialise operations on one key the way the libraries demand (an
  * SSL* is not written from two threads at once); the slot lock still makes
@@ -29,22 +42,38 @@
 /* A slot given up on (slot_poison): never looked up (no fd, no pointer or
  * ffi key has this value: an fd key's number would be negative), never reused. */
 #define CONN_POISON (UINTPTR_MAX - 4)
-#define CONN_MASK (CONN_SLOTS - 1)
-/* Probe length of a pointer key. Tombstones are never turned back into
- * empty slots (a lock-free reader could then miss a key placed after one),
- * so after CONN_SLOTS connections every slot has been used and a miss would
- * scan the whole table: the bound keeps every look-up at CONN_PROBE loads. A
- * key whose CONN_PROBE slots are all live is not followed. */
-#define CONN_PROBE 64
+#define CONN_NO_SLOT UINT32_MAX
 
-_Static_assert((CONN_SLOTS & CONN_MASK) == 0, "CONN_SLOTS must be a power of two");
-_Static_assert(CONN_SLOTS < 65535, "fd map holds slot indexes in 16 bits");
-
-struct conn shim_slots[CONN_SLOTS];
-#define slots shim_slots
-_Atomic uint16_t shim_fd_map[CONN_FD_MAX];
+_Atomic(struct conn *) shim_conn_segs[CONN_SEGS];
+_Atomic uint32_t shim_fd_map[CONN_FD_MAX];
 static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
 static _Atomic uint64_t next_id = 1;
+static atomic_ulong unfollowed;       /* connections the table could not take */
+static atomic_int unfollowed_said;
+static atomic_int hot_n;              /* connections with c->hot set */
+
+/* ---- the table's lock, segments and free list ------------------------------ */
+static struct {
+	atomic_int lock;
+	uint32_t nslots;      /* slots in the segments mapped so far */
+	uint32_t free_head;   /* first free slot, CONN_NO_SLOT none */
+	uint32_t nfree;
+} tab = { .free_head = CONN_NO_SLOT };
+
+/* The index of pointer keys: entries are slot number + 2, 0 empty, 1 a
+ * tombstone. cap is a power of two; used (live + tombstones) <= cap / 2. */
+struct pindex {
+	size_t cap, used, live;
+	struct pindex *retired_next; /* on the retired list */
+	size_t map_size;
+	_Atomic uint32_t e[];
+};
+#define PIDX_EMPTY 0u
+#define PIDX_TOMB 1u
+#define PIDX_MIN 256
+static _Atomic(struct pindex *) pidx;
+static struct pindex *retired;        /* replaced indexes, freed when no reader is inside */
+static atomic_int readers;            /* look-ups inside an index */
 
 static size_t key_hash(uintptr_t k)
 {
@@ -52,7 +81,7 @@ static size_t key_hash(uintptr_t k)
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdull;
 	x ^= x >> 33;
-	return (size_t)x & CONN_MASK;
+	return (size_t)x;
 }
 
 static int key_fd(uintptr_t key)
@@ -64,7 +93,212 @@ static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
 #endif
+}
+
+/* 1 with the table's lock, 0 when it stayed busy (a holder that
+ * siglongjmp'ed out of a hook never lets go): the caller then does without
+ * (a connection not followed, a slot not reused). */
+static int tab_lock(void)
+{
+	for (unsigned i = 0; i < 100000; i++) {
+		if (!atomic_exchange_explicit(&tab.lock, 1, memory_order_acquire))
+			return 1;
+		while (atomic_load_explicit(&tab.lock, memory_order_relaxed) && ++i < 100000) {
+			if (i > 64)
+				sched_yield();
+			else
+				cpu_relax();
+		}
+	}
+	return 0;
+}
+
+static void tab_unlock(void)
+{
+	atomic_store_explicit(&tab.lock, 0, memory_order_release);
+}
+
+static void *map_zero(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Under the table's lock: one more segment of free slots; 0 when out of
+ * memory or segments. */
+static int seg_grow(void)
+{
+	uint32_t s = tab.nslots / CONN_SEG_SLOTS;
+	if (s >= CONN_SEGS)
+		return 0;
+	struct conn *seg = map_zero(CONN_SEG_SLOTS * sizeof(struct conn));
+	if (!seg)
+		return 0;
+	for (uint32_t i = 0; i < CONN_SEG_SLOTS; i++) {
+		seg[i].fd = -1;
+		seg[i].slot = tab.nslots + i;
+		seg[i].next_free = i + 1 < CONN_SEG_SLOTS ? tab.nslots + i + 1 : tab.free_head;
+	}
+	atomic_store_explicit(&shim_conn_segs[s], seg, memory_order_release);
+	tab.free_head = tab.nslots;
+	tab.nslots += CONN_SEG_SLOTS;
+	tab.nfree += CONN_SEG_SLOTS;
+	return 1;
+}
+
+static uint32_t slot_no(const struct conn *c)
+{
+	return c->slot;
+}
+
+/* Frees the indexes replaced while readers were inside them. Under the
+ * table's lock. seq_cst: a reader that counts itself after this sees no
+ * retired index (pidx was replaced before it was retired). */
+static void retired_free(void)
+{
+	if (!retired || atomic_load(&readers) != 0)
+		return;
+	while (retired) {
+		struct pindex *n = retired->retired_next;
+		munmap(retired, retired->map_size);
+		retired = n;
+	}
+}
+
+static void pidx_put(struct pindex *t, uintptr_t ikey, uint32_t v)
+{
+	size_t mask = t->cap - 1;
+	for (size_t i = key_hash(ikey) & mask;; i = (i + 1) & mask) {
+		uint32_t e = atomic_load_explicit(&t->e[i], memory_order_relaxed);
+		if (e == PIDX_EMPTY || e == PIDX_TOMB) {
+			if (e == PIDX_EMPTY)
+				t->used++;
+			t->live++;
+			atomic_store_explicit(&t->e[i], v, memory_order_release);
+			return;
+		}
+	}
+}
+
+/* Under the table's lock: an index with room for one more entry (the
+ * current one, or a new one holding its live entries); NULL out of memory. */
+static struct pindex *pidx_room(void)
+{
+	struct pindex *t = atomic_load_explicit(&pidx, memory_order_relaxed);
+	if (t && (t->used + 1) * 2 <= t->cap)
+		return t;
+	size_t cap = PIDX_MIN;
+	size_t live = t ? t->live : 0;
+	while (cap < (live + 1) * 4)
+		cap *= 2;
+	size_t size = sizeof(struct pindex) + cap * sizeof(uint32_t);
+	struct pindex *n = map_zero(size);
+	if (!n)
+		return NULL;
+	n->cap = cap;
+	n->map_size = size;
+	if (t) {
+		for (size_t i = 0; i < t->cap; i++) {
+			uint32_t e = atomic_load_explicit(&t->e[i], memory_order_relaxed);
+			if (e >= 2)
+				pidx_put(n, shim_conn_at(e - 2)->ikey, e);
+		}
+	}
+	atomic_store(&pidx, n);
+	if (t) {
+		t->retired_next = retired;
+		retired = t;
+	}
+	retired_free();
+	return n;
+}
+
+/* Under the table's lock: the index entry of slot c (key ikey) removed. */
+static void pidx_del(const struct conn *c)
+{
+	struct pindex *t = atomic_load_explicit(&pidx, memory_order_relaxed);
+	if (!t)
+		return;
+	uint32_t v = slot_no(c) + 2;
+	size_t mask = t->cap - 1;
+	for (size_t n = 0, i = key_hash(c->ikey) & mask; n < t->cap; n++, i = (i + 1) & mask) {
+		uint32_t e = atomic_load_explicit(&t->e[i], memory_order_relaxed);
+		if (e == PIDX_EMPTY)
+			return;
+		if (e == v) {
+			atomic_store_explicit(&t->e[i], PIDX_TOMB, memory_order_release);
+			t->live--;
+			return;
+		}
+	}
+}
+
+/* The slot holding pointer key `key`, unlocked, or NULL. */
+static struct conn *pidx_find(uintptr_t key)
+{
+	struct conn *found = NULL;
+	atomic_fetch_add(&readers, 1);
+	struct pindex *t = atomic_load(&pidx);
+	if (t) {
+		size_t mask = t->cap - 1;
+		for (size_t n = 0, i = key_hash(key) & mask; n < t->cap; n++, i = (i + 1) & mask) {
+			uint32_t e = atomic_load_explicit(&t->e[i], memory_order_acquire);
+			if (e == PIDX_EMPTY)
+				break;
+			if (e == PIDX_TOMB)
+				continue;
+			struct conn *c = shim_conn_at(e - 2);
+			if (atomic_load_explicit(&c->key, memory_order_acquire) == key) {
+				found = c;
+				break;
+			}
+		}
+	}
+	atomic_fetch_sub(&readers, 1);
+	return found;
+}
+
+static void said_once(void)
+{
+	if (atomic_exchange(&unfollowed_said, 1))
+		return;
+	static const char msg[] = "tokshim: warning: a connection is not followed (out of memory for "
+				  "the connection table, or an fd past 65535); the count is given at exit\n";
+	/* fd 2 may be a followed socket of the host's (stderr closed, the
+	 * number reused): then nothing is written */
+	if (shim_fd_mapped(2))
+		return;
+	/* the system call itself: this runs inside a hook, and conn.c sits
+	 * below the resolver of libc's functions */
+	int saved = errno;
+	(void)!syscall(SYS_write, 2, msg, sizeof msg - 1);
+	errno = saved;
+}
+
+static void not_followed(void)
+{
+	atomic_fetch_add_explicit(&unfollowed, 1, memory_order_relaxed);
+	said_once();
+}
+
+int conn_hot(struct conn *c)
+{
+	if (c->hot)
+		return 1;
+	if (atomic_fetch_add_explicit(&hot_n, 1, memory_order_relaxed) < CONN_HOT) {
+		c->hot = 1;
+		return 1;
+	}
+	atomic_fetch_sub_explicit(&hot_n, 1, memory_order_relaxed);
+	return 0;
+}
+
+unsigned long conn_unfollowed(void)
+{
+	return atomic_load_explicit(&unfollowed, memory_order_relaxed);
 }
 
 /* A lock holder gone for good (a signal handler that siglongjmp'ed out of a
@@ -158,7 +392,7 @@ static void fd_map_clear(struct conn *c, uintptr_t key)
 {
 	int fd = key_fd(key);
 	if (fd >= 0 && fd < CONN_FD_MAX) {
-		uint16_t want = (uint16_t)((c - slots) + 1);
+		uint32_t want = slot_no(c) + 1;
 		atomic_compare_exchange_strong_explicit(&shim_fd_map[fd], &want, 0, memory_order_acq_rel,
 							memory_order_relaxed);
 	}
@@ -176,12 +410,24 @@ static void slot_poison(struct conn *c, uintptr_t key)
 						memory_order_relaxed);
 }
 
-static int slot_trylock(struct conn *c)
-{
-	return !atomic_exchange_explicit(&c->lock, self_id(), memory_order_acquire);
-}
-
 static void state_free(struct conn *c);
+
+/* c (locked, its key already CONN_TOMB) back to the free list, its index
+ * entry removed. Without the table's lock (busy for good) the slot is left
+ * unused: a few hundred bytes, never a wrong look-up. */
+static void slot_release(struct conn *c)
+{
+	if (!tab_lock())
+		return;
+	if (key_fd(c->ikey) < 0)
+		pidx_del(c);
+	c->ikey = 0;
+	c->next_free = tab.free_head;
+	tab.free_head = slot_no(c);
+	tab.nfree++;
+	retired_free();
+	tab_unlock();
+}
 
 void conn_unlock(struct conn *c)
 {
@@ -190,6 +436,7 @@ void conn_unlock(struct conn *c)
 	if (__builtin_expect(atomic_load_explicit(&c->key, memory_order_acquire) == CONN_POISON, 0)) {
 		state_free(c);
 		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+		slot_release(c);
 	}
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 }
@@ -213,19 +460,11 @@ struct conn *conn_find(uintptr_t key)
 	if (fd >= 0) {
 		if (fd >= CONN_FD_MAX)
 			return NULL;
-		unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
-		return idx ? conn_lock_if(&slots[idx - 1], key) : NULL;
+		uint32_t idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
+		return idx ? conn_lock_if(shim_conn_at(idx - 1), key) : NULL;
 	}
-	size_t h = key_hash(key);
-	for (size_t i = 0; i < CONN_PROBE; i++) {
-		struct conn *c = &slots[(h + i) & CONN_MASK];
-		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
-		if (k == 0)
-			return NULL;
-		if (k == key)
-			return conn_lock_if(c, key);
-	}
-	return NULL;
+	struct conn *c = pidx_find(key);
+	return c ? conn_lock_if(c, key) : NULL;
 }
 
 static void state_free(struct conn *c)
@@ -235,6 +474,11 @@ static void state_free(struct conn *c)
 		shim_block_put(c->s, c->s_size);
 		c->s = NULL;
 		c->s_size = 0;
+	}
+	c->parked = 0;
+	if (c->hot) {
+		c->hot = 0;
+		atomic_fetch_sub_explicit(&hot_n, 1, memory_order_relaxed);
 	}
 	c->fast = NULL;
 	c->fast_h2 = NULL;
@@ -261,6 +505,29 @@ static void state_reset(struct conn *c, const char *library, int tls)
 	atomic_store_explicit(&c->passthrough, 0, memory_order_relaxed);
 }
 
+/* A free slot, taken off the list (growing the table when none is left),
+ * and, for a pointer key, its index entry made: the entry is published
+ * before the key, and a look-up checks the key, so it never finds a slot
+ * half made. NULL when out of memory. */
+static struct conn *slot_take(uintptr_t key)
+{
+	if (!tab_lock())
+		return NULL;
+	struct conn *c = NULL;
+	struct pindex *t = NULL;
+	if ((tab.free_head != CONN_NO_SLOT || seg_grow()) &&
+	    ((key & 3) == CONN_FD || (t = pidx_room()))) {
+		c = shim_conn_at(tab.free_head);
+		tab.free_head = c->next_free;
+		tab.nfree--;
+		c->ikey = key;
+		if (t)
+			pidx_put(t, key, slot_no(c) + 2);
+	}
+	tab_unlock();
+	return c;
+}
+
 struct conn *conn_add(uintptr_t key, const char *library, int tls)
 {
 	struct conn *c = conn_find(key);
@@ -271,36 +538,29 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls)
 			c->fd = fd;
 		return c;
 	}
-	if (fd >= CONN_FD_MAX)
+	if (fd >= CONN_FD_MAX || !(c = slot_take(key))) {
+		not_followed();
 		return NULL;
-	size_t h = key_hash(key);
-	/* a pointer key within CONN_PROBE slots of its hash (conn_find looks
-	 * no further); an fd anywhere (found through the fd map) */
-	size_t probe = fd >= 0 ? CONN_SLOTS : CONN_PROBE;
-	for (size_t i = 0; i < probe; i++) {
-		c = &slots[(h + i) & CONN_MASK];
-		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
-		if ((k != 0 && k != CONN_TOMB) || !slot_trylock(c))
-			continue;
-		k = atomic_load_explicit(&c->key, memory_order_acquire);
-		if (k != 0 && k != CONN_TOMB) {
-			conn_unlock(c);
-			continue;
-		}
-		state_reset(c, library, tls);
-		atomic_store_explicit(&c->key, key, memory_order_release);
-		if (fd >= 0) {
-			c->fd = fd;
-			atomic_store_explicit(&shim_fd_map[fd], (uint16_t)((c - slots) + 1), memory_order_release);
-			int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
-			while (fd + 1 > hi &&
-			       !atomic_compare_exchange_weak_explicit(&fd_high, &hi, fd + 1, memory_order_relaxed,
-								      memory_order_relaxed))
-				;
-		}
-		return c;
 	}
-	return NULL;
+	/* free, so nobody holds it but, for an instant, a fast path that read
+	 * its old key (shim_take, which gives up at once on a key that differs) */
+	if (!slot_lock(c)) {
+		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+		not_followed();
+		return NULL;
+	}
+	state_reset(c, library, tls);
+	atomic_store_explicit(&c->key, key, memory_order_release);
+	if (fd >= 0) {
+		c->fd = fd;
+		atomic_store_explicit(&shim_fd_map[fd], slot_no(c) + 1, memory_order_release);
+		int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
+		while (fd + 1 > hi &&
+		       !atomic_compare_exchange_weak_explicit(&fd_high, &hi, fd + 1, memory_order_relaxed,
+							      memory_order_relaxed))
+			;
+	}
+	return c;
 }
 
 void conn_remove(struct conn *c)
@@ -308,6 +568,7 @@ void conn_remove(struct conn *c)
 	state_free(c);
 	fd_map_clear(c, atomic_load_explicit(&c->key, memory_order_relaxed));
 	atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+	slot_release(c);
 	conn_unlock(c);
 }
 
@@ -321,8 +582,14 @@ void conn_forget(uintptr_t key)
 void conn_after_fork(void)
 {
 	my_tid = 0; /* the parent's thread's */
-	for (size_t i = 0; i < CONN_SLOTS; i++) {
-		struct conn *c = &slots[i];
+	/* the locks may be held by threads that do not exist here */
+	atomic_store_explicit(&tab.lock, 0, memory_order_relaxed);
+	atomic_store_explicit(&readers, 0, memory_order_relaxed);
+	atomic_store_explicit(&hot_n, 0, memory_order_relaxed);
+	tab.free_head = CONN_NO_SLOT;
+	tab.nfree = 0;
+	for (uint32_t i = tab.nslots; i-- > 0;) {
+		struct conn *c = shim_conn_at(i);
 		uintptr_t k = atomic_load_explicit(&c->key, memory_order_relaxed);
 		if (k != 0 && k != CONN_TOMB && c->s) {
 			/* the child's copy of the parent's mapping */
@@ -334,10 +601,27 @@ void conn_after_fork(void)
 		c->pend_n = 0;
 		c->s = NULL;
 		c->s_size = 0;
+		c->parked = 0;
+		c->hot = 0;
 		c->fast = NULL;
 		c->fast_h2 = NULL;
+		c->ikey = 0;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);
 		atomic_store_explicit(&c->lock, 0, memory_order_relaxed);
+		c->next_free = tab.free_head;
+		tab.free_head = i;
+		tab.nfree++;
+	}
+	/* the child's copies: no reader of ours runs in them */
+	while (retired) {
+		struct pindex *n = retired->retired_next;
+		munmap(retired, retired->map_size);
+		retired = n;
+	}
+	struct pindex *t = atomic_load_explicit(&pidx, memory_order_relaxed);
+	if (t) {
+		memset((void *)t->e, 0, t->cap * sizeof(uint32_t));
+		t->used = t->live = 0;
 	}
 	int hi = atomic_load_explicit(&fd_high, memory_order_relaxed);
 	for (int fd = 0; fd < hi && fd < CONN_FD_MAX; fd++)
@@ -478,5 +762,6 @@ void conn_set_passthrough(struct conn *c)
 		 * lock: no one can take the slot before it unlocks. */
 		fd_map_clear(c, key);
 		atomic_store_explicit(&c->key, CONN_TOMB, memory_order_release);
+		slot_release(c);
 	}
 }

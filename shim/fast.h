@@ -42,10 +42,10 @@ static inline struct conn *shim_fd_conn(int fd)
 {
 	if ((unsigned)fd >= CONN_FD_MAX)
 		return NULL;
-	unsigned idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
+	uint32_t idx = atomic_load_explicit(&shim_fd_map[fd], memory_order_acquire);
 	if (!idx)
 		return NULL;
-	struct conn *c = &shim_slots[idx - 1];
+	struct conn *c = shim_conn_at(idx - 1);
 	if (atomic_load_explicit(&c->key, memory_order_acquire) != conn_key_fd(fd) ||
 	    atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return NULL;

@@ -33,6 +33,17 @@
 
 #include "decode/hookdesc.h"
 #include "shim/shim.h"
+#include "shim/lazy.h"
+
+/* libffi's type objects, from the copy loaded at the first description
+ * (shim/lazy.c): libtokshim.so does not link libffi */
+#undef ffi_type_void
+#define ffi_type_void (*(ffi_type *)lazy_ffi_type(LZ_FFI_VOID))
+#define ffi_type_pointer (*(ffi_type *)lazy_ffi_type(LZ_FFI_POINTER))
+#define ffi_type_sint32 (*(ffi_type *)lazy_ffi_type(LZ_FFI_SINT32))
+#define ffi_type_uint32 (*(ffi_type *)lazy_ffi_type(LZ_FFI_UINT32))
+#define ffi_type_sint64 (*(ffi_type *)lazy_ffi_type(LZ_FFI_SINT64))
+#define ffi_type_uint64 (*(ffi_type *)lazy_ffi_type(LZ_FFI_UINT64))
 
 #if defined(__x86_64__)
 #define FFI_PATCH 1
@@ -590,7 +601,7 @@ void shim_ffi_init(const char *spec)
 	const char *p;
 	size_t n;
 	struct shim_warn_once w = {0};
-	if (!spec || !*spec)
+	if (!spec || !*spec || !lazy_ffi_ready())
 		return;
 	while (hookdesc_next(&spec, &p, &n)) {
 		struct hookdesc d;

@@ -287,19 +287,15 @@ void shim_libc_init(void)
 #undef INIT_SLOT
 }
 
-static _Atomic(void *) self_base;
+/* The first and past-the-last bytes of libtokshim.so's own image (the
+ * linker's symbols: its ELF header, the end of its bss): a range check, not
+ * a dladdr (which walks every loaded object's symbols). */
+extern const char __ehdr_start[] SHIM_HIDDEN;
+extern const char _end[] SHIM_HIDDEN;
 
 int shim_is_self(const void *p)
 {
-	void *base = atomic_load_explicit(&self_base, memory_order_relaxed);
-	Dl_info info;
-	if (!base) {
-		if (!dladdr((void *)shim_is_self, &info))
-			return 0;
-		base = info.dli_fbase;
-		atomic_store_explicit(&self_base, base, memory_order_relaxed);
-	}
-	return dladdr(p, &info) && info.dli_fbase == base;
+	return (uintptr_t)p >= (uintptr_t)__ehdr_start && (uintptr_t)p < (uintptr_t)_end;
 }
 
 /* ---- library families --------------------------------------------------- */

@@ -236,6 +236,10 @@ void shim_core_fini(void)
 	/* summary lines still due (a reconnect storm that ended) */
 	if (g.rep)
 		reporter_tick(g.rep, INT64_MAX / 2);
+	unsigned long lost = conn_unfollowed();
+	if (lost)
+		shim_warn("%lu connection%s not followed (out of memory for the connection table, or an fd past %d)",
+			  lost, lost == 1 ? "" : "s", CONN_FD_MAX - 1);
 }
 
 /* ---- the write path ---------------------------------------------------------- */
@@ -277,6 +281,20 @@ static int session_start(struct conn *c)
 	return 0;
 }
 
+/* A parked session (c->parked) back in a block, going on where it was. */
+static int session_resume(struct conn *c)
+{
+	size_t size;
+	void *p = shim_block_get(&size);
+	if (!p)
+		return -1;
+	c->s = p;
+	c->s_size = size;
+	session_unpark(c->s, &g.scfg, c->park);
+	c->parked = 0;
+	return 0;
+}
+
 /* The first bytes of a TLS stream (a record header): nothing to see in
  * plain TCP, the plaintext is followed through the TLS hooks. */
 static int looks_tls(const unsigned char *p, size_t n)
@@ -288,7 +306,12 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
-	if (__builtin_expect(!c->s, 0)) {
+	if (__builtin_expect(!c->s, 0) && c->parked) {
+		if (session_resume(c) < 0) {
+			conn_set_passthrough(c);
+			return;
+		}
+	} else if (__builtin_expect(!c->s, 0)) {
 		/* the first bytes (the fd's identity is checked before a report, not
 		 * here: no system call on the write path) */
 		if (c->gone || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
@@ -300,6 +323,18 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	session_feed_clock(c->s, buf, len, shim_clock, emit, c, &pass);
 	if (__builtin_expect(pass || c->gone, 0)) {
 		conn_set_passthrough(c);
+		return;
+	}
+	if (!c->hot && session_at_rest(c->s) && !conn_hot(c) && session_park(c->s, c->park)) {
+		/* judged and at rest: the block goes back to the pool */
+		session_release(c->s);
+		shim_block_put(c->s, c->s_size);
+		c->s = NULL;
+		c->s_size = 0;
+		c->parked = 1;
+		c->fast = session_park_frame(c->park);
+		c->fast_h2 = NULL; /* a parked decoder never speaks HTTP/2 */
+		c->due = session_park_due(c->park);
 		return;
 	}
 	/* for the hooks' fast path (shim/fast.h) */

@@ -27,6 +27,8 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "decode/session.h"
+
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
@@ -229,11 +231,13 @@ void shim_block_after_fork(void);
 void shim_block_init(void);
 
 /* ---- connections (conn.c) -------------------------------------------------
- * A bounded table keyed by SSL*, gnutls_session_t or fd. No global lock on
- * the write path: keys are atomics, each slot has its own spinlock that
- * guards its state (the session). Pointer keys are found by hashing with
- * linear probing; fds (< CONN_FD_MAX) through a direct map. */
-#define CONN_SLOTS 1024
+ * A table keyed by SSL*, gnutls_session_t or fd that grows with the
+ * connections (segments of CONN_SEG_SLOTS slots, never moved). No global
+ * lock on the write path: keys are atomics, each slot has its own spinlock
+ * that guards its state (the session). Pointer keys are found through a
+ * growing hash index; fds (< CONN_FD_MAX) through a direct map. */
+#define CONN_SEG_SLOTS 1024
+#define CONN_SEGS 4096        /* 4 Mi connections: memory runs out first */
 #define CONN_FD_MAX 65536
 
 enum conn_kind { CONN_SSL = 1, CONN_GNUTLS = 2, CONN_FD = 3 };
@@ -253,6 +257,10 @@ struct conn {
 	_Atomic uintptr_t key;      /* 0 free, CONN_TOMB removed */
 	atomic_int lock;
 	atomic_int passthrough;     /* nothing more to find: writes cost a lookup */
+	uint32_t slot;              /* this slot's number (fixed) */
+	/* guarded by the table's lock */
+	uint32_t next_free;         /* the free list's next slot */
+	uintptr_t ikey;             /* the key its index entry was made for */
 	/* guarded by lock */
 	uint64_t id;                /* unique in the process, for the reporter */
 	struct session *s;          /* mmap'ed at the first data, NULL before */
@@ -277,27 +285,51 @@ struct conn {
 	int ident;                  /* 1: checked once, dev/ino below are known */
 	int gone;                   /* the fd is no longer that socket */
 	uint64_t dev, ino;
+	/* once its token is judged and its decoder is at rest, a connection
+	 * keeps only this (session_park) and gives its block back to the pool;
+	 * the next bytes the fast path does not take get a block again
+	 * (session_unpark). The pages are touched only by a parked connection. */
+	int parked;                 /* park holds the session; s is NULL */
+	int hot;                    /* one of the CONN_HOT connections that keep their block */
+	_Alignas(16) unsigned char park[SESSION_PARK_SIZE];
 };
+_Static_assert(sizeof(struct conn) <= 2048, "a followed connection stays within 2 KiB");
 #define CONN_PEND_MAX 16384     /* a TLS record's plaintext at most */
 
-/* The slots, for the fast paths' look-up through shim_fd_map. */
-extern struct conn shim_slots[CONN_SLOTS] SHIM_HIDDEN;
+/* The segments of slots, for the fast paths' look-up through shim_fd_map:
+ * each mapped before any slot of it is published, never moved. */
+extern _Atomic(struct conn *) shim_conn_segs[CONN_SEGS] SHIM_HIDDEN;
+static inline struct conn *shim_conn_at(uint32_t i)
+{
+	return atomic_load_explicit(&shim_conn_segs[i / CONN_SEG_SLOTS], memory_order_relaxed) +
+	       i % CONN_SEG_SLOTS;
+}
 
-/* The fd map: slot index + 1 of the connection of each fd below
+/* The fd map: slot number + 1 of the connection of each fd below
  * CONN_FD_MAX, 0 when the fd is not followed (files, pipes, sockets with
  * nothing to find). Read without a lock by the write hooks' fast path. */
-extern _Atomic uint16_t shim_fd_map[CONN_FD_MAX] SHIM_HIDDEN;
+extern _Atomic uint32_t shim_fd_map[CONN_FD_MAX] SHIM_HIDDEN;
 static inline int shim_fd_mapped(int fd)
 {
 	return (unsigned)fd < CONN_FD_MAX && atomic_load_explicit(&shim_fd_map[fd], memory_order_relaxed);
 }
 
+/* The first CONN_HOT connections whose token is judged keep their block
+ * (a busy connection pays no park and unpark per message; a fixed
+ * CONN_HOT * block size in all, like the pool's own BLOCKS_KEPT): 1 when c
+ * (locked) is or now becomes one of them, 0 when it should park. */
+#define CONN_HOT 16
+int conn_hot(struct conn *c);
+
+/* Connections the table could not take (out of memory, an fd past the
+ * map) since load; the first one is said on stderr. */
+unsigned long conn_unfollowed(void);
 /* c locked when it still holds key (a cached slot pointer), else NULL. */
 struct conn *conn_lock_if(struct conn *c, uintptr_t key);
 /* Locked connection for key, or NULL when it is not followed. */
 struct conn *conn_find(uintptr_t key);
 /* Adds key, locked, with fresh state (an existing entry of the same key is
- * reset). NULL when the table is full: the connection is not followed. */
+ * reset). NULL when out of memory: the connection is not followed (counted). */
 struct conn *conn_add(uintptr_t key, const char *library, int tls);
 void conn_unlock(struct conn *c);
 /* Ends c's state and unlocks it. */

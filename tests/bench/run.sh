@@ -28,4 +28,7 @@ bash tests/bench/h2_bench.sh || status=1
 # what the read hooks cost (issue 14)
 echo "==== read_bench"
 bash tests/bench/read_bench.sh || status=1
+# instruction counts under callgrind: Twilsock messages, exec, idle PSS (issue 13)
+echo "==== callgrind_bench"
+bash tests/bench/callgrind_bench.sh || status=1
 exit "$status"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The shim benchmark (tests/bench/shim_bench.sh) end to end, tiny: 4 MiB runs,
+# and the callgrind one (tests/bench/callgrind_bench.sh) with one small pair,
 # 2 pairs. Checks that it completes and prints every figure and summary line
 # with numbers in them (no timing assertions), and that it fails as it must:
 # when a client crashes, and when the server's byte count differs from the
@@ -110,6 +111,18 @@ grep -q 'byte count mismatch' "$tmp/err" || { cat "$tmp/err" >&2; fail "the mism
 grep -q '^result' "$tmp/out" && fail "a result line despite the mismatch"
 wait "$pid"
 pid=
+# ---- the callgrind benchmark, one small pair per figure ------------------------------
+if command -v valgrind >/dev/null; then
+	BENCH_CG_SMOKE=1 B="$B" timeout 300 bash tests/bench/callgrind_bench.sh >"$tmp/cg" 2>"$tmp/cgerr" ||
+		{ cat "$tmp/cg" "$tmp/cgerr" >&2; fail "callgrind_bench.sh exited $?"; }
+	for f in tw_16k_text_instr_per_write exec_true_instr_ratio idle_pss_added_kb; do
+		grep -Eq "^$f +$num +$num +$num +$num +(PASS|MISS)\$" "$tmp/cg" || { cat "$tmp/cg" >&2; fail "no callgrind line '$f'"; }
+	done
+	grep -q "reported on the bench's valid token" "$tmp/cg" && { cat "$tmp/cg" >&2; fail "the shim reported on a valid token"; }
+	cat "$tmp/cg" # for the log
+else
+	fail "valgrind is not installed (make deps)"
+fi
 
 # ---- the read-path benchmark (tests/bench/read_bench.sh), tiny ------------------------
 if command -v valgrind >/dev/null; then

@@ -728,7 +728,7 @@ Test(answer, read_fast_path_differential)
 		cr_assert_eq(f.got.n, whole.got.n, "round %d", round);
 		for (size_t i = 0; i < whole.got.n; i++) {
 			cr_assert_eq(f.got.d[i].event, whole.got.d[i].event, "round %d record %zu", round, i);
-			cr_assert_eq(f.got.d[i].answer.code, whole.got.d[i].answer.code);
+			cr_assert_eq(f.got.d[i].answer.code, whole.got.d[i].answer.code, "round %d record %zu: %d vs %d", round, i, f.got.d[i].answer.code, whole.got.d[i].answer.code);
 			cr_assert_str_eq(f.got.d[i].message, whole.got.d[i].message);
 		}
 		fx_free(&f);

@@ -1,6 +1,6 @@
 /* shim/conn.c, the connection table, linked into this runner directly (with
  * pool.c, clock.c and guard.c; no hook, never preloaded): add, find, forget,
- * key collisions, the probe bound, bounded slot locks and poisoning, fork and
+ * key collisions, growth past a segment, concurrent adds, bounded slot locks and poisoning, fork and
  * vfork children. Each test runs in its own process (Criterion), so each
  * starts with an empty table. */
 #include <criterion/criterion.h>
@@ -33,7 +33,7 @@ static uintptr_t ptr_key(size_t i)
 
 static size_t slot_of(const struct conn *c)
 {
-	return (size_t)(c - shim_slots);
+	return c->slot;
 }
 
 Test(conn, add_find_forget)
@@ -104,17 +104,18 @@ Test(conn, fd_keys_use_the_map)
 	cr_assert_eq(shim_fd_conn(-1), NULL);
 }
 
-/* Two pointer keys with the same home slot: found by adding each alone to
- * the empty table (an add lands in its home slot there). */
+/* Two pointer keys whose index entries share a home (the hash's low bits
+ * for the smallest index). */
 static void colliding(uintptr_t *a, uintptr_t *b)
 {
-	static uintptr_t home_key[CONN_SLOTS];
+	static uintptr_t home_key[256];
 	for (size_t i = 1; i < 100000; i++) {
 		uintptr_t k = ptr_key(i);
-		struct conn *c = conn_add(k, "openssl", 1);
-		cr_assert_not_null(c);
-		size_t h = slot_of(c);
-		conn_remove(c);
+		uint64_t x = (uint64_t)k;
+		x ^= x >> 33;
+		x *= 0xff51afd7ed558ccdull;
+		x ^= x >> 33;
+		size_t h = (size_t)x & 255;
 		if (home_key[h]) {
 			*a = home_key[h];
 			*b = k;
@@ -122,7 +123,7 @@ static void colliding(uintptr_t *a, uintptr_t *b)
 		}
 		home_key[h] = k;
 	}
-	cr_assert_fail("no two keys share a slot");
+	cr_assert_fail("no two keys share a home");
 }
 
 Test(conn, key_collisions)
@@ -130,7 +131,7 @@ Test(conn, key_collisions)
 	uintptr_t a, b;
 	colliding(&a, &b);
 	struct conn *ca = conn_add(a, "openssl", 1);
-	size_t home = slot_of(ca);
+	size_t slot_a = slot_of(ca);
 	conn_unlock(ca);
 	struct conn *cb = conn_add(b, "openssl", 1);
 	cr_assert_not_null(cb);
@@ -149,42 +150,113 @@ Test(conn, key_collisions)
 	f = conn_find(b);
 	cr_assert_eq(f, cb, "a key past a tombstone is still found");
 	conn_unlock(f);
-	/* and the tombstone is reused by the next add of that home */
+	/* and the freed slot is the next one taken */
 	ca = conn_add(a, "openssl", 1);
 	cr_assert_not_null(ca);
-	cr_assert_eq(slot_of(ca), home);
+	cr_assert_eq(slot_of(ca), slot_a);
 	conn_unlock(ca);
 }
 
-Test(conn, probe_bound_and_full_table)
+Test(conn, grows_past_segments_and_loses_none)
 {
-	/* pointer keys until the table refuses one: every one added is found,
-	 * and a refused one is not followed (never a look-up past the bound) */
-	static uintptr_t added[CONN_SLOTS];
-	size_t n = 0;
-	for (size_t i = 1; i <= 3 * CONN_SLOTS && n < CONN_SLOTS; i++) {
-		uintptr_t k = ptr_key(i);
-		struct conn *c = conn_add(k, "openssl", 1);
-		if (!c) {
-			cr_assert_null(conn_find(k));
-			continue;
-		}
+	/* pointer and fd keys well past one segment and the index's first
+	 * sizes: every one is taken, every one is found, none is refused */
+	enum { N = 3 * CONN_SEG_SLOTS + 123, NFD = 3000 };
+	static uintptr_t added[N];
+	for (size_t i = 0; i < N; i++) {
+		added[i] = ptr_key(i + 1);
+		struct conn *c = conn_add(added[i], "openssl", 1);
+		cr_assert_not_null(c, "key %zu is taken", i);
 		conn_unlock(c);
-		added[n++] = k;
 	}
-	cr_assert_gt(n, CONN_SLOTS / 2, "most keys fit (%zu)", n);
-	for (size_t i = 0; i < n; i++) {
+	for (int fd = 100; fd < 100 + NFD; fd++) {
+		struct conn *c = conn_add(conn_key_fd(fd), "libc", 0);
+		cr_assert_not_null(c, "fd %d is taken", fd);
+		conn_unlock(c);
+	}
+	for (size_t i = 0; i < N; i++) {
 		struct conn *c = conn_find(added[i]);
 		cr_assert_not_null(c, "key %zu is found", i);
 		conn_unlock(c);
 	}
-	/* fds find any free slot: with the table full none is left */
-	if (n == CONN_SLOTS)
-		cr_assert_null(conn_add(conn_key_fd(5), "libc", 0));
-	conn_forget(added[0]);
-	struct conn *c = conn_add(conn_key_fd(5), "libc", 0);
-	cr_assert_not_null(c, "a freed slot takes an fd");
-	conn_unlock(c);
+	for (int fd = 100; fd < 100 + NFD; fd++)
+		cr_assert_not_null(shim_fd_conn(fd), "fd %d is mapped", fd);
+	cr_assert_eq(conn_unfollowed(), 0);
+
+	/* churn: forget and re-add many times (tombstones pile up in the
+	 * index, which is rebuilt); nothing is lost, the slots are reused */
+	for (int round = 0; round < 20; round++) {
+		for (size_t i = round % 2; i < N; i += 2)
+			conn_forget(added[i]);
+		for (size_t i = round % 2; i < N; i += 2) {
+			added[i] = ptr_key(N * (size_t)(round + 2) + i);
+			struct conn *c = conn_add(added[i], "openssl", 1);
+			cr_assert_not_null(c);
+			conn_unlock(c);
+		}
+	}
+	for (size_t i = 0; i < N; i++) {
+		struct conn *c = conn_find(added[i]);
+		cr_assert_not_null(c, "key %zu is found after churn", i);
+		cr_assert_lt(c->slot, (uint32_t)(N + NFD + CONN_SEG_SLOTS), "slots are reused, not grown");
+		conn_unlock(c);
+	}
+	cr_assert_null(conn_add(conn_key_fd(CONN_FD_MAX), "libc", 0));
+	cr_assert_eq(conn_unfollowed(), 1, "an fd past the map is counted");
+}
+
+/* Threads adding, finding and forgetting their own keys at once while the
+ * table grows under them: no add is lost, no look-up finds another's slot. */
+struct adder {
+	size_t base;
+	int bad;
+};
+
+static void *add_many(void *arg)
+{
+	struct adder *a = arg;
+	enum { PER = 1500 };
+	for (size_t i = 0; i < PER; i++) {
+		uintptr_t k = ptr_key(a->base + i);
+		struct conn *c = conn_add(k, "openssl", 1);
+		if (!c) {
+			a->bad |= 1;
+			continue;
+		}
+		c->port = (unsigned short)i;
+		conn_unlock(c);
+		if (i % 3 == 2)
+			conn_forget(ptr_key(a->base + i - 1));
+	}
+	for (size_t i = 0; i < PER; i++) {
+		struct conn *c = conn_find(ptr_key(a->base + i));
+		int want = !(i % 3 == 1);
+		if (!c != !want)
+			a->bad |= 2;
+		if (c) {
+			if (c->port != (unsigned short)i)
+				a->bad |= 4;
+			conn_unlock(c);
+		}
+	}
+	return NULL;
+}
+
+Test(conn, concurrent_adds_lose_none)
+{
+	enum { T = 6 };
+	pthread_t t[T];
+	struct adder a[T];
+	for (int i = 0; i < T; i++) {
+		a[i] = (struct adder){ .base = 1 + (size_t)i * 100000 };
+		pthread_create(&t[i], NULL, add_many, &a[i]);
+	}
+	for (int i = 0; i < T; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(a[i].bad, 0, "thread %d: %d (1 add refused, 2 found wrongly, 4 another's slot)", i,
+			     a[i].bad);
+	}
+	cr_assert_eq(conn_unfollowed(), 0);
 }
 
 /* ---- bounded locks and poisoning ------------------------------------------- */

@@ -40,6 +40,8 @@ static void fx_init(struct fx *f, const char *host)
 	f->s = malloc(session_sizeof());
 	f->got = calloc(1, sizeof *f->got);
 	session_init(f->s, &f->cfg, 1);
+	/* the server's direction is not read here (a session parks only then) */
+	session_server_lost(f->s);
 	if (host)
 		session_set_host(f->s, host, strlen(host));
 }
@@ -311,4 +313,101 @@ Test(session, passthrough)
 	cr_assert_eq(session_feed(f.s, tls, sizeof tls, WT_NOW, collect, f.got), 0);
 	cr_assert(session_passthrough(f.s));
 	fx_free(&f);
+}
+
+/* A session parked (session_park) after every feed it can be, its block
+ * scribbled over and made the session again (session_unpark), gives the
+ * diagnoses of one whole feed: update_mismatch from the init's identity,
+ * the same token reported once, expired_in_use from the parked watch. */
+static void feed_parking(struct fx *f, const unsigned char *p, size_t n, size_t step, int64_t now, int *parks)
+{
+	static _Alignas(16) unsigned char park[SESSION_PARK_SIZE];
+	for (size_t off = 0; off < n;) {
+		size_t k = n - off < step ? n - off : step;
+		session_feed(f->s, p + off, k, now, collect, f->got);
+		off += k;
+		if (session_park(f->s, park)) {
+			(*parks)++;
+			session_release(f->s);
+			memset(f->s, 0xa5, session_sizeof());
+			session_unpark(f->s, &f->cfg, park);
+		}
+	}
+}
+
+Test(session, parked_between_feeds_same_diagnoses)
+{
+	char t1[4096], t2[4096], t3[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t2, sizeof t2, "bob", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(t3, sizeof t3, "alice", WT_CHAT_GRANT, WT_NOW, WT_NOW + 3000);
+	struct wt_buf b = {0}, bin = {0}, later = {0};
+	ws_open(&b, "tsock.us1.twilio.com", "/v3/wsconnect");
+	tsock_frame(&b, "init", t1);
+	tsock_frame(&b, "ping", NULL);
+	static const char other[] = "\x01\x02\x03 not twilsock, skipped by length";
+	wt_frame(&b, 1, 0, 2, other, sizeof other - 1, 0);
+	tsock_frame(&b, "update", t2);
+	tsock_frame(&b, "init", t1); /* seen: not again */
+	tsock_frame(&b, "update", t3);
+	tsock_frame(&later, "ping", NULL);
+
+	struct fx whole;
+	fx_init(&whole, NULL);
+	cr_assert_eq(feed(&whole, &b, WT_NOW), 3);
+	cr_assert_eq(feed(&whole, &later, WT_NOW + 3100), 1, "expired_in_use");
+
+	static const size_t steps[] = { 1, 7, 64, 1000, 100000 };
+	for (size_t si = 0; si < sizeof steps / sizeof steps[0]; si++) {
+		struct fx f;
+		fx_init(&f, NULL);
+		int parks = 0;
+		feed_parking(&f, b.p, b.n, steps[si], WT_NOW, &parks);
+		feed_parking(&f, later.p, later.n, steps[si], WT_NOW + 3100, &parks);
+		cr_assert_geq(parks, 2, "step %zu: parked between messages (%d)", steps[si], parks);
+		cr_assert_eq(f.got->n, whole.got->n, "step %zu: %zu diagnoses, whole feed %zu", steps[si], f.got->n,
+			     whole.got->n);
+		for (size_t i = 0; i < f.got->n && i < MAXD; i++) {
+			const struct diag *x = &f.got->d[i], *y = &whole.got->d[i];
+			cr_assert_str_eq(x->message, y->message);
+			cr_assert_eq(x->accept, y->accept, "step %zu diag %zu", steps[si], i);
+			cr_assert_eq(x->ncauses, y->ncauses, "step %zu diag %zu", steps[si], i);
+			for (size_t c = 0; c < x->ncauses; c++) {
+				cr_assert_eq(x->causes[c].id, y->causes[c].id);
+				cr_assert_str_eq(x->causes[c].text, y->causes[c].text);
+			}
+			cr_assert_str_eq(x->token.identity, y->token.identity);
+		}
+		cr_assert(has(&f.got->d[1], CAUSE_UPDATE_MISMATCH), "bob's update after a park");
+		cr_assert(!has(&f.got->d[2], CAUSE_UPDATE_MISMATCH), "alice's update: the same identity");
+		cr_assert(has(&f.got->d[3], CAUSE_EXPIRED_IN_USE));
+		cr_assert_str_eq(session_host(f.s), "tsock.us1.twilio.com");
+		fx_free(&f);
+	}
+	fx_free(&whole);
+	wt_free(&b);
+	wt_free(&bin);
+	wt_free(&later);
+}
+
+Test(session, not_parked_before_a_token_or_mid_message)
+{
+	static _Alignas(16) unsigned char park[SESSION_PARK_SIZE];
+	char t1[4096];
+	wt_token(t1, sizeof t1, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf b = {0};
+	ws_open(&b, "tsock.us1.twilio.com", "/v3/wsconnect");
+	struct fx f;
+	fx_init(&f, NULL);
+	feed(&f, &b, WT_NOW);
+	cr_assert_eq(session_park(f.s, park), 0, "no token judged yet");
+	b.n = 0;
+	tsock_frame(&b, "init", t1);
+	session_feed(f.s, b.p, b.n - 5, WT_NOW, collect, f.got);
+	cr_assert_eq(session_park(f.s, park), 0, "inside a message");
+	session_feed(f.s, b.p + b.n - 5, 5, WT_NOW, collect, f.got);
+	cr_assert_eq(f.got->n, 1);
+	cr_assert_eq(session_park(f.s, park), 1, "judged, between messages");
+	fx_free(&f);
+	wt_free(&b);
 }

@@ -361,11 +361,11 @@ static const struct wcase cases[] = {
 	  {CHANNEL_SIP, PRODUCT_VOICE, "invite", T_CHAT2, ""}}},
 	{"http folded headers", b_http_folded, NULL, -1, 0, 0, 1,
 	 {{CHANNEL_HTTP, U, "header", T_VOICE, ""}}},
-	{"ws twilsock init, update (ie1)", b_ws_twilsock, NULL, 0, 0, 0, 2,
+	{"ws twilsock init, update (ie1)", b_ws_twilsock, NULL, 2, 0, 0, 2,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, "ie1"}, {CHANNEL_TWILSOCK, U, "update", T_CHAT2, "ie1"}}},
 	{"ws voice listen fragmented with control frames", b_ws_voice_fragmented, NULL, 0, 0, 0, 1,
 	 {{CHANNEL_VOICE, PRODUCT_VOICE, "listen", T_VOICE, ""}}},
-	{"ws permessage-deflate, context takeover", b_ws_deflate_ctx, NULL, 0, 0, 0, 3,
+	{"ws permessage-deflate, context takeover", b_ws_deflate_ctx, NULL, -1, 0, 0, 3,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, ""},
 	  {CHANNEL_TWILSOCK, U, "update", T_CHAT, ""},
 	  {CHANNEL_TWILSOCK, U, "update", T_SYNC, ""}}},
@@ -374,9 +374,9 @@ static const struct wcase cases[] = {
 	 {{CHANNEL_VIDEO, PRODUCT_VIDEO, "connect", T_VIDEO, ""},
 	  {CHANNEL_VIDEO, PRODUCT_VIDEO, "sync", T_CHAT, ""},
 	  {CHANNEL_VIDEO, PRODUCT_VIDEO, "ice", T_CHAT2, ""}}},
-	{"ws big binary skipped, long twilsock kept", b_ws_big_binary, NULL, 0, 0, 0, 1,
+	{"ws big binary skipped, long twilsock kept", b_ws_big_binary, NULL, -1, 0, 0, 1,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, ""}}},
-	{"ws frames without handshake, sni", b_ws_no_handshake, "tsock.au1.twilio.com", 0, 0, 0, 1,
+	{"ws frames without handshake, sni", b_ws_no_handshake, "tsock.au1.twilio.com", 2, 0, 0, 1,
 	 {{CHANNEL_TWILSOCK, U, "init", T_SYNC, "au1"}}},
 	{"ws upgrade refused, back to http", b_ws_refused_then_http, NULL, 2, 0, 0, 1,
 	 {{CHANNEL_HTTP, U, "header", T_VOICE, ""}}},
@@ -384,7 +384,7 @@ static const struct wcase cases[] = {
 	 {{CHANNEL_UNKNOWN, U, "text", T_CHAT, ""}}},
 	{"unknown binary stream passes through", b_raw_binary, NULL, -1, 1, 0, 0, {{0}}},
 	{"tls inside tls passes through", b_tls_in_tls, NULL, -1, 1, 0, 0, {{0}}},
-	{"connect tunnel then websocket", b_connect_tunnel, NULL, 0, 0, 0, 1,
+	{"connect tunnel then websocket", b_connect_tunnel, NULL, 2, 0, 0, 1,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, "us1"}}},
 };
 #undef U
@@ -719,4 +719,111 @@ Test(wire, host_rules_errors)
 Test(wire, memory_is_bounded)
 {
 	cr_assert_lt(wire_sizeof(), 256 * 1024, "struct wire is %zu bytes", wire_sizeof());
+}
+
+/* A Twilsock message (binary or text) is read up to the end of its header
+ * JSON: the token event comes with the header's last byte, the payload is
+ * skipped by length (a token in it is never reported), and the next
+ * message is read as usual. */
+Test(wire, twilsock_header_only_payload_skipped)
+{
+	make_tokens();
+	struct wire *w = new_wire();
+	static const int ops[] = { 2, 1 };
+	for (size_t oi = 0; oi < 2; oi++) {
+		struct wt_buf b = {0}, m = {0}, payload = {0};
+		ws_upgrade(&b, "tsock.us1.twilio.com", "/v3/wsconnect", NULL);
+		size_t start = b.n;
+		for (int i = 0; i < 3000; i++)
+			wt_printf(&payload, "payload%d,", i);
+		wt_printf(&payload, " %s ", TK(T_CHAT2)); /* in the payload: not a place for a token */
+		twilsock(&m, "init", TK(T_CHAT), (const char *)payload.p);
+		wt_frame(&b, 1, 0, ops[oi], m.p, m.n, 0);
+		/* where the header ends in the stream: frame header (4 or 10) + mask + its offset in m */
+		const char *crlf = strstr((const char *)m.p, "\r\n");
+		const char *hdr_end = strstr(crlf + 2, "\r\n");
+		size_t in_msg = (size_t)(hdr_end - (const char *)m.p);
+		size_t fh = 2 + (m.n > 65535 ? 8 : m.n > 125 ? 2 : 0) + 4;
+		size_t at = start + fh + in_msg;
+		m.n = 0;
+		twilsock(&m, "update", TK(T_SYNC), "");
+		wt_frame(&b, 1, 0, ops[oi], m.p, m.n, 0);
+
+		struct wt_result *r = malloc(sizeof *r);
+		wt_feed_cuts(w, NULL, b.p, at - 1, NULL, 0, r);
+		cr_assert_eq(r->n, 0, "op %d: no event before the header is complete", ops[oi]);
+		wt_feed_cuts(w, NULL, b.p, at, NULL, 0, r);
+		cr_assert_eq(r->n, 1, "op %d: the init with the header's last byte (%zu)", ops[oi], r->n);
+		wt_feed_cuts(w, NULL, b.p, b.n, NULL, 0, r);
+		cr_assert_eq(r->n, 2, "op %d: init and update, nothing from the payload (%zu)", ops[oi], r->n);
+		cr_assert_str_eq(r->ev[0].message, "init");
+		cr_assert_str_eq(r->ev[1].message, "update");
+		/* byte by byte: the same */
+		size_t *cuts = malloc(b.n * sizeof *cuts);
+		for (size_t i = 0; i + 1 < b.n; i++)
+			cuts[i] = i + 1;
+		wt_feed_cuts(w, NULL, b.p, b.n, cuts, b.n - 1, r);
+		cr_assert_eq(r->n, 2, "op %d: byte by byte (%zu)", ops[oi], r->n);
+		free(cuts);
+		free(r);
+		wt_free(&b);
+		wt_free(&m);
+		wt_free(&payload);
+	}
+	free(w);
+}
+
+/* The write hooks' fast path (ws_frame_take) takes a whole Twilsock message
+ * of a method that carries no token, binary or text, and leaves one that
+ * may carry a token (init, update) or whose header is not all there to the
+ * decoder, which then reports the token. */
+Test(wire, fast_path_takes_twilsock_messages_without_a_token)
+{
+	make_tokens();
+	struct wire *w = new_wire();
+	static const int ops[] = { 2, 1 };
+	for (size_t oi = 0; oi < 2; oi++) {
+		struct wt_buf up = {0}, msg = {0}, init = {0}, m = {0};
+		ws_upgrade(&up, "tsock.us1.twilio.com", "/v3/wsconnect", NULL);
+		twilsock_plain(&m, "{\"body\":\"hello\"}");
+		wt_frame(&msg, 1, 0, ops[oi], m.p, m.n, 0);
+		m.n = 0;
+		twilsock(&m, "init", TK(T_CHAT), "");
+		wt_frame(&init, 1, 0, ops[oi], m.p, m.n, 0);
+		struct wt_result *r = malloc(sizeof *r);
+		/* the upgrade and a first message through the decoder: WebSocket from then on */
+		wt_put(&up, msg.p, msg.n);
+		wire_init(w, NULL, 1);
+		struct wire_event ev;
+		size_t off = 0;
+		while (off < up.n) {
+			ssize_t k = wire_feed(w, up.p + off, up.n - off, &ev);
+			cr_assert_geq(k, 0);
+			off += (size_t)k;
+			cr_assert_eq(ev.kind, WIRE_EV_NONE);
+		}
+		struct ws_frame *f = wire_frame(w);
+		cr_assert(f->open, "op %d: the decoder lets the fast path go on", ops[oi]);
+		cr_assert_eq(ws_frame_take(f, msg.p, msg.n), msg.n, "op %d: a 'message' is taken whole", ops[oi]);
+		cr_assert_eq(ws_frame_take(f, msg.p, 40), 0, "op %d: its header not all there: the decoder", ops[oi]);
+		cr_assert_eq(ws_frame_take(f, init.p, init.n), 0, "op %d: an init is the decoder's", ops[oi]);
+		off = 0;
+		int found = 0;
+		while (off < init.n) {
+			ssize_t k = wire_feed(w, init.p + off, init.n - off, &ev);
+			if (k > 0)
+				off += (size_t)k;
+			if (ev.kind == WIRE_EV_NONE)
+				break;
+			found += !strcmp(ev.message, "init");
+		}
+		cr_assert_eq(found, 1, "op %d: the init token is found after the taken message", ops[oi]);
+		wire_release(w);
+		free(r);
+		wt_free(&up);
+		wt_free(&msg);
+		wt_free(&init);
+		wt_free(&m);
+	}
+	free(w);
 }

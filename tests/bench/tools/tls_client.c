@@ -8,7 +8,10 @@
  * with a fixed test secret (valid for --exp seconds, default 3600), then the
  * bulk frames, then a close frame. The server (tls_server.c) answers the
  * close with the byte and frame counts it saw; a mismatch fails the run.
- * With --tcp the same stream goes over plain write() (ws://).
+ * With --tcp the same stream goes over plain write() (ws://). With
+ * --twilsock each bulk frame is a whole Twilsock message, `TWILSOCK V3.0 <n>`,
+ * a header JSON of method "message" (no token) and the payload to fill
+ * --size; --text sends those frames as text frames (opcode 1).
  *
  * Modes (one result line on stdout, "result key=value ..."):
  *   stream   one connection, --mib MiB of --size byte frames, one SSL_write
@@ -65,6 +68,8 @@ struct opts {
 	int threads;
 	uint64_t writes;
 	long exp;
+	int twilsock; /* bulk frames are Twilsock messages */
+	int text;     /* ... in text frames */
 };
 
 static struct opts o = { .mode = "stream", .size = 16384, .mib = 512, .conns = 40, .threads = 8,
@@ -196,8 +201,31 @@ static unsigned char *bulk_frame(size_t size)
 	 * measured is TLS and the shim, not the client's own masking loop */
 	for (size_t i = 0; i < n; i++)
 		payload[i] = (unsigned char)(i * 131 + (i >> 7));
+	if (o.twilsock) {
+		/* a Twilsock message filling the frame: preamble, header, payload
+		 * (printable, as a JSON payload would be) */
+		for (size_t i = 0; i < n; i++)
+			payload[i] = (unsigned char)('a' + (i * 7 + (i >> 5)) % 26);
+		char hdr[256], pre[64];
+		for (size_t ps = n; ps > 0; ps--) {
+			int hn = snprintf(hdr, sizeof(hdr),
+					  "{\"method\":\"message\",\"id\":\"TM0123456789abcdef\","
+					  "\"active_grant\":\"ip_messaging\",\"payload_type\":\"application/json\","
+					  "\"payload_size\":%zu}",
+					  ps);
+			int pn = snprintf(pre, sizeof(pre), "TWILSOCK V3.0 %d\r\n", hn);
+			if ((size_t)(pn + hn + 2) + ps == n) {
+				memcpy(payload, pre, (size_t)pn);
+				memcpy(payload + pn, hdr, (size_t)hn);
+				memcpy(payload + pn + hn, "\r\n", 2);
+				break;
+			}
+			if (ps == 1)
+				die("bad --size for --twilsock: too small");
+		}
+	}
 	RAND_bytes(mask, 4);
-	if (make_frame(f, 2, payload, n, mask) != size)
+	if (make_frame(f, o.text ? 1 : 2, payload, n, mask) != size)
 		die("frame size mismatch");
 	free(payload);
 	return f;
@@ -526,7 +554,8 @@ static int mode_threads(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tls_client --port N [--tcp] [--cafile FILE] [--mode stream|latency|threads]\n"
+	fprintf(stderr, "usage: tls_client --port N [--tcp] [--twilsock [--text]] [--cafile FILE]\n"
+			"                  [--mode stream|latency|threads]\n"
 			"                  [--size BYTES] [--mib N] [--conns N] [--threads N] [--writes N]\n"
 			"                  [--exp SECONDS]\n");
 	exit(2);
@@ -538,6 +567,14 @@ int main(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--tcp") == 0) {
 			o.tcp = 1;
+			continue;
+		}
+		if (strcmp(a, "--twilsock") == 0) {
+			o.twilsock = 1;
+			continue;
+		}
+		if (strcmp(a, "--text") == 0) {
+			o.text = 1;
 			continue;
 		}
 		if (!v)

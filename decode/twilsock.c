@@ -1,0 +1,81 @@
+/* Twilsock message framing, for the decoder (decode/wire_ws.c) and the
+ * per-write fast path (ws_hdr_skippable, decode/ws_frame.h) alike: the
+ * preamble `TWILSOCK V3.<d> <n>\r\n`, the n bytes of header JSON after it,
+ * and the one decision of which messages can carry a token (a header whose
+ * method is init or update). */
+#include <string.h>
+
+#include "decode/twilsock.h"
+#include "decode/wire_int.h"
+#include "decode/ws_frame.h"
+
+int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
+{
+	size_t have = n < 12 ? n : 12;
+	if (memcmp(b, "TWILSOCK V3.", have))
+		return -1;
+	size_t i = 12;
+	while (i < n && i < 20 && b[i] >= '0' && b[i] <= '9')
+		i++;
+	if (i >= n)
+		return i >= 20 ? -1 : 0;
+	if (i == 12 || b[i] != ' ')
+		return -1;
+	i++;
+	size_t len = 0, d = 0;
+	while (i < n && b[i] >= '0' && b[i] <= '9') {
+		if (++d > 8)
+			return -1;
+		len = len * 10 + (size_t)(b[i++] - '0');
+	}
+	if (i + 1 >= n)
+		return 0; /* the preamble goes on */
+	if (d == 0 || b[i] != '\r' || b[i + 1] != '\n')
+		return -1;
+	*hoff = i + 2;
+	*hlen = len;
+	return 1;
+}
+
+int twilsock_method(const char *hdr, size_t n, const char **message)
+{
+	struct jspan m;
+	*message = NULL;
+	if (!wire_json_member(hdr, n, "method", &m))
+		return -1;
+	if (wire_jspan_eq(&m, "init"))
+		*message = "init";
+	else if (wire_jspan_eq(&m, "update"))
+		*message = "update";
+	return *message != NULL;
+}
+
+/* out[from..to) = q[from..to) unmasked (from a multiple of 4), eight bytes
+ * at a time. */
+static void unmask(char *out, const unsigned char *q, size_t from, size_t to, const uint8_t mask[4])
+{
+	uint32_t m4;
+	memcpy(&m4, mask, 4);
+	uint64_t m = (uint64_t)m4 | (uint64_t)m4 << 32, v;
+	size_t i = from;
+	for (; i + 8 <= to; i += 8) {
+		memcpy(&v, q + i, 8);
+		v ^= m;
+		memcpy(out + i, &v, 8);
+	}
+	for (; i < to; i++)
+		out[i] = (char)(q[i] ^ mask[i & 3]);
+}
+
+int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4])
+{
+	char b[TWILSOCK_FAST_MAX];
+	size_t k = n < sizeof b ? n : sizeof b, pre = k < 32 ? k : 32;
+	size_t hoff, hlen;
+	const char *m;
+	unmask(b, q, 0, pre, mask);
+	if (twilsock_preamble(b, pre, &hoff, &hlen) != 1 || hlen > k - hoff)
+		return 0;
+	unmask(b, q, pre, hoff + hlen > pre ? hoff + hlen : pre, mask);
+	return twilsock_method(b + hoff, hlen, &m) == 0;
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# callgrind_bench.sh: instruction counts (valgrind --tool=callgrind, the
+# referee of issue 13) of what the shim adds, each figure printed with its
+# target and PASS/MISS. Called by tests/bench/run.sh (`make bench`); a smoke
+# run (BENCH_CG_SMOKE=1: one small pair per figure) by t_bench_smoke.sh.
+#
+# Per-write figures: tls_client (tests/bench/tools) in stream mode against
+# tls_server, run under callgrind at two stream lengths, A (no shim) and B
+# (LD_PRELOAD shim with the bench secret): instructions per write =
+# (I(long) - I(short)) / (writes(long) - writes(short)), which leaves out
+# start-up, the handshake and the init. Twilsock figures send every bulk
+# frame as a whole Twilsock message (binary, or text with --text).
+# Exec figures: /bin/true's whole run; PSS: an idle `sleep` process.
+#
+# Exit status: 0 when every run completed (whether or not targets are met),
+# 1 when a run failed, 2 when valgrind is missing.
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+B=${B:-build}
+TOOLS=$B/bench/tools
+SMOKE=${BENCH_CG_SMOKE:-0}
+command -v valgrind >/dev/null || { echo "callgrind_bench: valgrind not installed" >&2; exit 2; }
+SHIM=$(realpath "$B/libtokshim.so")
+SECRET=tokshim-bench-secret-0123456789ab
+ACCOUNT=AC0123456789abcdef0123456789abcdef
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cg_bench.XXXXXX")
+spid=
+cleanup() {
+	if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; fi
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+fail() { echo "callgrind_bench: FAILED: $*" >&2; exit 1; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 1 \
+	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj "/CN=tsock.us1.twilio.com" \
+	-addext "subjectAltName=DNS:tsock.us1.twilio.com,IP:127.0.0.1" >/dev/null 2>&1 ||
+	fail "cannot make a certificate"
+"$TOOLS/tls_server" --cert "$tmp/cert.pem" --key "$tmp/key.pem" >"$tmp/server.out" 2>"$tmp/server.err" &
+spid=$!
+for _ in $(seq 100); do [ -s "$tmp/server.out" ] && break; sleep 0.05; done
+read -r _ TLS_PORT _ _ <"$tmp/server.out" 2>/dev/null || true
+[ -n "${TLS_PORT:-}" ] || fail "tls_server did not start"
+
+CLEAN=(env -u LD_PRELOAD -u TOKSHIM_OUTPUT -u TOKSHIM_SECRET -u TOKSHIM_SECRETS_FILE -u TOKSHIM_ACCOUNT_SID
+	-u TOKSHIM_HOSTS -u TOKSHIM_HOOKS -u TOKSHIM_DISABLE "BENCH_SECRET=$SECRET")
+SHIMENV=("LD_PRELOAD=$SHIM" "TOKSHIM_SECRET=$SECRET" "TOKSHIM_ACCOUNT_SID=$ACCOUNT" "TOKSHIM_OUTPUT=json:$tmp/shim.jsonl")
+
+# ir SIDE CMD...: total instructions of CMD under callgrind (SIDE A: no shim, B: shim)
+ir() {
+	local side=$1
+	shift
+	local -a e=("${CLEAN[@]}")
+	[ "$side" = B ] && e+=("${SHIMENV[@]}")
+	timeout -k 5 600 "${e[@]}" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$@" \
+		>"$tmp/out" 2>"$tmp/err" || fail "$side: $* exited $?: $(tail -5 "$tmp/err")"
+	awk '/^totals:/ { print $2; exit }' "$tmp/cg.out"
+}
+
+printf '%-34s %14s %14s %9s %9s  %s\n' "# name" baseline shimmed added% limit% verdict
+# per_write NAME LIMIT_PCT SIZE MIB_SHORT MIB_LONG [client args]
+per_write() {
+	local name=$1 lim=$2 size=$3 m1=$4 m2=$5
+	shift 5
+	local c=("$TOOLS/tls_client" --cafile "$tmp/cert.pem" --port "$TLS_PORT" --mode stream --size "$size" "$@")
+	local w1=$((m1 * 1048576 / size)) w2=$((m2 * 1048576 / size)) a1 a2 b1 b2
+	a1=$(ir A "${c[@]}" --mib "$m1"); a2=$(ir A "${c[@]}" --mib "$m2")
+	b1=$(ir B "${c[@]}" --mib "$m1"); b2=$(ir B "${c[@]}" --mib "$m2")
+	awk -v n="$name" -v l="$lim" -v a1="$a1" -v a2="$a2" -v b1="$b1" -v b2="$b2" -v w="$((w2 - w1))" 'BEGIN {
+		a = (a2 - a1) / w; b = (b2 - b1) / w; p = (b / a - 1) * 100
+		printf "%-34s %14.1f %14.1f %9.2f %9.2f  %s\n", n, a, b, p, l, (p <= l ? "PASS" : "MISS") }'
+}
+
+if [ "$SMOKE" = 1 ]; then
+	per_write tw_16k_text_instr_per_write 1 16384 1 2 --twilsock --text
+else
+	per_write tw_16k_instr_per_write 1 16384 2 6 --twilsock
+	per_write tw_16k_text_instr_per_write 1 16384 2 6 --twilsock --text
+	per_write tw_1k_instr_per_write 3 1024 1 3 --twilsock
+	per_write tw_1k_text_instr_per_write 3 1024 1 3 --twilsock --text
+	per_write tls_64_instr_per_write 1 64 1 2
+	per_write tls_16k_instr_per_write 0.25 16384 2 6
+fi
+[ -s "$tmp/shim.jsonl" ] && { echo "# the shim reported on the bench's valid token:"; head -c 400 "$tmp/shim.jsonl"; echo; }
+
+# exec of /bin/true: whole-run instructions, limit 2x
+a=$(ir A /bin/true)
+b=$(ir B /bin/true)
+awk -v a="$a" -v b="$b" 'BEGIN { r = b / a; printf "%-34s %14d %14d %9.2f %9.2f  %s\n", "exec_true_instr_ratio", a, b, r, 2, (r <= 2 ? "PASS" : "MISS") }'
+
+# PSS an idle process gains (KB), limit 150
+pss() {
+	local side=$1 pid
+	local -a e=("${CLEAN[@]}")
+	[ "$side" = B ] && e+=("${SHIMENV[@]}")
+	"${e[@]}" sleep 30 &
+	pid=$!
+	sleep 0.5
+	awk '/^Pss:/ { print $2 }' "/proc/$pid/smaps_rollup"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+}
+a=$(pss A)
+b=$(pss B)
+awk -v a="$a" -v b="$b" 'BEGIN { d = b - a; printf "%-34s %14d %14d %9d %9d  %s\n", "idle_pss_added_kb", a, b, d, 150, (d <= 150 ? "PASS" : "MISS") }'
+[ -s "$tmp/server.err" ] && fail "tls_server: $(cat "$tmp/server.err")"
+exit 0

@@ -32,12 +32,13 @@ int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
 	if (i == 12 || b[i] != ' ')
 		return -1;
 	i++;
-	size_t len = 0, d = 0;
-	while (i < n && b[i] >= '0' && b[i] <= '9') {
-		if (++d > 8)
-			return -1;
+	/* at most 8 digits: the loop stops at a ninth */
+	size_t len = 0, s = i, lim = n - i > 9 ? i + 9 : n;
+	while (i < lim && b[i] >= '0' && b[i] <= '9')
 		len = len * 10 + (size_t)(b[i++] - '0');
-	}
+	size_t d = i - s;
+	if (d > 8)
+		return -1;
 	if (i + 1 >= n)
 		return 0; /* the preamble goes on */
 	if (d == 0 || b[i] != '\r' || b[i + 1] != '\n')
@@ -51,8 +52,22 @@ int twilsock_method(const char *hdr, size_t n, const char **message)
 {
 	struct jspan m;
 	*message = NULL;
-	if (!wire_json_member(hdr, n, "method", &m))
+	/* the common layout, `{"method":"<v>"` with no escape in v, read
+	 * directly: the span wire_json_member gives for it */
+	static const char lead[] = "{\"method\":\"";
+	const size_t ll = sizeof lead - 1;
+	size_t e = ll, lim = n < ll + 16 ? n : ll + 16;
+	if (n > ll && !memcmp(hdr, lead, ll)) {
+		while (e < lim && hdr[e] != '"' && hdr[e] != '\\')
+			e++;
+	}
+	if (e > ll && e < lim && hdr[e] == '"') {
+		m.p = hdr + ll;
+		m.n = e - ll;
+		m.is_string = 1;
+	} else if (!wire_json_member(hdr, n, "method", &m)) {
 		return -1;
+	}
 	if (wire_jspan_eq(&m, "init"))
 		*message = "init";
 	else if (wire_jspan_eq(&m, "update"))
@@ -77,33 +92,30 @@ static void unmask(char *out, const unsigned char *q, size_t from, size_t to, co
 		out[i] = (char)(q[i] ^ mask[i & 3]);
 }
 
-/* The header prefix ws_twilsock_skippable reads first (hoff is at most 32,
- * so the prefix ends past the preamble's 32 bytes, on a multiple of 4 as
- * unmask wants). */
+/* The start of a message ws_twilsock_skippable unmasks first: the preamble
+ * (at most 32 bytes) and at least 32 bytes of header, where the method most
+ * often is. A multiple of 4, as unmask wants. */
 #define TWILSOCK_FAST_PART 64
 
 int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4])
 {
 	char b[TWILSOCK_FAST_MAX];
-	size_t k = n < sizeof b ? n : sizeof b, pre = k < 32 ? k : 32;
+	size_t k = n < sizeof b ? n : sizeof b, pre = k < TWILSOCK_FAST_PART ? k : TWILSOCK_FAST_PART;
 	size_t hoff, hlen;
 	const char *m;
 	unmask(b, q, 0, pre, mask);
-	if (twilsock_preamble(b, pre, &hoff, &hlen) != 1 || hlen > k - hoff)
+	if (twilsock_preamble(b, pre < 32 ? pre : 32, &hoff, &hlen) != 1 || hlen > k - hoff)
 		return 0;
-	/* the method is most often the header's first member: a prefix of the
-	 * header first. twilsock_method reads left to right and stops at the
-	 * method's value, so a method found in a prefix is the one it finds in
-	 * the whole header; when the prefix shows none, the whole header. */
-	size_t end = hoff + hlen, part = (hoff + TWILSOCK_FAST_PART) & ~(size_t)3;
-	if (part < end) {
-		unmask(b, q, pre, part, mask);
-		int r = twilsock_method(b + hoff, part - hoff, &m);
+	size_t end = hoff + hlen;
+	if (end > pre) {
+		/* twilsock_method reads left to right and stops at the method's
+		 * value, so a method found in a prefix of the header is the one
+		 * the whole header gives; when the prefix shows none, the whole
+		 * header */
+		int r = twilsock_method(b + hoff, pre - hoff, &m);
 		if (r >= 0)
 			return r == 0;
-		unmask(b, q, part, end, mask);
-	} else {
-		unmask(b, q, pre, end > pre ? end : pre, mask);
+		unmask(b, q, pre, end, mask);
 	}
 	return twilsock_method(b + hoff, hlen, &m) == 0;
 }

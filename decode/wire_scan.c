@@ -11,8 +11,10 @@
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static size_t skip_ws(const char *p, size_t n, size_t i)
+static inline size_t skip_ws(const char *p, size_t n, size_t i)
 {
+	if (i < n && (unsigned char)p[i] > ' ')
+		return i; /* the common case: no whitespace */
 	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
 		i++;
 	return i;

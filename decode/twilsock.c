@@ -10,7 +10,10 @@
 #include "decode/wire_int.h"
 #include "decode/ws_frame.h"
 
-int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
+/* The bodies, inlined into ws_twilsock_skippable (the write fast path) and
+ * behind the exported names for the decoder. */
+static inline __attribute__((always_inline)) int preamble_in(const char *b, size_t n, size_t *hoff,
+							   size_t *hlen)
 {
 	if (n >= 12) { /* the common case: two fixed-size compares, no call */
 		uint64_t a, x;
@@ -24,8 +27,8 @@ int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
 	} else if (memcmp(b, "TWILSOCK V3.", n)) {
 		return -1;
 	}
-	size_t i = 12;
-	while (i < n && i < 20 && b[i] >= '0' && b[i] <= '9')
+	size_t i = 12, lim1 = n < 20 ? n : 20;
+	while (i < lim1 && (unsigned char)(b[i] - '0') < 10)
 		i++;
 	if (i >= n)
 		return i >= 20 ? -1 : 0;
@@ -34,8 +37,8 @@ int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
 	i++;
 	/* at most 8 digits: the loop stops at a ninth */
 	size_t len = 0, s = i, lim = n - i > 9 ? i + 9 : n;
-	while (i < lim && b[i] >= '0' && b[i] <= '9')
-		len = len * 10 + (size_t)(b[i++] - '0');
+	for (unsigned v; i < lim && (v = (unsigned char)(b[i] - '0')) < 10; i++)
+		len = len * 10 + v;
 	size_t d = i - s;
 	if (d > 8)
 		return -1;
@@ -48,7 +51,7 @@ int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
 	return 1;
 }
 
-int twilsock_method(const char *hdr, size_t n, const char **message)
+static inline __attribute__((always_inline)) int method_in(const char *hdr, size_t n, const char **message)
 {
 	struct jspan m;
 	*message = NULL;
@@ -58,6 +61,24 @@ int twilsock_method(const char *hdr, size_t n, const char **message)
 	const size_t ll = sizeof lead - 1;
 	size_t e = ll, lim = n < ll + 16 ? n : ll + 16;
 	if (n > ll && !memcmp(hdr, lead, ll)) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (lim == ll + 16) {
+			/* the first '"' or '\\' of the 16 bytes, eight at a time:
+			 * the lowest flagged byte of a word is its first match */
+			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+			for (; e < lim; e += 8) {
+				uint64_t w, a, z;
+				memcpy(&w, hdr + e, 8);
+				a = w ^ (ones * '"');
+				z = w ^ (ones * '\\');
+				uint64_t t = ((a - ones) & ~a) | ((z - ones) & ~z);
+				if (t & highs) {
+					e += (size_t)__builtin_ctzll(t & highs) / 8;
+					break;
+				}
+			}
+		}
+#endif
 		while (e < lim && hdr[e] != '"' && hdr[e] != '\\')
 			e++;
 	}
@@ -75,14 +96,33 @@ int twilsock_method(const char *hdr, size_t n, const char **message)
 	return *message != NULL;
 }
 
+int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
+{
+	return preamble_in(b, n, hoff, hlen);
+}
+
+int twilsock_method(const char *hdr, size_t n, const char **message)
+{
+	return method_in(hdr, n, message);
+}
+
 /* out[from..to) = q[from..to) unmasked (from a multiple of 4), eight bytes
- * at a time. */
+ * at a time (sixteen while they last). */
 static void unmask(char *out, const unsigned char *q, size_t from, size_t to, const uint8_t mask[4])
 {
 	uint32_t m4;
 	memcpy(&m4, mask, 4);
 	uint64_t m = (uint64_t)m4 | (uint64_t)m4 << 32, v;
 	size_t i = from;
+	for (; i + 16 <= to; i += 16) {
+		uint64_t w;
+		memcpy(&v, q + i, 8);
+		memcpy(&w, q + i + 8, 8);
+		v ^= m;
+		w ^= m;
+		memcpy(out + i, &v, 8);
+		memcpy(out + i + 8, &w, 8);
+	}
 	for (; i + 8 <= to; i += 8) {
 		memcpy(&v, q + i, 8);
 		v ^= m;
@@ -104,7 +144,7 @@ int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4
 	size_t hoff, hlen;
 	const char *m;
 	unmask(b, q, 0, pre, mask);
-	if (twilsock_preamble(b, pre < 32 ? pre : 32, &hoff, &hlen) != 1 || hlen > k - hoff)
+	if (preamble_in(b, pre < 32 ? pre : 32, &hoff, &hlen) != 1 || hlen > k - hoff)
 		return 0;
 	size_t end = hoff + hlen;
 	if (end > pre) {
@@ -112,10 +152,10 @@ int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4
 		 * value, so a method found in a prefix of the header is the one
 		 * the whole header gives; when the prefix shows none, the whole
 		 * header */
-		int r = twilsock_method(b + hoff, pre - hoff, &m);
+		int r = method_in(b + hoff, pre - hoff, &m);
 		if (r >= 0)
 			return r == 0;
 		unmask(b, q, pre, end, mask);
 	}
-	return twilsock_method(b + hoff, hlen, &m) == 0;
+	return method_in(b + hoff, hlen, &m) == 0;
 }

@@ -255,8 +255,17 @@ struct jspan {
 /* Finds the member `key` of the JSON object at the start of p[0..n)
  * (whitespace allowed before it). 1 and its value's span, or 0. Never reads
  * past n; nesting is skipped without recursion. */
-int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out);
-int wire_jspan_eq(const struct jspan *s, const char *lit);
+int wire_json_member_n(const char *p, size_t n, const char *key, size_t klen, struct jspan *out);
+static inline int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out)
+{
+	return wire_json_member_n(p, n, key, strlen(key), out);
+}
+/* Whether s is the string lit (raw, escapes not decoded). */
+static inline int wire_jspan_eq(const struct jspan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s->is_string && s->n == n && !memcmp(s->p, lit, n);
+}
 /* Decodes a JSON string's escapes in place (p[0..n) is the text between the
  * quotes); returns the decoded length (<= n). Bad escapes are kept as they are. */
 size_t wire_json_unescape(char *p, size_t n);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "decode/wire_h2.h"
+#include "shim/lazy.h"
 #include "shim/shim.h"
 
 #define NGHTTP2_SONAME "libnghttp2.so.14"
@@ -40,9 +41,7 @@ static void *fn(void *h, const char *name, const char **missing)
 static int load(char *why, size_t cap)
 {
 	const char *missing = NULL;
-	void *h = dlopen(NGHTTP2_SONAME, RTLD_NOW | RTLD_NOLOAD);
-	if (!h)
-		h = dlopen(NGHTTP2_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *h = lazy_dlopen(NGHTTP2_SONAME);
 	if (!h) {
 		const char *e = dlerror();
 		snprintf(why, cap, "%s", e ? e : "not found");

@@ -76,7 +76,7 @@ DEPFLAGS = -MMD -MP
 pc_has = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y)
 # $(call pc_flags,MODULE,--cflags|--libs,FALLBACK)
 pc_flags = $(if $(call pc_has,$(1)),$(shell $(PKG_CONFIG) $(2) $(1) 2>/dev/null),$(3))
-PC_MODULES := libcrypto openssl jansson libffi zlib
+PC_MODULES := libcrypto openssl jansson libffi zlib libnghttp2
 PC_MISSING := $(strip $(foreach m,$(PC_MODULES),$(if $(call pc_has,$(m)),,$(m))))
 SSL_CFLAGS  := $(call pc_flags,openssl,--cflags,)
 SSL_LIBS    := $(call pc_flags,libcrypto,--libs,-lcrypto)
@@ -87,9 +87,13 @@ FFI_CFLAGS  := $(call pc_flags,libffi,--cflags,)
 FFI_LIBS    := $(call pc_flags,libffi,--libs,-lffi)
 Z_CFLAGS    := $(call pc_flags,zlib,--cflags,)
 Z_LIBS      := $(call pc_flags,zlib,--libs,-lz)
+# libnghttp2: the CLI, tests and fuzzers link it (decode/h2_static.c); the
+# shim does not (it dlopens libnghttp2.so.14 at the first HTTP/2 connection)
+NGH2_CFLAGS := $(call pc_flags,libnghttp2,--cflags,)
+NGH2_LIBS   := $(call pc_flags,libnghttp2,--libs,-lnghttp2)
 ifneq ($(PC_MISSING),)
 ifeq ($(filter clean deps uninstall,$(MAKECMDGOALS)),)
-$(info tokshim: '$(PKG_CONFIG)' does not know $(PC_MISSING): assuming their headers and libraries are on $(firstword $(CC))'s default paths ($(SSL_ALL_LIBS) $(JSON_LIBS) $(FFI_LIBS) $(Z_LIBS)))
+$(info tokshim: '$(PKG_CONFIG)' does not know $(PC_MISSING): assuming their headers and libraries are on $(firstword $(CC))'s default paths ($(SSL_ALL_LIBS) $(JSON_LIBS) $(FFI_LIBS) $(Z_LIBS) $(NGH2_LIBS)))
 endif
 endif
 
@@ -116,7 +120,7 @@ CRIT_CFLAGS := -isystem $(CROSS_SYSROOT)/usr/include
 CRIT_LIBS   := -L$(CRIT_LIBDIR) -Wl,--disable-new-dtags -Wl,-rpath,$(CRIT_LIBDIR) -Wl,-rpath-link,$(CRIT_LIBDIR) -lcriterion
 endif
 
-ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(NGH2_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
@@ -137,8 +141,8 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace libcap2-bin util-linux valgrind \
-           libmbedtls-dev libwolfssl-dev libwebsockets-dev nodejs
+           python3 python3-websockets python3-h2 strace libcap2-bin util-linux valgrind libnghttp2-dev \
+           nghttp2-server libmbedtls-dev libwolfssl-dev libwebsockets-dev nodejs
 
 # The cross targets `make cross-test` builds and runs under qemu-user (and
 # `make deps` prepares). Both together take more than make test's 10 minutes
@@ -211,7 +215,7 @@ $(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode
 
 $(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
-	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+	  $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 # ---- tests ------------------------------------------------------------------
 # the shim's core that the unit tests link directly (tests/unit/test_conn.c):
@@ -225,7 +229,7 @@ INLINE_OBJ := $(addprefix $(B)/shim/,inline.o inline_cs.o inline_x86_64.o inline
 CRIT_OBJ := $(CRIT_SRC:%.c=$(B)/%.o)
 $(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) $(B)/libreport.a $(B)/libdecode.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(INLINE_OBJ) \
-	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
+	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 # `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob
 # PATTERN (Criterion's --filter), e.g. T='conn/*' or T='*/fork*'
@@ -267,7 +271,7 @@ cross-test: deps
 $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libreport.a $(B)/libdecode.a \
-	  $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt) $(JSON_LIBS) $(SSL_LIBS) -lssl $(Z_LIBS) -ldl -pthread
+	  $(shell $(PKG_CONFIG) --libs libjwt 2>/dev/null || echo -ljwt) $(JSON_LIBS) $(SSL_LIBS) -lssl $(Z_LIBS) $(NGH2_LIBS) -ldl -pthread
 
 # the shim benchmark's own programs (tests/bench/shim_bench.sh): plain OpenSSL clients
 # and servers, not linked with our libraries (the shim is preloaded into them)
@@ -283,7 +287,7 @@ FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 $(B)/fuzz/%: tests/fuzz/%.c $(DECODE_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(WARN) -I. $(SSL_CFLAGS) $(Z_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(DECODE_SRC) $(SSL_LIBS) $(Z_LIBS)
+	$(FUZZ_CC) $(WARN) -I. $(SSL_CFLAGS) $(Z_CFLAGS) $(NGH2_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(DECODE_SRC) $(SSL_LIBS) $(Z_LIBS) $(NGH2_LIBS)
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 600

@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "decode/session.h"
+#include "decode/wire_h2.h"
 #include "report/report.h"
 
 static const char scan_usage[] =
@@ -136,6 +137,7 @@ int cmd_scan(int argc, char **argv)
 	struct session_config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	cli_opts_vconfig(&o, &cfg.v);
+	cfg.w.hpack = h2_hpack_static; /* HTTP/2 captures: the linked libnghttp2 */
 	if (!hosts)
 		hosts = getenv("TOKSHIM_HOSTS");
 	if (hosts && *hosts) {

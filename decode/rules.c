@@ -155,12 +155,6 @@ static void check_signature(struct ctx *c, int alg)
 			 "cannot verify 'signature': no secret for key '%s'", *iss ? ks : "(none)");
 		return;
 	}
-	char which[40];
-	short_sid(keyring_key_sid(k), ks, sizeof ks);
-	if (*keyring_key_sid(k))
-		snprintf(which, sizeof which, "the secret of key '%s'", ks);
-	else
-		snprintf(which, sizeof which, "the default secret");
 	size_t want = hmac_len((enum hmac_alg)alg);
 	const char *fix = "sign with the API Key Secret of the key in 'iss' (SK...), not the Account Auth Token";
 	if (x->siglen == 0) {
@@ -180,12 +174,20 @@ static void check_signature(struct ctx *c, int alg)
 	}
 	int bad = CRYPTO_memcmp(mac, x->sig, want);
 	OPENSSL_cleanse(mac, sizeof mac);
-	if (bad)
+	if (bad) {
+		/* the key's name, written only for the mismatch that shows it */
+		char which[40];
+		short_sid(keyring_key_sid(k), ks, sizeof ks);
+		if (*keyring_key_sid(k))
+			snprintf(which, sizeof which, "the secret of key '%s'", ks);
+		else
+			snprintf(which, sizeof which, "the default secret");
 		diag_add(d, CAUSE_SIGNATURE, fix,
 			 "%s signature does not match %s%s; a common cause is signing with the Account Auth "
 			 "Token instead of the API Key Secret",
 			 alg_names[alg], which,
 			 keyring_key_hexlike(k) ? " (which looks like an Auth Token: 32 hex)" : "");
+	}
 }
 
 /* Reads an integer time claim into *v. Returns 1 when present and usable,

@@ -16,10 +16,11 @@
 
 /* A token-carrying message waiting for the server's answer (SPEC.md's
  * "what answers what"). */
-enum q_kind { Q_NONE = 0, Q_SEQ, Q_TWILSOCK, Q_SIGNAL };
+enum q_kind { Q_NONE = 0, Q_SEQ, Q_TWILSOCK, Q_SIGNAL, Q_STREAM };
 struct question {
 	enum q_kind kind;       /* Q_SEQ: HTTP/SIP request number; Q_TWILSOCK: by id;
-				   Q_SIGNAL: Voice/Video, the next answer-shaped message */
+				   Q_SIGNAL: Voice/Video, the next answer-shaped message;
+				   Q_STREAM: HTTP/2, the response on stream seq */
 	int seq;
 	char id[64];
 	int64_t t_ms;           /* end of the token's write, -1 unknown */
@@ -99,7 +100,7 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 	memset(s, 0, offsetof(struct session, w));
 	s->cfg = *cfg;
 	wire_init(&s->w, &s->cfg.w, tls);
-	wire_srv_init(&s->srv);
+	wire_srv_init(&s->srv, &s->cfg.w);
 }
 
 int session_at_rest(const struct session *s)
@@ -131,7 +132,7 @@ void session_unpark(struct session *s, const struct session_config *cfg, const v
 	memcpy(&s->w, p->wire, WIRE_REST_SIZE);
 	wire_resume(&s->w, &s->cfg.w);
 	/* no question was open and nothing more was read from the server */
-	wire_srv_init(&s->srv);
+	wire_srv_init(&s->srv, &s->cfg.w);
 	wire_srv_lost(&s->srv);
 	s->srv_lost = 1;
 }
@@ -172,6 +173,11 @@ void session_release(struct session *s)
 struct ws_frame *session_frame(struct session *s)
 {
 	return wire_frame(&s->w);
+}
+
+struct h2_fast *session_fast_h2(struct session *s)
+{
+	return &s->w.h2f;
 }
 
 int64_t session_watch_due(const struct session *s)
@@ -311,15 +317,19 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 		break;
 	case CHANNEL_HTTP:
 	case CHANNEL_SIP:
-		kind = Q_SEQ;
+		kind = ev->stream ? Q_STREAM : Q_SEQ;
 		break;
 	default:
-		if (s->w.mode == WM_HTTP)
+		if (ev->stream)
+			kind = Q_STREAM; /* a JWT in another header of an HTTP/2 request */
+		else if (s->w.mode == WM_HTTP)
 			kind = Q_SEQ; /* a JWT in a header or body of a request */
 		break;
 	}
 	if (kind == Q_SEQ)
 		seq = wire_request_seq(&s->w);
+	else if (kind == Q_STREAM)
+		seq = (int)ev->stream;
 	if (kind == Q_NONE || (kind == Q_TWILSOCK && !id[0]) || s->cfg.no_answers)
 		return;
 	/* a free slot, else the oldest question gives way */
@@ -332,6 +342,8 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 		if (s->q[i].order < q->order)
 			q = &s->q[i];
 	}
+	if (kind == Q_STREAM)
+		wire_srv_h2_want(&s->srv, ev->stream);
 	q->kind = kind;
 	q->seq = seq;
 	snprintf(q->id, sizeof q->id, "%s", id);
@@ -544,12 +556,26 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 	case SRV_EV_SIP:
 		if (ev->interim)
 			return 0;
-		s->responses++;
-		for (size_t i = 0; i < SESSION_Q_MAX; i++)
-			if (s->q[i].kind == Q_SEQ && s->q[i].seq == s->responses)
-				q = &s->q[i];
+		if (ev->stream) {
+			/* HTTP/2: the response on the request's stream */
+			for (size_t i = 0; i < SESSION_Q_MAX; i++)
+				if (s->q[i].kind == Q_STREAM && s->q[i].seq == (int)ev->stream)
+					q = &s->q[i];
+		} else {
+			s->responses++;
+			for (size_t i = 0; i < SESSION_Q_MAX; i++)
+				if (s->q[i].kind == Q_SEQ && s->q[i].seq == s->responses)
+					q = &s->q[i];
+		}
 		if (!q)
 			return 0;
+		if (ev->h2c) {
+			/* Upgrade: h2c: the request is HTTP/2's stream 1, answered there */
+			q->kind = Q_STREAM;
+			q->seq = 1;
+			wire_srv_h2_want(&s->srv, 1);
+			return 0;
+		}
 		if (ev->status >= 500 || ev->status < 100) {
 			q->kind = Q_NONE; /* the server failed: no verdict on the token */
 			return 0;
@@ -639,11 +665,17 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 						      int64_t now, session_clock_fn clock,
 						      session_emit_fn emit, void *ctx)
 {
+	size_t off = 0;
 	int emitted = 0;
 	int64_t now_ms = -1;
 	if (!len)
 		return 0;
-	emitted = feed_events(s, p, len, &now, &now_ms, &clock, emit, ctx);
+	/* HTTP/2 DATA frames: skipped by length, no event possible (the
+	 * WebSocket frame parser's own fast path runs inside wire_feed) */
+	if (s->w.h2f.armed)
+		off = h2_fast_take(&s->w.h2f, (const unsigned char *)p, len);
+	if (off < len)
+		emitted = feed_events(s, p + off, len - off, &now, &now_ms, &clock, emit, ctx);
 	if (watching(s)) {
 		if (clock)
 			now = clock(0);
@@ -684,7 +716,8 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 	size_t off = 0;
 	if (!len || s->srv_lost)
 		return 0;
-	while (off < len) {
+	for (;;) {
+		/* until no event: an HTTP/2 header block may end with no more bytes */
 		struct srv_event ev;
 		off += wire_srv_feed(&s->srv, p + off, len - off, &ev);
 		if (ev.kind == SRV_EV_NONE)

@@ -95,6 +95,9 @@ void session_server_lost(struct session *s);
  * read; the caller takes the session's lock for it and feeds the rest with
  * session_feed*. Stable for the session's life. */
 struct ws_frame *session_frame(struct session *s);
+/* The same for HTTP/2 DATA frames (decode/h2_fast.h, h2_fast_take). */
+struct h2_fast;
+struct h2_fast *session_fast_h2(struct session *s);
 /* The time after which a feed would report expired_in_use (the watched
  * token's expiry plus the skew), INT64_MAX when no token is watched: a caller
  * using session_frame feeds through session_feed* once its clock passes it. */

@@ -3,31 +3,45 @@
  * preamble `TWILSOCK V3.<d> <n>\r\n`, the n bytes of header JSON after it,
  * and the one decision of which messages can carry a token (a header whose
  * method is init or update). */
+#include <stdint.h>
 #include <string.h>
 
 #include "decode/twilsock.h"
 #include "decode/wire_int.h"
 #include "decode/ws_frame.h"
 
-int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
+/* The bodies, inlined into ws_twilsock_skippable (the write fast path) and
+ * behind the exported names for the decoder. */
+static inline __attribute__((always_inline)) int preamble_in(const char *b, size_t n, size_t *hoff,
+							   size_t *hlen)
 {
-	size_t have = n < 12 ? n : 12;
-	if (memcmp(b, "TWILSOCK V3.", have))
+	if (n >= 12) { /* the common case: two fixed-size compares, no call */
+		uint64_t a, x;
+		uint32_t c, y;
+		memcpy(&a, b, 8);
+		memcpy(&x, "TWILSOCK", 8);
+		memcpy(&c, b + 8, 4);
+		memcpy(&y, " V3.", 4);
+		if (a != x || c != y)
+			return -1;
+	} else if (memcmp(b, "TWILSOCK V3.", n)) {
 		return -1;
-	size_t i = 12;
-	while (i < n && i < 20 && b[i] >= '0' && b[i] <= '9')
+	}
+	size_t i = 12, lim1 = n < 20 ? n : 20;
+	while (i < lim1 && (unsigned char)(b[i] - '0') < 10)
 		i++;
 	if (i >= n)
 		return i >= 20 ? -1 : 0;
 	if (i == 12 || b[i] != ' ')
 		return -1;
 	i++;
-	size_t len = 0, d = 0;
-	while (i < n && b[i] >= '0' && b[i] <= '9') {
-		if (++d > 8)
-			return -1;
-		len = len * 10 + (size_t)(b[i++] - '0');
-	}
+	/* at most 8 digits: the loop stops at a ninth */
+	size_t len = 0, s = i, lim = n - i > 9 ? i + 9 : n;
+	for (unsigned v; i < lim && (v = (unsigned char)(b[i] - '0')) < 10; i++)
+		len = len * 10 + v;
+	size_t d = i - s;
+	if (d > 8)
+		return -1;
 	if (i + 1 >= n)
 		return 0; /* the preamble goes on */
 	if (d == 0 || b[i] != '\r' || b[i + 1] != '\n')
@@ -37,12 +51,44 @@ int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
 	return 1;
 }
 
-int twilsock_method(const char *hdr, size_t n, const char **message)
+static inline __attribute__((always_inline)) int method_in(const char *hdr, size_t n, const char **message)
 {
 	struct jspan m;
 	*message = NULL;
-	if (!wire_json_member(hdr, n, "method", &m))
+	/* the common layout, `{"method":"<v>"` with no escape in v, read
+	 * directly: the span wire_json_member gives for it */
+	static const char lead[] = "{\"method\":\"";
+	const size_t ll = sizeof lead - 1;
+	size_t e = ll, lim = n < ll + 16 ? n : ll + 16;
+	if (n > ll && !memcmp(hdr, lead, ll)) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (lim == ll + 16) {
+			/* the first '"' or '\\' of the 16 bytes, eight at a time:
+			 * the lowest flagged byte of a word is its first match */
+			const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+			for (; e < lim; e += 8) {
+				uint64_t w, a, z;
+				memcpy(&w, hdr + e, 8);
+				a = w ^ (ones * '"');
+				z = w ^ (ones * '\\');
+				uint64_t t = ((a - ones) & ~a) | ((z - ones) & ~z);
+				if (t & highs) {
+					e += (size_t)__builtin_ctzll(t & highs) / 8;
+					break;
+				}
+			}
+		}
+#endif
+		while (e < lim && hdr[e] != '"' && hdr[e] != '\\')
+			e++;
+	}
+	if (e > ll && e < lim && hdr[e] == '"') {
+		m.p = hdr + ll;
+		m.n = e - ll;
+		m.is_string = 1;
+	} else if (!wire_json_member(hdr, n, "method", &m)) {
 		return -1;
+	}
 	if (wire_jspan_eq(&m, "init"))
 		*message = "init";
 	else if (wire_jspan_eq(&m, "update"))
@@ -50,14 +96,33 @@ int twilsock_method(const char *hdr, size_t n, const char **message)
 	return *message != NULL;
 }
 
+int twilsock_preamble(const char *b, size_t n, size_t *hoff, size_t *hlen)
+{
+	return preamble_in(b, n, hoff, hlen);
+}
+
+int twilsock_method(const char *hdr, size_t n, const char **message)
+{
+	return method_in(hdr, n, message);
+}
+
 /* out[from..to) = q[from..to) unmasked (from a multiple of 4), eight bytes
- * at a time. */
+ * at a time (sixteen while they last). */
 static void unmask(char *out, const unsigned char *q, size_t from, size_t to, const uint8_t mask[4])
 {
 	uint32_t m4;
 	memcpy(&m4, mask, 4);
 	uint64_t m = (uint64_t)m4 | (uint64_t)m4 << 32, v;
 	size_t i = from;
+	for (; i + 16 <= to; i += 16) {
+		uint64_t w;
+		memcpy(&v, q + i, 8);
+		memcpy(&w, q + i + 8, 8);
+		v ^= m;
+		w ^= m;
+		memcpy(out + i, &v, 8);
+		memcpy(out + i + 8, &w, 8);
+	}
 	for (; i + 8 <= to; i += 8) {
 		memcpy(&v, q + i, 8);
 		v ^= m;
@@ -67,15 +132,30 @@ static void unmask(char *out, const unsigned char *q, size_t from, size_t to, co
 		out[i] = (char)(q[i] ^ mask[i & 3]);
 }
 
+/* The start of a message ws_twilsock_skippable unmasks first: the preamble
+ * (at most 32 bytes) and at least 32 bytes of header, where the method most
+ * often is. A multiple of 4, as unmask wants. */
+#define TWILSOCK_FAST_PART 64
+
 int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4])
 {
 	char b[TWILSOCK_FAST_MAX];
-	size_t k = n < sizeof b ? n : sizeof b, pre = k < 32 ? k : 32;
+	size_t k = n < sizeof b ? n : sizeof b, pre = k < TWILSOCK_FAST_PART ? k : TWILSOCK_FAST_PART;
 	size_t hoff, hlen;
 	const char *m;
 	unmask(b, q, 0, pre, mask);
-	if (twilsock_preamble(b, pre, &hoff, &hlen) != 1 || hlen > k - hoff)
+	if (preamble_in(b, pre < 32 ? pre : 32, &hoff, &hlen) != 1 || hlen > k - hoff)
 		return 0;
-	unmask(b, q, pre, hoff + hlen > pre ? hoff + hlen : pre, mask);
-	return twilsock_method(b + hoff, hlen, &m) == 0;
+	size_t end = hoff + hlen;
+	if (end > pre) {
+		/* twilsock_method reads left to right and stops at the method's
+		 * value, so a method found in a prefix of the header is the one
+		 * the whole header gives; when the prefix shows none, the whole
+		 * header */
+		int r = method_in(b + hoff, pre - hoff, &m);
+		if (r >= 0)
+			return r == 0;
+		unmask(b, q, pre, end, mask);
+	}
+	return method_in(b + hoff, hlen, &m) == 0;
 }

@@ -72,8 +72,10 @@ void wire_resume(struct wire *w, const struct wire_config *cfg)
 void wire_release(struct wire *w)
 {
 	wire_ws_release(w);
+	wire_h2_release(w);
 	w->mode = WM_PASS;
 	w->wf.open = 0;
+	w->h2f.armed = 0;
 }
 
 unsigned wire_ws_offer(const struct wire *w)
@@ -87,6 +89,11 @@ void wire_start_ws(struct wire *w, enum ws_dir dir, unsigned ext)
 	wire_ws_start(w, dir, (ext & (dir == WS_SERVER ? WIRE_WS_SERVER_NO_CTX : WIRE_WS_CLIENT_NO_CTX)) != 0);
 	w->wf.seen = 1; /* no going back to HTTP */
 	w->wf.open = 1;
+}
+
+struct h2_fast *wire_h2_fast_of(struct wire *w)
+{
+	return &w->h2f;
 }
 
 static void set_host(struct wire *w, const char *host, size_t n, int from_sni)
@@ -149,6 +156,7 @@ static void fill_event(const struct wire *w, struct wire_event *ev, enum channel
 	ev->token_len = n;
 	memcpy(ev->region, w->region, sizeof ev->region);
 	memcpy(ev->host, w->host, sizeof ev->host);
+	ev->stream = w->mode == WM_H2 ? w->h2_stream : 0;
 }
 
 static void job_token(struct wire *w, size_t off, size_t n, enum channel ch, const char *message,
@@ -350,6 +358,8 @@ static enum wire_hint path_hint(const char *p, size_t n)
 	return HINT_NONE;
 }
 
+static void query_token(struct wire *w, size_t t0, size_t t1);
+
 /* Parses the request line in buf[0..n). Returns 0 when it is not one. */
 static int request_line(struct wire *w, size_t n)
 {
@@ -392,10 +402,18 @@ static int request_line(struct wire *w, size_t n)
 	if (w->is_sip)
 		return 1;
 	w->path_hint = path_hint(b + t0, t1 - t0);
+	query_token(w, t0, t1);
+	return 1;
+}
+
+/* A token= parameter in the request target buf[t0..t1) (URL-decoded in place). */
+static void query_token(struct wire *w, size_t t0, size_t t1)
+{
+	char *b = w->buf;
 	/* token= in the query */
 	const char *q = memchr(b + t0, '?', t1 - t0);
 	if (!q)
-		return 1;
+		return;
 	size_t i = (size_t)(q - b) + 1;
 	while (i < t1) {
 		size_t e = i;
@@ -414,7 +432,6 @@ static int request_line(struct wire *w, size_t n)
 			break;
 		i = e + 1;
 	}
-	return 1;
 }
 
 static int parse_u64(const char *p, size_t n, uint64_t *out)
@@ -431,6 +448,8 @@ static int parse_u64(const char *p, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* The HTTP header rules (tokens, Host, framing headers) for the header line
+ * "name: value" in buf[0..n) (HTTP/1, SIP, and HTTP/2's fields). */
 static void header_line(struct wire *w, size_t n)
 {
 	char *b = w->buf;
@@ -523,7 +542,8 @@ static void header_flush(struct wire *w)
 static void headers_end(struct wire *w)
 {
 	if (w->is_h2) {
-		w->mode = WM_PASS; /* HTTP/2: HPACK-compressed headers, out of reach */
+		/* the connection preface: "PRI * HTTP/2.0", an empty line, then "SM" */
+		wire_h2_start(w, sizeof "PRI * HTTP/2.0\r\n\r\n" - 1);
 		return;
 	}
 	if (w->is_connect) {
@@ -788,6 +808,12 @@ int wire_end(struct wire *w, struct wire_event *ev)
 		if (ev->kind != WIRE_EV_NONE)
 			return 1;
 	}
+	/* HTTP/2: a field held for its next step, the end of a header block */
+	if (wire_h2_more(w)) {
+		wire_feed(w, "", 0, ev);
+		if (ev->kind != WIRE_EV_NONE)
+			return 1;
+	}
 	return 0;
 }
 
@@ -797,9 +823,11 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
 	w->wf.open = 0;
+	if (w->h2f.armed)
+		wire_h2_fold(w);
 	if (w->job.active && job_next(w, ev))
 		return 0;
-	while (off < len) {
+	while (off < len || wire_h2_more(w)) {
 		size_t used = 0;
 		switch (w->mode) {
 		case WM_PASS:
@@ -811,6 +839,17 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 		case WM_HTTP:
 			used = http_step(w, p + off, len - off);
 			break;
+		case WM_H2: {
+			/* HTTP/2 (wire_h2.c): its header fields through the same rules */
+			int line;
+			size_t ln;
+			used = wire_h2_step(w, p + off, len - off, &line, &ln);
+			if (line == WIRE_H2_QUERY)
+				query_token(w, 0, ln);
+			else if (line != WIRE_H2_NONE)
+				header_line(w, ln);
+			break;
+		}
 		case WM_WS:
 			used = wire_ws_step(w, p + off, len - off);
 			break;
@@ -828,9 +867,13 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 		int e = w->pending_err;
 		w->pending_err = 0;
 		w->wf.open = w->mode == WM_WS;
+		if (w->mode == WM_H2)
+			wire_h2_arm(w);
 		return e;
 	}
 	/* ws_frame_take may go on until the next wire_feed */
 	w->wf.open = w->mode == WM_WS && !w->job.active;
+	if (w->mode == WM_H2)
+		wire_h2_arm(w);
 	return (ssize_t)off;
 }

@@ -6,7 +6,8 @@
  * lives inside it too, so the decoder never calls malloc. zlib keeps pointers
  * into the block: do not move or copy it after wire_init. The bounds (a
  * header line: 24 KiB, a WebSocket message kept for scanning: 64 KiB, an HTTP
- * body prefix: 24 KiB; the rest skipped by length) are in decode/wire_int.h. */
+ * body prefix: 24 KiB; the rest skipped by length) are in decode/wire_int.h;
+ * HTTP/2's (HPACK table 8 KiB, its arena 112 KiB) in decode/wire_h2.h. */
 #ifndef TOKSHIM_WIRE_H
 #define TOKSHIM_WIRE_H
 
@@ -23,9 +24,15 @@ struct host_rule {
 	enum product product;
 };
 
+struct h2_hpack_ops;
 struct wire_config {
 	const struct host_rule *hosts; /* borrowed, may be NULL */
 	size_t nhosts;
+	/* libnghttp2's HPACK functions (decode/wire_h2.h), asked for at the
+	 * first HTTP/2 connection preface; NULL (or a NULL answer): HTTP/2
+	 * connections are passed through unread. The answer must stay valid
+	 * for the life of every decoder using it. */
+	const struct h2_hpack_ops *(*hpack)(void);
 };
 
 /* Parses "host[:port]=product,..." into rules[0..cap). Returns the count, or
@@ -50,7 +57,8 @@ struct wire_event {
 	const char *token;     /* borrowed: valid until the next call on this decoder */
 	size_t token_len;
 	char region[16];       /* region named by the host (tsock.ie1.twilio.com: "ie1"), "" unknown */
-	char host[128];        /* SNI or Host header, "" unknown */
+	char host[128];        /* SNI or Host header (HTTP/2: :authority), "" unknown */
+	unsigned stream;       /* the HTTP/2 stream of the request, 0 elsewhere */
 	char msg_id[64];       /* Twilsock: the message's "id" (its reply carries it), "" none */
 };
 
@@ -110,6 +118,10 @@ void wire_start_ws(struct wire *w, enum ws_dir dir, unsigned ext);
 /* The frame state for the per-write fast path (ws_frame_take in
  * decode/ws_frame.h); stable for the decoder's life. */
 struct ws_frame *wire_frame(struct wire *w);
+/* The HTTP/2 fast path's state (decode/h2_fast.h), stable for the
+ * decoder's life. */
+struct h2_fast;
+struct h2_fast *wire_h2_fast_of(struct wire *w);
 
 /* The server name: SNI when set, else the last HTTP Host header (lower case,
  * no port); "" unknown. Borrowed, valid while w is. */

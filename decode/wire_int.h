@@ -29,6 +29,7 @@
 
 #include "decode/validate.h"
 #include "decode/wire.h"
+#include "decode/wire_h2.h"
 #include "decode/ws_frame.h"
 #include "decode/wire_srv.h"
 
@@ -40,7 +41,7 @@
 #define WIRE_SNIFF 4096      /* bytes of an unknown stream looked at for binary content */
 #define WIRE_SMALL_LINE 128  /* chunk-size and trailer lines: only their start is kept */
 
-enum wire_mode { WM_DETECT = 0, WM_HTTP, WM_WS, WM_RAW, WM_PASS };
+enum wire_mode { WM_DETECT = 0, WM_HTTP, WM_WS, WM_RAW, WM_PASS, WM_H2 };
 
 enum http_state {
 	HS_REQLINE = 0,
@@ -147,12 +148,27 @@ struct wire {
 	z_stream z;
 	size_t z_used;
 
+	/* HTTP/2 (wire_h2.c): h2 below is set up (h2_init) */
+	int h2_on;
+	uint32_t h2_stream;    /* the stream whose header block is being read */
+	int h2_authority;      /* this block's :authority was seen */
+	int h2_path_pending;   /* its :path waits in buf for the :authority */
+	int h2_path_ready;     /* ... which came: the :path at the next step */
+	size_t h2_path_len;
+	int h2_held;           /* a field to read at the next step (after the :path) */
+	struct h2_event h2_held_ev;
+	struct h2_fast h2f;    /* the caller's fast path over DATA frames (h2_fast.h) */
+
 	struct wire_job job; /* the last member wire_init clears */
 
 	unsigned char zscratch_in[WIRE_SCRATCH];
 	unsigned char zscratch_out[WIRE_SCRATCH];
 	unsigned char zarena[WIRE_ZARENA] __attribute__((aligned(16)));
 	char buf[WIRE_MSG_MAX + 16];
+
+	/* HTTP/2, the client direction: frames and HPACK (its arena is only
+	 * touched on HTTP/2 connections) */
+	struct h2 h2;
 };
 
 /* The bytes of struct wire a decoder at rest is (the part before rest_end). */
@@ -171,7 +187,21 @@ void wire_resume(struct wire *w, const struct wire_config *cfg);
 #define SRV_LINE_MAX 2048
 
 
-enum srv_mode { SM_DETECT = 0, SM_HTTP, SM_WS, SM_PASS };
+enum srv_mode { SM_DETECT = 0, SM_HTTP, SM_WS, SM_PASS, SM_H2 };
+
+/* HTTP/2: the responses followed at once (the streams whose requests carried
+ * a token), each with its slice of wire_srv.body for the error body */
+#define SRV_H2_STREAMS 8
+#define SRV_H2_BODY (WIRE_SRV_KEEP / SRV_H2_STREAMS)
+
+struct srv_h2_stream {
+	uint32_t id;     /* 0: a free slot */
+	uint64_t order;  /* when it was asked for: the oldest gives way */
+	int status;      /* :status of the final response, 0 not yet */
+	int final;       /* the final response's header block is complete */
+	int compressed;
+	size_t body_len;
+};
 
 enum srv_http_state {
 	SH_LINE = 0,  /* status line (or a request line the server sends, SIP) */
@@ -201,6 +231,13 @@ struct wire_srv {
 	int line_over;
 	size_t body_len;
 	int body_over;
+	/* HTTP/2 (SM_H2): the frames through ws.h2, the embedded wire's
+	 * HTTP/2 state, which the WebSocket phase never uses; body[] holds
+	 * SRV_H2_STREAMS slices of SRV_H2_BODY bytes */
+	const struct wire_config *cfg; /* its hpack: libnghttp2's functions */
+	int h2_on, upgrade_h2c;
+	struct srv_h2_stream h2s[SRV_H2_STREAMS];
+	uint64_t h2_order;
 	char line[SRV_LINE_MAX];
 	char body[WIRE_SRV_KEEP];
 	/* the WebSocket phase: the wire decoder's frame layer for the server's
@@ -218,8 +255,17 @@ struct jspan {
 /* Finds the member `key` of the JSON object at the start of p[0..n)
  * (whitespace allowed before it). 1 and its value's span, or 0. Never reads
  * past n; nesting is skipped without recursion. */
-int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out);
-int wire_jspan_eq(const struct jspan *s, const char *lit);
+int wire_json_member_n(const char *p, size_t n, const char *key, size_t klen, struct jspan *out);
+static inline int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out)
+{
+	return wire_json_member_n(p, n, key, strlen(key), out);
+}
+/* Whether s is the string lit (raw, escapes not decoded). */
+static inline int wire_jspan_eq(const struct jspan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+	return s->is_string && s->n == n && !memcmp(s->p, lit, n);
+}
 /* Decodes a JSON string's escapes in place (p[0..n) is the text between the
  * quotes); returns the decoded length (<= n). Bad escapes are kept as they are. */
 size_t wire_json_unescape(char *p, size_t n);
@@ -247,6 +293,26 @@ void wire_ws_start(struct wire *w, enum ws_dir dir, int no_ctx);
 /* Consumes WebSocket bytes; may start a job (a complete message to scan). */
 size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n);
 void wire_ws_release(struct wire *w);
+
+/* decode/wire_h2.c */
+/* At the end of the connection preface's first part (preface_seen bytes of
+ * H2_PREFACE read by the HTTP/1 parser): HTTP/2 from here on when the HPACK
+ * functions are there (w->cfg->hpack), else pass-through. */
+int wire_h2_start(struct wire *w, size_t preface_seen);
+/* What wire_h2_step leaves in buf[0..len) for wire.c's HTTP header rules. */
+enum { WIRE_H2_NONE = 0, WIRE_H2_HEADER, WIRE_H2_HOST, WIRE_H2_QUERY };
+/* Consumes client bytes (0..n; 0 with a line to run, or with work left that
+ * needs no bytes); *line: what to run on buf[0..*len) (HEADER and QUERY
+ * with their job started, HOST the Host rules alone). */
+size_t wire_h2_step(struct wire *w, const unsigned char *p, size_t n, int *line, size_t *len);
+/* Non-zero when wire_h2_step has work with no more bytes (a held field, the
+ * end of a header block): wire_feed steps on at the end of its input. */
+int wire_h2_more(const struct wire *w);
+/* The fast path over DATA frames (h2_fast.h): armed at the end of a feed
+ * where it may go on, folded back at the start of the next. */
+void wire_h2_arm(struct wire *w);
+void wire_h2_fold(struct wire *w);
+void wire_h2_release(struct wire *w);
 
 /* decode/wire.c */
 

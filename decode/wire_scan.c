@@ -11,8 +11,10 @@
 
 /* ---- JSON ------------------------------------------------------------------ */
 
-static size_t skip_ws(const char *p, size_t n, size_t i)
+static inline size_t skip_ws(const char *p, size_t n, size_t i)
 {
+	if (i < n && (unsigned char)p[i] > ' ')
+		return i; /* the common case: no whitespace */
 	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
 		i++;
 	return i;
@@ -68,9 +70,8 @@ static size_t value_end(const char *p, size_t n, size_t i)
 	return i > s ? i : n;
 }
 
-int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out)
+int wire_json_member_n(const char *p, size_t n, const char *key, size_t klen, struct jspan *out)
 {
-	size_t klen = strlen(key);
 	size_t i = skip_ws(p, n, 0);
 	if (i >= n || p[i] != '{')
 		return 0;
@@ -86,22 +87,22 @@ int wire_json_member(const char *p, size_t n, const char *key, struct jspan *out
 		i = skip_ws(p, n, i + 1);
 		if (i >= n)
 			return 0;
+		if (match && p[i] == '"') {
+			size_t e = string_end(p, n, i);
+			if (e >= n)
+				return 0;
+			out->p = p + i + 1;
+			out->n = e - i - 1;
+			out->is_string = 1;
+			return 1;
+		}
 		size_t ve = value_end(p, n, i);
 		if (match) {
-			if (p[i] == '"') {
-				size_t e = string_end(p, n, i);
-				if (e >= n)
-					return 0;
-				out->p = p + i + 1;
-				out->n = e - i - 1;
-				out->is_string = 1;
-			} else {
-				if (ve >= n)
-					return 0;
-				out->p = p + i;
-				out->n = ve - i;
-				out->is_string = 0;
-			}
+			if (ve >= n)
+				return 0;
+			out->p = p + i;
+			out->n = ve - i;
+			out->is_string = 0;
 			return 1;
 		}
 		if (ve >= n)
@@ -188,12 +189,6 @@ size_t wire_json_unescape(char *p, size_t n)
 		i += used;
 	}
 	return o;
-}
-
-int wire_jspan_eq(const struct jspan *s, const char *lit)
-{
-	size_t n = strlen(lit);
-	return s->is_string && s->n == n && !memcmp(s->p, lit, n);
 }
 
 /* ---- JWT -------------------------------------------------------------------- */

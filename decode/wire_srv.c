@@ -1,7 +1,8 @@
 /* The server-to-client decoder (see wire_srv.h): HTTP and SIP responses
  * here, WebSocket frames through the wire decoder's one frame parser
  * (decode/wire_ws.c, direction WS_SERVER, its own inflate context), and the
- * answer-shaped messages of Twilsock, Voice and Video. */
+ * answer-shaped messages of Twilsock, Voice and Video; HTTP/2 frames and
+ * header blocks through decode/wire_h2.c (direction H2_SERVER). */
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -18,7 +19,7 @@ static void msg_reset(struct wire_srv *w)
 {
 	w->hs = SH_LINE;
 	w->is_sip = w->is_request = w->status = 0;
-	w->chunked = w->has_cl = w->compressed = w->json = w->upgrade_ws = 0;
+	w->chunked = w->has_cl = w->compressed = w->json = w->upgrade_ws = w->upgrade_h2c = 0;
 	w->ws_ext = 0;
 	w->remaining = 0;
 	w->twilio_error = 0;
@@ -29,9 +30,10 @@ static void msg_reset(struct wire_srv *w)
 	w->body_over = 0;
 }
 
-void wire_srv_init(struct wire_srv *w)
+void wire_srv_init(struct wire_srv *w, const struct wire_config *cfg)
 {
 	memset(w, 0, offsetof(struct wire_srv, line));
+	w->cfg = cfg;
 	w->mode = SM_DETECT;
 	msg_reset(w);
 	wire_init(&w->ws, NULL, 0);
@@ -39,6 +41,9 @@ void wire_srv_init(struct wire_srv *w)
 
 void wire_srv_release(struct wire_srv *w)
 {
+	if (w->h2_on)
+		h2_release(&w->ws.h2);
+	w->h2_on = 0;
 	wire_release(&w->ws);
 	w->mode = SM_PASS;
 }
@@ -274,6 +279,8 @@ static void header(struct wire_srv *w, const char *b, size_t n)
 	} else if (ieq(b, nn, "Upgrade")) {
 		if (icontains(v, vn, "websocket"))
 			w->upgrade_ws = 1;
+		else if (ieq(v, vn, "h2c"))
+			w->upgrade_h2c = 1;
 	} else if (ieq(b, nn, "Sec-WebSocket-Extensions")) {
 		if (icontains(v, vn, "permessage-deflate"))
 			w->ws_ext |= WIRE_WS_DEFLATE;
@@ -287,6 +294,22 @@ static void header(struct wire_srv *w, const char *b, size_t n)
 		while (used < vn && (v[used] == ' ' || v[used] == '-' || v[used] == ':'))
 			used++;
 		copy_text(w->xerr_text, sizeof w->xerr_text, v + used, vn - used);
+	}
+}
+
+/* Twilio's JSON error body {"code":20104,"message":...,"status":401}: the
+ * code and message into ev. */
+static void error_body(const char *b, size_t n, struct srv_event *ev)
+{
+	size_t s = 0;
+	while (s < n && (b[s] == ' ' || b[s] == '\r' || b[s] == '\n' || b[s] == '\t'))
+		s++;
+	if (s < n && b[s] == '{') {
+		int code;
+		if (json_int(b + s, n - s, "code", &code)) {
+			ev->code = code;
+			json_text(b + s, n - s, "message", ev->text, sizeof ev->text);
+		}
 	}
 }
 
@@ -304,19 +327,8 @@ static void response_event(struct wire_srv *w, struct srv_event *ev)
 		if (w->xerr_text[0])
 			memcpy(ev->text, w->xerr_text, sizeof ev->text);
 	}
-	if (!w->compressed && w->body_len) {
-		const char *b = w->body;
-		size_t n = w->body_len, s = 0;
-		while (s < n && (b[s] == ' ' || b[s] == '\r' || b[s] == '\n' || b[s] == '\t'))
-			s++;
-		if (s < n && b[s] == '{') {
-			int code;
-			if (json_int(b + s, n - s, "code", &code)) {
-				ev->code = code;
-				json_text(b + s, n - s, "message", ev->text, sizeof ev->text);
-			}
-		}
-	}
+	if (!w->compressed)
+		error_body(w->body, w->body_len, ev);
 }
 
 static void body_keep(struct wire_srv *w, const char *p, size_t n)
@@ -332,19 +344,26 @@ static void body_keep(struct wire_srv *w, const char *p, size_t n)
 	w->body_len += n;
 }
 
+static void h2_start(struct wire_srv *w);
+
 /* The message ended: 1 when it gives an event. */
 static int message_done(struct wire_srv *w, struct srv_event *ev)
 {
 	int is_request = w->is_request;
 	int upgrade = !w->is_sip && w->status == 101 && w->upgrade_ws;
+	int h2c = !w->is_sip && w->status == 101 && w->upgrade_h2c;
 	unsigned ext = w->ws_ext;
-	if (!is_request)
+	if (!is_request) {
 		response_event(w, ev);
+		ev->h2c = h2c;
+	}
 	msg_reset(w);
 	if (upgrade) {
 		/* the server's frames from the next byte on */
 		wire_start_ws(&w->ws, WS_SERVER, ext);
 		w->mode = SM_WS;
+	} else if (h2c) {
+		h2_start(w); /* the server's connection preface (SETTINGS) next */
 	}
 	return !is_request;
 }
@@ -465,6 +484,160 @@ static size_t http_step(struct wire_srv *w, const unsigned char *p, size_t n, st
 	return n;
 }
 
+/* ---- HTTP/2 ------------------------------------------------------------------------- */
+
+/* The server direction's HTTP/2 from here on: its own inflater in ws.h2
+ * (the WebSocket phase never uses it), libnghttp2's functions from the
+ * configuration; without them the direction is not read. */
+static void h2_start(struct wire_srv *w)
+{
+	const struct h2_hpack_ops *ops = w->cfg && w->cfg->hpack ? w->cfg->hpack() : NULL;
+	if (!ops || h2_init(&w->ws.h2, H2_SERVER, ops) != 0) {
+		w->mode = SM_PASS;
+		return;
+	}
+	w->h2_on = 1;
+	w->mode = SM_H2;
+	for (size_t i = 0; i < SRV_H2_STREAMS; i++)
+		if (w->h2s[i].id)
+			h2_want_data(&w->ws.h2, w->h2s[i].id);
+}
+
+/* The first 9 bytes of a stream starting with a zero byte, in w->line: the
+ * header of the SETTINGS frame that begins a server's HTTP/2 (not an ACK,
+ * stream 0, entries of 6 bytes), else the stream is not followed. */
+static void h2_sniffed(struct wire_srv *w)
+{
+	const unsigned char *h = (const unsigned char *)w->line;
+	uint32_t len = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+	uint32_t stream = ((uint32_t)h[5] << 24 | (uint32_t)h[6] << 16 | (uint32_t)h[7] << 8 | h[8]) & 0x7fffffffu;
+	w->line_len = 0;
+	if (h[3] != 4 || (h[4] & 1) || stream || len % 6 || len > 16384) {
+		w->mode = SM_PASS;
+		return;
+	}
+	h2_start(w);
+	if (w->mode == SM_H2) {
+		struct h2_event he;
+		h2_feed(&w->ws.h2, h, 9, &he); /* a SETTINGS header alone: no event */
+	}
+}
+
+void wire_srv_h2_want(struct wire_srv *w, unsigned stream)
+{
+	if (!stream)
+		return;
+	struct srv_h2_stream *s = &w->h2s[0];
+	for (size_t i = 0; i < SRV_H2_STREAMS; i++) {
+		if (w->h2s[i].id == stream)
+			return;
+		if (!w->h2s[i].id) {
+			if (s->id)
+				s = &w->h2s[i];
+		} else if (s->id && w->h2s[i].order < s->order) {
+			s = &w->h2s[i];
+		}
+	}
+	memset(s, 0, sizeof *s);
+	s->id = stream;
+	s->order = ++w->h2_order;
+	if (w->h2_on)
+		h2_want_data(&w->ws.h2, stream);
+}
+
+static struct srv_h2_stream *h2_slot(struct wire_srv *w, uint32_t stream)
+{
+	if (!stream)
+		return NULL;
+	for (size_t i = 0; i < SRV_H2_STREAMS; i++)
+		if (w->h2s[i].id == stream)
+			return &w->h2s[i];
+	return NULL;
+}
+
+/* The stream's response is complete (or reset: status 0): its event, and
+ * the slot is free. */
+static void h2_done(struct wire_srv *w, struct srv_h2_stream *s, struct srv_event *ev)
+{
+	ev->kind = SRV_EV_HTTP;
+	ev->stream = s->id;
+	ev->status = s->status;
+	ev->compressed = s->compressed;
+	if (!s->compressed)
+		error_body(w->body + (size_t)(s - w->h2s) * SRV_H2_BODY, s->body_len, ev);
+	memset(s, 0, sizeof *s);
+}
+
+static void h2_field(struct srv_h2_stream *s, const struct h2_event *he)
+{
+	const char *n = (const char *)he->name, *v = (const char *)he->value;
+	size_t nn = he->namelen, vn = he->valuelen;
+	if (s->final)
+		return; /* trailers */
+	if (ieq(n, nn, ":status")) {
+		size_t used;
+		int st = leading_int(v, vn, &used);
+		s->status = used == vn && vn == 3 ? st : 0;
+	} else if (ieq(n, nn, "content-encoding")) {
+		if (vn && !ieq(v, vn, "identity"))
+			s->compressed = 1;
+	}
+}
+
+/* A header block's last fields come with no more bytes (H2S_BLOCK_END). */
+static int h2_more(const struct wire_srv *w)
+{
+	return w->mode == SM_H2 && w->ws.h2.st == H2S_BLOCK_END;
+}
+
+static size_t h2_step(struct wire_srv *w, const unsigned char *p, size_t n, struct srv_event *ev)
+{
+	struct h2_event he;
+	ssize_t r = h2_feed(&w->ws.h2, p, n, &he);
+	if (r < 0) {
+		w->mode = SM_PASS; /* not HTTP/2 we can follow */
+		return n;
+	}
+	struct srv_h2_stream *s = he.push ? NULL : h2_slot(w, he.stream);
+	if (!s)
+		return (size_t)r;
+	switch (he.kind) {
+	case H2_EV_FIELD:
+		h2_field(s, &he);
+		break;
+	case H2_EV_HEADERS_END:
+		if (!s->final) {
+			if (s->status >= 100 && s->status < 200)
+				s->status = 0; /* interim: the final response follows */
+			else
+				s->final = 1;
+		}
+		if (he.end_stream && s->final)
+			h2_done(w, s, ev);
+		break;
+	case H2_EV_DATA:
+		if (!s->final)
+			break;
+		if (!s->compressed && s->body_len < SRV_H2_BODY) {
+			size_t k = SRV_H2_BODY - s->body_len;
+			if (k > he.valuelen)
+				k = he.valuelen;
+			memcpy(w->body + (size_t)(s - w->h2s) * SRV_H2_BODY + s->body_len, he.value, k);
+			s->body_len += k;
+		}
+		if (he.end_stream)
+			h2_done(w, s, ev);
+		break;
+	case H2_EV_RST_STREAM:
+		s->status = 0; /* no response: no verdict on the request */
+		h2_done(w, s, ev);
+		break;
+	default:
+		break;
+	}
+	return (size_t)r;
+}
+
 /* ---- WebSocket ---------------------------------------------------------------------- */
 
 static size_t ws_step(struct wire_srv *w, const unsigned char *p, size_t n, struct srv_event *ev)
@@ -487,14 +660,26 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
 	const unsigned char *p = buf;
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
-	while (off < len) {
+	while (off < len || h2_more(w)) {
 		size_t used;
 		switch (w->mode) {
 		case SM_PASS:
 			return len;
 		case SM_DETECT: {
 			unsigned char c = p[off];
-			if (c >= 'A' && c <= 'Z') {
+			if (w->line_len || c == 0) {
+				/* HTTP/2: the server's preface is a SETTINGS frame, whose
+				 * length (a multiple of 6, small) starts with a zero byte;
+				 * its 9-byte header decides */
+				size_t k = 9 - w->line_len;
+				if (k > len - off)
+					k = len - off;
+				memcpy(w->line + w->line_len, p + off, k);
+				w->line_len += k;
+				off += k;
+				if (w->line_len == 9)
+					h2_sniffed(w);
+			} else if (c >= 'A' && c <= 'Z') {
 				w->mode = SM_HTTP;
 			} else if ((c & 0x70) == 0 && ((c & 0x0f) == 1 || (c & 0x0f) == 2 || (c & 0x0f) >= 8)) {
 				/* a capture that starts after the handshake: server frames */
@@ -510,6 +695,9 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
 			break;
 		case SM_WS:
 			used = ws_step(w, p + off, len - off, ev);
+			break;
+		case SM_H2:
+			used = h2_step(w, p + off, len - off, ev);
 			break;
 		default:
 			return len;

@@ -7,7 +7,13 @@
  *     bodies; a compressed body gives the status only);
  *   - a SIP response (status line, X-Twilio-Error);
  *   - a WebSocket server message once upgraded: Twilsock reply / close /
- *     client_update, Voice error or success, Video error or success.
+ *     client_update, Voice error or success, Video error or success;
+ *   - an HTTP/2 response (a stream starting with the server's SETTINGS, or
+ *     after a 101 to `Upgrade: h2c`): its :status and Twilio's JSON error
+ *     body, for the streams asked for with wire_srv_h2_want (ev->stream);
+ *     interim (1xx) responses give no event, a reset stream one with
+ *     status 0. The HTTP/2 frames and HPACK are decode/wire_h2.c's, with
+ *     the server direction's own inflater.
  * Pure: no globals, no I/O, no clock. One fixed block (wire_srv_sizeof());
  * do not move it after wire_srv_init. Bounds: a header line 2 KiB (longer
  * ones are cut), a body or message prefix of WIRE_SRV_KEEP bytes looked at. */
@@ -52,11 +58,18 @@ struct srv_event {
 	int interim;              /* HTTP/SIP 1xx other than 101: not the final answer */
 	int upgrade;              /* HTTP 101 Switching Protocols (WebSocket follows) */
 	int compressed;           /* the body was compressed: status only */
+	unsigned stream;          /* HTTP/2: the stream answered (SRV_EV_HTTP); 0 HTTP/1.x */
+	int h2c;                  /* a 101 to Upgrade: h2c: HTTP/2 follows, the request's
+				     response comes on stream 1 */
 };
 
 struct wire_srv;
+struct wire_config;
 size_t wire_srv_sizeof(void);
-void wire_srv_init(struct wire_srv *w);
+/* cfg: its hpack function gives libnghttp2's HPACK functions when the
+ * server speaks HTTP/2 (NULL, or no hpack: HTTP/2 is not read). Borrowed,
+ * must outlive w. */
+void wire_srv_init(struct wire_srv *w, const struct wire_config *cfg);
 void wire_srv_release(struct wire_srv *w);
 /* Feeds bytes the client received. Returns the bytes consumed (0..len): less
  * than len only when an event was produced (ev->kind != SRV_EV_NONE); the
@@ -67,6 +80,10 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
  * nothing more can be read in step. */
 void wire_srv_lost(struct wire_srv *w);
 int wire_srv_passthrough(const struct wire_srv *w);
+/* The response on HTTP/2 stream `stream` is wanted: its status and error
+ * body give an event (ev->stream). At most SRV_H2_STREAMS at once, the
+ * oldest gives way; may be called before the server's first byte. */
+void wire_srv_h2_want(struct wire_srv *w, unsigned stream);
 
 /* Interprets one complete WebSocket message from the server (text or
  * binary, inflated): fills ev's msg and fields (kind SRV_EV_MESSAGE). For

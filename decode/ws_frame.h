@@ -256,11 +256,12 @@ static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, s
 {
 	if (!f->open)
 		return 0;
-	/* the common case first: the write is one whole masked client frame, a
-	 * binary message of its own (FIN, no RSV), 7- or 16-bit length, not
-	 * "TWILSOCK": what ws_frame_skip would take, with the state it would
-	 * leave */
-	if (n >= 14 && p[0] == 0x82 && (p[1] & 0x80) && (p[1] & 0x7f) != 127 &&
+	/* the common cases first: the write is one whole masked client frame, a
+	 * text or binary message of its own (FIN, no RSV), 7- or 16-bit length,
+	 * either binary and not "TWILSOCK", or a Twilsock message of a method
+	 * with no token (ws_twilsock_skippable): what ws_frame_skip would take,
+	 * with the state it would leave */
+	if (n >= 14 && (p[0] == 0x82 || p[0] == 0x81) && (p[1] & 0x80) && (p[1] & 0x7f) != 127 &&
 	    !(f->payload | f->in_msg | f->hdr_len) && f->dir == WS_CLIENT) {
 		size_t size = 6, len = p[1] & 0x7f;
 		if (len == 126) {
@@ -269,9 +270,12 @@ static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, s
 		}
 		uint32_t m4;
 		memcpy(&m4, p + size - 4, 4);
-		if (size + len == n && len >= 8 && !ws_is_twilsock4(p + size, m4)) {
-			f->seen = 1; /* the frame's own fields matter only inside it */
-			return n;
+		if (size + len == n && len >= 8) {
+			int tw = ws_is_twilsock4(p + size, m4);
+			if ((!tw && p[0] == 0x82) || (tw && ws_twilsock_skippable(p + size, len, p + size - 4))) {
+				f->seen = 1; /* the frame's own fields matter only inside it */
+				return n;
+			}
 		}
 	}
 	return ws_frame_skip_call(f, p, n);

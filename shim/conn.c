@@ -472,6 +472,7 @@ static void state_free(struct conn *c)
 		atomic_fetch_sub_explicit(&hot_n, 1, memory_order_relaxed);
 	}
 	c->fast = NULL;
+	c->fast_h2 = NULL;
 	c->due = INT64_MAX;
 	if (c->pend) {
 		munmap(c->pend, CONN_PEND_MAX);
@@ -596,6 +597,7 @@ void conn_after_fork(void)
 		c->parked = 0;
 		c->hot = 0;
 		c->fast = NULL;
+		c->fast_h2 = NULL;
 		c->ikey = 0;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);
 		atomic_store_explicit(&c->lock, 0, memory_order_relaxed);

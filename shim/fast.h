@@ -1,5 +1,6 @@
 /* The write hooks' fast path: a write that lies wholly in WebSocket frames
- * nobody looks at (bulk binary frames, control frames; decode/ws_frame.h)
+ * nobody looks at (bulk binary frames, control frames; decode/ws_frame.h),
+ * or in HTTP/2 DATA frames (decode/h2_fast.h),
  * is taken under the connection's lock with no call at all: no errno to
  * save, no clock read (the time is cached per thread, refreshed when the
  * TSC moved on), no session feed. Everything else goes the slow way. */
@@ -8,6 +9,7 @@
 
 #include <stdint.h>
 
+#include "decode/h2_fast.h"
 #include "decode/ws_frame.h"
 #include "shim/clock.h"
 #include "shim/shim.h"
@@ -27,9 +29,10 @@ static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, co
 		return 0;
 	size_t k = 0;
 	struct ws_frame *f = c->fast;
-	if (f && f->open && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
+	struct h2_fast *h = c->fast_h2;
+	if (((f && f->open) || (h && h->armed)) && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
 	    (c->due == INT64_MAX || shim_now_cached() <= c->due))
-		k = ws_frame_take(f, buf, n);
+		k = f && f->open ? ws_frame_take(f, buf, n) : h2_fast_take(h, buf, n);
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 	return k;
 }

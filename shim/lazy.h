@@ -27,6 +27,14 @@ struct lazylib {
  * and leaves no dlerror() of ours. */
 int lazylib_ready(struct lazylib *l);
 
+/* dlopen(soname) for the shim's own use: the host's copy when it has one
+ * loaded (RTLD_NOLOAD), else RTLD_NOW | RTLD_LOCAL. Every signal is blocked
+ * on this thread meanwhile and the mask restored after: a host handler that
+ * siglongjmp's out (a timeout around write()) must never leave the loader's
+ * lock held by a jump out of the middle of glibc's dlopen, which would hang
+ * every later dlopen of the process. Keeps errno. */
+void *lazy_dlopen(const char *soname);
+
 /* libffi's type objects for hook_ffi.c (NULL until libffi is loaded). */
 enum lazy_ffi_type { LZ_FFI_VOID, LZ_FFI_POINTER, LZ_FFI_SINT32, LZ_FFI_UINT32, LZ_FFI_SINT64, LZ_FFI_UINT64, LZ_FFI__N };
 struct _ffi_type;

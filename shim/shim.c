@@ -66,6 +66,16 @@ void shim_warn(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* An info line at every level: a reason the user needs to learn once (what
+ * the shim cannot read in this process). */
+static void __attribute__((format(printf, 1, 2))) shim_info_always(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	shim_vline("info", fmt, ap);
+	va_end(ap);
+}
+
 void shim_info(const char *fmt, ...)
 {
 	/* TOKSHIM_LEVEL=info shows them; the default level keeps the host's
@@ -123,6 +133,19 @@ static void config_secrets_file(const char *path)
 		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
 }
 
+/* wire_config.hpack: libnghttp2's functions, loaded at the first HTTP/2
+ * connection preface (hpack.c); when they cannot be had, one info line for
+ * the process and HTTP/2 connections are passed through unread. */
+static const struct h2_hpack_ops *hpack_ops(void)
+{
+	char why[240];
+	int first = 0;
+	const struct h2_hpack_ops *ops = shim_hpack_load(&first, why, sizeof why);
+	if (!ops && first)
+		shim_info_always("HTTP/2 connections are passed through unread: cannot load libnghttp2.so.14: %s", why);
+	return ops;
+}
+
 static int config_read(void)
 {
 	const char *v;
@@ -156,6 +179,9 @@ static int config_read(void)
 					  n);
 		}
 	}
+
+	/* HTTP/2: libnghttp2 dlopen'ed at the first connection preface */
+	g.scfg.w.hpack = hpack_ops;
 
 	g.scfg.v.skew = 30;
 	if ((v = getenv("TOKSHIM_SKEW")) && *v) {
@@ -246,7 +272,8 @@ static void emit(void *ctx, const struct diag *d)
 		.transport = c->tls ? "tls" : "tcp",
 		.library = c->library,
 		.hook = c->hook,
-		.host = c->host,
+		/* SNI, else what the decoder read (Host, HTTP/2 :authority) */
+		.host = c->host[0] || !c->s ? c->host : session_host(c->s),
 		.peer = c->peer,
 		.pid = shim_pid(),
 	};
@@ -321,11 +348,13 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 		c->s_size = 0;
 		c->parked = 1;
 		c->fast = session_park_frame(c->park);
+		c->fast_h2 = NULL; /* a parked decoder never speaks HTTP/2 */
 		c->due = session_park_due(c->park);
 		return;
 	}
 	/* for the hooks' fast path (shim/fast.h) */
 	c->fast = session_frame(c->s);
+	c->fast_h2 = session_fast_h2(c->s);
 	c->due = session_watch_due(c->s);
 }
 

@@ -82,6 +82,12 @@ static inline void shim_inner_end(int prev)
 	shim_inner_fd = prev == -1 ? got : prev;
 }
 
+/* libnghttp2's HPACK functions, dlopen'ed at the first call (hpack.c); NULL
+ * when they cannot be had, with *first_failure set (and the reason in
+ * why[0..cap)) on the one call that found out. */
+struct h2_hpack_ops;
+const struct h2_hpack_ops *shim_hpack_load(int *first_failure, char *why, size_t cap);
+
 /* Called by the libc hooks for I/O that happens inside the shim. */
 static inline void shim_note_inner_fd(int fd)
 {
@@ -373,6 +379,7 @@ static inline conn_key conn_key_space(enum conn_space sp, const void *p)
 }
 
 struct session;
+struct h2_fast;
 struct conn {
 	_Atomic conn_key key;      /* 0 free, CONN_TOMB removed */
 	atomic_int lock;
@@ -396,6 +403,7 @@ struct conn {
 	char peer[64];              /* "127.0.0.1:9443", "" unknown */
 	/* the write path's fast path (shim/fast.h), guarded by lock */
 	struct ws_frame *fast;      /* the session's decoder fast path, NULL without a session */
+	struct h2_fast *fast_h2;    /* its HTTP/2 one, NULL without a session */
 	int64_t due;                /* session_watch_due after the last feed */
 	/* GnuTLS: a copy of the plaintext of a send that returned E_AGAIN or
 	 * E_INTERRUPTED, fed when a retry (NULL, 0) reports it sent */

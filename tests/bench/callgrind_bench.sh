@@ -12,6 +12,8 @@
 # frame as a whole Twilsock message (binary, or text with --text).
 # Exec figures: /bin/true's whole run; PSS: an idle `sleep` process.
 #
+# BENCH_CG_ONLY=REGEX runs only the per-write figures whose name matches.
+#
 # Exit status: 0 when every run completed (whether or not targets are met),
 # 1 when a run failed, 2 when valgrind is missing.
 set -u
@@ -63,6 +65,7 @@ printf '%-34s %14s %14s %9s %9s  %s\n' "# name" baseline shimmed added% limit% v
 per_write() {
 	local name=$1 lim=$2 size=$3 m1=$4 m2=$5
 	shift 5
+	[[ $name =~ ${BENCH_CG_ONLY:-.} ]] || return 0
 	local c=("$TOOLS/tls_client" --cafile "$tmp/cert.pem" --port "$TLS_PORT" --mode stream --size "$size" "$@")
 	local w1=$((m1 * 1048576 / size)) w2=$((m2 * 1048576 / size)) a1 a2 b1 b2
 	a1=$(ir A "${c[@]}" --mib "$m1"); a2=$(ir A "${c[@]}" --mib "$m2")

@@ -22,6 +22,9 @@ fi
 # what the shim costs its host (issue 5)
 echo "==== shim_bench"
 bash tests/bench/shim_bench.sh || status=1
+# what a followed HTTP/2 connection costs (issue 15)
+echo "==== h2_bench"
+bash tests/bench/h2_bench.sh || status=1
 # what the read hooks cost (issue 14)
 echo "==== read_bench"
 bash tests/bench/read_bench.sh || status=1

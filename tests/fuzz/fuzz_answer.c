@@ -1,7 +1,8 @@
 /* libFuzzer target over the server's direction: the response/message
  * decoder (decode/wire_srv.c) and the session's answers and lifetime checks.
  * Input: byte 0 picks a client prelude (a Twilsock init with a token, a
- * Voice listen, an HTTP request, a SIP REGISTER) and byte 1 seeds the split
+ * Voice listen, an HTTP request, a SIP REGISTER, an HTTP/2 request on
+ * stream 1 and one on stream 3) and byte 1 seeds the split
  * points; the rest is the server-to-client stream. The stream is fed to a
  * bare decoder in pieces (checking the feed contract: progress, no more than
  * given) and, in other pieces, through session_feed_server after the
@@ -13,13 +14,16 @@
 #include <string.h>
 
 #include "decode/session.h"
+#include "decode/wire_h2.h"
 #include "decode/wire_srv.h"
 
+#define PRELUDES 5
 static struct wire_srv *w;
 static struct session *s;
 static struct keyring *kr;
-static char prelude[4][4096];
-static size_t prelude_len[4];
+static char prelude[PRELUDES][4096];
+static size_t prelude_len[PRELUDES];
+static const struct wire_config h2cfg = {.hpack = h2_hpack_static};
 
 static void on_diag(void *ctx, const struct diag *d)
 {
@@ -35,6 +39,55 @@ static void on_diag(void *ctx, const struct diag *d)
 static const char tok[] = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6InR3aWxpby1mcGE7dj0xIn0."
 			  "eyJqdGkiOiJTSzAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmLTEiLCJpc3MiOiJTSzAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWJjZGVmIiwic3ViIjoiQUMwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiIsImV4cCI6MTc5NTM4NjYwMCwiZ3JhbnRzIjp7ImlkZW50aXR5IjoiYWxpY2UiLCJjaGF0Ijp7InNlcnZpY2Vfc2lkIjoiSVMwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiJ9fX0."
 			  "AAAA";
+
+/* An HPACK integer with an n-bit prefix (RFC 7541 5.1). */
+static size_t hpack_int(unsigned char *out, unsigned first, unsigned bits, size_t v)
+{
+	size_t k = 0, max = (1u << bits) - 1;
+	if (v < max) {
+		out[k++] = (unsigned char)(first | v);
+		return k;
+	}
+	out[k++] = (unsigned char)(first | max);
+	for (v -= max; v >= 128; v >>= 7)
+		out[k++] = (unsigned char)(0x80 | (v & 0x7f));
+	out[k++] = (unsigned char)v;
+	return k;
+}
+
+/* The connection preface, an empty SETTINGS, and requests on streams 1 and
+ * 3 (static-table fields, the token as a literal without indexing). */
+static size_t h2_prelude(char *out)
+{
+	unsigned char blk[1024];
+	size_t b = 0, n = 0, tl = strlen(tok);
+	blk[b++] = 0x82; /* :method GET */
+	blk[b++] = 0x86; /* :scheme http */
+	blk[b++] = 0x84; /* :path / */
+	blk[b++] = 0x01; /* :authority, literal value */
+	blk[b++] = 1;
+	blk[b++] = 'x';
+	blk[b++] = 0x00; /* a new name */
+	b += hpack_int(blk + b, 0, 7, 14);
+	memcpy(blk + b, "x-twilio-token", 14);
+	b += 14;
+	b += hpack_int(blk + b, 0, 7, tl);
+	memcpy(blk + b, tok, tl);
+	b += tl;
+	memcpy(out, H2_PREFACE, H2_PREFACE_LEN);
+	n = H2_PREFACE_LEN;
+	static const unsigned char settings[9] = {0, 0, 0, 4, 0, 0, 0, 0, 0};
+	memcpy(out + n, settings, 9);
+	n += 9;
+	for (unsigned stream = 1; stream <= 3; stream += 2) {
+		unsigned char h[9] = {(unsigned char)(b >> 16), (unsigned char)(b >> 8), (unsigned char)b, 1, 0x5, 0, 0, 0,
+				      (unsigned char)stream};
+		memcpy(out + n, h, 9);
+		memcpy(out + n + 9, blk, b);
+		n += 9 + b;
+	}
+	return n;
+}
 
 static size_t frame(char *out, const char *payload, int op)
 {
@@ -76,6 +129,7 @@ static void setup(void)
 					  "GET /a HTTP/1.1\r\nX-Twilio-Token: %s\r\n\r\nGET /b HTTP/1.1\r\n\r\n", tok);
 	prelude_len[3] = (size_t)snprintf(prelude[3], sizeof prelude[3],
 					  "REGISTER sip:x SIP/2.0\r\nX-Twilio-AccessToken: %s\r\nContent-Length: 0\r\n\r\n", tok);
+	prelude_len[4] = h2_prelude(prelude[4]);
 }
 
 static size_t next_cut(uint32_t *st, size_t left)
@@ -91,18 +145,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	setup();
 	if (size < 2)
 		return 0;
-	unsigned pick = data[0] & 3;
+	unsigned pick = data[0] % PRELUDES;
 	uint32_t st = data[1];
 	data += 2;
 	size -= 2;
 
 	/* the bare decoder: events in pieces; the feed contract */
-	wire_srv_init(w);
+	wire_srv_init(w, &h2cfg);
+	wire_srv_h2_want(w, 1);
+	wire_srv_h2_want(w, 3);
 	size_t off = 0, guard = 0;
 	while (off < size && guard++ < 4 * size + 16) {
 		size_t n = next_cut(&st, size - off);
 		size_t p = 0;
-		while (p < n) {
+		for (;;) {
+			/* until no event (an HTTP/2 block may end with no more bytes) */
 			struct srv_event ev;
 			size_t k = wire_srv_feed(w, data + off + p, n - p, &ev);
 			if (k > n - p)
@@ -112,7 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!memchr(ev.text, 0, sizeof ev.text) || !memchr(ev.id, 0, sizeof ev.id))
 				abort();
 			p += k;
-			if (k == 0 && ev.kind == SRV_EV_NONE)
+			if (ev.kind == SRV_EV_NONE)
 				break;
 		}
 		off += n;
@@ -124,6 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&cfg, 0, sizeof cfg);
 	vconfig_init(&cfg.v);
 	cfg.v.keys = kr;
+	cfg.w.hpack = h2_hpack_static;
 	session_init(s, &cfg, 1);
 	session_feed(s, prelude[pick], prelude_len[pick], 1795383000, on_diag, NULL);
 	off = 0;

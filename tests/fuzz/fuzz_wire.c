@@ -9,6 +9,7 @@
 
 #include "decode/session.h"
 #include "decode/wire.h"
+#include "decode/wire_h2.h"
 
 static const char *const hosts[] = {
 	NULL,
@@ -46,6 +47,7 @@ static void setup(void)
 		abort();
 	wcfg.hosts = rules;
 	wcfg.nhosts = 2;
+	wcfg.hpack = h2_hpack_static;
 	w = malloc(wire_sizeof());
 	s = malloc(session_sizeof());
 	kr = keyring_new();

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Local servers that speak like Twilio's, for tokshim's demo and end-to-end tests.
 
-One process, asyncio, Python's standard library plus Debian's python3-websockets.
+One process, asyncio, Python's standard library plus Debian's python3-websockets
+(and python3-h2 for --h2/--h2c).
 It listens on 127.0.0.1 only, on the ports given (0: pick a free one):
 
   --twilsock PORT   wss://  WebSocket over TLS (Twilsock at /v3/wsconnect,
@@ -11,6 +12,8 @@ It listens on 127.0.0.1 only, on the ports given (0: pick a free one):
   --ws-plain PORT   ws://   the same WebSocket endpoints without TLS
   --https PORT      https:// any path; reads the X-Twilio-Token header
   --http PORT       http://  the same without TLS
+  --h2 PORT         https:// HTTP/2 (ALPN h2), the same answers per stream
+  --h2c PORT        http://  HTTP/2 with prior knowledge, the same
 
 The server judges each token itself, like Twilio would, with a simplified but
 honest validator (HS256/384/512 signature with --secret, cty, exp/nbf, TTL,
@@ -530,16 +533,7 @@ class TwilioLike:
             name, _, value = line.partition(":")
             if name.strip().lower() == "x-twilio-token":
                 token = value.strip()
-        try:
-            if token is None:
-                raise Reject(20101, "no X-Twilio-Token header")
-            claims = self.validator.check(token, None)
-            log("http %s accepted identity=%s" % (target[:64], claims["grants"].get("identity")))
-            status, body = 200, {"status": "ok"}
-        except Reject as r:
-            log("http %s rejected %d %s" % (target[:64], r.code, r.why))
-            status, body = 401, {"code": r.code, "message": TEXTS.get(r.code, "Error"), "status": 401,
-                                 "more_info": "https://www.twilio.com/docs/errors/%d" % r.code}
+        status, body = self.http_verdict("http", target, token)
         await self.delay()
         data = json.dumps(body).encode()
         reason = "OK" if status == 200 else "Unauthorized"
@@ -547,6 +541,69 @@ class TwilioLike:
                      b"Connection: close\r\n\r\n" % (status, reason.encode(), len(data)) + data)
         try:
             await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+        except (ConnectionError, ssl.SSLError):
+            pass
+
+    def http_verdict(self, what, target, token):
+        """(status, JSON body) for a request carrying token (None: no header)."""
+        try:
+            if token is None:
+                raise Reject(20101, "no X-Twilio-Token header")
+            claims = self.validator.check(token, None)
+            log("%s %s accepted identity=%s" % (what, target[:64], claims["grants"].get("identity")))
+            return 200, {"status": "ok"}
+        except Reject as r:
+            log("%s %s rejected %d %s" % (what, target[:64], r.code, r.why))
+            return 401, {"code": r.code, "message": TEXTS.get(r.code, "Error"), "status": 401,
+                         "more_info": "https://www.twilio.com/docs/errors/%d" % r.code}
+
+    # ---- HTTP/2 (python3-h2: the framing and HPACK) ---------------------------
+    async def h2_handler(self, reader, writer):
+        import h2.config
+        import h2.connection
+        import h2.events
+        import h2.exceptions
+        conn = h2.connection.H2Connection(
+            config=h2.config.H2Configuration(client_side=False, header_encoding="utf-8"))
+        conn.initiate_connection()
+        writer.write(conn.data_to_send())
+        requests = {}
+        try:
+            for _ in range(10000):
+                data = await asyncio.wait_for(reader.read(65536), 10)
+                if not data:
+                    break
+                done = False
+                ended = []
+                for ev in conn.receive_data(data):
+                    if isinstance(ev, h2.events.RequestReceived):
+                        requests[ev.stream_id] = dict(ev.headers)
+                        if ev.stream_ended is not None:
+                            ended.append(ev.stream_id)
+                    elif isinstance(ev, h2.events.StreamEnded):
+                        if ev.stream_id in requests and ev.stream_id not in ended:
+                            ended.append(ev.stream_id)
+                    elif isinstance(ev, h2.events.DataReceived):
+                        conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                    elif isinstance(ev, h2.events.ConnectionTerminated):
+                        done = True
+                for sid_ in ended:
+                    hd = requests.pop(sid_)
+                    status, body = self.http_verdict("h2", hd.get(":path", "/"), hd.get("x-twilio-token"))
+                    await self.delay()
+                    payload = json.dumps(body).encode()
+                    conn.send_headers(sid_, [(":status", str(status)), ("content-type", "application/json"),
+                                             ("content-length", str(len(payload)))])
+                    conn.send_data(sid_, payload, end_stream=True)
+                writer.write(conn.data_to_send())
+                await writer.drain()
+                if done:
+                    break
+        except (asyncio.TimeoutError, ConnectionError, ssl.SSLError, h2.exceptions.ProtocolError):
+            pass
+        try:
             writer.close()
             await writer.wait_closed()
         except (ConnectionError, ssl.SSLError):
@@ -569,13 +626,13 @@ class TwilioLike:
     async def run(self):
         a = self.args
         wanted = [(n, getattr(a, n.replace("-", "_"))) for n in
-                  ("twilsock", "voice", "video", "ws-plain", "https", "http")]
+                  ("twilsock", "voice", "video", "ws-plain", "https", "http", "h2", "h2c")]
         wanted = [(n, p) for n, p in wanted if p is not None]
         if not wanted:
             log("nothing to serve: give at least one port option")
             return 2
         tls = None
-        if any(n in ("twilsock", "voice", "video", "https") for n, _ in wanted):
+        if any(n in ("twilsock", "voice", "video", "https", "h2") for n, _ in wanted):
             if not a.cert or not a.key:
                 log("cannot serve TLS: --cert and --key are needed")
                 return 2
@@ -587,7 +644,13 @@ class TwilioLike:
         servers, ports = [], {}
         for name, port in wanted:
             use_tls = tls if name in ("twilsock", "voice", "video", "https") else None
-            if name in ("https", "http"):
+            if name in ("h2", "h2c"):
+                h2tls = None
+                if name == "h2":
+                    h2tls = self.tls_context()
+                    h2tls.set_alpn_protocols(["h2"])
+                srv = await asyncio.start_server(self.h2_handler, "127.0.0.1", port, ssl=h2tls)
+            elif name in ("https", "http"):
                 srv = await asyncio.start_server(self.http_handler, "127.0.0.1", port, ssl=use_tls)
             else:
                 srv = await websockets.server.serve(
@@ -620,7 +683,7 @@ class TwilioLike:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description="Local endpoints that speak like Twilio's (tokshim tests).")
-    for name in ("twilsock", "voice", "video", "ws-plain", "https", "http"):
+    for name in ("twilsock", "voice", "video", "ws-plain", "https", "http", "h2", "h2c"):
         p.add_argument("--" + name, type=int, metavar="PORT", help="serve %s on PORT (0: any free port)" % name)
     p.add_argument("--cert", help="server certificate (PEM), for the TLS ports")
     p.add_argument("--key", help="server private key (PEM)")
@@ -641,7 +704,7 @@ def main(argv=None):
     p.add_argument("--lifetime", type=float, default=0.0, metavar="SECONDS",
                    help="exit after SECONDS (0: run until SIGTERM)")
     args = p.parse_args(argv)
-    for name in ("twilsock", "voice", "video", "ws_plain", "https", "http"):
+    for name in ("twilsock", "voice", "video", "ws_plain", "https", "http", "h2", "h2c"):
         v = getattr(args, name)
         if v is not None and not 0 <= v <= 65535:
             p.error("--%s: port out of range" % name.replace("_", "-"))

@@ -52,7 +52,7 @@ struct evs {
 static void srv_feed_cuts(const unsigned char *p, size_t n, const size_t *cuts, size_t ncuts, struct evs *out)
 {
 	struct wire_srv *w = malloc(wire_srv_sizeof());
-	wire_srv_init(w);
+	wire_srv_init(w, NULL);
 	memset(out, 0, sizeof *out);
 	size_t prev = 0;
 	for (size_t c = 0; c <= ncuts; c++) {

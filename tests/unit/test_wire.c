@@ -654,7 +654,7 @@ Test(wire, host_classification)
 				 "localhost:9443=video,,",
 				 rules, 4, &err);
 	cr_assert_eq(n, 3, "%s", err.msg);
-	struct wire_config cfg = {rules, (size_t)n};
+	struct wire_config cfg = {rules, (size_t)n, NULL};
 	struct wire *w = new_wire();
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
 		wire_init(w, &cfg, 1);

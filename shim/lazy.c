@@ -13,7 +13,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
-#include <signal.h>
 #include <string.h>
 
 #include <ffi.h>
@@ -24,21 +23,6 @@
 #include "shim/shim.h"
 
 enum { LZ_UNTRIED = 0, LZ_LOADING, LZ_READY, LZ_FAILED };
-
-void *lazy_dlopen(const char *soname)
-{
-	int saved = errno;
-	sigset_t all, old;
-	sigfillset(&all);
-	int masked = pthread_sigmask(SIG_SETMASK, &all, &old) == 0;
-	void *h = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
-	if (!h)
-		h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-	if (masked)
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = saved;
-	return h;
-}
 
 static int load(struct lazylib *l)
 {

@@ -8,13 +8,17 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "report/record_line.h"
 
 static const char report_usage[] =
 	"usage: tokshim report [--json] FILE...\n"
 	"\n"
 	"Summarise JSON-lines diagnosis logs (a json:PATH sink, or collected\n"
-	"'check --json' output); '-' reads standard input. Lines that are not\n"
-	"diagnosis objects are skipped with a warning.\n"
+	"'check --json' output), and syslog files a collector wrote from the\n"
+	"syslog:cee sink: lines whose message is '@cee:' and a diagnosis\n"
+	"(RFC 5424 or RFC 3164 headers, as rsyslog writes them); other syslog\n"
+	"lines are skipped and counted. '-' reads standard input. Lines that are\n"
+	"neither are skipped with a warning.\n"
 	"\n"
 	"options:\n"
 	"  --json              print the summary as one JSON object\n"
@@ -29,6 +33,7 @@ static const char report_usage[] =
 
 struct summary {
 	size_t files, lines, diagnoses, bad, rejects;
+	size_t from_syslog, other_syslog; /* @cee: records; syslog lines without one */
 	json_t *verdicts, *codes, *causes, *products, *channels, *hosts;
 	json_t *tokens, *identities; /* sets: key -> true */
 	json_t *cause_info;          /* id -> {severity, twilio_code, example, fix} */
@@ -151,7 +156,22 @@ static int take_file(struct summary *s, const char *path)
 			k++;
 		if (k == len)
 			continue; /* blank */
-		const char *why = take_line(s, line, len);
+		const char *json, *why;
+		size_t json_n;
+		switch (record_line_json(line, len, &json, &json_n)) {
+		case RECORD_LINE_SYSLOG:
+			s->other_syslog++;
+			continue;
+		case RECORD_LINE_OTHER:
+			why = "not JSON nor a syslog line";
+			break;
+		case RECORD_LINE_CEE:
+			why = take_line(s, json, json_n);
+			s->from_syslog += !why;
+			break;
+		default:
+			why = take_line(s, json, json_n);
+		}
 		if (why) {
 			if (s->bad < MAX_LINE_WARNINGS)
 				fprintf(stderr, "tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
@@ -244,8 +264,12 @@ static void print_text(struct summary *s)
 {
 	printf("tokshim report: %zu diagnos%s from %zu file%s", s->diagnoses, s->diagnoses == 1 ? "is" : "es",
 	       s->files, s->files == 1 ? "" : "s");
+	if (s->from_syslog)
+		printf(" (%zu from syslog @cee: lines)", s->from_syslog);
 	if (s->bad)
 		printf(", %zu bad line%s skipped", s->bad, s->bad == 1 ? "" : "s");
+	if (s->other_syslog)
+		printf(", %zu other syslog line%s skipped", s->other_syslog, s->other_syslog == 1 ? "" : "s");
 	putchar('\n');
 	if (!s->diagnoses)
 		return;
@@ -316,6 +340,8 @@ static int print_json(struct summary *s)
 	json_object_set_new(o, "lines", json_integer((json_int_t)s->lines));
 	json_object_set_new(o, "diagnoses", json_integer((json_int_t)s->diagnoses));
 	json_object_set_new(o, "bad_lines", json_integer((json_int_t)s->bad));
+	json_object_set_new(o, "syslog_records", json_integer((json_int_t)s->from_syslog));
+	json_object_set_new(o, "other_syslog_lines", json_integer((json_int_t)s->other_syslog));
 	if (s->first[0])
 		json_object_set_new(o, "time", json_pack("{s:s,s:s}", "first", s->first, "last", s->last));
 	json_object_set(o, "verdicts", s->verdicts);

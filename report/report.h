@@ -127,6 +127,14 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
  * closed, and reopened. write_fn is not used. */
 int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
 
+/* RFC 5424 with the whole diagnosis after the "@cee:" cookie (syslog:cee):
+ * "<PRI>1 TIME HOST tokshim PID - - @cee:{...the json sink's object...}" on
+ * path (NULL: "/dev/log"), with the syslog sink's socket behaviour (never
+ * blocks, reconnects, drops counted); priorities as the syslog sink's. A
+ * message stays within 7936 bytes (the JSON cut to fit, "truncated": true).
+ * Lines that are not diagnoses carry plain text, no cookie. */
+int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err);
+
 /* JSON lines appended to path (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOCTTY,
  * 0644; opened O_NONBLOCK so a FIFO cannot block, then made blocking), one
  * write per line so several processes can share the file. Only a regular

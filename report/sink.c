@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t len)
@@ -130,3 +131,13 @@ void sink_prefix(char *buf, size_t cap, const char *ident)
 		snprintf(buf, cap, "%s[%d]: ", ident, (int)getpid());
 }
 
+
+int sink_syslog_priority(const struct diag *d)
+{
+	if (!d->accept)
+		return LOG_ERR;
+	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
+		if (d->causes[i].severity >= SEV_WARNING)
+			return LOG_WARNING;
+	return LOG_INFO;
+}

@@ -12,4 +12,8 @@ void sink_free_state(struct sink *s);
 /* "<ident>[pid]: " into buf, "" when ident is empty. */
 void sink_prefix(char *buf, size_t cap, const char *ident);
 
+/* The syslog severity of a diagnosis (both syslog sinks): LOG_ERR for a
+ * reject, LOG_WARNING with warnings, LOG_INFO otherwise. */
+int sink_syslog_priority(const struct diag *d);
+
 #endif

@@ -1,9 +1,53 @@
 # tokshim: see README.md.  `make` builds build/libtokshim.so and build/tokshim.
-# Honours CC, CFLAGS, LDFLAGS, PREFIX, DESTDIR, PKG_CONFIG; B selects the build
-# directory (helpers working side by side use B=build-NAME).
+#
+# Toolchain, the way Debian, Buildroot and Yocto pass one:
+#   CC (may carry flags, e.g. Yocto's "aarch64-poky-linux-gcc --sysroot=..."),
+#   AR (default: CC's cross prefix + ar), PKG_CONFIG (default: CC's cross
+#   prefix + pkg-config when that exists), SYSROOT (a target root: its
+#   pkgconfig directories and --sysroot), CPPFLAGS, CFLAGS, LDFLAGS, DESTDIR,
+#   PREFIX. WERROR= drops -Werror (-std=gnu11 -D_GNU_SOURCE stay).
+#   ARCH=arm64 | ARCH=armhf: Debian's cross toolchain and multiarch libraries,
+#   built into build-ARCH/ (B overrides the directory).
 
-CC         ?= cc
-PKG_CONFIG ?= pkg-config
+ARCH ?=
+ifeq ($(ARCH),arm64)
+CROSS       ?= aarch64-linux-gnu-
+MULTIARCH   := aarch64-linux-gnu
+QEMU_ARCH   := aarch64
+else ifeq ($(ARCH),armhf)
+CROSS       ?= arm-linux-gnueabihf-
+MULTIARCH   := arm-linux-gnueabihf
+QEMU_ARCH   := arm
+else ifneq ($(ARCH),)
+$(error ARCH=$(ARCH): known are arm64 and armhf (or pass CC, AR, PKG_CONFIG yourself))
+endif
+
+ifeq ($(ARCH),)
+B          ?= build
+else
+B          ?= build-$(ARCH)
+endif
+
+# CC and AR have make's built-in defaults (cc, ar): replace those only.
+ifeq ($(origin CC),default)
+CC := $(if $(CROSS),$(CROSS)gcc,cc)
+endif
+# The cross prefix of CC's program ("aarch64-linux-gnu-" of
+# ".../aarch64-linux-gnu-gcc-12"), empty for a native compiler.
+CC_PREFIX := $(shell printf '%s\n' '$(notdir $(firstword $(CC)))' | sed -n 's/^\(.*-\)\(gcc\|cc\|clang\)\(-[0-9.]*\)\{0,1\}$$/\1/p')
+CC_DIR    := $(patsubst ./%,%,$(dir $(firstword $(CC))))
+ifeq ($(origin AR),default)
+AR := $(if $(CC_PREFIX),$(if $(filter-out .,$(CC_DIR:%/=%)),$(CC_DIR))$(CC_PREFIX)ar,ar)
+endif
+ifeq ($(origin PKG_CONFIG),undefined)
+PKG_CONFIG := $(if $(CC_PREFIX),$(if $(shell command -v $(CC_PREFIX)pkg-config 2>/dev/null),$(CC_PREFIX)pkg-config,pkg-config),pkg-config)
+endif
+SYSROOT ?=
+ifneq ($(SYSROOT),)
+export PKG_CONFIG_SYSROOT_DIR := $(SYSROOT)
+export PKG_CONFIG_LIBDIR := $(SYSROOT)/usr/lib/pkgconfig:$(SYSROOT)/usr/share/pkgconfig$(if $(MULTIARCH),:$(SYSROOT)/usr/lib/$(MULTIARCH)/pkgconfig)
+SYSROOT_FLAGS := --sysroot=$(SYSROOT)
+endif
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 # Where the library is installed and where `tokshim run` looks for it after
@@ -11,11 +55,19 @@ DESTDIR    ?=
 # path /usr/lib/<triplet>/tokshim). Empty: $(PREFIX)/lib/tokshim.
 TOKSHIM_LIBDIR ?=
 LIBDIR_INST = $(if $(TOKSHIM_LIBDIR),$(TOKSHIM_LIBDIR),$(PREFIX)/lib/tokshim)
-B          ?= build
 PYTHON     ?= /usr/bin/python3
 
-CFLAGS  ?= -O2 -g
-WARN     = -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+CFLAGS   ?= -O2 -g
+CPPFLAGS ?=
+LDFLAGS  ?=
+WERROR   ?= -Werror
+# Always on, whatever CFLAGS holds: the language and glibc's extensions.
+# TIME64: 64-bit time_t and file offsets on 32-bit glibc targets (no-ops on
+# 64-bit ones), the way current Debian armhf images are built; TIME64= makes
+# a 32-bit-time build (tests/e2e/t_cross_target.sh checks one after 2038).
+TIME64  ?= -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64
+BASE     = -std=gnu11 -D_GNU_SOURCE $(TIME64) $(SYSROOT_FLAGS)
+WARN     = $(BASE) -Wall -Wextra $(WERROR)
 PIC      = -fPIC
 # every object is built with hidden visibility: the archives are linked into
 # libtokshim.so, which exports only the hooks marked SHIM_EXPORT
@@ -23,18 +75,53 @@ PIC      = -fPIC
 VIS      = -fvisibility=hidden
 # each object's header dependencies, written next to it ($(B)/x.d)
 DEPFLAGS = -MMD -MP
-SSL_CFLAGS  := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
-SSL_LIBS    := $(shell $(PKG_CONFIG) --libs libcrypto 2>/dev/null || echo -lcrypto)
-JSON_CFLAGS := $(shell $(PKG_CONFIG) --cflags jansson 2>/dev/null)
-JSON_LIBS   := $(shell $(PKG_CONFIG) --libs jansson 2>/dev/null || echo -ljansson)
-FFI_CFLAGS  := $(shell $(PKG_CONFIG) --cflags libffi 2>/dev/null)
-FFI_LIBS    := $(shell $(PKG_CONFIG) --libs libffi 2>/dev/null || echo -lffi)
-Z_CFLAGS    := $(shell $(PKG_CONFIG) --cflags zlib 2>/dev/null)
-Z_LIBS      := $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null || echo -lz)
-CRIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags criterion 2>/dev/null)
-CRIT_LIBS   := $(shell $(PKG_CONFIG) --libs criterion 2>/dev/null || echo -lcriterion)
 
-ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CFLAGS)
+# Libraries through pkg-config; one it does not know is assumed to be on the
+# compiler's default paths (-lNAME), and the build says so.
+pc_has = $(shell $(PKG_CONFIG) --exists $(1) 2>/dev/null && echo y)
+# $(call pc_flags,MODULE,--cflags|--libs,FALLBACK)
+pc_flags = $(if $(call pc_has,$(1)),$(shell $(PKG_CONFIG) $(2) $(1) 2>/dev/null),$(3))
+PC_MODULES := libcrypto openssl jansson libffi zlib
+PC_MISSING := $(strip $(foreach m,$(PC_MODULES),$(if $(call pc_has,$(m)),,$(m))))
+SSL_CFLAGS  := $(call pc_flags,openssl,--cflags,)
+SSL_LIBS    := $(call pc_flags,libcrypto,--libs,-lcrypto)
+SSL_ALL_LIBS := $(call pc_flags,openssl,--libs,-lssl -lcrypto)
+JSON_CFLAGS := $(call pc_flags,jansson,--cflags,)
+JSON_LIBS   := $(call pc_flags,jansson,--libs,-ljansson)
+FFI_CFLAGS  := $(call pc_flags,libffi,--cflags,)
+FFI_LIBS    := $(call pc_flags,libffi,--libs,-lffi)
+Z_CFLAGS    := $(call pc_flags,zlib,--cflags,)
+Z_LIBS      := $(call pc_flags,zlib,--libs,-lz)
+ifneq ($(PC_MISSING),)
+ifeq ($(filter clean deps uninstall,$(MAKECMDGOALS)),)
+$(info tokshim: '$(PKG_CONFIG)' does not know $(PC_MISSING): assuming their headers and libraries are on $(firstword $(CC))'s default paths ($(SSL_ALL_LIBS) $(JSON_LIBS) $(FFI_LIBS) $(Z_LIBS)))
+endif
+endif
+
+# Criterion (tests only). For arm64 it comes from a sysroot of extracted
+# Debian packages (`make deps`): libcriterion-dev of another architecture
+# cannot be installed beside the native one. Debian has no Criterion for
+# armhf: there the unit tests build with tests/cross/minicrit, a runner with
+# the same test macros that forks without re-executing (CRITERION=mini
+# chooses it anywhere).
+CROSS_SYSROOT_BASE ?= $(CURDIR)/build-sysroot
+CROSS_SYSROOT ?= $(CROSS_SYSROOT_BASE)/$(ARCH)
+CRITERION ?= $(if $(filter armhf,$(ARCH)),mini,criterion)
+ifeq ($(CRITERION),mini)
+CRIT_CFLAGS := -Itests/cross/minicrit
+CRIT_LIBS   :=
+CRIT_SRC    := tests/cross/minicrit/minicrit.c
+else ifeq ($(ARCH),)
+CRIT_CFLAGS := $(call pc_flags,criterion,--cflags,)
+CRIT_LIBS   := $(call pc_flags,criterion,--libs,-lcriterion)
+else
+# DT_RPATH (not RUNPATH): it also finds libcriterion's own libraries there
+CRIT_LIBDIR := $(CROSS_SYSROOT)/usr/lib/$(MULTIARCH)
+CRIT_CFLAGS := -isystem $(CROSS_SYSROOT)/usr/include
+CRIT_LIBS   := -L$(CRIT_LIBDIR) -Wl,--disable-new-dtags -Wl,-rpath,$(CRIT_LIBDIR) -Wl,-rpath-link,$(CRIT_LIBDIR) -lcriterion
+endif
+
+ALL_CFLAGS = $(WARN) $(PIC) $(VIS) -I. $(SSL_CFLAGS) $(JSON_CFLAGS) $(FFI_CFLAGS) $(Z_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 DECODE_SRC := $(sort $(wildcard decode/*.c))
 REPORT_SRC := $(sort $(wildcard report/*.c))
@@ -58,7 +145,11 @@ DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-
            python3 python3-websockets strace \
            dpkg-dev debhelper lintian devscripts pkgconf rsyslog-relp
 
-.PHONY: deb deb-cross deb-all deb-cross-deps all deps test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+# The cross targets `make test` also builds and runs under qemu-user
+# (CROSS_ARCHS= leaves them out; `make cross-test` runs only them).
+CROSS_ARCHS ?= arm64 armhf
+
+.PHONY: deb deb-cross deb-all deb-cross-deps all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 empty :=
 space := $(empty) $(empty)
@@ -76,6 +167,7 @@ deps:
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+	@if [ -n "$(strip $(CROSS_ARCHS))" ]; then bash tests/cross/deps.sh $(CROSS_SYSROOT_BASE) $(CROSS_ARCHS); fi
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -84,6 +176,10 @@ $(B)/%.o: %.c
 $(B)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) -DTOKSHIM_SRCDIR='"$(CURDIR)"' $(DEPFLAGS) -c $< -o $@
+
+$(B)/tests/cross/%.o: tests/cross/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 -include $(ALL_OBJ:.o=.d)
 
@@ -118,8 +214,9 @@ $(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a
 # the connection table and what it stands on, no hook
 SHIM_CORE_OBJ := $(addprefix $(B)/shim/,conn.o pool.o clock.o guard.o)
 
-$(B)/unit_tests: $(UNIT_OBJ) $(SHIM_CORE_OBJ) $(B)/libreport.a $(B)/libdecode.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(SHIM_CORE_OBJ) \
+CRIT_OBJ := $(CRIT_SRC:%.c=$(B)/%.o)
+$(B)/unit_tests: $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) $(B)/libreport.a $(B)/libdecode.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(CRIT_OBJ) $(SHIM_CORE_OBJ) \
 	  $(B)/libreport.a $(B)/libdecode.a $(CRIT_LIBS) $(JSON_LIBS) $(SSL_LIBS) $(Z_LIBS) -ldl -pthread
 
 # `make unit T=PATTERN`: only the tests whose "suite/name" matches the glob
@@ -144,7 +241,12 @@ e2e: all
 # test: everything, ending with the summary line of tests/run-all.sh.
 test: deps
 	@$(MAKE) --no-print-directory all
-	B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
+	CROSS_ARCHS="$(CROSS_ARCHS)" B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
+
+# The cross targets alone: each built into build-ARCH/, its unit tests and
+# end-to-end cases run under qemu-user (the cross part of tests/run-all.sh).
+cross-test: deps
+	CROSS_ONLY=1 CROSS_ARCHS="$(CROSS_ARCHS)" B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
 
 # ---- benchmarks, fuzzing, demo -----------------------------------------------
 $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
@@ -177,7 +279,6 @@ fuzz: deps $(FUZZ_TARGETS:%=$(B)/fuzz/%)
 # WebSocket client examples/ws.c. examples/dlopen_client.c has its own rule (no libssl).
 EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c,$(wildcard examples/*.c))
 EXAMPLES     := $(EXAMPLES_SRC:examples/%.c=$(B)/examples/%)
-SSL_ALL_LIBS := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 $(EXAMPLES): $(B)/examples/%: examples/%.c examples/ws.c examples/ws.h
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< examples/ws.c $(SSL_ALL_LIBS)

@@ -21,6 +21,7 @@
 #include "cli/cli.h"
 #include "decode/b64url.h"
 #include "decode/diag.h"
+#include "report/report.h"
 
 static const char mint_usage[] =
 	"usage: tokshim mint [OPTIONS]\n"
@@ -252,7 +253,15 @@ static const EVP_MD *alg_md(const char *alg)
 
 static int mint_build(const struct mint_opts *o, char *out, size_t cap)
 {
-	int64_t now = resolve(&o->now, (int64_t)time(NULL), (int64_t)time(NULL));
+	int64_t clock_now;
+	if (report_wall_clock(&clock_now) < 0) {
+		if (o->now.kind != T_ABS) {
+			fprintf(stderr, "tokshim mint: cannot read 'the clock': %s; pass --now TIME\n", strerror(EOVERFLOW));
+			return 2;
+		}
+		clock_now = o->now.v;
+	}
+	int64_t now = resolve(&o->now, clock_now, clock_now);
 	int rc = 1;
 	json_t *hdr = json_object(), *pl = json_object(), *grants = json_object();
 	if (!hdr || !pl || !grants)

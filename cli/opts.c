@@ -2,6 +2,7 @@
  * output: messages name the option or the file, never the value. */
 #include "cli/opts.h"
 #include "config/secrets_file.h"
+#include "report/report.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -245,8 +246,10 @@ int cli_opts_finish(struct cli_opts *o)
 			o->skew = 30;
 		}
 	}
-	if (!o->have_now)
-		o->now = (int64_t)time(NULL);
+	if (!o->have_now && report_wall_clock(&o->now) < 0) {
+		fprintf(stderr, "tokshim: cannot read 'the clock': %s; pass --now\n", strerror(EOVERFLOW));
+		return -1;
+	}
 	env = getenv("NO_COLOR");
 	o->color = isatty(STDOUT_FILENO) && !(env && *env);
 	return 0;

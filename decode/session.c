@@ -287,6 +287,10 @@ static int __attribute__((noinline)) feed_events(struct session *s, const char *
 			*now = (*clock)(1);
 			*clock = NULL;
 		}
+		if (*now == SESSION_NO_TIME) {
+			s->w.mode = WM_PASS;
+			break;
+		}
 		emitted += on_token(s, &ev, *now, emit, ctx);
 	}
 	return emitted;
@@ -309,7 +313,7 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	if (s->watch && !s->eiu_done) {
 		if (clock)
 			now = clock(0);
-		if (now > s->watch_exp + s->cfg.v.skew)
+		if (now != SESSION_NO_TIME && now > s->watch_exp + s->cfg.v.skew)
 			emitted += check_expired_in_use(s, now, emit, ctx);
 	}
 	return emitted;

@@ -36,6 +36,10 @@ int session_feed(struct session *s, const void *buf, size_t len, int64_t now, se
  * no token. Bulk traffic of a
  * connection with no live token reads no clock at all. */
 typedef int64_t (*session_clock_fn)(int precise);
+/* What a clock returns when it cannot be read (a 32-bit time_t after 2038, a
+ * failing clock_gettime): nothing is judged by a time it does not know, the
+ * session steps aside (passthrough) at a token, skips the expiry watch. */
+#define SESSION_NO_TIME INT64_MIN
 /* *passthrough: session_passthrough(s) after the feed. */
 int session_feed_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
 		       session_emit_fn emit, void *ctx, int *passthrough);

@@ -48,6 +48,11 @@ const char *report_code_text(int code);
 typedef ssize_t (*report_write_fn)(int fd, const void *buf, size_t len);
 /* Writes all of buf with write_fn (NULL: write(2)), retrying on EINTR and
  * partial writes. 0, or -1 with errno set. */
+/* The wall clock in seconds: 0, or -1 when it cannot be read (with a
+ * 32-bit time_t after 2038 glibc says EOVERFLOW; never a wrapped or -1
+ * time). errno is kept. The shim's own clocks are shim/clock.c's. */
+int report_wall_clock(int64_t *out);
+
 int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t len);
 /* Writes buf on an fd the caller does not own (stderr) without ever blocking
  * and without changing its flags: before each write, poll(fd, POLLOUT, 0);

@@ -141,3 +141,9 @@ int sink_syslog_priority(const struct diag *d)
 			return LOG_WARNING;
 	return LOG_INFO;
 }
+
+int64_t sink_header_time(void)
+{
+	int64_t now;
+	return report_wall_clock(&now) == 0 ? now : 0;
+}

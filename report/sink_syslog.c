@@ -32,7 +32,7 @@ static int syslog_send(struct sink *s, size_t n)
 	}
 	if (st->unreported) {
 		char note[160];
-		size_t h = syslog_header(note, sizeof note, st->gmtoff, LOG_USER | LOG_WARNING, (int64_t)time(NULL));
+		size_t h = syslog_header(note, sizeof note, st->gmtoff, LOG_USER | LOG_WARNING, sink_header_time());
 		int m = snprintf(note + h, sizeof note - h - 1, "%lu report%s dropped (syslog not reading)",
 				 st->unreported, st->unreported == 1 ? "" : "s");
 		if (m > 0 && (size_t)m < sizeof note - h - 1 && syslog_sock_send(&st->sk, note, h + (size_t)m) == 0)
@@ -70,7 +70,7 @@ static int syslog_line(struct sink *s, enum severity sev, const char *line)
 {
 	struct syslog_state *st = s->state;
 	int pri = sev == SEV_ERROR ? LOG_ERR : sev == SEV_WARNING ? LOG_WARNING : LOG_INFO;
-	size_t h = syslog_header(st->buf, sizeof st->buf, st->gmtoff, LOG_USER | pri, (int64_t)time(NULL));
+	size_t h = syslog_header(st->buf, sizeof st->buf, st->gmtoff, LOG_USER | pri, sink_header_time());
 	int n = snprintf(st->buf + h, sizeof st->buf - h - 1, "%s", line);
 	if (n < 0)
 		return -1;
@@ -123,7 +123,8 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
 		return -1;
 	}
 	/* the time zone is read now, not at a record (inside a hook) */
-	time_t t0 = time(NULL);
+	int64_t now;
+	time_t t0 = report_wall_clock(&now) == 0 ? (time_t)now : 0;
 	struct tm tm0;
 	st->gmtoff = localtime_r(&t0, &tm0) ? tm0.tm_gmtoff : 0;
 	s->state = st;

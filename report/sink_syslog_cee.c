@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
-#include <time.h>
 #include <unistd.h>
 
 /* A whole message, header included, stays under rsyslog's default
@@ -52,7 +51,7 @@ static int cee_send(struct sink *s, size_t n)
 	}
 	if (st->unreported) {
 		char note[400];
-		size_t h = cee_header(note, sizeof note, st->host, LOG_USER | LOG_WARNING, (int64_t)time(NULL));
+		size_t h = cee_header(note, sizeof note, st->host, LOG_USER | LOG_WARNING, sink_header_time());
 		int m = snprintf(note + h, sizeof note - h - 1, "%lu report%s dropped (syslog not reading)",
 				 st->unreported, st->unreported == 1 ? "" : "s");
 		if (m > 0 && (size_t)m < sizeof note - h - 1 && syslog_sock_send(&st->sk, note, h + (size_t)m) == 0)
@@ -81,7 +80,7 @@ static int cee_line(struct sink *s, enum severity sev, const char *line)
 {
 	struct cee_state *st = s->state;
 	int pri = sev == SEV_ERROR ? LOG_ERR : sev == SEV_WARNING ? LOG_WARNING : LOG_INFO;
-	size_t h = cee_header(st->buf, CEE_LINE_MAX, st->host, LOG_USER | pri, (int64_t)time(NULL));
+	size_t h = cee_header(st->buf, CEE_LINE_MAX, st->host, LOG_USER | pri, sink_header_time());
 	int n = snprintf(st->buf + h, CEE_LINE_MAX - h, "%s", line);
 	if (n < 0)
 		return -1;

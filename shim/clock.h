@@ -5,6 +5,7 @@
 #define TOKSHIM_SHIM_CLOCK_H
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -12,18 +13,34 @@
 #include <x86intrin.h>
 #endif
 
-/* Per thread: the last second read from the coarse clock, and the TSC then. */
+/* Per thread: the last second read from the coarse clock, and the CPU's
+ * counter then (x86's TSC, aarch64's virtual counter CNTVCT_EL0). */
 extern __thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
 extern __thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
+/* aarch64: the counter's frequency (CNTFRQ_EL0), read once */
+extern _Atomic uint64_t shim_cntfrq;
 
 /* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
- * (2^22 TSC ticks; the coarse clock itself moves in ticks of a few ms).
- * INT64_MAX when the clock cannot be read. errno is kept. */
+ * (2^22 TSC ticks; 1/512 s of aarch64's counter; the coarse clock itself
+ * moves in ticks of a few ms). 32-bit ARM has no counter user space can be
+ * sure to read: the coarse clock (vDSO) every time. INT64_MAX when the
+ * clock cannot be read. errno is kept. */
 static inline int64_t shim_now_cached(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	uint64_t t = __rdtsc();
 	if (t - shim_now_tsc < ((uint64_t)1 << 22))
+		return shim_now_sec;
+	shim_now_tsc = t;
+#elif defined(__aarch64__)
+	uint64_t t, f = atomic_load_explicit(&shim_cntfrq, memory_order_relaxed);
+	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(t));
+	if (__builtin_expect(!f, 0)) {
+		__asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(f));
+		f = f ? f : 1; /* the same value in every thread */
+		atomic_store_explicit(&shim_cntfrq, f, memory_order_relaxed);
+	}
+	if (t - shim_now_tsc < (f >> 9))
 		return shim_now_sec;
 	shim_now_tsc = t;
 #endif
@@ -38,7 +55,8 @@ static inline int64_t shim_now_cached(void)
 
 /* The session's clock (session_feed_clock): wall-clock seconds, precise for
  * a token to validate, the coarse clock (a few loads in the vDSO) for the
- * expiry watch of a live token on every write. */
+ * expiry watch of a live token on every write; SESSION_NO_TIME when no
+ * clock can be read. errno is kept. */
 int64_t shim_clock(int precise);
 
 /* Monotonic nanoseconds (coarse), 0 when no clock can be read; errno kept. */

@@ -25,10 +25,10 @@
 #include "shim/clock.h"
 #include "shim/shim.h"
 
-#define CONN_TOMB UINTPTR_MAX
+#define CONN_TOMB UINT64_MAX
 /* A slot given up on (slot_poison): never looked up (no fd, no pointer or
  * ffi key has this value: an fd key's number would be negative), never reused. */
-#define CONN_POISON (UINTPTR_MAX - 4)
+#define CONN_POISON (UINT64_MAX - 4)
 #define CONN_MASK (CONN_SLOTS - 1)
 /* Probe length of a pointer key. Tombstones are never turned back into
  * empty slots (a lock-free reader could then miss a key placed after one),
@@ -46,7 +46,7 @@ _Atomic uint16_t shim_fd_map[CONN_FD_MAX];
 static atomic_int fd_high;            /* 1 + the highest fd ever mapped */
 static _Atomic uint64_t next_id = 1;
 
-static size_t key_hash(uintptr_t k)
+static size_t key_hash(conn_key k)
 {
 	uint64_t x = (uint64_t)k;
 	x ^= x >> 33;
@@ -55,16 +55,9 @@ static size_t key_hash(uintptr_t k)
 	return (size_t)x & CONN_MASK;
 }
 
-static int key_fd(uintptr_t key)
+static int key_fd(conn_key key)
 {
 	return (key & 3) == CONN_FD ? (int)(key >> 2) : -1;
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
 }
 
 /* A lock holder gone for good (a signal handler that siglongjmp'ed out of a
@@ -120,7 +113,7 @@ static int slot_lock(struct conn *c)
 		int owner;
 		while ((owner = atomic_load_explicit(&c->lock, memory_order_relaxed))) {
 			if (++spins <= 64) {
-				cpu_relax();
+				shim_cpu_relax();
 				continue;
 			}
 			if ((spins & 15) == 1) {
@@ -141,7 +134,7 @@ static int slot_lock(struct conn *c)
 
 /* Takes c (holding key) out of the fd map when key is an fd and the map
  * still points at c: the one place an fd's entry leaves the map. */
-static void fd_map_clear(struct conn *c, uintptr_t key)
+static void fd_map_clear(struct conn *c, conn_key key)
 {
 	int fd = key_fd(key);
 	if (fd >= 0 && fd < CONN_FD_MAX) {
@@ -155,10 +148,10 @@ static void fd_map_clear(struct conn *c, uintptr_t key)
  * is gone or stuck): out of the fd map, and a key that no look-up matches and
  * no add reuses. A holder that is only slow finishes on a slot nobody else
  * sees. */
-static void slot_poison(struct conn *c, uintptr_t key)
+static void slot_poison(struct conn *c, conn_key key)
 {
 	fd_map_clear(c, key);
-	uintptr_t k = key;
+	conn_key k = key;
 	atomic_compare_exchange_strong_explicit(&c->key, &k, CONN_POISON, memory_order_acq_rel,
 						memory_order_relaxed);
 }
@@ -182,7 +175,7 @@ void conn_unlock(struct conn *c)
 }
 
 /* Locks the slot and checks it still holds key. */
-struct conn *conn_lock_if(struct conn *c, uintptr_t key)
+struct conn *conn_lock_if(struct conn *c, conn_key key)
 {
 	if (!slot_lock(c)) {
 		slot_poison(c, key);
@@ -194,7 +187,7 @@ struct conn *conn_lock_if(struct conn *c, uintptr_t key)
 	return NULL;
 }
 
-struct conn *conn_find(uintptr_t key)
+struct conn *conn_find(conn_key key)
 {
 	int fd = key_fd(key);
 	if (fd >= 0) {
@@ -206,7 +199,7 @@ struct conn *conn_find(uintptr_t key)
 	size_t h = key_hash(key);
 	for (size_t i = 0; i < CONN_PROBE; i++) {
 		struct conn *c = &slots[(h + i) & CONN_MASK];
-		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
+		conn_key k = atomic_load_explicit(&c->key, memory_order_acquire);
 		if (k == 0)
 			return NULL;
 		if (k == key)
@@ -247,7 +240,7 @@ static void state_reset(struct conn *c, const char *library, int tls)
 	atomic_store_explicit(&c->passthrough, 0, memory_order_relaxed);
 }
 
-struct conn *conn_add(uintptr_t key, const char *library, int tls)
+struct conn *conn_add(conn_key key, const char *library, int tls)
 {
 	struct conn *c = conn_find(key);
 	if (c) {
@@ -263,7 +256,7 @@ struct conn *conn_add(uintptr_t key, const char *library, int tls)
 	size_t probe = fd >= 0 ? CONN_SLOTS : CONN_PROBE;
 	for (size_t i = 0; i < probe; i++) {
 		c = &slots[(h + i) & CONN_MASK];
-		uintptr_t k = atomic_load_explicit(&c->key, memory_order_acquire);
+		conn_key k = atomic_load_explicit(&c->key, memory_order_acquire);
 		if ((k != 0 && k != CONN_TOMB) || !slot_trylock(c))
 			continue;
 		k = atomic_load_explicit(&c->key, memory_order_acquire);
@@ -295,7 +288,7 @@ void conn_remove(struct conn *c)
 	conn_unlock(c);
 }
 
-void conn_forget(uintptr_t key)
+void conn_forget(conn_key key)
 {
 	struct conn *c = conn_find(key);
 	if (c)
@@ -307,7 +300,7 @@ void conn_after_fork(void)
 	my_tid = 0; /* the parent's thread's */
 	for (size_t i = 0; i < CONN_SLOTS; i++) {
 		struct conn *c = &slots[i];
-		uintptr_t k = atomic_load_explicit(&c->key, memory_order_relaxed);
+		conn_key k = atomic_load_explicit(&c->key, memory_order_relaxed);
 		if (k != 0 && k != CONN_TOMB && c->s) {
 			/* the child's copy of the parent's mapping */
 			munmap(c->s, c->s_size);
@@ -429,7 +422,7 @@ void conn_set_passthrough(struct conn *c)
 {
 	state_free(c);
 	atomic_store_explicit(&c->passthrough, 1, memory_order_relaxed);
-	uintptr_t key = atomic_load_explicit(&c->key, memory_order_relaxed);
+	conn_key key = atomic_load_explicit(&c->key, memory_order_relaxed);
 	if (key_fd(key) >= 0) {
 		/* A socket with nothing more to find (a TLS stream under the TLS
 		 * hooks, a binary protocol): out of the fd map, so that its writes

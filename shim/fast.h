@@ -17,7 +17,7 @@
  * the bytes of one write of a connection re-made this instant), else what
  * the decoder's fast path takes under the lock (0 when the lock is busy).
  * Sets neither errno nor anything else outside c. */
-static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, uintptr_t key, const void *buf, size_t n)
+static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, conn_key key, const void *buf, size_t n)
 {
 	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key)
 		return 0;

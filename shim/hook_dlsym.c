@@ -6,7 +6,9 @@
  * decides what RTLD_NEXT means and which scope RTLD_DEFAULT searches. A C
  * wrapper calling the real dlsym would make every such look-up happen "from
  * libtokshim.so", breaking other interposers' dlsym(RTLD_NEXT, ...). So on
- * x86-64 the exported entry points are a few instructions of assembly: for
+ * x86-64, aarch64 and arm the exported entry points are a few instructions of
+ * assembly (a C wrapper keeps the return address only when the compiler makes
+ * a tail call, which -O0, -O1 and -Og do not): for
  * RTLD_NEXT and RTLD_DEFAULT they jump to glibc's function with the caller's
  * return address untouched (the answer is then exactly what it would be
  * without us; our hooks come first in the global scope anyway); for a real
@@ -163,9 +165,133 @@ __asm__(".text\n"
 	".globl dlvsym\n"
 	".type dlvsym,@function\n"
 	".set dlvsym, shim_dlvsym_entry\n");
+#elif defined(__aarch64__)
+/* x0: handle, x1: name (x2: version). For RTLD_NEXT (-1) and RTLD_DEFAULT
+ * (0): the arguments kept, glibc's function found, the frame undone and a
+ * jump to it with x30 (the caller's return address) untouched. x16 is the
+ * scratch register a BTI "c" landing pad accepts for an indirect branch. */
+__asm__(".text\n"
+	".globl shim_dlsym_entry\n"
+	".hidden shim_dlsym_entry\n"
+	".type shim_dlsym_entry,%function\n"
+	".p2align 4\n"
+	"shim_dlsym_entry:\n"
+	"	.cfi_startproc\n"
+	"	hint #34\n" /* bti c */
+	"	cmn x0, #1\n"
+	"	b.eq 1f\n"
+	"	cbz x0, 1f\n"
+	"	b shim_dlsym_handle\n"
+	"1:	stp x29, x30, [sp, #-32]!\n"
+	"	.cfi_def_cfa_offset 32\n"
+	"	.cfi_offset 29, -32\n"
+	"	.cfi_offset 30, -24\n"
+	"	mov x29, sp\n"
+	"	stp x0, x1, [sp, #16]\n"
+	"	bl shim_dlsym_target\n"
+	"	mov x16, x0\n"
+	"	ldp x0, x1, [sp, #16]\n"
+	"	ldp x29, x30, [sp], #32\n"
+	"	.cfi_restore 30\n"
+	"	.cfi_restore 29\n"
+	"	.cfi_def_cfa_offset 0\n"
+	"	br x16\n"
+	"	.cfi_endproc\n"
+	".size shim_dlsym_entry, .-shim_dlsym_entry\n"
+	".globl dlsym\n"
+	".type dlsym,%function\n"
+	".set dlsym, shim_dlsym_entry\n"
+
+	".globl shim_dlvsym_entry\n"
+	".hidden shim_dlvsym_entry\n"
+	".type shim_dlvsym_entry,%function\n"
+	".p2align 4\n"
+	"shim_dlvsym_entry:\n"
+	"	.cfi_startproc\n"
+	"	hint #34\n"
+	"	cmn x0, #1\n"
+	"	b.eq 1f\n"
+	"	cbz x0, 1f\n"
+	"	b shim_dlvsym_handle\n"
+	"1:	stp x29, x30, [sp, #-48]!\n"
+	"	.cfi_def_cfa_offset 48\n"
+	"	.cfi_offset 29, -48\n"
+	"	.cfi_offset 30, -40\n"
+	"	mov x29, sp\n"
+	"	stp x0, x1, [sp, #16]\n"
+	"	str x2, [sp, #32]\n"
+	"	bl shim_dlvsym_target\n"
+	"	mov x16, x0\n"
+	"	ldp x0, x1, [sp, #16]\n"
+	"	ldr x2, [sp, #32]\n"
+	"	ldp x29, x30, [sp], #48\n"
+	"	.cfi_restore 30\n"
+	"	.cfi_restore 29\n"
+	"	.cfi_def_cfa_offset 0\n"
+	"	br x16\n"
+	"	.cfi_endproc\n"
+	".size shim_dlvsym_entry, .-shim_dlvsym_entry\n"
+	".globl dlvsym\n"
+	".type dlvsym,%function\n"
+	".set dlvsym, shim_dlvsym_entry\n");
+#elif defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 5
+/* 32-bit ARM, in ARM state whatever the C code's (Thumb on Debian armhf):
+ * r0: handle, r1: name (r2: version). For RTLD_NEXT (-1) and RTLD_DEFAULT
+ * (0): r0-r2 and lr kept, glibc's function found, restored, and a bx to it
+ * with lr (the caller's return address) untouched. A real handle calls the
+ * C code (its answer does not depend on the caller); bl to a Thumb function
+ * becomes blx at link time, pop {pc} and bx interwork. The stack stays
+ * 8-byte aligned (four registers). */
+__asm__(".text\n"
+	".syntax unified\n"
+	".arm\n"
+	".globl shim_dlsym_entry\n"
+	".hidden shim_dlsym_entry\n"
+	".type shim_dlsym_entry,%function\n"
+	".p2align 2\n"
+	"shim_dlsym_entry:\n"
+	"	cmn r0, #1\n"
+	"	beq 1f\n"
+	"	cmp r0, #0\n"
+	"	beq 1f\n"
+	"	push {r4, lr}\n"
+	"	bl shim_dlsym_handle\n"
+	"	pop {r4, pc}\n"
+	"1:	push {r0, r1, r2, lr}\n"
+	"	bl shim_dlsym_target\n"
+	"	mov ip, r0\n"
+	"	pop {r0, r1, r2, lr}\n"
+	"	bx ip\n"
+	".size shim_dlsym_entry, .-shim_dlsym_entry\n"
+	".globl dlsym\n"
+	".type dlsym,%function\n"
+	".set dlsym, shim_dlsym_entry\n"
+
+	".globl shim_dlvsym_entry\n"
+	".hidden shim_dlvsym_entry\n"
+	".type shim_dlvsym_entry,%function\n"
+	".p2align 2\n"
+	"shim_dlvsym_entry:\n"
+	"	cmn r0, #1\n"
+	"	beq 1f\n"
+	"	cmp r0, #0\n"
+	"	beq 1f\n"
+	"	push {r4, lr}\n"
+	"	bl shim_dlvsym_handle\n"
+	"	pop {r4, pc}\n"
+	"1:	push {r0, r1, r2, lr}\n"
+	"	bl shim_dlvsym_target\n"
+	"	mov ip, r0\n"
+	"	pop {r0, r1, r2, lr}\n"
+	"	bx ip\n"
+	".size shim_dlvsym_entry, .-shim_dlvsym_entry\n"
+	".globl dlvsym\n"
+	".type dlvsym,%function\n"
+	".set dlvsym, shim_dlvsym_entry\n");
 #else
 /* Elsewhere a plain wrapper: RTLD_NEXT and RTLD_DEFAULT are then resolved as
- * seen from libtokshim.so (a known limitation off x86-64). */
+ * seen from libtokshim.so unless the compiler makes the call a tail call (a
+ * known limitation off x86-64, aarch64 and arm). */
 SHIM_HIDDEN void *shim_dlsym_entry(void *handle, const char *name)
 {
 	if (handle == RTLD_NEXT || handle == RTLD_DEFAULT)

@@ -34,18 +34,41 @@
 #include "decode/hookdesc.h"
 #include "shim/shim.h"
 
+/* The relocations that put a function's address in a GOT slot, per
+ * architecture. 64-bit targets use RELA (explicit addends), 32-bit ARM and
+ * i386 REL (the addend is what the slot held before relocation). */
 #if defined(__x86_64__)
 #define FFI_PATCH 1
 #define R_JUMP_SLOT R_X86_64_JUMP_SLOT
 #define R_GLOB_DAT R_X86_64_GLOB_DAT
-#define R_ABS64 R_X86_64_64
+#define R_ABS R_X86_64_64
 #elif defined(__aarch64__)
 #define FFI_PATCH 1
 #define R_JUMP_SLOT R_AARCH64_JUMP_SLOT
 #define R_GLOB_DAT R_AARCH64_GLOB_DAT
-#define R_ABS64 R_AARCH64_ABS64
+#define R_ABS R_AARCH64_ABS64
+#elif defined(__arm__)
+#define FFI_PATCH 1
+#define R_JUMP_SLOT R_ARM_JUMP_SLOT
+#define R_GLOB_DAT R_ARM_GLOB_DAT
+#define R_ABS R_ARM_ABS32
+#elif defined(__i386__)
+#define FFI_PATCH 1
+#define R_JUMP_SLOT R_386_JMP_SLOT
+#define R_GLOB_DAT R_386_GLOB_DAT
+#define R_ABS R_386_32
 #else
 #define FFI_PATCH 0
+#endif
+
+/* The ELF class of this process: ElfW(Rel)'s r_info is split with the
+ * class's own macros. */
+#if __SIZEOF_POINTER__ == 8
+#define R_SYM_OF(i) ELF64_R_SYM(i)
+#define R_TYPE_OF(i) ELF64_R_TYPE(i)
+#else
+#define R_SYM_OF(i) ELF32_R_SYM(i)
+#define R_TYPE_OF(i) ELF32_R_TYPE(i)
 #endif
 
 #define FFI_HOOKS_MAX 16
@@ -78,12 +101,28 @@ static struct ffi_hook hooks[FFI_HOOKS_MAX];
 static atomic_int nhooks;
 static pthread_mutex_t ffi_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* A connection key of its own space: the low two bits 0 (the others use
- * 1 to 3, shim.h), the group of the description's NAME above them, the
- * conn argument's value above that (a pointer or a handle; pointers fit). */
-static uintptr_t key_ffi(unsigned group, uintptr_t v)
+/* A connection key of its own space (64 bits on every word size, shim.h):
+ * the low two bits 0 (the others use 1 to 3), the group of the
+ * description's NAME in the next six, the conn argument's value above them.
+ * Any 32-bit value fits, so does every user-space address of a 64-bit
+ * target (aarch64's top byte, which the MMU ignores, is not part of it); a
+ * 64-bit handle of 2^56 or more gives 0: that connection is not followed
+ * rather than confused with another. */
+static ffi_type *ffi_of(enum hd_type t);
+static conn_key key_ffi(unsigned group, enum hd_type t, uint64_t v)
 {
-	return (v << 8) | ((uintptr_t)(group & 63) << 2);
+	size_t size = ffi_of(t)->size;
+	if (size < 8) /* the value at its own width: a negative int handle too */
+		v &= (UINT64_C(1) << (size * 8)) - 1;
+#if defined(__aarch64__)
+	if (t == HD_PTR || t == HD_STR)
+		v &= (UINT64_C(1) << 56) - 1;
+#else
+	(void)t;
+#endif
+	if (v >> 56)
+		return 0;
+	return (v << 8) | ((conn_key)(group & 63) << 2);
 }
 
 /* ---- values in libffi's buffers ------------------------------------------ */
@@ -172,9 +211,9 @@ static void on_write(struct ffi_hook *h, void *ret, void **args)
 	const void *buf = *(const void *const *)args[d->buf];
 	if (!n || !buf)
 		return;
-	uintptr_t key = key_ffi(h->group, (uintptr_t)arg_bits(d->args[d->conn], args[d->conn]));
-	struct conn *c = conn_find(key);
-	if (!c && !(c = conn_add(key, h->library, 1)))
+	conn_key key = key_ffi(h->group, d->args[d->conn], arg_bits(d->args[d->conn], args[d->conn]));
+	struct conn *c = key ? conn_find(key) : NULL;
+	if (!key || (!c && !(c = conn_add(key, h->library, 1))))
 		return;
 	/* the socket the library wrote to underneath, for the peer */
 	if (c->fd < 0 && shim_inner_fd >= 0)
@@ -197,7 +236,9 @@ static void on_host(struct ffi_hook *h, void **args)
 		}
 		n = strnlen(host, cap);
 	}
-	uintptr_t key = key_ffi(h->group, (uintptr_t)arg_bits(d->args[d->conn], args[d->conn]));
+	conn_key key = key_ffi(h->group, d->args[d->conn], arg_bits(d->args[d->conn], args[d->conn]));
+	if (!key)
+		return;
 	struct conn *c = conn_find(key);
 	if (!c && n)
 		c = conn_add(key, h->library, 1);
@@ -219,7 +260,9 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	if (h->d.kind == HD_FREE) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
-		conn_forget(key_ffi(h->group, (uintptr_t)arg_bits(h->d.args[h->d.conn], args[h->d.conn])));
+		conn_key key = key_ffi(h->group, h->d.args[h->d.conn], arg_bits(h->d.args[h->d.conn], args[h->d.conn]));
+		if (key)
+			conn_forget(key);
 		errno = saved;
 		ffi_call(cif, FFI_FN(t->real), ret, args);
 		shim_in = 0;
@@ -308,13 +351,16 @@ static uintptr_t dyn_addr(const struct obj *o, ElfW(Addr) v)
 	return v < o->base ? o->base + v : v;
 }
 
+#if FFI_PATCH
 struct dyninfo {
 	const ElfW(Sym) *symtab;
 	const char *strtab;
 	size_t strsz;
-	const ElfW(Rela) *rela, *jmprel;
-	size_t relasz, jmprelsz;
-	int pltrela;
+	const ElfW(Rela) *rela;
+	const ElfW(Rel) *rel;
+	const void *jmprel;
+	size_t relasz, relsz, jmprelsz;
+	ElfW(Sxword) pltrel; /* DT_RELA or DT_REL: the format of jmprel */
 };
 
 static void dyn_read(const struct obj *o, struct dyninfo *di)
@@ -327,13 +373,16 @@ static void dyn_read(const struct obj *o, struct dyninfo *di)
 		case DT_STRSZ: di->strsz = d->d_un.d_val; break;
 		case DT_RELA: di->rela = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
 		case DT_RELASZ: di->relasz = d->d_un.d_val; break;
+		case DT_REL: di->rel = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
+		case DT_RELSZ: di->relsz = d->d_un.d_val; break;
 		case DT_JMPREL: di->jmprel = (const void *)dyn_addr(o, d->d_un.d_ptr); break;
 		case DT_PLTRELSZ: di->jmprelsz = d->d_un.d_val; break;
-		case DT_PLTREL: di->pltrela = d->d_un.d_val == DT_RELA; break;
+		case DT_PLTREL: di->pltrel = (ElfW(Sxword))d->d_un.d_val; break;
 		default: break;
 		}
 	}
 }
+#endif
 
 static void *obj_lookup(const struct obj *o, const char *name)
 {
@@ -353,6 +402,7 @@ static void *if_definition(void *p, const char *name)
  * loaded at start). Not dlsym(RTLD_DEFAULT): it takes the loader's lock,
  * which a thread running a constructor in dlopen holds while it may call our
  * dlsym, waiting for ffi_lock. */
+#if FFI_PATCH
 static void *find_real(const char *name, void *cur)
 {
 	void *p = if_definition(cur, name);
@@ -361,6 +411,7 @@ static void *find_real(const char *name, void *cur)
 			p = obj_lookup(&objs.o[i], name);
 	return p;
 }
+#endif
 
 /* ---- closures ---------------------------------------------------------------------- */
 static int is_ours(const void *p)
@@ -442,35 +493,51 @@ static struct ffi_hook *hook_named(const char *name)
 	return NULL;
 }
 
-static void patch_relocs(const struct obj *o, const struct dyninfo *di, const ElfW(Rela) *r, size_t size)
+/* One relocation of o: a GOT slot that must hold the hooked function gets
+ * the closure. addend: RELA's explicit one, or -1 for REL (the slot's
+ * pre-relocation value was the addend: only a slot that holds exactly a
+ * definition now is an address with addend 0). */
+static void patch_one(const struct obj *o, const struct dyninfo *di, ElfW(Addr) offset, ElfW(Xword) info,
+		      long long addend)
 {
-	for (size_t i = 0; r && i < size / sizeof *r; i++) {
-		unsigned type = (unsigned)ELF64_R_TYPE(r[i].r_info);
-		size_t si = ELF64_R_SYM(r[i].r_info);
-		if (!si || !(type == R_JUMP_SLOT || type == R_GLOB_DAT || (type == R_ABS64 && r[i].r_addend == 0)))
-			continue;
-		const ElfW(Sym) *s = &di->symtab[si];
-		/* a reference the object resolves to its own definition: left alone */
-		if (s->st_shndx != SHN_UNDEF || s->st_name >= di->strsz)
-			continue;
-		struct ffi_hook *h = hook_named(di->strtab + s->st_name);
-		if (!h)
-			continue;
-		void **slot = (void **)(o->base + r[i].r_offset);
-		void *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (is_ours(cur))
-			continue;
-		void *real = find_real(h->d.symbol, cur);
-		if (!real)
-			continue;
-		h->found = 1;
-		struct obj *def = obj_of((uintptr_t)real);
-		if (def == o)
-			continue;
-		struct ffi_target *t = target_for(h, real);
-		if (t)
-			patch_slot(o, slot, t->code);
-	}
+	unsigned type = (unsigned)R_TYPE_OF(info);
+	size_t si = R_SYM_OF(info);
+	if (!si || !(type == R_JUMP_SLOT || type == R_GLOB_DAT || (type == R_ABS && addend <= 0)))
+		return;
+	const ElfW(Sym) *s = &di->symtab[si];
+	/* a reference the object resolves to its own definition: left alone */
+	if (s->st_shndx != SHN_UNDEF || s->st_name >= di->strsz)
+		return;
+	struct ffi_hook *h = hook_named(di->strtab + s->st_name);
+	if (!h)
+		return;
+	void **slot = (void **)(o->base + offset);
+	void *cur = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+	if (is_ours(cur))
+		return;
+	/* REL absolute address: patched only when it is the function itself */
+	void *real = type == R_ABS && addend < 0 ? if_definition(cur, h->d.symbol) : find_real(h->d.symbol, cur);
+	if (!real)
+		return;
+	h->found = 1;
+	struct obj *def = obj_of((uintptr_t)real);
+	if (def == o)
+		return;
+	struct ffi_target *t = target_for(h, real);
+	if (t)
+		patch_slot(o, slot, t->code);
+}
+
+static void patch_rela(const struct obj *o, const struct dyninfo *di, const ElfW(Rela) *r, size_t size)
+{
+	for (size_t i = 0; r && i < size / sizeof *r; i++)
+		patch_one(o, di, r[i].r_offset, r[i].r_info, r[i].r_addend == 0 ? 0 : 1);
+}
+
+static void patch_rel(const struct obj *o, const struct dyninfo *di, const ElfW(Rel) *r, size_t size)
+{
+	for (size_t i = 0; r && i < size / sizeof *r; i++)
+		patch_one(o, di, r[i].r_offset, r[i].r_info, -1);
 }
 
 static void patch_obj(const struct obj *o)
@@ -479,9 +546,12 @@ static void patch_obj(const struct obj *o)
 	dyn_read(o, &di);
 	if (!di.symtab || !di.strtab)
 		return;
-	patch_relocs(o, &di, di.rela, di.relasz);
-	if (di.pltrela)
-		patch_relocs(o, &di, di.jmprel, di.jmprelsz);
+	patch_rela(o, &di, di.rela, di.relasz);
+	patch_rel(o, &di, di.rel, di.relsz);
+	if (di.pltrel == DT_RELA)
+		patch_rela(o, &di, di.jmprel, di.jmprelsz);
+	else if (di.pltrel == DT_REL)
+		patch_rel(o, &di, di.jmprel, di.jmprelsz);
 }
 #endif
 

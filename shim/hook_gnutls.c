@@ -34,7 +34,7 @@ struct realfamily shim_gnutls_family = {
 
 static struct conn *session_conn(struct reallib *l, gnutls_session_t s, int create)
 {
-	uintptr_t key = conn_key_ptr(CONN_GNUTLS, s);
+	conn_key key = conn_key_ptr(CONN_GNUTLS, s);
 	struct conn *c = conn_find(key);
 	if (!c && create && (c = conn_add(key, "gnutls", 1))) {
 		get_int_fn gi = (get_int_fn)reallib_fn(F, l, G_TRANSPORT_GET_INT);

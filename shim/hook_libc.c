@@ -73,7 +73,7 @@ static inline __attribute__((always_inline)) void write_end(struct conn *c, int 
 static void write_end_iov(struct conn *c, int fd, const struct iovec *iov, size_t cnt, ssize_t r)
 {
 	size_t total = r > 0 ? (size_t)r : 0;
-	uintptr_t key = conn_key_fd(fd);
+	conn_key key = conn_key_fd(fd);
 	for (size_t i = 0; i < cnt && total > 0; i++) {
 		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
 		size_t k = shim_take(c, key, iov[i].iov_base, n);
@@ -219,7 +219,17 @@ SHIM_HIDDEN ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 	}
 	return sendmsg_slow(fd, msg, flags);
 }
-SHIM_EXPORT ssize_t sendmsg(int, const struct msghdr *, int) __attribute__((alias("shim_sendmsg")));
+/* By its symbol name: under _TIME_BITS=64 glibc's header renames a
+ * declaration of sendmsg to __sendmsg64 on 32-bit targets. */
+SHIM_EXPORT ssize_t shim_sendmsg_export(int, const struct msghdr *, int) __asm__("sendmsg")
+	__attribute__((alias("shim_sendmsg")));
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+/* A 32-bit program built with _TIME_BITS=64 (Debian's armhf since the t64
+ * transition) calls sendmsg by glibc's name __sendmsg64 (glibc 2.34+): the
+ * same function in libc (sending converts no time), so the same hook. */
+SHIM_EXPORT ssize_t shim_sendmsg64_export(int, const struct msghdr *, int) __asm__("__sendmsg64")
+	__attribute__((alias("shim_sendmsg")));
+#endif
 
 static ssize_t __attribute__((noinline)) writev_slow(int fd, const struct iovec *iov, int cnt)
 {

@@ -107,7 +107,7 @@ static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, st
  * when create is set. Called inside the guard. */
 static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create)
 {
-	uintptr_t key = conn_key_ptr(CONN_SSL, ssl);
+	conn_key key = conn_key_ptr(CONN_SSL, ssl);
 	struct conn *c = last_conn;
 	/* the key checked first: never wait for the lock of another connection */
 	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))

@@ -12,6 +12,10 @@ static const struct shim_hooked hooked[] = {
 	{ "send", (void *)shim_send, SHIM_FAM_LIBC, offsetof(struct libc_real, send) },
 	{ "sendto", (void *)shim_sendto, SHIM_FAM_LIBC, offsetof(struct libc_real, sendto) },
 	{ "sendmsg", (void *)shim_sendmsg, SHIM_FAM_LIBC, offsetof(struct libc_real, sendmsg) },
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	/* sendmsg's name for _TIME_BITS=64 programs (hook_libc.c) */
+	{ "__sendmsg64", (void *)shim_sendmsg, SHIM_FAM_LIBC, offsetof(struct libc_real, sendmsg) },
+#endif
 	{ "write", (void *)shim_write, SHIM_FAM_LIBC, offsetof(struct libc_real, write) },
 	{ "writev", (void *)shim_writev, SHIM_FAM_LIBC, offsetof(struct libc_real, writev) },
 	{ "close", (void *)shim_close, SHIM_FAM_LIBC, offsetof(struct libc_real, close) },
@@ -30,7 +34,7 @@ static const struct shim_hooked hooked[] = {
 const struct shim_hooked *shim_hooked_find(const char *name)
 {
 	/* cheap rejection first: every hooked name starts with one of these */
-	if (!name || !strchr("cswSgd", name[0]))
+	if (!name || !strchr("cswSgd_", name[0]))
 		return NULL;
 	for (size_t i = 0; i < sizeof hooked / sizeof hooked[0]; i++)
 		if (strcmp(hooked[i].name, name) == 0)

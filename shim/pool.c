@@ -37,9 +37,12 @@ static int pool_lock(void)
 	for (unsigned i = 0; i < 4096; i++) {
 		if (!atomic_exchange_explicit(&pool.lock, 1, memory_order_acquire))
 			return 1;
-		while (atomic_load_explicit(&pool.lock, memory_order_relaxed) && ++i < 4096)
+		while (atomic_load_explicit(&pool.lock, memory_order_relaxed) && ++i < 4096) {
 			if (i > 64)
 				sched_yield();
+			else
+				shim_cpu_relax();
+		}
 	}
 	return 0;
 }

@@ -415,11 +415,13 @@ static struct reallib *resolve_slow(struct realfamily *f, const void *ret)
 
 static size_t site_hash(const void *p)
 {
-	uintptr_t k = (uintptr_t)p;
+	/* 64-bit arithmetic on every word size (a 32-bit uintptr_t would
+	 * lose the high half of the multiply) */
+	uint64_t k = (uint64_t)(uintptr_t)p;
 	k ^= k >> 29;
 	k *= 0xbf58476d1ce4e5b9ull;
 	k ^= k >> 32;
-	return (size_t)k & (REALLIB_SITES - 1);
+	return (size_t)(k & (REALLIB_SITES - 1));
 }
 
 struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret)

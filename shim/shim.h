@@ -30,6 +30,17 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
+/* The spin-wait hint of a busy loop: pause on x86, yield on ARM (lets the
+ * other hardware thread run and saves power on a weakly ordered SoC). */
+static inline void shim_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && defined(__ARM_ARCH) && __ARM_ARCH >= 7)
+	__asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
 /* ---- recursion guard, process identity (guard.c) --------------------------
  * Non-zero while this thread runs shim code or a real function called by a
  * hook: any I/O that starts there passes straight through. Initial-exec TLS:
@@ -190,18 +201,21 @@ void shim_block_after_fork(void);
 
 enum conn_kind { CONN_SSL = 1, CONN_GNUTLS = 2, CONN_FD = 3 };
 
-static inline uintptr_t conn_key_ptr(enum conn_kind k, const void *p)
+/* A connection's key: 64 bits on every word size, so that a pointer, an fd
+ * or a whole 32-bit FFI handle (hook_ffi.c) fits beside the kind bits. */
+typedef uint64_t conn_key;
+static inline conn_key conn_key_ptr(enum conn_kind k, const void *p)
 {
-	return (uintptr_t)p | (uintptr_t)k;
+	return (conn_key)(uintptr_t)p | (conn_key)k;
 }
-static inline uintptr_t conn_key_fd(int fd)
+static inline conn_key conn_key_fd(int fd)
 {
-	return ((uintptr_t)(unsigned)fd << 2) | CONN_FD;
+	return ((conn_key)(unsigned)fd << 2) | CONN_FD;
 }
 
 struct session;
 struct conn {
-	_Atomic uintptr_t key;      /* 0 free, CONN_TOMB removed */
+	_Atomic conn_key key;      /* 0 free, CONN_TOMB removed */
 	atomic_int lock;
 	atomic_int passthrough;     /* nothing more to find: writes cost a lookup */
 	/* guarded by lock */
@@ -243,12 +257,12 @@ static inline int shim_fd_mapped(int fd)
 }
 
 /* c locked when it still holds key (a cached slot pointer), else NULL. */
-struct conn *conn_lock_if(struct conn *c, uintptr_t key);
+struct conn *conn_lock_if(struct conn *c, conn_key key);
 /* Locked connection for key, or NULL when it is not followed. */
-struct conn *conn_find(uintptr_t key);
+struct conn *conn_find(conn_key key);
 /* Adds key, locked, with fresh state (an existing entry of the same key is
  * reset). NULL when the table is full: the connection is not followed. */
-struct conn *conn_add(uintptr_t key, const char *library, int tls);
+struct conn *conn_add(conn_key key, const char *library, int tls);
 void conn_unlock(struct conn *c);
 /* Ends c's state and unlocks it. */
 void conn_remove(struct conn *c);
@@ -256,7 +270,7 @@ void conn_remove(struct conn *c);
  * (an fd's entry is removed: out of the fd map, its writes cost one load). */
 void conn_set_passthrough(struct conn *c);
 /* Finds and removes key; nothing when it is not followed. */
-void conn_forget(uintptr_t key);
+void conn_forget(conn_key key);
 /* In a forked child: forget every connection (the locks may be held by
  * threads that do not exist in the child). */
 void conn_after_fork(void);

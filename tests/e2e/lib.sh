@@ -6,7 +6,7 @@
 # (trap), every wait is bounded.
 #
 #   . "$(dirname "$0")/lib.sh"
-#   e2e_init [--no-shim]     # ROOT, BUILD, SHIM, TOKSHIM, PY, TMP, trap;
+#   e2e_init [--no-shim]     # ROOT, BUILD, SHIM, TOKSHIM, PY, TMP, TCC, trap;
 #                            # --no-shim: a CLI-only script (no libtokshim.so needed)
 #   e2e_certs                # $CERT_DIR/{ca.pem,server.pem,server.key}
 #   start_server --https 0 --twilsock 0 ...   # twilio_like.py; port_of https
@@ -25,6 +25,11 @@ e2e_init() {
 	case $B in /*) BUILD=$B ;; *) BUILD=$ROOT/$B ;; esac
 	SHIM=$BUILD/libtokshim.so
 	TOKSHIM=$BUILD/tokshim
+	# the compiler for the test's own client programs: the target's when
+	# the build is a cross one (tests/cross/e2e.sh; the programs then run
+	# under qemu-user through binfmt_misc), the native one otherwise
+	TCC=${TARGET_CC:-cc}
+	TARCH=${TARGET_ARCH:-}
 	PY=${PYTHON:-/usr/bin/python3}
 	# Debian's python has python3-websockets; a pyenv one may not
 	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -210,7 +215,7 @@ if not lines:
 for l in lines:
     d = json.loads(l)
     ids = [c["id"] for c in d.get("causes", [])]
-    if not eval(expr, {"d": d, "ids": ids}):
+    if not eval(expr, {"d": d, "ids": ids, "json": json}):
         print("  json line fails %s: %s" % (expr, l.strip()[:600])); sys.exit(1)
 EOF
 }

@@ -26,7 +26,7 @@ static void setup(void)
 TestSuite(conn, .init = setup, .timeout = 20);
 
 /* A distinct, aligned fake SSL* (pointer keys carry the kind in the low bits). */
-static uintptr_t ptr_key(size_t i)
+static conn_key ptr_key(size_t i)
 {
 	return conn_key_ptr(CONN_SSL, (const void *)(uintptr_t)(0x10000 + i * 64));
 }
@@ -38,7 +38,7 @@ static size_t slot_of(const struct conn *c)
 
 Test(conn, add_find_forget)
 {
-	uintptr_t k = ptr_key(1);
+	conn_key k = ptr_key(1);
 	cr_assert_null(conn_find(k));
 	struct conn *c = conn_add(k, "openssl", 1);
 	cr_assert_not_null(c);
@@ -106,11 +106,11 @@ Test(conn, fd_keys_use_the_map)
 
 /* Two pointer keys with the same home slot: found by adding each alone to
  * the empty table (an add lands in its home slot there). */
-static void colliding(uintptr_t *a, uintptr_t *b)
+static void colliding(conn_key *a, conn_key *b)
 {
-	static uintptr_t home_key[CONN_SLOTS];
+	static conn_key home_key[CONN_SLOTS];
 	for (size_t i = 1; i < 100000; i++) {
-		uintptr_t k = ptr_key(i);
+		conn_key k = ptr_key(i);
 		struct conn *c = conn_add(k, "openssl", 1);
 		cr_assert_not_null(c);
 		size_t h = slot_of(c);
@@ -127,7 +127,7 @@ static void colliding(uintptr_t *a, uintptr_t *b)
 
 Test(conn, key_collisions)
 {
-	uintptr_t a, b;
+	conn_key a, b;
 	colliding(&a, &b);
 	struct conn *ca = conn_add(a, "openssl", 1);
 	size_t home = slot_of(ca);
@@ -160,10 +160,10 @@ Test(conn, probe_bound_and_full_table)
 {
 	/* pointer keys until the table refuses one: every one added is found,
 	 * and a refused one is not followed (never a look-up past the bound) */
-	static uintptr_t added[CONN_SLOTS];
+	static conn_key added[CONN_SLOTS];
 	size_t n = 0;
 	for (size_t i = 1; i <= 3 * CONN_SLOTS && n < CONN_SLOTS; i++) {
-		uintptr_t k = ptr_key(i);
+		conn_key k = ptr_key(i);
 		struct conn *c = conn_add(k, "openssl", 1);
 		if (!c) {
 			cr_assert_null(conn_find(k));
@@ -189,7 +189,7 @@ Test(conn, probe_bound_and_full_table)
 
 /* ---- bounded locks and poisoning ------------------------------------------- */
 struct holder {
-	uintptr_t key;
+	conn_key key;
 	pthread_barrier_t held;
 	pthread_barrier_t release;
 	int exit_holding; /* 1: the thread ends with the lock held */
@@ -212,7 +212,7 @@ static void *hold(void *arg)
 
 Test(conn, busy_lock_is_bounded_and_poisons)
 {
-	uintptr_t k = ptr_key(3);
+	conn_key k = ptr_key(3);
 	struct conn *c = conn_add(k, "openssl", 1);
 	conn_unlock(c);
 	struct holder h = { .key = k };
@@ -271,7 +271,7 @@ Test(conn, own_lock_after_a_jump_is_poisoned)
 {
 	/* this thread holds the slot (a signal handler jumped out of a hook
 	 * while it held it) and looks it up again: no self-deadlock */
-	uintptr_t k = ptr_key(9);
+	conn_key k = ptr_key(9);
 	struct conn *c = conn_add(k, "openssl", 1);
 	cr_assert_not_null(c);
 	cr_assert_null(conn_find(k));
@@ -285,7 +285,7 @@ Test(conn, own_lock_after_a_jump_is_poisoned)
 /* ---- fork and vfork children --------------------------------------------------- */
 Test(conn, fork_child_starts_empty)
 {
-	uintptr_t k = ptr_key(5);
+	conn_key k = ptr_key(5);
 	struct conn *c = conn_add(k, "openssl", 1);
 	conn_unlock(c);
 	c = conn_add(conn_key_fd(33), "libc", 0);
@@ -329,15 +329,16 @@ Test(conn, fork_child_starts_empty)
 	cr_assert_eq(shim_fd_mapped(33), 1);
 }
 
-static volatile int child_lock_word;
+static volatile int child_lock_word, child_shares_memory;
 
 Test(conn, vfork_child_leaves_the_parents_tid)
 {
 	/* the first look-up of this thread happens in a vfork child, which
 	 * runs on this thread's memory: it must not cache its tid here */
-	uintptr_t k = ptr_key(6);
+	conn_key k = ptr_key(6);
 	pid_t pid = vfork();
 	if (pid == 0) {
+		child_shares_memory = 1;
 		/* no fork handler ran: only the pid tells (no cr_assert here) */
 		struct conn *c = shim_vfork_child() ? conn_add(k, "openssl", 1) : NULL;
 		child_lock_word = c ? atomic_load(&c->lock) : -1;
@@ -348,6 +349,11 @@ Test(conn, vfork_child_leaves_the_parents_tid)
 	cr_assert_gt(pid, 0);
 	int st = 0;
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	if (!child_shares_memory) {
+		/* qemu-user runs vfork as fork: no shared memory, nothing to check */
+		cr_log_info("vfork_child_leaves_the_parents_tid: vfork does not share memory here, skipped");
+		return;
+	}
 	cr_assert_eq(shim_vfork_child(), 0);
 	cr_assert_eq(child_lock_word, (int)pid, "the child locked with its own tid");
 	struct conn *c = conn_find(k);

@@ -184,9 +184,9 @@ Test(validate_work, choose_product_for_channel)
 #endif
 #endif
 #ifdef VW_ASAN
-#define VW_STACK (1024 * 1024) /* ASan's redzones and fake stacks multiply stack use */
+#define VW_STACK_WANT (1024 * 1024) /* ASan's redzones and fake stacks multiply stack use */
 #else
-#define VW_STACK (64 * 1024) /* musl's default, and some embedded hosts' */
+#define VW_STACK_WANT (64 * 1024) /* musl's default, and some embedded hosts' */
 #endif
 #define VW_LIMIT (12 * 1024)  /* the path is about 5 KiB (README, Limits) */
 #define VW_PAINT 0xa5
@@ -264,14 +264,20 @@ Test(small_stack, session_validate_report_on_64k_thread)
 	 * painted so the deepest byte used can be found afterwards */
 	long page = sysconf(_SC_PAGESIZE);
 	size_t guard = (size_t)page;
-	unsigned char *map = mmap(NULL, guard + VW_STACK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* no smaller than the least stack a thread may have here: 128 KiB on
+	 * aarch64 (PTHREAD_STACK_MIN), 16 KiB on x86-64 */
+	long least = sysconf(_SC_THREAD_STACK_MIN);
+	size_t stack_size = VW_STACK_WANT;
+	if (least > 0 && (size_t)least > stack_size)
+		stack_size = ((size_t)least + (size_t)page - 1) & ~((size_t)page - 1);
+	unsigned char *map = mmap(NULL, guard + stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	cr_assert_neq(map, MAP_FAILED);
 	cr_assert_eq(mprotect(map, guard, PROT_NONE), 0);
 	unsigned char *stack = map + guard;
-	memset(stack, VW_PAINT, VW_STACK);
+	memset(stack, VW_PAINT, stack_size);
 	pthread_attr_t at;
 	pthread_attr_init(&at);
-	cr_assert_eq(pthread_attr_setstack(&at, stack, VW_STACK), 0);
+	cr_assert_eq(pthread_attr_setstack(&at, stack, stack_size), 0);
 	struct vw_run r = {.s = s, .rep = rep, .bytes = &b};
 	pthread_t th;
 	cr_assert_eq(pthread_create(&th, &at, vw_thread, &r), 0);
@@ -279,7 +285,7 @@ Test(small_stack, session_validate_report_on_64k_thread)
 	pthread_attr_destroy(&at);
 
 	size_t low = 0;
-	while (low < VW_STACK && stack[low] == VW_PAINT)
+	while (low < stack_size && stack[low] == VW_PAINT)
 		low++;
 	size_t used = (size_t)(r.entry - (stack + low));
 
@@ -300,7 +306,7 @@ Test(small_stack, session_validate_report_on_64k_thread)
 #endif
 	cr_log_info("small_stack: %zu bytes of stack used below the thread function", used);
 
-	munmap(map, guard + VW_STACK);
+	munmap(map, guard + stack_size);
 	reporter_free(rep);
 	wt_free(&b);
 	session_release(s);

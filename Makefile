@@ -307,7 +307,9 @@ DEB_CROSS_ARCHS ?= arm64 armhf
 # what a cross build needs on top of DEB_PKGS: the toolchain and the target's -dev packages
 deb_cross_pkgs = crossbuild-essential-$(1) libssl-dev:$(1) libjansson-dev:$(1) libffi-dev:$(1) zlib1g-dev:$(1)
 
-deb: deps
+# (deps without the cross test targets' own step: a package build needs no qemu nor Criterion)
+deb:
+	@$(MAKE) --no-print-directory deps CROSS_ARCHS=
 	@if [ -z "$(DEB_NATIVE)" ]; then $(MAKE) --no-print-directory deb-cross-deps DEB_CROSS_ARCHS=$(DEB_ARCH); fi
 	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
 	@# the tree as it is now (committed or not), without build output

@@ -142,7 +142,9 @@ static int syslog_msg(struct cur *c)
 			}
 		}
 	}
-	/* RFC 3164 and rsyslog's file formats: TIME [HOST] TAG: MSG */
+	/* RFC 3164 and rsyslog's file formats: TIME [HOST] TAG MSG, the tag
+	 * "app[pid]:" (rsyslog writes a tag taken from RFC 5424 fields
+	 * without the colon, and always after a HOST) */
 	if (!bsd_time(c)) {
 		n = field(c, &f);
 		if (!rfc3339(f, n)) {
@@ -155,9 +157,8 @@ static int syslog_msg(struct cur *c)
 			c->p = start;
 			return 0;
 		}
-		if (f[n - 1] == ':') {
+		if (f[n - 1] == ':' || i == 1)
 			return 1; /* the tag; the message follows */
-		}
 	}
 	c->p = start;
 	return 0;

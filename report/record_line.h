@@ -18,8 +18,9 @@ enum record_line {
  * not checked to be JSON). Syslog lines recognised: RFC 5424 with or without
  * <PRI> ("<14>1 TIME HOST APP PROCID MSGID SD MSG", as forwarded or written
  * by RSYSLOG_SyslogProtocol23Format), and RFC 3164 shapes with or without
- * <PRI> and HOST ("[<PRI>]TIME [HOST] TAG: MSG", TIME "Mmm dd hh:mm:ss" or
- * RFC 3339: /dev/log, RSYSLOG_TraditionalFileFormat, RSYSLOG_FileFormat).
+ * <PRI> and HOST ("[<PRI>]TIME [HOST] TAG MSG", TIME "Mmm dd hh:mm:ss" or
+ * RFC 3339; the TAG "app[pid]:", its colon optional after a HOST: /dev/log,
+ * RSYSLOG_TraditionalFileFormat, RSYSLOG_FileFormat).
  * The cookie must start the message (blanks before it allowed, as
  * mmjsonparse allows them). */
 enum record_line record_line_json(const char *line, size_t n, const char **json, size_t *json_n);

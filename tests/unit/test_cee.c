@@ -191,6 +191,8 @@ Test(record_line, shapes_a_collector_writes)
 		{"<11>1 - - - - - -", RECORD_LINE_SYSLOG, NULL},
 		/* RSYSLOG_FileFormat, RSYSLOG_TraditionalFileFormat, /dev/log */
 		{"2026-11-22T21:40:00.123456+00:00 dev1 tokshim[42]: @cee:{\"a\":1}", RECORD_LINE_CEE, "{\"a\":1}"},
+		/* a tag rsyslog made from RFC 5424's APP-NAME and PROCID: no colon */
+		{"2026-11-22T21:40:00.123456+00:00 dev1 tokshim[42] @cee:{\"a\":1}", RECORD_LINE_CEE, "{\"a\":1}"},
 		{"Nov 22 21:40:00 dev1 tokshim[42]: @cee:{\"a\":1}", RECORD_LINE_CEE, "{\"a\":1}"},
 		{"Nov  2 21:40:00 dev1 tokshim[42]:  @cee:{\"a\":1}", RECORD_LINE_CEE, "{\"a\":1}"},
 		{"<11>Nov 22 21:40:00 tokshim[42]: @cee:{\"a\":1}", RECORD_LINE_CEE, "{\"a\":1}"},
@@ -202,7 +204,8 @@ Test(record_line, shapes_a_collector_writes)
 		/* neither */
 		{"hello world", RECORD_LINE_OTHER, NULL},
 		{"@cee:{\"a\":1}", RECORD_LINE_OTHER, NULL},
-		{"Nov 22 21:40:00 a b c @cee:{}", RECORD_LINE_OTHER, NULL},
+		{"Nov 22 21:40:00 a b c @cee:{}", RECORD_LINE_SYSLOG, NULL},
+		{"Nov 22 21:40:00 a", RECORD_LINE_OTHER, NULL},
 		{"<11>1 2026-11-22T21:40:00Z dev1 tokshim 42 -", RECORD_LINE_OTHER, NULL},
 		{"<1000>1 - - - - - - @cee:{}", RECORD_LINE_OTHER, NULL},
 		{"", RECORD_LINE_OTHER, NULL},

@@ -149,7 +149,7 @@ DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-
 # (CROSS_ARCHS= leaves them out; `make cross-test` runs only them).
 CROSS_ARCHS ?= arm64 armhf
 
-.PHONY: deb deb-cross deb-all deb-cross-deps all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 empty :=
 space := $(empty) $(empty)
@@ -288,6 +288,12 @@ examples: $(EXAMPLES)
 
 demo: deps all examples
 	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh
+
+# The collector path (tests/e2e/t_collector.sh) at ten times make test's load,
+# and once more with the device's queues spilling to disk.
+collector-soak: all
+	COLLECTOR_TOKENS=2000 COLLECTOR_RATE=200 B=$(B) PYTHON=$(PYTHON) bash tests/e2e/t_collector.sh
+	COLLECTOR_SPILL=1 B=$(B) PYTHON=$(PYTHON) bash tests/e2e/t_collector.sh
 
 # ---- Debian packages ----------------------------------------------------------
 # `make deb`: tokshim and libtokshim .debs for the build machine's architecture

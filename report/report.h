@@ -137,7 +137,9 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
  * path (NULL: "/dev/log"), with the syslog sink's socket behaviour (never
  * blocks, reconnects, drops counted); priorities as the syslog sink's. A
  * message stays within 7936 bytes (the JSON cut to fit, "truncated": true).
- * Lines that are not diagnoses carry plain text, no cookie. */
+ * Lines that are not diagnoses carry plain text, no cookie. To journald's
+ * socket (path resolving under /run/systemd/journal/), which reads RFC 3164
+ * headers only, the header is "<PRI>tokshim[PID]: " instead. */
 int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err);
 
 /* JSON lines appended to path (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOCTTY,

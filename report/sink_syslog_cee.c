@@ -5,10 +5,17 @@
  *   <PRI>1 2026-11-22T21:40:00Z HOST tokshim PID - - @cee:{"tokshim":1,...}
  * on the same local socket as the syslog sink (report/syslog_sock.c). Lines
  * that are not diagnoses (rate-limit summaries, warnings) go out as plain
- * text, without the cookie. */
+ * text, without the cookie.
+ *
+ * systemd-journald's socket (/dev/log on systemd machines links to
+ * /run/systemd/journal/dev-log) reads RFC 3164 headers only: it keeps an
+ * RFC 5424 header as message text, without an identifier (systemd 252). To
+ * journald the sink writes "<PRI>tokshim[PID]: @cee:{...}" instead, so that
+ * its MESSAGE is the cookie and the record, SYSLOG_IDENTIFIER tokshim. */
 #include "report/sink_int.h"
 #include "report/syslog_sock.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,13 +31,20 @@ struct cee_state {
 	struct syslog_sock sk;
 	unsigned long unreported;
 	char host[256];    /* RFC 5424 HOSTNAME, read at open; "-" when unknown */
+	int journald;      /* the socket is journald's: RFC 3164 headers */
 	char buf[REPORT_RECORD_MAX];
 };
 
 /* "<PRI>1 YYYY-MM-DDThh:mm:ssZ HOST tokshim PID - - " (no MSGID, no
  * structured data); the time in UTC (fmt_iso8601: arithmetic, no tzset lock). */
-static size_t cee_header(char *buf, size_t cap, const char *host, int pri, int64_t when)
+static size_t cee_header(char *buf, size_t cap, const struct cee_state *st, int pri, int64_t when)
 {
+	if (st->journald) {
+		/* journald stamps the time itself */
+		int n = snprintf(buf, cap, "<%d>tokshim[%d]: ", pri, (int)getpid());
+		return n < 0 ? 0 : (size_t)n >= cap ? cap - 1 : (size_t)n;
+	}
+	const char *host = st->host;
 	char ts[40];
 	fmt_iso8601(when, ts, sizeof ts);
 	if (strlen(ts) != 20)
@@ -51,7 +65,7 @@ static int cee_send(struct sink *s, size_t n)
 	}
 	if (st->unreported) {
 		char note[400];
-		size_t h = cee_header(note, sizeof note, st->host, LOG_USER | LOG_WARNING, sink_header_time());
+		size_t h = cee_header(note, sizeof note, st, LOG_USER | LOG_WARNING, sink_header_time());
 		int m = snprintf(note + h, sizeof note - h - 1, "%lu report%s dropped (syslog not reading)",
 				 st->unreported, st->unreported == 1 ? "" : "s");
 		if (m > 0 && (size_t)m < sizeof note - h - 1 && syslog_sock_send(&st->sk, note, h + (size_t)m) == 0)
@@ -64,7 +78,7 @@ static int cee_write(struct sink *s, const struct diag *d, const struct conn_inf
 {
 	struct cee_state *st = s->state;
 	static const char cookie[] = "@cee:";
-	size_t h = cee_header(st->buf, CEE_LINE_MAX, st->host, LOG_USER | sink_syslog_priority(d), d->time);
+	size_t h = cee_header(st->buf, CEE_LINE_MAX, st, LOG_USER | sink_syslog_priority(d), d->time);
 	memcpy(st->buf + h, cookie, sizeof cookie - 1);
 	h += sizeof cookie - 1;
 	size_t n = report_format_json(st->buf + h, CEE_LINE_MAX - h, d, ci);
@@ -80,7 +94,7 @@ static int cee_line(struct sink *s, enum severity sev, const char *line)
 {
 	struct cee_state *st = s->state;
 	int pri = sev == SEV_ERROR ? LOG_ERR : sev == SEV_WARNING ? LOG_WARNING : LOG_INFO;
-	size_t h = cee_header(st->buf, CEE_LINE_MAX, st->host, LOG_USER | pri, sink_header_time());
+	size_t h = cee_header(st->buf, CEE_LINE_MAX, st, LOG_USER | pri, sink_header_time());
 	int n = snprintf(st->buf + h, CEE_LINE_MAX - h, "%s", line);
 	if (n < 0)
 		return -1;
@@ -148,6 +162,8 @@ int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err)
 	}
 	/* read now, not at a record (inside a hook) */
 	cee_hostname(st->host, sizeof st->host);
+	char real[PATH_MAX];
+	st->journald = realpath(st->sk.addr.sun_path, real) && !strncmp(real, "/run/systemd/journal/", 21);
 	s->state = st;
 	s->ops = &cee_ops;
 	return 0;

@@ -143,7 +143,7 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
            python3 python3-websockets strace \
-           dpkg-dev debhelper lintian devscripts pkgconf rsyslog-relp
+           dpkg-dev debhelper lintian devscripts pkgconf rsyslog-relp systemd
 
 # The cross targets `make test` also builds and runs under qemu-user
 # (CROSS_ARCHS= leaves them out; `make cross-test` runs only them).

@@ -23,6 +23,15 @@ RSYSLOGD=$(command -v rsyslogd || echo /usr/sbin/rsyslogd)
 for m in imrelp omrelp mmjsonparse imtcp; do
 	ls /usr/lib/*/rsyslog/$m.so >/dev/null 2>&1 || { echo "FAIL: rsyslog module $m missing (rsyslog-relp, rsyslog)"; exit 1; }
 done
+# the README quotes each configuration verbatim, as a fenced block
+for f in device.conf forward-tcp.conf collector.conf; do
+	check "README quotes examples/rsyslog/$f verbatim" "$PY" - "$ROOT/README.md" "$ROOT/examples/rsyslog/$f" <<'PY'
+import re, sys
+readme, conf = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+blocks = re.findall(r"^```\n(.*?)^```$", readme, re.S | re.M)
+sys.exit(0 if conf in blocks else 1)
+PY
+done
 NPROC=${COLLECTOR_PROCS:-8}
 NTOK=${COLLECTOR_TOKENS:-200}
 RATE=${COLLECTOR_RATE:-50}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # syslog:cee into a real systemd-journald, run in a private mount namespace
 # (tmpfs over /run and /var/log: the machine's own logs, sockets and journal
-# are not touched): curl under the shim, TOKSHIM_SYSLOG_PATH=journald's
+# are not touched): curl under `tokshim run --output syslog:cee`, TOKSHIM_SYSLOG_PATH=journald's
 # syslog socket. The journal entry's SYSLOG_IDENTIFIER is tokshim and its
 # MESSAGE is "@cee:" and the whole record (what journald shippers pass on),
 # and `tokshim report` reads journalctl's short-iso output. Needs root
@@ -23,9 +23,8 @@ J=$!
 for _ in $(seq 1 100); do [ -S /run/systemd/journal/dev-log ] && break; sleep 0.1; done
 [ -S /run/systemd/journal/dev-log ] || { echo "journald did not start"; kill $J; exit 1; }
 RC=0
-timeout 60 env LD_PRELOAD="$SHIM" TOKSHIM_SECRET="$SECRET" TOKSHIM_OUTPUT=syslog:cee \
-	TOKSHIM_SYSLOG_PATH=/run/systemd/journal/dev-log \
-	curl -sS --max-time 20 --cacert "$CERT_DIR/ca.pem" -H "X-Twilio-Token: $BAD" "https://localhost:$P/" \
+timeout 60 env TOKSHIM_SYSLOG_PATH=/run/systemd/journal/dev-log \
+	"$TOKSHIM" run --secret "$SECRET" --output syslog:cee -- curl -sS --max-time 20 --cacert "$CERT_DIR/ca.pem" -H "X-Twilio-Token: $BAD" "https://localhost:$P/" \
 	>"$TMP/curl.out" 2>"$TMP/curl.err" || RC=$?
 echo "$RC" >"$TMP/curl.rc"
 for _ in $(seq 1 50); do
@@ -37,7 +36,7 @@ journalctl -D /run/log/journal -t tokshim -o short-iso --no-pager >"$TMP/journal
 kill $J
 wait $J
 INNER
-export JD SHIM SECRET CERT_DIR BAD P TMP
+export JD TOKSHIM SECRET CERT_DIR BAD P TMP
 timeout 60 unshare -m bash "$TMP/inner.sh" >"$TMP/inner.out" 2>&1 || { echo "FAIL: journald run:"; cat "$TMP/inner.out" "$TMP/journald.log" 2>/dev/null; exit 1; }
 check "journald: curl exit 0" test "$(cat "$TMP/curl.rc")" = 0
 check "journald: nothing on stderr (syslog:cee only)" test ! -s "$TMP/curl.err"

@@ -162,8 +162,8 @@ static int take_file(struct summary *s, const char *path)
 		case RECORD_LINE_SYSLOG:
 			s->other_syslog++;
 			continue;
-		case RECORD_LINE_OTHER:
-			why = "not JSON nor a syslog line";
+		case RECORD_LINE_OTHER: /* the JSON parser says what is wrong with it */
+			why = take_line(s, line, len);
 			break;
 		case RECORD_LINE_CEE:
 			why = take_line(s, json, json_n);

@@ -1,5 +1,6 @@
 /* The cause vocabulary and diagnosis helpers. Pure: no I/O. */
 #include "decode/diag.h"
+#include "decode/text.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -148,11 +149,6 @@ void diag_finish(struct diag *d)
 		d->code = 51007;
 }
 
-static int is_hex_digit(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 int sid_is(const char *s, size_t n, const char *prefix)
 {
 	if (n != 34 || (prefix && (s[0] != prefix[0] || s[1] != prefix[1])))
@@ -160,7 +156,7 @@ int sid_is(const char *s, size_t n, const char *prefix)
 	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
 		return 0;
 	for (size_t i = 2; i < 34; i++)
-		if (!is_hex_digit(s[i]))
+		if (!text_is_hex(s[i]))
 			return 0;
 	return 1;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "decode/hookdesc.h"
+#include "decode/text.h"
 
 static const char *const type_names[HD__COUNT] = {
 	[HD_VOID] = "void", [HD_PTR] = "ptr",     [HD_STR] = "str",   [HD_INT] = "int",  [HD_UINT] = "uint",
@@ -31,18 +32,13 @@ int hookdesc_type_is_signed(enum hd_type t)
 	return t == HD_INT || t == HD_LONG || t == HD_SSIZE || t == HD_I32 || t == HD_I64;
 }
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 int hookdesc_next(const char **spec, const char **p, size_t *n)
 {
 	const char *s = *spec;
 	if (!s)
 		return 0;
 	for (;;) {
-		while (*s && (is_space(*s) || *s == ';'))
+		while (*s && (text_is_ws(*s) || *s == ';'))
 			s++;
 		if (!*s) {
 			*spec = s;
@@ -66,7 +62,7 @@ struct cur {
 
 static void skip_ws(struct cur *c)
 {
-	while (c->p < c->end && is_space(*c->p))
+	while (c->p < c->end && text_is_ws(*c->p))
 		c->p++;
 }
 
@@ -92,7 +88,7 @@ static const char *found(struct cur *c, char *buf, size_t cap)
 	if (c->p >= c->end)
 		return "the end";
 	const char *s = c->p;
-	while (s < c->end && !is_space(*s) && (s == c->p || !strchr(":(),@-;", *s)))
+	while (s < c->end && !text_is_ws(*s) && (s == c->p || !strchr(":(),@-;", *s)))
 		s++;
 	int n = (int)(s - c->p) > 24 ? 24 : (int)(s - c->p);
 	snprintf(buf, cap, "'%.*s'", n, c->p);

@@ -1,5 +1,6 @@
 /* Strict, non-allocating JSON parser. See json.h. */
 #include "decode/json.h"
+#include "decode/text.h"
 
 #include <string.h>
 
@@ -12,20 +13,9 @@ static int fail(struct json_doc *d, size_t pos, int status, const char *why)
 
 static size_t skip_ws(const char *js, size_t len, size_t p)
 {
-	while (p < len && (js[p] == ' ' || js[p] == '\t' || js[p] == '\n' || js[p] == '\r'))
+	while (p < len && text_is_ws(js[p]))
 		p++;
 	return p;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Four hex digits at s (already known to be in range), or -1. */
@@ -33,44 +23,12 @@ static long hex4(const unsigned char *s)
 {
 	long v = 0;
 	for (int i = 0; i < 4; i++) {
-		int h = hexval(s[i]);
+		int h = text_hexval(s[i]);
 		if (h < 0)
 			return -1;
 		v = v << 4 | h;
 	}
 	return v;
-}
-
-/* Length of the valid UTF-8 sequence at s[0..n) (n >= 1, s[0] >= 0x80), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0];
-	size_t need;
-	uint32_t cp;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0; /* overlong or out of range */
-	if (cp >= 0xd800 && cp <= 0xdfff)
-		return 0; /* surrogates are not characters */
-	return need;
 }
 
 /* p at the opening quote. On success *pp is past the closing quote. */
@@ -118,7 +76,7 @@ static int parse_string(struct json_doc *d, size_t *pp, struct json_tok *t)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_seq(s + p, len - p);
+			size_t k = text_utf8_seq(s + p, len - p);
 			if (!k)
 				return fail(d, p, JSON_E_SYNTAX, "invalid utf-8 in string");
 			p += k;

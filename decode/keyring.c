@@ -11,6 +11,7 @@
  * EVP_MAC_CTX keyed once and duplicated per verification instead. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 #include "decode/keyring.h"
+#include "decode/text.h"
 
 #include <openssl/crypto.h>
 #include <openssl/opensslconf.h>
@@ -213,11 +214,6 @@ void sha256_digest(const void *data, size_t n, uint8_t *md)
 }
 #endif
 
-static int is_hex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, size_t secret_len,
 		struct tk_error *err)
 {
@@ -244,7 +240,7 @@ int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, siz
 	memcpy(k->sid, key_sid, sl + 1);
 	k->hexlike = secret_len == 32;
 	for (size_t i = 0; i < secret_len && k->hexlike; i++)
-		k->hexlike = is_hex((unsigned char)secret[i]);
+		k->hexlike = text_is_hex((unsigned char)secret[i]);
 	if (key_setup(kr, k, (const uint8_t *)secret, secret_len) < 0) {
 		key_free(k);
 		tk_error_set(err, "cannot add key '%.8s': hmac setup failed", sl ? key_sid : "default");
@@ -280,7 +276,7 @@ static int sid_like(const char *s, size_t n)
 	if (n < 2 || n > 40 || !((s[0] == 'S' && s[1] == 'K') || (s[0] == 'A' && s[1] == 'C' && n == 34)))
 		return 0;
 	for (size_t i = 2; i < n; i++)
-		if (!is_hex((unsigned char)s[i]))
+		if (!text_is_hex((unsigned char)s[i]))
 			return 0;
 	return 1;
 }

@@ -70,9 +70,9 @@ void session_release(struct session *s)
 	wire_release(&s->w);
 }
 
-struct wire_fast *session_fast(struct session *s)
+struct ws_frame *session_frame(struct session *s)
 {
-	return &s->w.fast;
+	return wire_frame(&s->w);
 }
 
 int64_t session_watch_due(const struct session *s)
@@ -129,16 +129,6 @@ static int seen_before(struct session *s, const char *tok, size_t n)
 	return 0;
 }
 
-/* The product configured, else the one the host or channel names;
- * PRODUCT_UNKNOWN: auto, the validator chooses it from the token's grants
- * for the channel (vconfig.channel). */
-static enum product infer_product(const struct session *s, const struct wire_event *ev)
-{
-	if (s->cfg.v.product != PRODUCT_UNKNOWN)
-		return s->cfg.v.product;
-	return ev->product;
-}
-
 static const char fix_update[] =
 	"refresh with a token for the same identity, service and account as the connection's "
 	"first one, or open a new connection for the new identity";
@@ -169,29 +159,6 @@ static void check_update(struct session *s)
 	}
 }
 
-/* Twilsock carries Conversations (chat grant) and Sync (data_sync grant): a
- * token with neither is refused whatever else it grants. In auto mode the
- * validator demands no product grant, so the channel does it here. */
-static void check_twilsock_grant(struct session *s)
-{
-	const struct token_summary *t = &s->d.token;
-	const uint32_t twilsock = GRANT_MASK(CHAT) | GRANT_MASK(IP_MESSAGING) | GRANT_MASK(DATA_SYNC);
-	if (!t->parsed || (t->grants & twilsock) || diag_has(&s->d, CAUSE_GRANTS_MISSING) ||
-	    diag_has(&s->d, CAUSE_GRANT_MISSING))
-		return;
-	char have[128] = "";
-	size_t n = 0;
-	for (int b = 0; b < GRANT_BIT__COUNT && n < sizeof have; b++)
-		if (t->grants & (1u << b))
-			n += (size_t)snprintf(have + n, sizeof have - n, "%s%s", n ? ", " : "",
-					      grant_name((enum grant_bit)b));
-	diag_add(&s->d, CAUSE_GRANT_MISSING,
-		 "add a ChatGrant with the Conversations Service SID (IS...) for Conversations, or a "
-		 "SyncGrant with the Sync Service SID for Sync, when minting the token",
-		 "Twilsock (Conversations, Sync) needs a 'chat' or 'data_sync' grant; the token has %s",
-		 n ? have : "no product grant");
-}
-
 static void remember_init(struct session *s)
 {
 	const struct token_summary *t = &s->d.token;
@@ -210,18 +177,14 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	if (seen_before(s, ev->token, ev->token_len))
 		return 0;
 	struct vconfig v = s->cfg.v;
-	v.product = infer_product(s, ev);
 	v.channel = ev->channel;
+	v.host_product = ev->host_product;
 	v.choose_product = 1;
 	v.host_region = ev->region[0] ? ev->region : NULL;
 	validate_ex(ev->token, ev->token_len, now, &v, &s->d, &s->vw);
 	s->d.channel = ev->channel;
 	s->d.message = ev->message;
-	if (s->d.product == PRODUCT_UNKNOWN)
-		s->d.product = v.product;
 	int is_twilsock = ev->channel == CHANNEL_TWILSOCK;
-	if (is_twilsock && v.product == PRODUCT_UNKNOWN)
-		check_twilsock_grant(s);
 	if (is_twilsock && !strcmp(ev->message, "update"))
 		check_update(s);
 	diag_finish(&s->d);
@@ -301,15 +264,10 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 						      int64_t now, session_clock_fn clock,
 						      session_emit_fn emit, void *ctx)
 {
-	size_t off = 0;
 	int emitted = 0;
 	if (!len)
 		return 0;
-	/* bulk WebSocket frames: skipped by length, no event possible */
-	if (s->w.fast.armed)
-		off = wire_fast_take(&s->w.fast, (const unsigned char *)p, len);
-	if (off < len)
-		emitted = feed_events(s, p + off, len - off, &now, &clock, emit, ctx);
+	emitted = feed_events(s, p, len, &now, &clock, emit, ctx);
 	if (s->watch && !s->eiu_done) {
 		if (clock)
 			now = clock(0);
@@ -329,6 +287,6 @@ int session_feed_clock(struct session *s, const void *buf, size_t len, session_c
 		       session_emit_fn emit, void *ctx, int *passthrough)
 {
 	int r = feed(s, buf, len, 0, clock, emit, ctx);
-	*passthrough = s->w.mode == WM_PASS && (!s->watch || s->eiu_done);
+	*passthrough = session_passthrough(s);
 	return r;
 }

@@ -43,14 +43,14 @@ typedef int64_t (*session_clock_fn)(int precise);
 /* *passthrough: session_passthrough(s) after the feed. */
 int session_feed_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
 		       session_emit_fn emit, void *ctx, int *passthrough);
-/* The decoder's fast path (decode/wire_fast.h): bytes wire_fast_take takes
- * count as fed, with no clock read; the caller takes the session's lock for
- * it and feeds the rest with session_feed*. Stable for the session's life. */
-struct wire_fast;
-struct wire_fast *session_fast(struct session *s);
+/* The decoder's frame state for the per-write fast path (ws_frame_take,
+ * decode/ws_frame.h): bytes ws_frame_take takes count as fed, with no clock
+ * read; the caller takes the session's lock for it and feeds the rest with
+ * session_feed*. Stable for the session's life. */
+struct ws_frame *session_frame(struct session *s);
 /* The time after which a feed would report expired_in_use (the watched
  * token's expiry plus the skew), INT64_MAX when no token is watched: a caller
- * using session_fast feeds through session_feed* once its clock passes it. */
+ * using session_frame feeds through session_feed* once its clock passes it. */
 int64_t session_watch_due(const struct session *s);
 /* Non-zero when nothing more can be found: the caller may stop feeding. */
 int session_passthrough(const struct session *s);

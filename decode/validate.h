@@ -31,15 +31,13 @@ struct vconfig {
 	int64_t skew;               /* seconds, default 30 */
 	enum product product;       /* PRODUCT_UNKNOWN: auto (judge the grants present) */
 	const char *host_region;    /* borrowed; region the host names (e.g. "ie1"), NULL unknown */
-	/* Added for the session (default 0: as before). Where the token was
-	 * sent; with choose_product set, auto mode (product PRODUCT_UNKNOWN)
-	 * chooses the product from the token's grants as a connection's session
-	 * does, then judges it as if configured (its grant required): on
-	 * Twilsock from chat/ip_messaging and data_sync only (conversations,
-	 * sync; both or neither: none); Voice and SIP: voice; Video: video;
-	 * else the one product grant present (none or several: none). With no
-	 * product chosen, and for a wrapped token, auto mode as without it. */
+	/* A connection's token (choose_product 1, set by the session): the
+	 * channel it was sent on and the product its host names join the
+	 * product decision (decode/product.h), and on Twilsock the Twilsock
+	 * grant rule applies. 0 (`check`): a bare token, channel and host
+	 * ignored. */
 	enum channel channel;
+	enum product host_product;
 	int choose_product;
 };
 void vconfig_init(struct vconfig *cfg);
@@ -51,10 +49,10 @@ void vconfig_init(struct vconfig *cfg);
 int validate(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out);
 
 /* The big scratch space of one validation (~41 KiB): the decoded segments,
- * their JSON values, and a wrapped token's unwrapped copy. validate() and
- * token_peek() put it on the caller's stack; callers on a stack of unknown
+ * their JSON values, and a wrapped token's unwrapped copy. validate() puts
+ * it on the caller's stack; callers on a stack of unknown
  * size (the shim, on the host's threads) keep one in their own memory and
- * call the _ex forms, which then use under 2 KiB of stack besides libc's
+ * call validate_ex, which then uses under 2 KiB of stack besides libc's
  * (snprintf). A work area serves one call at a time; contents between calls
  * are meaningless. */
 #define VALIDATE_HDR_TOKS 64   /* JSON values of a header */
@@ -67,18 +65,8 @@ struct validate_work {
 	struct json_tok wt[VALIDATE_WRAP_TOKS];
 	char inner[TOKEN_MAX_LEN];
 };
-size_t validate_work_sizeof(void);
 /* validate() with the caller's work area (borrowed, not NULL). */
 int validate_ex(const char *tok, size_t len, int64_t now, const struct vconfig *cfg, struct diag *out,
 		struct validate_work *work);
-
-/* Fills only out->token (summary, fingerprint) without judging; 0 when the
- * token's header and payload decode. For cheap checks such as "is this a
- * Twilio token" (cty twilio-fpa;v=1) on a JWT-shaped string. */
-int token_peek(const char *tok, size_t len, struct token_summary *out);
-/* token_peek() with the caller's work area (borrowed, not NULL). */
-int token_peek_ex(const char *tok, size_t len, struct token_summary *out, struct validate_work *work);
-/* Non-zero when tok is JWT-shaped and its header has cty "twilio-fpa;v=1". */
-int token_is_twilio(const char *tok, size_t len);
 
 #endif

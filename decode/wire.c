@@ -5,6 +5,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decode/product.h"
+#include "decode/text.h"
 #include "decode/wire_int.h"
 
 size_t wire_sizeof(void)
@@ -20,7 +22,8 @@ static void http_request_reset(struct wire *w)
 	w->is_sip = w->is_get = w->is_connect = w->is_h2 = 0;
 	w->sip_msg = NULL;
 	w->path_hint = HINT_NONE;
-	w->upgrade_ws = w->ext_deflate = w->ext_no_ctx = 0;
+	w->upgrade_ws = 0;
+	w->ext = 0;
 	w->chunked = w->has_cl = w->body_scan = w->body_trunc = w->ctype_seen = 0;
 	w->content_length = w->remaining = 0;
 	w->body_len = 0;
@@ -31,7 +34,7 @@ void wire_init(struct wire *w, const struct wire_config *cfg, int tls)
 {
 	/* Only the header part is cleared: the buffers need no initialisation and
 	 * clearing them would touch ~130 KiB of memory for every connection. */
-	memset(w, 0, offsetof(struct wire, fast) + sizeof w->fast);
+	memset(w, 0, offsetof(struct wire, job) + sizeof w->job);
 	w->cfg = cfg;
 	w->tls = tls;
 	w->mode = WM_DETECT;
@@ -42,12 +45,20 @@ void wire_release(struct wire *w)
 {
 	wire_ws_release(w);
 	w->mode = WM_PASS;
-	w->fast.armed = 0;
+	w->wf.open = 0;
 }
 
-struct wire_fast *wire_fast_of(struct wire *w)
+unsigned wire_ws_offer(const struct wire *w)
 {
-	return &w->fast;
+	return w->ws_offer;
+}
+
+void wire_start_ws(struct wire *w, enum ws_dir dir, unsigned ext)
+{
+	w->ws_hint = w->host_hint;
+	wire_ws_start(w, dir, (ext & (dir == WS_SERVER ? WIRE_WS_SERVER_NO_CTX : WIRE_WS_CLIENT_NO_CTX)) != 0);
+	w->wf.seen = 1; /* no going back to HTTP */
+	w->wf.open = 1;
 }
 
 static void set_host(struct wire *w, const char *host, size_t n, int from_sni)
@@ -91,45 +102,20 @@ static void set_err(struct wire *w, enum wire_status e)
 
 /* ---- events ------------------------------------------------------------------ */
 
-enum product wire_event_product(const struct wire *w, enum channel ch)
-{
-	if (w->host_product != PRODUCT_UNKNOWN)
-		return w->host_product;
-	switch (ch) {
-	case CHANNEL_VOICE:
-	case CHANNEL_SIP:
-		return PRODUCT_VOICE;
-	case CHANNEL_VIDEO:
-		return PRODUCT_VIDEO;
-	default:
-		return PRODUCT_UNKNOWN; /* Twilsock: the grants decide */
-	}
-}
-
 static void fill_event(const struct wire *w, struct wire_event *ev, enum channel ch,
 		       const char *message, const char *where, const char *tok, size_t n)
 {
 	ev->kind = WIRE_EV_TOKEN;
 	ev->channel = ch;
-	ev->product = wire_event_product(w, ch);
+	struct product_ask ask = {.host = w->host_product, .channel = ch, .session = 1};
+	ev->product = product_choose(&ask, PRODUCT_GRANTS_UNREAD, NULL);
+	ev->host_product = w->host_product;
 	ev->message = message;
 	ev->where = where;
 	ev->token = tok;
 	ev->token_len = n;
 	memcpy(ev->region, w->region, sizeof ev->region);
 	memcpy(ev->host, w->host, sizeof ev->host);
-}
-
-void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,
-		    const char *fb_where)
-{
-	struct wire_job *j = &w->job;
-	memset(j, 0, sizeof *j);
-	j->active = 1;
-	j->len = len;
-	j->truncated = truncated;
-	j->fb_message = fb_message;
-	j->fb_where = fb_where;
 }
 
 static void job_token(struct wire *w, size_t off, size_t n, enum channel ch, const char *message,
@@ -295,31 +281,6 @@ static int icontains(const char *p, size_t n, const char *lit)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* URL-decodes p[0..n) in place; returns the new length. */
-static size_t url_decode(char *p, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '%' && i + 2 < n && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-			p[o++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-			i += 2;
-		} else if (p[i] == '+') {
-			p[o++] = ' ';
-		} else {
-			p[o++] = p[i];
-		}
-	}
-	return o;
-}
-
 /* Whether the structured place should be trusted without the cty check: the
  * host is Twilio's or named by a rule. */
 static int host_is_twilio(const struct wire *w)
@@ -393,7 +354,7 @@ static int request_line(struct wire *w, size_t n)
 		while (e < t1 && b[e] != '&' && b[e] != '#')
 			e++;
 		if (e - i > 6 && !memcmp(b + i, "token=", 6)) {
-			size_t vlen = url_decode(b + i + 6, e - i - 6);
+			size_t vlen = text_url_decode(b + i + 6, e - i - 6, 1);
 			if (vlen && (host_is_twilio(w) || wire_jwt_is_twilio(b + i + 6, vlen))) {
 				job_token(w, i + 6, vlen, CHANNEL_HTTP, "query", "token= query parameter");
 				w->job.skip_off = i + 6;
@@ -491,9 +452,11 @@ static void header_line(struct wire *w, size_t n)
 			w->upgrade_ws = 1;
 	} else if (ieq(b, nn, "Sec-WebSocket-Extensions")) {
 		if (icontains(v, vn, "permessage-deflate"))
-			w->ext_deflate = 1;
+			w->ext |= WIRE_WS_DEFLATE;
 		if (icontains(v, vn, "client_no_context_takeover"))
-			w->ext_no_ctx = 1;
+			w->ext |= WIRE_WS_CLIENT_NO_CTX;
+		if (icontains(v, vn, "server_no_context_takeover"))
+			w->ext |= WIRE_WS_SERVER_NO_CTX;
 	}
 }
 
@@ -512,11 +475,11 @@ static void headers_end(struct wire *w)
 	}
 	if (w->is_get && w->upgrade_ws && !w->is_sip) {
 		w->ws_hint = w->path_hint != HINT_NONE ? w->path_hint : w->host_hint;
-		int deflate = w->ext_deflate, no_ctx = w->ext_no_ctx;
+		/* a client offering client_no_context_takeover does without it
+		 * whatever the server answers (RFC 7692 7.1.1.2) */
+		w->ws_offer = w->ext;
 		http_request_reset(w);
-		w->ext_deflate = deflate;
-		w->ext_no_ctx = no_ctx;
-		wire_ws_start(w);
+		wire_ws_start(w, WS_CLIENT, (w->ws_offer & WIRE_WS_CLIENT_NO_CTX) != 0);
 		return;
 	}
 	int scan = !w->is_sip && (w->body_scan || !w->ctype_seen);
@@ -671,8 +634,8 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 		/* chunk-size [; ext] */
 		uint64_t size = 0;
 		size_t i = 0;
-		while (i < ln && hexval(w->small[i]) >= 0 && i < 16)
-			size = size * 16 + (uint64_t)hexval(w->small[i++]);
+		while (i < ln && text_hexval(w->small[i]) >= 0 && i < 16)
+			size = size * 16 + (uint64_t)text_hexval(w->small[i++]);
 		if (i == 0 || (i < ln && w->small[i] != ';' && w->small[i] != ' ' && w->small[i] != '\t'))
 			goto bad_chunk;
 		if (size == 0) {
@@ -697,18 +660,6 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 
 /* ---- detection and the feed loop ------------------------------------------------------ */
 
-/* The first byte of a client WebSocket frame that starts a message or is a
- * control frame (a capture that begins after the handshake). */
-static int ws_first_byte(unsigned char c)
-{
-	unsigned op = c & 0x0f;
-	if (c & 0x30)
-		return 0;
-	if (op == 1 || op == 2)
-		return 1;
-	return (c & 0x80) && !(c & 0x40) && (op == 8 || op == 9 || op == 10);
-}
-
 static void detect(struct wire *w, const unsigned char *p)
 {
 	unsigned char c = p[0];
@@ -717,12 +668,11 @@ static void detect(struct wire *w, const unsigned char *p)
 	} else if (c >= 'A' && c <= 'Z') {
 		http_request_reset(w);
 		w->mode = WM_HTTP;
-	} else if (ws_first_byte(c)) {
-		w->ext_deflate = 0;
-		w->ext_no_ctx = 0;
+	} else if (ws_first_ok(c, 0)) {
+		/* a frame that starts a message or a control frame: a capture begun after the handshake */
 		w->ws_hint = w->host_hint;
-		wire_ws_start(w);
-		w->frames = 1; /* no going back to HTTP */
+		wire_ws_start(w, WS_CLIENT, 0);
+		w->wf.seen = 1; /* no going back to HTTP */
 	} else {
 		raw_start(w, '\n');
 	}
@@ -733,8 +683,7 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	const unsigned char *p = buf;
 	size_t off = 0;
 	memset(ev, 0, sizeof *ev);
-	if (w->fast.armed)
-		wire_ws_fold(w);
+	w->wf.open = 0;
 	if (w->job.active && job_next(w, ev))
 		return 0;
 	while (off < len) {
@@ -750,9 +699,7 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 			used = http_step(w, p + off, len - off);
 			break;
 		case WM_WS:
-			used = wire_ws_fast(w, p + off, len - off);
-			if (!used)
-				used = wire_ws_step(w, p + off, len - off);
+			used = wire_ws_step(w, p + off, len - off);
 			break;
 		case WM_RAW:
 			used = raw_step(w, p + off, len - off, ev);
@@ -767,11 +714,10 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 	if (w->pending_err) {
 		int e = w->pending_err;
 		w->pending_err = 0;
-		if (w->mode == WM_WS)
-			wire_ws_arm(w);
+		w->wf.open = w->mode == WM_WS;
 		return e;
 	}
-	if (w->mode == WM_WS)
-		wire_ws_arm(w);
+	/* ws_frame_take may go on until the next wire_feed */
+	w->wf.open = w->mode == WM_WS && !w->job.active;
 	return (ssize_t)off;
 }

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "decode/diag.h"
+#include "decode/ws_frame.h"
 
 /* A TOKSHIM_HOSTS entry: host (exact, or "*.suffix"), optional port (0 any). */
 struct host_rule {
@@ -36,7 +37,9 @@ enum wire_event_kind { WIRE_EV_NONE = 0, WIRE_EV_TOKEN };
 struct wire_event {
 	enum wire_event_kind kind;
 	enum channel channel;
-	enum product product;  /* from the host or the channel; PRODUCT_UNKNOWN: grants decide */
+	enum product product;  /* from the host or the channel (product_choose before the grants
+	                          are read); PRODUCT_UNKNOWN: the grants decide */
+	enum product host_product; /* what the host names (a TOKSHIM_HOSTS rule), PRODUCT_UNKNOWN none */
 	const char *message;   /* static: "init", "update", "listen", "hello", "connect", "ice",
 	                          "sync", "header", "query", "register", "invite", ...; never NULL
 	                          when kind != NONE */
@@ -76,6 +79,22 @@ ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event
 /* Non-zero once the decoder knows no token can follow on this connection
  * (e.g. an unknown binary protocol): callers may stop feeding it. */
 int wire_passthrough(const struct wire *w);
+
+/* permessage-deflate parameters of a WebSocket upgrade (RFC 7692). */
+#define WIRE_WS_DEFLATE 1u        /* permessage-deflate offered */
+#define WIRE_WS_CLIENT_NO_CTX 2u  /* client_no_context_takeover */
+#define WIRE_WS_SERVER_NO_CTX 4u  /* server_no_context_takeover */
+/* What the last WebSocket upgrade request on w offered (WIRE_WS_*), 0 none. */
+unsigned wire_ws_offer(const struct wire *w);
+/* Makes w read direction dir's WebSocket frames from its next byte, after a
+ * handshake the caller has seen: dir WS_SERVER for what the server sends
+ * (unmasked, its own deflate context), WS_CLIENT for the client's. ext: the
+ * negotiated WIRE_WS_* parameters; the direction's *_no_context_takeover
+ * resets its inflate context after each message. */
+void wire_start_ws(struct wire *w, enum ws_dir dir, unsigned ext);
+/* The frame state for the per-write fast path (ws_frame_take in
+ * decode/ws_frame.h); stable for the decoder's life. */
+struct ws_frame *wire_frame(struct wire *w);
 
 /* The server name: SNI when set, else the last HTTP Host header (lower case,
  * no port); "" unknown. Borrowed, valid while w is. */

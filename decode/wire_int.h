@@ -19,11 +19,12 @@
 #define TOKSHIM_WIRE_INT_H
 
 #include <stdint.h>
+#include <string.h>
 #include <zlib.h>
 
 #include "decode/validate.h"
 #include "decode/wire.h"
-#include "decode/wire_fast.h"
+#include "decode/ws_frame.h"
 
 #define WIRE_LINE_MAX (TOKEN_MAX_LEN + 8192)
 #define WIRE_BODY_SCAN WIRE_LINE_MAX
@@ -88,23 +89,20 @@ struct wire {
 	int is_sip, is_get, is_connect, is_h2;
 	const char *sip_msg;   /* "register", "invite", ... */
 	enum wire_hint path_hint;
-	int upgrade_ws, ext_deflate, ext_no_ctx;
+	int upgrade_ws;
+	unsigned ext;          /* WIRE_WS_* permessage-deflate parameters the upgrade offered */
 	int chunked, has_cl, body_scan, body_trunc, ctype_seen;
 	uint64_t content_length, remaining;
 	size_t body_len;
 	char small[WIRE_SMALL_LINE];
 	size_t small_len;
 
-	/* WebSocket */
-	uint8_t hdr[14];
-	size_t hdr_len, hdr_need;
-	int frames;            /* frames seen since the upgrade */
-	int ws_payload;        /* 0: reading a frame header, 1: its payload */
-	int f_fin, f_op, f_rsv1, f_masked;
-	uint8_t mask[4];
-	size_t mask_off;
-	uint64_t frame_left;
-	int in_msg, msg_op, msg_z;
+	/* WebSocket: one direction's frames (decode/ws_frame.h), the open
+	 * message, and this direction's deflate context below */
+	struct ws_frame wf;
+	int ws_no_ctx;         /* the sender resets its compressor after each message */
+	unsigned ws_offer;     /* WIRE_WS_* of the upgrade request that started it */
+	int msg_op, msg_z;
 	enum msg_mode msg_mode;
 	size_t msg_len;
 	int msg_trunc;
@@ -122,11 +120,7 @@ struct wire {
 	unsigned char raw_prev;
 	size_t raw_seen, raw_ctrl;
 
-	struct wire_job job;
-
-	/* the caller's fast path (wire_fast.h): armed at the end of wire_feed,
-	 * folded back into the state above at the start of the next */
-	struct wire_fast fast;
+	struct wire_job job; /* the last member wire_init clears */
 
 	unsigned char zscratch_in[WIRE_SCRATCH];
 	unsigned char zscratch_out[WIRE_SCRATCH];
@@ -166,23 +160,27 @@ void wire_host_classify(struct wire *w);
 int wire_is_region(const char *p, size_t n);
 
 /* decode/wire_ws.c */
-void wire_ws_start(struct wire *w);
+/* Starts reading direction dir's frames; no_ctx: the sender does without
+ * context takeover. */
+void wire_ws_start(struct wire *w, enum ws_dir dir, int no_ctx);
 /* Consumes WebSocket bytes; may start a job (a complete message to scan). */
 size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n);
 void wire_ws_release(struct wire *w);
-/* The bulk fast path: consumes (0..n) what needs no event nor inflate (frames
- * of binary non-Twilsock messages, control frames), leaving the state as
- * wire_ws_step would. Nothing when not in WebSocket mode or a job is active. */
-size_t wire_ws_fast(struct wire *w, const unsigned char *p, size_t n);
-/* What wire_fast_take did since the last wire_feed, into the frame state
- * (disarms w->fast). */
-void wire_ws_fold(struct wire *w);
-/* Arms w->fast when the decoder sits where wire_fast_take may go on. */
-void wire_ws_arm(struct wire *w);
 
 /* decode/wire.c */
-void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,
-		    const char *fb_where);
-enum product wire_event_product(const struct wire *w, enum channel ch);
+
+/* Starts the job of scanning buf[0..len) (a line, a body prefix, a message);
+ * wire_feed produces its events. */
+static inline void wire_job_start(struct wire *w, size_t len, int truncated, const char *fb_message,
+				  const char *fb_where)
+{
+	struct wire_job *j = &w->job;
+	memset(j, 0, sizeof *j);
+	j->active = 1;
+	j->len = len;
+	j->truncated = truncated;
+	j->fb_message = fb_message;
+	j->fb_where = fb_where;
+}
 
 #endif

@@ -1,18 +1,20 @@
-/* WebSocket client frames (RFC 6455), permessage-deflate (RFC 7692), and the
- * messages inside them: Twilsock, Voice and Video signalling JSON.
+/* One direction's WebSocket stream (RFC 6455): frames read with the frame
+ * parser of decode/ws_frame.h, permessage-deflate (RFC 7692), and the
+ * messages inside: Twilsock, Voice and Video signalling JSON.
  *
- * permessage-deflate: whether the server accepted the offer is not visible in
- * the client's bytes, so each message decides by its RSV1 bit. The inflate
- * stream is kept across messages (context takeover); a client that resets its
- * compressor for each message (no context takeover) never refers back to
- * earlier messages, so the same stream inflates both. When inflating fails
- * (the context was lost), the stream is reset and the next message tried anew.
- * Every compressed message is inflated, also the ones not kept, so that the
- * context stays in step; uncompressed messages that cannot hold a token are
- * skipped by length. */
+ * permessage-deflate: whether the peer accepted the offer is not visible in
+ * one direction's bytes, so each message decides by its RSV1 bit. The
+ * direction's inflate stream is kept across messages (context takeover), or
+ * reset after each message when the direction does without it
+ * (client_no_context_takeover / server_no_context_takeover, w->ws_no_ctx).
+ * When inflating fails (the context was lost), the stream is reset and the
+ * next message tried anew. Every compressed message is inflated, also the
+ * ones not kept, so that the context stays in step; uncompressed messages
+ * that cannot hold a token are skipped by length. */
 #include <limits.h>
 #include <string.h>
 
+#include "decode/text.h"
 #include "decode/wire_int.h"
 
 static voidpf z_alloc(voidpf opaque, uInt items, uInt size)
@@ -55,15 +57,12 @@ void wire_ws_release(struct wire *w)
 	w->z_used = 0;
 }
 
-void wire_ws_start(struct wire *w)
+void wire_ws_start(struct wire *w, enum ws_dir dir, int no_ctx)
 {
 	w->mode = WM_WS;
-	w->ws_payload = 0;
-	w->hdr_len = 0;
-	w->hdr_need = 2;
-	w->frames = 0;
-	w->in_msg = 0;
-	w->frame_left = 0;
+	memset(&w->wf, 0, sizeof w->wf);
+	w->wf.dir = (uint8_t)dir;
+	w->ws_no_ctx = no_ctx;
 	if (w->z_ready)
 		inflateReset(&w->z);
 }
@@ -110,8 +109,12 @@ static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, c
 
 static void decide(struct wire *w)
 {
-	if (w->msg_mode == MM_UNDECIDED && w->msg_len >= 8)
+	if (w->msg_mode == MM_UNDECIDED && w->msg_len >= 8) {
 		w->msg_mode = memcmp(w->buf, "TWILSOCK", 8) ? MM_DISCARD : MM_COLLECT;
+		/* an uncompressed message nobody looks at: the rest by length */
+		if (w->msg_mode == MM_DISCARD && !w->msg_z)
+			w->wf.skip = 1;
+	}
 }
 
 /* Plain payload bytes of a data frame. */
@@ -119,10 +122,8 @@ static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
 {
 	while (n) {
 		size_t k = n;
-		if (w->msg_mode == MM_DISCARD) {
-			w->mask_off = (w->mask_off + n) & 3;
+		if (w->msg_mode == MM_DISCARD)
 			return;
-		}
 		size_t room = WIRE_MSG_MAX - w->msg_len;
 		if (w->msg_mode == MM_UNDECIDED && room > 8 - w->msg_len)
 			room = 8 - w->msg_len;
@@ -131,12 +132,11 @@ static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
 		if (k == 0) {
 			/* the message is longer than the cap: keep its prefix */
 			w->msg_trunc = 1;
-			w->mask_off = (w->mask_off + n) & 3;
 			return;
 		}
-		unmask_copy((unsigned char *)w->buf + w->msg_len, p, k, w->mask, w->mask_off);
+		unmask_copy((unsigned char *)w->buf + w->msg_len, p, k, w->wf.mask, w->wf.mask_off);
 		w->msg_len += k;
-		w->mask_off = (w->mask_off + k) & 3;
+		w->wf.mask_off = (uint8_t)((w->wf.mask_off + k) & 3);
 		p += k;
 		n -= k;
 		decide(w);
@@ -197,10 +197,10 @@ static void msg_deflated(struct wire *w, const unsigned char *p, size_t n)
 	while (n) {
 		size_t k = n < WIRE_SCRATCH ? n : WIRE_SCRATCH;
 		if (!w->msg_zdone) {
-			unmask_copy(w->zscratch_in, p, k, w->mask, w->mask_off);
+			unmask_copy(w->zscratch_in, p, k, w->wf.mask, w->wf.mask_off);
 			inflate_chunk(w, w->zscratch_in, k);
 		}
-		w->mask_off = (w->mask_off + k) & 3;
+		w->wf.mask_off = (uint8_t)((w->wf.mask_off + k) & 3);
 		p += k;
 		n -= k;
 	}
@@ -305,9 +305,11 @@ static void json_msg(struct wire *w, const char *b, size_t n)
 static void message_end(struct wire *w)
 {
 	static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
-	if (w->msg_z)
+	if (w->msg_z) {
 		inflate_chunk(w, tail, sizeof tail);
-	w->in_msg = 0;
+		if (w->ws_no_ctx && !w->msg_zdone)
+			inflateReset(&w->z); /* the sender's next message starts a new context */
+	}
 	if (w->msg_mode != MM_COLLECT || w->msg_len == 0)
 		return;
 	const char *b = w->buf;
@@ -318,7 +320,7 @@ static void message_end(struct wire *w)
 		return;
 	}
 	size_t s = 0;
-	while (s < n && (b[s] == ' ' || b[s] == '\t' || b[s] == '\r' || b[s] == '\n'))
+	while (s < n && text_is_ws(b[s]))
 		s++;
 	if (s < n && b[s] == '{')
 		json_msg(w, b, n);
@@ -326,115 +328,93 @@ static void message_end(struct wire *w)
 
 /* ---- frames ------------------------------------------------------------------------- */
 
-static int first_byte_ok(const struct wire *w, unsigned char c)
+/* The frame header h is complete: start its payload and, for a text or
+ * binary frame, its message. */
+static void frame_start(struct wire *w, const struct ws_hdr *h)
 {
-	unsigned op = c & 0x0f;
-	int fin = (c & 0x80) != 0, rsv1 = (c & 0x40) != 0;
-	if (c & 0x30)
-		return 0;
-	if (op >= 8)
-		return op <= 10 && fin && !rsv1;
-	if (op == 0)
-		return w->in_msg && !rsv1;
-	if (op == 1 || op == 2)
-		return !w->in_msg;
-	return 0;
-}
-
-/* The frame header is complete: start its payload. */
-static int frame_start(struct wire *w, const uint8_t *h)
-{
-	w->f_fin = (h[0] & 0x80) != 0;
-	w->f_rsv1 = (h[0] & 0x40) != 0;
-	w->f_op = h[0] & 0x0f;
-	w->f_masked = (h[1] & 0x80) != 0;
-	uint64_t len = h[1] & 0x7f;
-	size_t i = 2;
-	if (len == 126) {
-		len = (uint64_t)h[2] << 8 | h[3];
-		i = 4;
-	} else if (len == 127) {
-		len = 0;
-		for (int k = 0; k < 8; k++)
-			len = len << 8 | h[2 + k];
-		if (len >> 63)
-			return -1;
-		i = 10;
+	ws_frame_begin(&w->wf, h);
+	if (h->op == 0 || h->op >= 8)
+		return;
+	w->msg_op = h->op;
+	w->msg_z = h->rsv1;
+	w->msg_len = 0;
+	w->msg_trunc = 0;
+	w->msg_zdone = 0;
+	w->msg_mode = h->op == 1 ? MM_COLLECT : MM_UNDECIDED;
+	if (w->msg_z && z_ensure(w) < 0) {
+		if (!w->pending_err)
+			w->pending_err = WIRE_E_NOMEM;
+		w->msg_zdone = 1;
+		w->msg_mode = MM_DISCARD;
 	}
-	if (w->f_masked)
-		memcpy(w->mask, h + i, 4);
-	else
-		memset(w->mask, 0, 4);
-	w->mask_off = 0;
-	w->frame_left = len;
-	if (w->frames < INT_MAX)
-		w->frames++;
-	if (w->f_op >= 8)
-		return 0;
-	if (w->f_op != 0) {
-		w->in_msg = 1;
-		w->msg_op = w->f_op;
-		w->msg_z = w->f_rsv1;
-		w->msg_len = 0;
-		w->msg_trunc = 0;
-		w->msg_zdone = 0;
-		w->msg_mode = w->f_op == 1 ? MM_COLLECT : MM_UNDECIDED;
-		if (w->msg_z && z_ensure(w) < 0) {
-			if (!w->pending_err)
-				w->pending_err = WIRE_E_NOMEM;
-			w->msg_zdone = 1;
-			w->msg_mode = MM_DISCARD;
-		}
-	}
-	return 0;
 }
 
 static void frame_end(struct wire *w)
 {
-	w->ws_payload = 0;
-	w->hdr_len = 0;
-	w->hdr_need = 2;
-	if (w->f_op < 8 && w->f_fin)
+	int skipped = w->wf.skip;
+	if (!ws_frame_end(&w->wf))
+		return;
+	w->wf.skip = 0;
+	if (!skipped)
 		message_end(w);
+}
+
+/* Reads the next frame header, from p in place when it is all there, else
+ * through wf.hdr. Returns the bytes used; 0 with w->mode changed when the
+ * stream is not (or no longer) WebSocket. */
+static size_t header_step(struct wire *w, const unsigned char *p, size_t n)
+{
+	struct ws_frame *f = &w->wf;
+	const unsigned char *h = p;
+	size_t have = n, kept = f->hdr_len;
+	if (kept) {
+		size_t k = sizeof f->hdr - kept;
+		if (k > n)
+			k = n;
+		memcpy(f->hdr + kept, p, k);
+		h = f->hdr;
+		have = kept + k;
+	}
+	struct ws_hdr hd;
+	int size = ws_hdr_parse(h, have, (enum ws_dir)f->dir, f->in_msg, &hd);
+	if (size == 0) {
+		/* keep what there is (less than a header) */
+		if (!kept)
+			memcpy(f->hdr, p, have);
+		f->hdr_len = (uint8_t)have;
+		return have - kept;
+	}
+	if (size < 0) {
+		if (size == -1 && !f->seen) {
+			/* the upgrade was refused and the client goes on in HTTP */
+			w->mode = WM_DETECT;
+			return 0;
+		}
+		lose_sync(w);
+		return 0;
+	}
+	f->hdr_len = 0;
+	frame_start(w, &hd);
+	return (size_t)size - kept;
 }
 
 size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
 {
+	struct ws_frame *f = &w->wf;
 	size_t used = 0;
 	while (used < n) {
-		if (!w->ws_payload) {
-			if (w->hdr_len == 0 && !first_byte_ok(w, p[used])) {
-				if (w->frames == 0) {
-					/* the upgrade was refused and the client goes on in HTTP */
-					w->mode = WM_DETECT;
-					return used;
-				}
-				lose_sync(w);
-				return n;
-			}
-			size_t k = w->hdr_need - w->hdr_len;
-			if (k > n - used)
-				k = n - used;
-			memcpy(w->hdr + w->hdr_len, p + used, k);
-			w->hdr_len += k;
+		/* frames nobody looks at, by length (the fast path's own loop) */
+		used += ws_frame_skip(f, p + used, n - used);
+		if (used == n)
+			break;
+		if (!f->payload) {
+			size_t k = header_step(w, p + used, n - used);
+			if (w->mode != WM_WS)
+				return w->mode == WM_PASS ? n : used;
 			used += k;
-			if (w->hdr_len == 2 && w->hdr_need == 2) {
-				unsigned l7 = w->hdr[1] & 0x7f;
-				if ((w->hdr[0] & 0x08) && l7 > 125) {
-					lose_sync(w);
-					return n;
-				}
-				w->hdr_need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) +
-					      ((w->hdr[1] & 0x80) ? 4 : 0);
-			}
-			if (w->hdr_len < w->hdr_need)
-				continue;
-			if (frame_start(w, w->hdr) < 0) {
-				lose_sync(w);
-				return n;
-			}
-			w->ws_payload = 1;
-			if (w->frame_left == 0) {
+			if (!f->payload)
+				continue; /* the header goes on in the next feed */
+			if (f->left == 0) {
 				frame_end(w);
 				if (w->job.active)
 					return used;
@@ -442,17 +422,17 @@ size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
 			continue;
 		}
 		size_t k = n - used;
-		if (k > w->frame_left)
-			k = (size_t)w->frame_left;
-		if (w->f_op < 8) {
+		if (k > f->left)
+			k = (size_t)f->left;
+		if (f->op < 8 && !f->skip) {
 			if (w->msg_z)
 				msg_deflated(w, p + used, k);
 			else
 				msg_plain(w, p + used, k);
 		}
-		w->frame_left -= k;
+		f->left -= k;
 		used += k;
-		if (w->frame_left == 0) {
+		if (f->left == 0) {
 			frame_end(w);
 			if (w->job.active)
 				return used;
@@ -461,184 +441,7 @@ size_t wire_ws_step(struct wire *w, const unsigned char *p, size_t n)
 	return used;
 }
 
-/* The fast path for bulk traffic: whole frame headers parsed in place and
- * payloads that cannot hold a token skipped by length, with the state left
- * exactly as wire_ws_step would leave it. Takes only what needs no event and
- * no inflate: a binary message that does not start with "TWILSOCK" (judged
- * from its first 8 bytes, all in p), its continuations, control frames.
- * Returns the bytes consumed (0..n); wire_ws_step does the rest. */
-size_t wire_ws_fast(struct wire *w, const unsigned char *p, size_t n)
+struct ws_frame *wire_frame(struct wire *w)
 {
-	size_t used = 0;
-	if (w->mode != WM_WS || w->pending_err || w->job.active)
-		return 0;
-	while (used < n) {
-		if (w->ws_payload) {
-			/* inside a payload nobody looks at */
-			if (w->f_op < 8 && (w->msg_mode != MM_DISCARD || w->msg_z))
-				return used;
-			size_t k = n - used;
-			if (k > w->frame_left)
-				k = (size_t)w->frame_left;
-			w->frame_left -= k;
-			if (w->f_op < 8)
-				w->mask_off = (w->mask_off + k) & 3;
-			used += k;
-			if (w->frame_left)
-				return used;
-			/* frame_end without a message to scan (a discarded one) */
-			w->ws_payload = 0;
-			w->hdr_len = 0;
-			w->hdr_need = 2;
-			if (w->f_op < 8 && w->f_fin)
-				w->in_msg = 0;
-			continue;
-		}
-		if (w->hdr_len != 0 || n - used < 2)
-			return used;
-		const unsigned char *h = p + used;
-		unsigned c = h[0], b1 = h[1], op = c & 0x0f, l7 = b1 & 0x7f;
-		if (c & 0x70)
-			return used; /* RSV bits (deflate or bad): the slow path */
-		size_t need = 2 + (l7 == 126 ? 2 : l7 == 127 ? 8 : 0) + ((b1 & 0x80) ? 4 : 0);
-		if (n - used < need)
-			return used;
-		uint64_t len = l7;
-		if (l7 == 126) {
-			len = (uint64_t)h[2] << 8 | h[3];
-		} else if (l7 == 127) {
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = len << 8 | h[2 + i];
-			if (len >> 63)
-				return used;
-		}
-		if (len == 0)
-			return used; /* frame_end right at the header: the slow path */
-		uint32_t m4 = 0;
-		if (b1 & 0x80)
-			memcpy(&m4, h + need - 4, 4);
-		size_t avail = n - used - need;
-		if (op >= 8) {
-			if (op > 10 || !(c & 0x80) || l7 > 125)
-				return used;
-		} else if (op == 0) {
-			if (!w->in_msg || w->msg_mode != MM_DISCARD || w->msg_z)
-				return used;
-		} else if (op == 2) {
-			if (w->in_msg || len < 8 || avail < 8)
-				return used;
-			/* decide() on the message's first 8 bytes, unmasked */
-			uint64_t v, tw;
-			memcpy(&v, h + need, 8);
-			memcpy(&tw, "TWILSOCK", 8);
-			if ((v ^ ((uint64_t)m4 | (uint64_t)m4 << 32)) == tw)
-				return used;
-		} else {
-			return used; /* text: collected and scanned */
-		}
-		/* what frame_start leaves */
-		int fin = (c & 0x80) != 0;
-		w->f_fin = fin;
-		w->f_rsv1 = 0;
-		w->f_op = (int)op;
-		w->f_masked = (b1 & 0x80) != 0;
-		memcpy(w->mask, &m4, 4);
-		if (w->frames < INT_MAX)
-			w->frames++;
-		if (op == 2) {
-			/* and msg_plain with decide() after the first 8 bytes */
-			w->in_msg = 1;
-			w->msg_op = 2;
-			w->msg_z = 0;
-			w->msg_len = 8;
-			w->msg_trunc = 0;
-			w->msg_zdone = 0;
-			w->msg_mode = MM_DISCARD;
-		}
-		if (len > avail) {
-			/* the payload goes on in the next feed */
-			w->frame_left = len - avail;
-			w->mask_off = op < 8 ? (avail & 3) : 0;
-			w->ws_payload = 1;
-			return n;
-		}
-		/* the whole frame is here: what frame_end leaves */
-		used += need + (size_t)len;
-		w->frame_left = 0;
-		w->mask_off = op < 8 ? (size_t)(len & 3) : 0;
-		w->ws_payload = 0;
-		w->hdr_len = 0;
-		w->hdr_need = 2;
-		if (op < 8 && fin)
-			w->in_msg = 0;
-	}
-	return used;
-}
-
-/* ---- the caller's fast path (wire_fast.h) ----------------------------------------------- */
-
-void wire_ws_arm(struct wire *w)
-{
-	struct wire_fast *f = &w->fast;
-	f->armed = 0;
-	f->dirty = 0;
-	f->frames = 0;
-	f->left = 0;
-	if (w->mode != WM_WS || w->pending_err || w->job.active)
-		return;
-	/* an open message must be a discarded one: continuations skipped by length */
-	if (w->in_msg && (w->msg_mode != MM_DISCARD || w->msg_z))
-		return;
-	if (!w->ws_payload) {
-		if (w->hdr_len != 0)
-			return;
-	} else {
-		if (!w->frame_left)
-			return;
-		f->left = w->frame_left;
-		f->data = w->f_op < 8;
-		f->fin = (uint8_t)(w->f_fin != 0);
-	}
-	f->in_msg = (uint8_t)(w->in_msg != 0);
-	f->armed = 1;
-}
-
-void wire_ws_fold(struct wire *w)
-{
-	struct wire_fast *f = &w->fast;
-	f->armed = 0;
-	if (!f->dirty)
-		return;
-	f->dirty = 0;
-	uint64_t frames = (uint64_t)w->frames + f->frames;
-	w->frames = frames > INT_MAX ? INT_MAX : (int)frames;
-	f->frames = 0;
-	if (f->in_msg && !w->in_msg) {
-		/* a binary message begun in the fast path: what frame_start and
-		 * msg_plain leave after its first 8 bytes */
-		w->msg_op = 2;
-		w->msg_z = 0;
-		w->msg_len = 8;
-		w->msg_trunc = 0;
-		w->msg_zdone = 0;
-		w->msg_mode = MM_DISCARD;
-	}
-	w->in_msg = f->in_msg;
-	w->mask_off = 0; /* of a payload nobody unmasks */
-	if (f->left) {
-		w->ws_payload = 1;
-		w->frame_left = f->left;
-		w->f_op = f->data ? 2 : 9;
-		w->f_fin = f->data ? f->fin : 1;
-		w->f_rsv1 = 0;
-		w->hdr_len = 0;
-		w->hdr_need = 2;
-		f->left = 0;
-	} else {
-		w->ws_payload = 0;
-		w->frame_left = 0;
-		w->hdr_len = 0;
-		w->hdr_need = 2;
-	}
+	return &w->wf;
 }

@@ -1,5 +1,5 @@
 /* The write hooks' fast path: a write that lies wholly in WebSocket frames
- * nobody looks at (bulk binary frames, control frames; decode/wire_fast.h)
+ * nobody looks at (bulk binary frames, control frames; decode/ws_frame.h)
  * is taken under the connection's lock with no call at all: no errno to
  * save, no clock read (the time is cached per thread, refreshed when the
  * TSC moved on), no session feed. Everything else goes the slow way. */
@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "decode/wire_fast.h"
+#include "decode/ws_frame.h"
 #include "shim/clock.h"
 #include "shim/shim.h"
 
@@ -26,10 +26,10 @@ static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, co
 	if (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
 		return 0;
 	size_t k = 0;
-	struct wire_fast *f = c->fast;
-	if (f && f->armed && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
+	struct ws_frame *f = c->fast;
+	if (f && f->open && atomic_load_explicit(&c->key, memory_order_relaxed) == key &&
 	    (c->due == INT64_MAX || shim_now_cached() <= c->due))
-		k = wire_fast_take(f, buf, n);
+		k = ws_frame_take(f, buf, n);
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 	return k;
 }

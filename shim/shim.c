@@ -234,6 +234,6 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 		return;
 	}
 	/* for the hooks' fast path (shim/fast.h) */
-	c->fast = session_fast(c->s);
+	c->fast = session_frame(c->s);
 	c->due = session_watch_due(c->s);
 }

@@ -229,7 +229,7 @@ struct conn {
 	char host[128];             /* SNI, "" unknown */
 	char peer[64];              /* "127.0.0.1:9443", "" unknown */
 	/* the write path's fast path (shim/fast.h), guarded by lock */
-	struct wire_fast *fast;     /* the session's decoder fast path, NULL without a session */
+	struct ws_frame *fast;      /* the session's decoder fast path, NULL without a session */
 	int64_t due;                /* session_watch_due after the last feed */
 	/* GnuTLS: a copy of the plaintext of a send that returned E_AGAIN or
 	 * E_INTERRUPTED, fed when a retry (NULL, 0) reports it sent */

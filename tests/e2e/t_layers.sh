@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 e2e_init
 
-for dir in shim report config cli; do
+for dir in decode shim report config cli; do
 	objs=("$BUILD/$dir"/*.o)
 	check "$dir/: no file cycles" python3 "$ROOT/tests/tools/file_cycles.py" "${objs[@]}"
 done

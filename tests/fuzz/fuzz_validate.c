@@ -7,6 +7,8 @@
 
 #include "decode/json.h"
 #include "decode/validate.h"
+#include "decode/wire_int.h"
+#include "tests/unit/token_peek.h"
 
 #define KEY "SKfedcba9876543210fedcba9876543210"
 #define SECRET "tokshimFakeTestSecret0000000000x"
@@ -47,8 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	struct token_summary s;
-	token_peek(tok, len, &s);
-	token_is_twilio(tok, len);
+	tv_peek(tok, len, &s);
+	wire_jwt_is_twilio(tok, len);
 	struct json_tok toks[128];
 	struct json_doc doc;
 	if (json_parse(&doc, tok, len, toks, 128) == JSON_OK) {

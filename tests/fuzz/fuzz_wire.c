@@ -88,10 +88,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (host)
 		wire_set_host(w, host, strlen(host));
 	wire_set_port(w, (data[0] & 0x10) ? 9443 : 443);
+	/* data[0] >> 5: 0..3 the stream from its start (detection, HTTP
+	 * upgrade); 4..7 WebSocket frames after a handshake: 4, 5 client frames,
+	 * 6, 7 server frames, the odd ones without context takeover */
+	unsigned how = data[0] >> 5;
+	if (how >= 4) {
+		enum ws_dir dir = how >= 6 ? WS_SERVER : WS_CLIENT;
+		unsigned ext = WIRE_WS_DEFLATE;
+		if (how & 1)
+			ext |= dir == WS_SERVER ? WIRE_WS_SERVER_NO_CTX : WIRE_WS_CLIENT_NO_CTX;
+		wire_start_ws(w, dir, ext);
+	}
 	size_t off = 0;
 	while (off < len) {
 		size_t n = next_cut(&st, len - off);
 		size_t end = off + n;
+		if (st & 0x100) {
+			/* the per-write fast path first, as the shim's hooks do */
+			size_t t = ws_frame_take(wire_frame(w), p + off, n);
+			if (t > n)
+				abort();
+			off += t;
+		}
 		while (off < end) {
 			struct wire_event ev;
 			ssize_t k = wire_feed(w, p + off, end - off, &ev);

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """Writes the seed corpus of fuzz_wire: the unit tests' kinds of streams (HTTP,
 chunked bodies, SIP, WebSocket captures from tests/fixtures/ws, unknown text,
-TLS) each behind the target's two control bytes (host/TLS flags, split seed).
+TLS) each behind the target's two control bytes (host/TLS flags, split seed),
+and frame streams after a handshake in both directions (flags 0x80..0xe0: client
+or server frames, with and without context takeover).
 
 usage: gen_corpus_wire.py [OUTDIR]   (default tests/fuzz/corpus/fuzz_wire)
 """
 import glob
 import os
 import sys
+import zlib
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
@@ -44,3 +47,44 @@ for i, path in enumerate(sorted(glob.glob(os.path.join(here, "..", "fixtures", "
     name = "ws_" + os.path.basename(path)[:-4]
     with open(os.path.join(out, name), "wb") as f:
         f.write(bytes([8 | (i % 8), i * 37 & 0xff]) + data)
+
+
+def frame(op, payload, fin=True, rsv1=False, mask=None):
+    h = bytes([(0x80 if fin else 0) | (0x40 if rsv1 else 0) | op])
+    n = len(payload)
+    m = 0x80 if mask else 0
+    if n < 126:
+        h += bytes([m | n])
+    elif n < 65536:
+        h += bytes([m | 126]) + n.to_bytes(2, "big")
+    else:
+        h += bytes([m | 127]) + n.to_bytes(8, "big")
+    if mask:
+        payload = bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+        h += mask
+    return h + payload
+
+
+def deflated(msgs, reset):
+    out = []
+    z = zlib.compressobj(6, zlib.DEFLATED, -15)
+    for m in msgs:
+        if reset:
+            z = zlib.compressobj(6, zlib.DEFLATED, -15)
+        d = z.compress(m) + z.flush(zlib.Z_SYNC_FLUSH)
+        out.append(d[:-4] if d.endswith(b"\x00\x00\xff\xff") else d)
+    return out
+
+
+hdr = b'{"method":"init","id":"TM1","token":"%s"}' % t1
+tw = b"TWILSOCK V3.0 %d\r\n%s\r\n" % (len(hdr), hdr)
+reply = b'{"method":"reply","id":"TM1","status":{"code":401,"status":"UNAUTHORIZED","errorCode":20104}}'
+rw = b"TWILSOCK V3.0 %d\r\n%s\r\n" % (len(reply), reply)
+bulk = bytes(range(256)) * 70
+for flags, mask, msgs in ((0x80, b"\x37\xfa\x21\x3d", (tw, bulk, tw)), (0xc0, None, (rw, bulk, tw))):
+    for ctx in (0, 1):
+        plain = b"".join(frame(2, m, mask=mask) for m in msgs) + frame(9, b"p", mask=mask)
+        comp = b"".join(frame(2, d, rsv1=True, mask=mask) for d in deflated(msgs, ctx))
+        name = "ws_%s_%s" % ("client" if flags == 0x80 else "server", "noctx" if ctx else "ctx")
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(bytes([flags | (0x20 if ctx else 0), 0x33]) + plain + comp)

@@ -132,6 +132,35 @@ Test(session, update_for_another_service)
 	fx_free(&f);
 }
 
+/* A Voice-only token on Twilsock: the product is Twilsock's (conversations),
+ * never voice, and the text names the grants that are missing. */
+Test(session, twilsock_voice_only_token)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf b = {0};
+	tsock_frame(&b, "init", t);
+	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
+	const struct diag *d = &f.got->d[0];
+	cr_assert_eq(d->product, PRODUCT_CONVERSATIONS, "product %s", product_name(d->product));
+	cr_assert_eq(d->accept, 0);
+	cr_assert_eq(d->code, 51215);
+	cr_assert(has(d, CAUSE_GRANT_MISSING));
+	int named = 0;
+	for (size_t i = 0; i < d->ncauses; i++)
+		if (d->causes[i].id == CAUSE_GRANT_MISSING)
+			named = strstr(d->causes[i].text, "'chat' grant for Conversations") &&
+				strstr(d->causes[i].text, "'data_sync' grant for Sync") &&
+				strstr(d->causes[i].text, "only voice");
+	cr_assert(named, "the text names the missing grants");
+	/* and no Voice rule judged it: a Voice identity rule would not apply */
+	cr_assert(!has(d, CAUSE_IDENTITY_INVALID));
+	wt_free(&b);
+	fx_free(&f);
+}
+
 Test(session, same_token_reported_once)
 {
 	struct fx f;

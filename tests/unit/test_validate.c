@@ -11,6 +11,8 @@
 #include "decode/b64url.h"
 #include "decode/keyring.h"
 #include "decode/validate.h"
+#include "decode/wire_int.h"
+#include "tests/unit/token_peek.h"
 
 #define T0 1795377600 /* 2026-11-22T20:00:00Z */
 #define T0S "1795377600"
@@ -413,24 +415,25 @@ Test(validate, token_summary_filled)
 	cr_expect_str_eq(s->fingerprint, want);
 
 	struct token_summary peek;
-	cr_expect_eq(token_peek(tok, strlen(tok), &peek), 0);
-	cr_expect_eq(memcmp(&peek, s, sizeof peek), 0, "token_peek and validate disagree");
-	cr_expect(token_is_twilio(tok, strlen(tok)));
-	cr_expect_eq(token_peek("abc", 3, &peek), -1);
+	cr_expect_eq(tv_peek(tok, strlen(tok), &peek), 0);
+	cr_expect_eq(memcmp(&peek, s, sizeof peek), 0, "token_summarize and validate disagree");
+	cr_expect(wire_jwt_is_twilio(tok, strlen(tok)));
+	cr_expect_eq(tv_peek("abc", 3, &peek), -1);
 	cr_expect_eq(peek.parsed, 0);
 }
 
+/* The one "is this a Twilio token" check (the wire decoder's). */
 Test(validate, token_is_twilio_needs_the_cty)
 {
 	static char tok[4096];
 	sign("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", PAY("", CHAT), "HS256", SECRET, tok, sizeof tok);
-	cr_expect(!token_is_twilio(tok, strlen(tok)));
+	cr_expect(!wire_jwt_is_twilio(tok, strlen(tok)));
 	sign(H256, PAY("", CHAT), "HS256", SECRET, tok, sizeof tok);
-	cr_expect(token_is_twilio(tok, strlen(tok)));
-	cr_expect(!token_is_twilio(tok, strlen(tok) - 1 - strlen(strrchr(tok, '.'))));
-	cr_expect(!token_is_twilio("eyJhbGciOi", 10));
-	cr_expect(!token_is_twilio(NULL, 0));
-	cr_expect(!token_is_twilio("hello world and more", 20));
+	cr_expect(wire_jwt_is_twilio(tok, strlen(tok)));
+	cr_expect(!wire_jwt_is_twilio(tok, strlen(tok) - 1 - strlen(strrchr(tok, '.'))));
+	cr_expect(!wire_jwt_is_twilio("eyJhbGciOi", 10));
+	cr_expect(!wire_jwt_is_twilio(NULL, 0));
+	cr_expect(!wire_jwt_is_twilio("hello world and more", 20));
 }
 
 /* inputs that are not tokens at all */

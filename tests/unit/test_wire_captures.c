@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decode/validate.h"
+#include "tests/unit/token_peek.h"
 #include "tests/unit/wire_testlib.h"
 
 #ifndef TOKSHIM_SRCDIR
@@ -64,7 +65,7 @@ static void check(size_t i, const struct wt_result *r, const char *how)
 		cr_assert_str_eq(e->region, caps[i].region, "%s: event %zu", caps[i].file, k);
 		struct token_summary t;
 		memset(&t, 0, sizeof t);
-		cr_assert_eq(token_peek(e->token, e->token_len, &t), 0, "%s: event %zu token", caps[i].file, k);
+		cr_assert_eq(tv_peek(e->token, e->token_len, &t), 0, "%s: event %zu token", caps[i].file, k);
 		cr_assert_str_eq(t.identity, caps[i].ev[k].identity, "%s: event %zu", caps[i].file, k);
 	}
 }

@@ -1,14 +1,68 @@
-/* Differential test of the WebSocket fast paths (decode/wire_fast.h and
- * wire_ws_fast): random client streams (fixed seed) of bulk binary frames,
- * Twilsock messages with tokens, text JSON, control frames, fragmented
- * messages, 16- and 64-bit lengths, fed whole, byte by byte, in random
- * pieces, and in random pieces through wire_fast_take first (as the shim's
- * hooks do): the events must be identical. */
+/* Differential test of the WebSocket frame parser (decode/ws_frame.h) and
+ * its per-write fast path: random streams (fixed seed) of bulk binary
+ * frames, Twilsock messages with tokens, text JSON, control frames,
+ * fragmented messages, 16- and 64-bit lengths, in both directions (masked
+ * client frames, unmasked server frames), uncompressed and with
+ * permessage-deflate, context takeover on and off; fed whole, byte by byte,
+ * in random pieces, and in random pieces through ws_frame_take first (as the
+ * shim's hooks do): the events must be identical. */
 #include <criterion/criterion.h>
 
 #include "decode/wire.h"
-#include "decode/wire_fast.h"
+#include "decode/ws_frame.h"
 #include "wire_testlib.h"
+
+/* What a stream is: its direction and permessage-deflate use. */
+struct diff_kind {
+	enum ws_dir dir;
+	int deflate;   /* compress the messages that may hold a token, and some bulk */
+	int no_ctx;    /* the sender resets its compressor after each message */
+	int handshake; /* client streams: an upgrade request first */
+};
+
+static struct diff_kind diff_k;
+static z_stream diff_z;
+
+/* One frame of diff_k.dir: client frames masked, server frames not. */
+static void diff_frame(struct wt_buf *b, int fin, int rsv1, int op, const void *payload, size_t n,
+		       int lenmode)
+{
+	if (diff_k.dir == WS_CLIENT) {
+		wt_frame(b, fin, rsv1, op, payload, n, lenmode);
+		return;
+	}
+	uint8_t h[10];
+	size_t k = 0;
+	h[k++] = (uint8_t)((fin ? 0x80 : 0) | (rsv1 ? 0x40 : 0) | op);
+	if (lenmode == 0 && n < 126) {
+		h[k++] = (uint8_t)n;
+	} else if (lenmode == 16 || (lenmode == 0 && n < 65536)) {
+		h[k++] = 126;
+		h[k++] = (uint8_t)(n >> 8);
+		h[k++] = (uint8_t)n;
+	} else {
+		h[k++] = 127;
+		for (int i = 7; i >= 0; i--)
+			h[k++] = (uint8_t)((uint64_t)n >> (8 * i));
+	}
+	wt_put(b, h, k);
+	wt_put(b, payload, n);
+}
+
+/* A data message of one frame, compressed when the stream deflates. */
+static void diff_msg(struct wt_buf *b, int op, const void *msg, size_t n, int lenmode)
+{
+	if (!diff_k.deflate) {
+		diff_frame(b, 1, 0, op, msg, n, lenmode);
+		return;
+	}
+	struct wt_buf z = {0};
+	wt_deflate(&diff_z, msg, n, &z);
+	if (diff_k.no_ctx)
+		deflateReset(&diff_z);
+	diff_frame(b, 1, 1, op, z.p, z.n, lenmode);
+	wt_free(&z);
+}
 
 #define DIFF_EV_MAX 256
 
@@ -60,7 +114,9 @@ static void diff_feed(struct wire *w, const unsigned char *p, size_t n, struct d
 }
 
 /* mode 0 whole, 1 byte by byte, 2 random pieces, 3 random pieces with
- * wire_fast_take first, 4 the same with pieces cut at frame-ish sizes */
+ * ws_frame_take first, 4 the same with pieces cut at frame-ish sizes */
+static size_t diff_taken; /* bytes ws_frame_take took, over a diff_rounds */
+
 static void diff_run(const struct wt_buf *s, int mode, uint64_t seed, struct diff_log *log)
 {
 	static const struct wire_config cfg = {0};
@@ -68,6 +124,12 @@ static void diff_run(const struct wt_buf *s, int mode, uint64_t seed, struct dif
 	cr_assert(w);
 	wire_init(w, &cfg, 1);
 	wire_set_host(w, "tsock.us1.twilio.com", 20);
+	if (!diff_k.handshake) {
+		unsigned ext = diff_k.deflate ? WIRE_WS_DEFLATE : 0;
+		if (diff_k.no_ctx)
+			ext |= diff_k.dir == WS_SERVER ? WIRE_WS_SERVER_NO_CTX : WIRE_WS_CLIENT_NO_CTX;
+		wire_start_ws(w, diff_k.dir, ext);
+	}
 	memset(log, 0, sizeof *log);
 	uint64_t r = seed | 1;
 	size_t off = 0;
@@ -84,7 +146,8 @@ static void diff_run(const struct wt_buf *s, int mode, uint64_t seed, struct dif
 		}
 		size_t t = 0;
 		if (mode >= 3)
-			t = wire_fast_take(wire_fast_of(w), s->p + off, k);
+			t = ws_frame_take(wire_frame(w), s->p + off, k);
+		diff_taken += t;
 		if (t < k)
 			diff_feed(w, s->p + off + t, k - t, log);
 		off += k;
@@ -100,17 +163,25 @@ static void diff_bulk(struct wt_buf *s, size_t n, int lenmode)
 		b[i] = (unsigned char)diff_rand();
 	if (n >= 8 && !memcmp(b, "TWILSOCK", 8))
 		b[0] = 0;
-	wt_frame(s, 1, 0, 2, b, n, lenmode);
+	if (diff_k.deflate && n < 2000 && (diff_rand() & 1))
+		diff_msg(s, 2, b, n, lenmode); /* compressed bulk: inflated to keep the context */
+	else
+		diff_frame(s, 1, 0, 2, b, n, lenmode);
 	free(b);
 }
 
-static void diff_stream(struct wt_buf *s, int round)
+static void diff_stream(struct wt_buf *s)
 {
 	char tok[2048], msg[4096], hdr[3072];
-	if (round & 1)
-		wt_puts(s, "GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
-			   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-			   "Sec-WebSocket-Version: 13\r\n\r\n");
+	if (diff_k.handshake)
+		wt_puts(s, diff_k.no_ctx
+			   ? "GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
+			     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			     "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
+			     "Sec-WebSocket-Version: 13\r\n\r\n"
+			   : "GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
+			     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			     "Sec-WebSocket-Version: 13\r\n\r\n");
 	int nframes = 20 + (int)(diff_rand() % 60);
 	for (int i = 0; i < nframes; i++) {
 		unsigned what = diff_rand() % 12;
@@ -124,53 +195,62 @@ static void diff_stream(struct wt_buf *s, int round)
 			unsigned char b[300];
 			for (size_t k = 0; k < sizeof b; k++)
 				b[k] = (unsigned char)(k * 7 + 1);
-			wt_frame(s, 0, 0, 2, b, 100, lm);
-			wt_frame(s, 1, 0, 9, "pi", 2, 0);
-			wt_frame(s, 0, 0, 0, b + 100, 100, lm);
-			wt_frame(s, 1, 0, 0, b + 200, 100, 0);
+			diff_frame(s, 0, 0, 2, b, 100, lm);
+			diff_frame(s, 1, 0, 9, "pi", 2, 0);
+			diff_frame(s, 0, 0, 0, b + 100, 100, lm);
+			diff_frame(s, 1, 0, 0, b + 200, 100, 0);
 		} else if (what == 6 || what == 7) {
 			int64_t iat = WT_NOW - 60 - (int64_t)(diff_rand() % 1000);
 			wt_token(tok, sizeof tok, what == 6 ? "alice" : "bob", WT_CHAT_GRANT, iat, iat + 3600);
 			snprintf(hdr, sizeof hdr, "{\"method\":\"%s\",\"id\":\"TM%u\",\"token\":\"%s\"}",
 				 what == 6 ? "init" : "update", diff_rand(), tok);
 			int n = snprintf(msg, sizeof msg, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
-			if (diff_rand() % 2) {
+			if (!diff_k.deflate && diff_rand() % 2) {
 				/* split in two fragments */
-				wt_frame(s, 0, 0, 2, msg, 5, lm);
-				wt_frame(s, 1, 0, 0, msg + 5, (size_t)n - 5, lm);
+				diff_frame(s, 0, 0, 2, msg, 5, lm);
+				diff_frame(s, 1, 0, 0, msg + 5, (size_t)n - 5, lm);
 			} else {
-				wt_frame(s, 1, 0, 2, msg, (size_t)n, lm);
+				diff_msg(s, 2, msg, (size_t)n, lm);
 			}
 		} else if (what == 8) {
 			int64_t iat = WT_NOW - (int64_t)(diff_rand() % 1000);
 			wt_token(tok, sizeof tok, "carol", WT_VOICE_GRANT, iat, iat + 3600);
 			int n = snprintf(msg, sizeof msg, "{\"type\":\"listen\",\"payload\":{\"token\":\"%s\"}}", tok);
-			wt_frame(s, 1, 0, 1, msg, (size_t)n, lm);
+			diff_msg(s, 1, msg, (size_t)n, lm);
 		} else if (what == 9) {
-			wt_frame(s, 1, 0, 1, "{\"type\":\"ping\"}", 15, 0);
+			diff_msg(s, 1, "{\"type\":\"ping\"}", 15, 0);
 		} else if (what == 10) {
-			wt_frame(s, 1, 0, 10, "pong", 4, 0);
+			diff_frame(s, 1, 0, 10, "pong", 4, 0);
 		} else {
-			wt_frame(s, 1, 0, 2, "", 0, 0); /* an empty binary message */
+			diff_frame(s, 1, 0, 2, "", 0, 0); /* an empty binary message */
 		}
 	}
 }
 
-Test(wire_diff, fast_paths_give_the_same_events)
+/* 40 rounds of random streams of the kind k; returns the events seen. */
+static size_t diff_rounds(struct diff_kind k)
 {
-	diff_rng = 0x9e3779b97f4a7c15ull;
 	size_t total_events = 0;
+	diff_k = k;
+	diff_taken = 0;
 	for (int round = 0; round < 40; round++) {
 		struct wt_buf s = {0};
-		diff_stream(&s, round);
+		if (k.deflate) {
+			memset(&diff_z, 0, sizeof diff_z);
+			cr_assert_eq(deflateInit2(&diff_z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+		}
+		diff_k.handshake = k.dir == WS_CLIENT && (round & 1);
+		diff_stream(&s);
+		if (k.deflate)
+			deflateEnd(&diff_z);
 		static struct diff_log ref, got;
 		diff_run(&s, 0, 0, &ref);
 		total_events += ref.n;
 		for (int mode = 1; mode <= 4; mode++) {
 			for (int rep = 0; rep < (mode == 1 ? 1 : 3); rep++) {
 				diff_run(&s, mode, 0x1234567ull * (uint64_t)(round * 8 + rep + 1) + (uint64_t)mode, &got);
-				cr_assert_eq(got.n, ref.n, "round %d mode %d: %zu events, want %zu", round, mode,
-					     got.n, ref.n);
+				cr_assert_eq(got.n, ref.n, "dir %d deflate %d no_ctx %d round %d mode %d: %zu events, want %zu",
+					     k.dir, k.deflate, k.no_ctx, round, mode, got.n, ref.n);
 				for (size_t i = 0; i < ref.n; i++) {
 					cr_assert_str_eq(got.ev[i].message, ref.ev[i].message, "round %d mode %d ev %zu",
 							 round, mode, i);
@@ -182,6 +262,83 @@ Test(wire_diff, fast_paths_give_the_same_events)
 		}
 		wt_free(&s);
 	}
+	/* the fast path did take bulk frames: the comparison covers it */
+	cr_assert_gt(diff_taken, 100000, "dir %d: fast path took %zu bytes", k.dir, diff_taken);
+	return total_events;
+}
+
+Test(wire_diff, fast_paths_give_the_same_events)
+{
+	diff_rng = 0x9e3779b97f4a7c15ull;
+	size_t total_events = diff_rounds((struct diff_kind){WS_CLIENT, 0, 0, 0});
 	/* the streams did carry tokens: the comparison is not of empty lists */
 	cr_assert_gt(total_events, 40);
+}
+
+/* Every token message of a round is found, whatever the direction and the
+ * compression: the streams hold 20..80 frames, a quarter of them tokens. */
+static void diff_kind_check(struct diff_kind k)
+{
+	diff_rng = 0x2545f4914f6cdd1dull + (uint64_t)k.dir * 7 + (uint64_t)k.deflate * 3 + (uint64_t)k.no_ctx;
+	size_t total_events = diff_rounds(k);
+	cr_assert_gt(total_events, 40, "dir %d deflate %d no_ctx %d: %zu events", k.dir, k.deflate, k.no_ctx,
+		     total_events);
+}
+
+Test(wire_diff, server_frames)
+{
+	diff_kind_check((struct diff_kind){WS_SERVER, 0, 0, 0});
+}
+
+Test(wire_diff, server_frames_deflate_context_takeover)
+{
+	diff_kind_check((struct diff_kind){WS_SERVER, 1, 0, 0});
+}
+
+Test(wire_diff, server_frames_deflate_no_context_takeover)
+{
+	diff_kind_check((struct diff_kind){WS_SERVER, 1, 1, 0});
+}
+
+Test(wire_diff, client_frames_deflate_context_takeover)
+{
+	diff_kind_check((struct diff_kind){WS_CLIENT, 1, 0, 0});
+}
+
+Test(wire_diff, client_frames_deflate_no_context_takeover)
+{
+	diff_kind_check((struct diff_kind){WS_CLIENT, 1, 1, 0});
+}
+
+/* The permessage-deflate parameters an upgrade offered, for the reader of
+ * the server's direction (wire_start_ws). */
+Test(wire_diff, upgrade_offer)
+{
+	static const struct wire_config cfg = {0};
+	struct wire *w = malloc(wire_sizeof());
+	cr_assert(w);
+	wire_init(w, &cfg, 1);
+	cr_assert_eq(wire_ws_offer(w), 0u);
+	static const char req[] =
+		"GET /v3/wsconnect HTTP/1.1\r\nHost: tsock.us1.twilio.com\r\nUpgrade: websocket\r\n"
+		"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+		"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover\r\n"
+		"Sec-WebSocket-Version: 13\r\n\r\n";
+	struct diff_log log;
+	memset(&log, 0, sizeof log);
+	diff_feed(w, (const unsigned char *)req, sizeof req - 1, &log);
+	cr_assert_eq(wire_ws_offer(w), WIRE_WS_DEFLATE | WIRE_WS_SERVER_NO_CTX);
+	/* a masked frame is a client's: a server-direction decoder loses sync on it */
+	struct wire *r = malloc(wire_sizeof());
+	cr_assert(r);
+	wire_init(r, &cfg, 1);
+	wire_start_ws(r, WS_SERVER, wire_ws_offer(w));
+	static const unsigned char masked[] = {0x82, 0x81, 1, 2, 3, 4, 'x'};
+	struct wire_event ev;
+	cr_assert_eq(wire_feed(r, masked, sizeof masked, &ev), WIRE_E_PROTOCOL);
+	cr_assert(wire_passthrough(r));
+	wire_release(r);
+	free(r);
+	wire_release(w);
+	free(w);
 }

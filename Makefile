@@ -259,7 +259,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
 BENCH_TOOLS := $(patsubst tests/bench/tools/%.c,$(B)/bench/tools/%,$(wildcard tests/bench/tools/*.c))
 $(B)/bench/tools/%: tests/bench/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) -pthread
+	$(CC) $(WARN) $(SSL_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) -pthread
 
 bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%) $(BENCH_TOOLS)
 	B=$(B) PYTHON=$(PYTHON) bash tests/bench/run.sh
@@ -281,7 +281,7 @@ EXAMPLES_SRC := $(filter-out examples/ws.c examples/dlopen_client.c,$(wildcard e
 EXAMPLES     := $(EXAMPLES_SRC:examples/%.c=$(B)/examples/%)
 $(EXAMPLES): $(B)/examples/%: examples/%.c examples/ws.c examples/ws.h
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(SSL_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< examples/ws.c $(SSL_ALL_LIBS)
+	$(CC) $(WARN) $(SSL_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< examples/ws.c $(SSL_ALL_LIBS)
 
 .PHONY: examples
 examples: $(EXAMPLES)

@@ -85,7 +85,7 @@ for a in ${CROSS_ARCHS-arm64 armhf}; do
 		run_criterion "unit ($a)" tests/cross/run.sh "$a" "build-$a/unit_tests" --jobs 2
 		for t in $CROSS_E2E; do
 			[ -e "tests/e2e/$t.sh" ] || continue
-			run_step "$t ($a)" env MAKE="$MAKE" bash tests/cross/e2e.sh "$a" "tests/e2e/$t.sh"
+			run_step "$t ($a)" env MAKE="$MAKE" B="build-$a" bash tests/cross/e2e.sh "$a" "tests/e2e/$t.sh"
 		done
 		# dlsym(RTLD_NEXT) through the shim when the compiler makes no tail
 		# calls: the assembly entry points, not the optimiser, keep the caller

@@ -233,3 +233,35 @@ Test(record_line, shapes_a_collector_writes)
 		}
 	}
 }
+
+/* A syslogd that never reads: the sink drops and counts, never blocks. */
+Test(cee_sink, never_read_drops_without_blocking, .timeout = 20)
+{
+	char path[108];
+	int srv = bind_dgram(path, sizeof path);
+	struct sink s;
+	cr_assert_eq(sink_syslog_cee_open(&s, path, NULL), 0);
+	struct diag d;
+	sample(&d);
+	int dropped = 0;
+	for (int i = 0; i < 5000; i++)
+		dropped += s.ops->write(&s, &d, NULL) < 0;
+	cr_assert_gt(dropped, 0, "a full socket must drop");
+	cr_assert_eq(s.dropped, (unsigned long)dropped);
+	/* drained: the next record goes out, followed by the note of the drops */
+	char buf[REPORT_RECORD_MAX];
+	while (recv(srv, buf, sizeof buf, MSG_DONTWAIT) > 0)
+		;
+	cr_assert_eq(s.ops->write(&s, &d, NULL), 0);
+	ssize_t n = recv(srv, buf, sizeof buf - 1, MSG_DONTWAIT);
+	cr_assert_gt(n, 0);
+	n = recv(srv, buf, sizeof buf - 1, MSG_DONTWAIT);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	char want[64];
+	snprintf(want, sizeof want, " - - %d reports dropped (syslog not reading)", dropped);
+	cr_assert_not_null(strstr(buf, want), "%s", buf);
+	sink_release(&s);
+	close(srv);
+	unlink(path);
+}

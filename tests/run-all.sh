@@ -81,7 +81,7 @@ fi
 CROSS_E2E="t_cli_check t_demo t_shim_ffi t_shim_dlopen t_cross_target"
 for a in ${CROSS_ARCHS-arm64 armhf}; do
 	echo "==== build ($a)"
-	if $MAKE --no-print-directory -j2 ARCH="$a" all examples "build-$a/unit_tests"; then
+	if $MAKE --no-print-directory -j2 ARCH="$a" B="build-$a" all examples "build-$a/unit_tests"; then
 		run_criterion "unit ($a)" tests/cross/run.sh "$a" "build-$a/unit_tests" --jobs 2
 		for t in $CROSS_E2E; do
 			[ -e "tests/e2e/$t.sh" ] || continue

@@ -142,14 +142,18 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace \
+           python3 python3-websockets strace libcap2-bin util-linux valgrind \
            dpkg-dev debhelper lintian devscripts pkgconf rsyslog-relp systemd
+
+# `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
+# the tests in this repository need that `make deps` does not install
+PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 
 # The cross targets `make test` also builds and runs under qemu-user
 # (CROSS_ARCHS= leaves them out; `make cross-test` runs only them).
 CROSS_ARCHS ?= arm64 armhf
 
-.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps peer-deps peer-test cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 empty :=
 space := $(empty) $(empty)
@@ -168,6 +172,14 @@ deps:
 	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 	@if [ -n "$(strip $(CROSS_ARCHS))" ]; then bash tests/cross/deps.sh $(CROSS_SYSROOT_BASE) $(CROSS_ARCHS); fi
+
+peer-deps:
+	@$(MAKE) --no-print-directory deps DEB_PKGS="$(PEER_DEB_PKGS)"
+
+# CPython's test suite with and without the shim, compared test by test
+# (long: see README; not part of `make test`)
+peer-test: peer-deps all
+	B=$(B) bash tests/peer/run.sh
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)

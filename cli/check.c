@@ -60,7 +60,7 @@ int cmd_check(int argc, char **argv)
 			if (n < 0)
 				goto usage;
 			if (n == 0 || o.host) {
-				fprintf(stderr, "tokshim check: unknown option '%.*s'\n",
+				cli_errf("tokshim check: unknown option '%.*s'\n",
 				cli_opt_name_len(a), a);
 				goto usage;
 			}
@@ -83,9 +83,9 @@ int cmd_check(int argc, char **argv)
 	} else {
 		if (cli_read_fd(STDIN_FILENO, CLI_INPUT_MAX, &input, &len) < 0) {
 			if (errno == EFBIG)
-				fprintf(stderr, "tokshim check: input too large (more than %d bytes)\n", CLI_INPUT_MAX);
+				cli_errf("tokshim check: input too large (more than %d bytes)\n", CLI_INPUT_MAX);
 			else
-				fprintf(stderr, "tokshim check: cannot read standard input: %s\n", strerror(errno));
+				cli_errf("tokshim check: cannot read standard input: %s\n", strerror(errno));
 			goto done;
 		}
 		if (len && input[len - 1] == '\n') {
@@ -109,7 +109,7 @@ int cmd_check(int argc, char **argv)
 	size_t n = o.json ? report_format_json(out, CHECK_OUT_MAX, &d, NULL)
 			  : report_format_text(out, CHECK_OUT_MAX, &d, NULL, "", o.color);
 	if (fwrite(out, 1, n, stdout) != n || fflush(stdout) == EOF) {
-		fprintf(stderr, "tokshim check: cannot write output: %s\n", strerror(errno));
+		cli_errf("tokshim check: cannot write output: %s\n", strerror(errno));
 		goto done;
 	}
 	rc = d.accept ? 0 : 1;

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 
+
 #ifndef TOKSHIM_VERSION
 #define TOKSHIM_VERSION "0.1.0"
 #endif

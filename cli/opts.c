@@ -1,5 +1,6 @@
 /* Options shared by `check` and `scan` (cli/opts.h). Secrets never reach any
  * output: messages name the option or the file, never the value. */
+#include "cli/cli.h"
 #include "cli/opts.h"
 #include "config/secrets_file.h"
 #include "report/report.h"
@@ -93,7 +94,7 @@ int cli_opt_value(int argc, char **argv, int i, const char *name, const char **v
 	if (a[n])
 		return 0;
 	if (i + 1 >= argc) {
-		fprintf(stderr, "tokshim: option '%s' needs a value\n", name);
+		cli_errf("tokshim: option '%s' needs a value\n", name);
 		*val = NULL;
 		*used = 1;
 		return 1;
@@ -122,7 +123,7 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 			return -1;
 		int p = product_from_name(v);
 		if (p < 0) {
-			fprintf(stderr, "tokshim: invalid '--product': '%.40s' (conversations, sync, voice, video, auto)\n", v);
+			cli_errf("tokshim: invalid '--product': '%.40s' (conversations, sync, voice, video, auto)\n", v);
 			return -1;
 		}
 		o->product = (enum product)p;
@@ -148,7 +149,7 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 		if (!v)
 			return -1;
 		if (!sid_is(v, strlen(v), "AC")) {
-			fprintf(stderr, "tokshim: invalid '--account': '%.40s' (AC followed by 32 hex digits)\n", v);
+			cli_errf("tokshim: invalid '--account': '%.40s' (AC followed by 32 hex digits)\n", v);
 			return -1;
 		}
 		o->account = v;
@@ -158,7 +159,7 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 		if (!v)
 			return -1;
 		if (parse_time(v, &o->now) < 0) {
-			fprintf(stderr, "tokshim: invalid '--now': '%.40s' (unix seconds or 2026-11-22T20:00:00Z)\n", v);
+			cli_errf("tokshim: invalid '--now': '%.40s' (unix seconds or 2026-11-22T20:00:00Z)\n", v);
 			return -1;
 		}
 		o->have_now = 1;
@@ -168,7 +169,7 @@ int cli_opts_parse_one(struct cli_opts *o, int argc, char **argv, int i)
 		if (!v)
 			return -1;
 		if (parse_skew(v, &o->skew) < 0) {
-			fprintf(stderr, "tokshim: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, SKEW_MAX);
+			cli_errf("tokshim: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, SKEW_MAX);
 			return -1;
 		}
 		o->have_skew = 1;
@@ -192,11 +193,13 @@ static int load_secrets_file(struct keyring *keys, const char *path, const char 
 	if (st == SECRETS_OK)
 		return 0;
 	const char *kind = strict ? "error" : "warning";
-	if (st == SECRETS_MODE)
-		fprintf(stderr, "tokshim: %s: %s: refusing '%s': %s%s\n", kind, what, path, err.msg,
+	if (st == SECRETS_MISSING)
+		cli_errf("tokshim: %s: %s (%zu characters): %s\n", kind, what, strlen(path), err.msg);
+	else if (st == SECRETS_MODE)
+		cli_errf("tokshim: %s: %s: refusing '%s': %s%s\n", kind, what, path, err.msg,
 			strict ? "" : "; its keys are not used");
 	else
-		fprintf(stderr, "tokshim: %s: %s: '%s': %s\n", kind, what, path, err.msg);
+		cli_errf("tokshim: %s: %s: '%s': %s\n", kind, what, path, err.msg);
 	return strict ? -1 : 0;
 }
 
@@ -218,7 +221,7 @@ int cli_opts_finish(struct cli_opts *o)
 	if (secret) {
 		struct tk_error err = {0};
 		if (keyring_add(o->keys, NULL, secret, strlen(secret), &err) < 0) {
-			fprintf(stderr, "tokshim: invalid '%s': %s\n", secret_what, err.msg);
+			cli_errf("tokshim: invalid '%s': %s\n", secret_what, err.msg);
 			return -1;
 		}
 	}
@@ -236,12 +239,12 @@ int cli_opts_finish(struct cli_opts *o)
 		if (sid_is(env, strlen(env), "AC"))
 			o->account = env;
 		else
-			fprintf(stderr, "tokshim: warning: TOKSHIM_ACCOUNT_SID: '%.40s' is not an Account SID "
+			cli_errf("tokshim: warning: TOKSHIM_ACCOUNT_SID: '%.40s' is not an Account SID "
 					"(AC followed by 32 hex digits), ignored\n", env);
 	}
 	if (!o->have_skew && (env = getenv("TOKSHIM_SKEW")) && *env) {
 		if (parse_skew(env, &o->skew) < 0) {
-			fprintf(stderr, "tokshim: warning: TOKSHIM_SKEW: '%.40s' is not a number of seconds "
+			cli_errf("tokshim: warning: TOKSHIM_SKEW: '%.40s' is not a number of seconds "
 					"(0 to %d), using 30\n", env, SKEW_MAX);
 			o->skew = 30;
 		}

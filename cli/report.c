@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/opts.h"
 #include "report/record_line.h"
+#include "report/report.h"
 
 static const char report_usage[] =
 	"usage: tokshim report [--json] FILE...\n"
@@ -32,7 +33,7 @@ static const char report_usage[] =
 #define MAX_CAUSES_SHOWN 10
 
 struct summary {
-	size_t files, lines, diagnoses, bad, rejects;
+	size_t files, lines, diagnoses, bad, rejects, long_lines;
 	size_t from_syslog, other_syslog; /* @cee: records; syslog lines without one */
 	json_t *verdicts, *codes, *causes, *products, *channels, *hosts;
 	json_t *tokens, *identities; /* sets: key -> true */
@@ -132,24 +133,84 @@ static const char *take_line(struct summary *s, const char *line, size_t len)
 	return NULL;
 }
 
+/* A line is read into a buffer of at most LINE_MAX bytes (a record is 8 KiB
+ * at most): a longer one is skipped to its end and counted, so memory stays
+ * bounded whatever the input. A "line" that goes on past LINE_GIVE_UP bytes
+ * (/dev/zero, a binary file) ends the reading of that file as an error. */
+#define LINE_MAX_BYTES (1u << 20)
+#define LINE_GIVE_UP ((size_t)1 << 30)
+
+/* Reads one line of f into buf (cap bytes, NUL-terminated, without its
+ * newline): 1 a line, 2 a line longer than cap-1 (skipped, *skipped its
+ * length), 3 a line past LINE_GIVE_UP, 0 end of file, -1 a read error. */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len, size_t *skipped)
+{
+	size_t n = 0, over = 0;
+	int c;
+	*len = 0;
+	*skipped = 0;
+	while ((c = getc_unlocked(f)) != EOF) {
+		if (c == '\n') {
+			break;
+		}
+		if (over) {
+			if (++over > LINE_GIVE_UP)
+				return 3;
+			continue;
+		}
+		if (n + 1 >= cap) {
+			over = n + 1;
+			continue;
+		}
+		buf[n++] = (char)c;
+	}
+	if (ferror(f))
+		return -1;
+	if (c == EOF && n == 0 && !over)
+		return 0;
+	buf[n] = '\0';
+	*len = n;
+	*skipped = over;
+	return over ? 2 : 1;
+}
+
 /* Returns 0, or -1 when the file cannot be read (message printed). */
 static int take_file(struct summary *s, const char *path)
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 	const char *name = strcmp(path, "-") ? path : "(stdin)";
 	if (!f) {
-		fprintf(stderr, "tokshim report: cannot open '%s': %s\n", path, strerror(errno));
+		cli_errf("tokshim report: cannot open '%s': %s\n", path, strerror(errno));
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0, lineno = 0;
-	ssize_t n;
+	char *line = malloc(LINE_MAX_BYTES);
+	if (!line) {
+		cli_errf("tokshim report: out of memory\n");
+		if (f != stdin)
+			fclose(f);
+		return -1;
+	}
+	size_t lineno = 0, len, skipped;
+	int r, rc = 0;
 	errno = 0;
-	while ((n = getline(&line, &cap, f)) >= 0) {
+	while ((r = read_line(f, line, LINE_MAX_BYTES, &len, &skipped)) > 0) {
 		lineno++;
 		s->lines++;
-		size_t len = (size_t)n;
-		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		if (r == 3) {
+			cli_errf("tokshim report: cannot read '%s': line %zu goes on for more than %zu MiB\n", name,
+				 lineno, LINE_GIVE_UP >> 20);
+			rc = -1;
+			break;
+		}
+		if (r == 2) {
+			if (s->bad < MAX_LINE_WARNINGS)
+				cli_errf("tokshim report: warning: %s:%zu: skipped: longer than %u bytes\n", name, lineno,
+					 LINE_MAX_BYTES - 1);
+			s->bad++;
+			s->long_lines++;
+			continue;
+		}
+		while (len && line[len - 1] == '\r')
 			len--;
 		size_t k = 0;
 		while (k < len && (line[k] == ' ' || line[k] == '\t'))
@@ -174,13 +235,12 @@ static int take_file(struct summary *s, const char *path)
 		}
 		if (why) {
 			if (s->bad < MAX_LINE_WARNINGS)
-				fprintf(stderr, "tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
+				cli_errf("tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
 			s->bad++;
 		}
 	}
-	int rc = 0;
-	if (ferror(f)) {
-		fprintf(stderr, "tokshim report: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
+	if (r < 0) {
+		cli_errf("tokshim report: cannot read '%s': %s\n", path, strerror(errno ? errno : EIO));
 		rc = -1;
 	}
 	free(line);
@@ -226,16 +286,16 @@ static struct kc *sorted(json_t *obj, size_t *n)
 	return v;
 }
 
-/* Text from a log is untrusted: no control characters reach the terminal. */
+/* Text from a log is untrusted: nothing a terminal acts on (controls, C1,
+ * bidi overrides, separators) reaches it raw (report_escape); cut at a
+ * character boundary after max bytes. */
 static void put_clean(const char *s, size_t max)
 {
-	size_t i = 0;
-	for (; s[i] && i < max; i++) {
-		unsigned char c = (unsigned char)s[i];
-		putchar(c < 0x20 || c == 0x7f ? '?' : c);
-	}
-	if (s[i])
-		fputs("...", stdout);
+	char out[4 * 1024];
+	if (max > sizeof out / 4 - 4)
+		max = sizeof out / 4 - 4;
+	report_escape(out, sizeof out, s, max);
+	fputs(out, stdout);
 }
 
 static void print_counts(const char *label, json_t *obj)
@@ -268,6 +328,8 @@ static void print_text(struct summary *s)
 		printf(" (%zu from syslog @cee: lines)", s->from_syslog);
 	if (s->bad)
 		printf(", %zu bad line%s skipped", s->bad, s->bad == 1 ? "" : "s");
+	if (s->long_lines)
+		printf(" (%zu too long)", s->long_lines);
 	if (s->other_syslog)
 		printf(", %zu other syslog line%s skipped", s->other_syslog, s->other_syslog == 1 ? "" : "s");
 	putchar('\n');
@@ -340,6 +402,7 @@ static int print_json(struct summary *s)
 	json_object_set_new(o, "lines", json_integer((json_int_t)s->lines));
 	json_object_set_new(o, "diagnoses", json_integer((json_int_t)s->diagnoses));
 	json_object_set_new(o, "bad_lines", json_integer((json_int_t)s->bad));
+	json_object_set_new(o, "long_lines", json_integer((json_int_t)s->long_lines));
 	json_object_set_new(o, "syslog_records", json_integer((json_int_t)s->from_syslog));
 	json_object_set_new(o, "other_syslog_lines", json_integer((json_int_t)s->other_syslog));
 	if (s->first[0])
@@ -369,7 +432,8 @@ static int print_json(struct summary *s)
 	}
 	free(v);
 	json_object_set_new(o, "top_causes", top);
-	char *text = json_dumps(o, JSON_COMPACT);
+	/* ASCII only: every non-ASCII character as \\u (C1, bidi, U+2028/9) */
+	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	if (!text)
 		return -1;
@@ -393,7 +457,7 @@ int cmd_report(int argc, char **argv)
 			fputs(report_usage, stdout);
 			return 0;
 		} else {
-			fprintf(stderr, "tokshim report: unknown option '%.*s'\ntry 'tokshim report --help'\n",
+			cli_errf("tokshim report: unknown option '%.*s'\ntry 'tokshim report --help'\n",
 				cli_opt_name_len(a), a);
 			return 2;
 		}
@@ -426,7 +490,7 @@ int cmd_report(int argc, char **argv)
 			unreadable = 1;
 	}
 	if (s.bad > MAX_LINE_WARNINGS)
-		fprintf(stderr, "tokshim report: warning: %zu bad lines skipped in all (first %d shown)\n", s.bad,
+		cli_errf("tokshim report: warning: %zu bad lines skipped in all (first %d shown)\n", s.bad,
 			MAX_LINE_WARNINGS);
 	int rc = 0;
 	if (as_json)
@@ -434,7 +498,7 @@ int cmd_report(int argc, char **argv)
 	else
 		print_text(&s);
 	if (fflush(stdout) == EOF || rc < 0) {
-		fprintf(stderr, "tokshim report: cannot write output: %s\n", strerror(errno));
+		cli_errf("tokshim report: cannot write output: %s\n", strerror(errno));
 		unreadable = 1;
 	}
 	json_t *all[] = {s.verdicts, s.codes, s.causes, s.products, s.channels,

@@ -79,7 +79,7 @@ static int find_library(char *out, size_t cap)
 	fputs("tokshim run: cannot find '" LIB_NAME "' (looked in", stderr);
 	for (int i = 0; i < 3; i++)
 		if (tried[i])
-			fprintf(stderr, " '%s'", tried[i]);
+			cli_errf(" '%s'", tried[i]);
 	fputs(")\n", stderr);
 	return -1;
 }
@@ -113,10 +113,12 @@ static int secrets_file_ok(const char *path)
 	keyring_free(kr);
 	if (st == SECRETS_OK || st == SECRETS_BAD_LINE)
 		return 1;
-	if (st == SECRETS_MODE)
-		fprintf(stderr, "tokshim run: refusing '--secrets-file' '%s': %s\n", path, err.msg);
+	if (st == SECRETS_MISSING)
+		cli_errf("tokshim run: cannot use '--secrets-file' (%zu characters): %s\n", strlen(path), err.msg);
+	else if (st == SECRETS_MODE)
+		cli_errf("tokshim run: refusing '--secrets-file' '%s': %s\n", path, err.msg);
 	else
-		fprintf(stderr, "tokshim run: cannot use '--secrets-file': '%s': %s\n", path, err.msg);
+		cli_errf("tokshim run: cannot use '--secrets-file': '%s': %s\n", path, err.msg);
 	return 0;
 }
 
@@ -145,27 +147,27 @@ static int value_ok(const char *opt, const char *v)
 		return secrets_file_ok(v);
 	struct tk_error oerr = {0};
 	if (!strcmp(opt, "--output") && reporter_output_valid(v, &oerr) < 0) {
-		fprintf(stderr, "tokshim run: invalid '--output': '%.80s' (comma list of stderr, syslog, "
+		cli_errf("tokshim run: invalid '--output': '%.80s' (comma list of stderr, syslog, "
 				"syslog:cee, json:PATH, none)\n", v);
 		return 0;
 	}
 	if (!strcmp(opt, "--account") && !sid_is(v, strlen(v), "AC")) {
-		fprintf(stderr, "tokshim run: invalid '--account': '%.40s' (AC followed by 32 hex digits)\n", v);
+		cli_errf("tokshim run: invalid '--account': '%.40s' (AC followed by 32 hex digits)\n", v);
 		return 0;
 	}
 	if (!strcmp(opt, "--skew") && parse_skew(v, &skew) < 0) {
-		fprintf(stderr, "tokshim run: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, SKEW_MAX);
+		cli_errf("tokshim run: invalid '--skew': '%.40s' (seconds, 0 to %d)\n", v, SKEW_MAX);
 		return 0;
 	}
 	if (!strcmp(opt, "--level") && severity_from_name(v) < 0) {
-		fprintf(stderr, "tokshim run: invalid '--level': '%.40s' (error, warning, info)\n", v);
+		cli_errf("tokshim run: invalid '--level': '%.40s' (error, warning, info)\n", v);
 		return 0;
 	}
 	if (!strcmp(opt, "--hosts") && *v) {
 		static struct host_rule rules[64];
 		struct tk_error err = {0};
 		if (host_rules_parse(v, rules, sizeof rules / sizeof *rules, &err) < 0) {
-			fprintf(stderr, "tokshim run: invalid '--hosts': %s\n", err.msg);
+			cli_errf("tokshim run: invalid '--hosts': %s\n", err.msg);
 			return 0;
 		}
 	}
@@ -200,7 +202,7 @@ int cmd_run(int argc, char **argv)
 			if (cli_opt_value(argc, argv, i, run_opts[k].opt, &v, &used))
 				break;
 		if (k == NOPTS) {
-			fprintf(stderr, "tokshim run: unknown option '%.*s'\n",
+			cli_errf("tokshim run: unknown option '%.*s'\n",
 				cli_opt_name_len(a), a);
 			goto usage;
 		}
@@ -240,7 +242,7 @@ int cmd_run(int argc, char **argv)
 	fflush(NULL);
 	execvp(argv[i], argv + i);
 	int e = errno;
-	fprintf(stderr, "tokshim run: cannot run '%s': %s\n", argv[i], strerror(e));
+	cli_errf("tokshim run: cannot run '%s': %s\n", argv[i], strerror(e));
 	return e == ENOENT || e == ENOTDIR ? 127 : 126;
 
 nomem:

@@ -104,7 +104,7 @@ int cmd_scan(int argc, char **argv)
 			if (n < 0)
 				goto usage;
 			if (n == 0) {
-				fprintf(stderr, "tokshim scan: unknown option '%.*s'\n",
+				cli_errf("tokshim scan: unknown option '%.*s'\n",
 				cli_opt_name_len(a), a);
 				goto usage;
 			}
@@ -131,7 +131,7 @@ int cmd_scan(int argc, char **argv)
 		struct tk_error err = {0};
 		int n = rules ? host_rules_parse(hosts, rules, SCAN_RULES_MAX, &err) : -1;
 		if (n < 0) {
-			fprintf(stderr, "tokshim scan: %s\n", rules ? err.msg : "out of memory");
+			cli_errf("tokshim scan: %s\n", rules ? err.msg : "out of memory");
 			goto usage;
 		}
 		cfg.w.hosts = rules;
@@ -141,7 +141,7 @@ int cmd_scan(int argc, char **argv)
 	if (path && strcmp(path, "-")) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
-			fprintf(stderr, "tokshim scan: cannot open '%s': %s\n", path, strerror(errno));
+			cli_errf("tokshim scan: cannot open '%s': %s\n", path, strerror(errno));
 			goto done;
 		}
 	} else {
@@ -164,7 +164,7 @@ int cmd_scan(int argc, char **argv)
 			char *end;
 			long port = strtol(colon + 1, &end, 10);
 			if (*end || port <= 0 || port > 65535) {
-				fprintf(stderr, "tokshim scan: bad port in '--host %.200s'\n", o.host);
+				cli_errf("tokshim scan: bad port in '--host %.200s'\n", o.host);
 				session_release(s);
 				goto usage;
 			}
@@ -180,7 +180,7 @@ int cmd_scan(int argc, char **argv)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			fprintf(stderr, "tokshim scan: cannot read '%s': %s\n", path ? path : "-",
+			cli_errf("tokshim scan: cannot read '%s': %s\n", path ? path : "-",
 				strerror(errno));
 			session_release(s);
 			goto done;
@@ -189,14 +189,16 @@ int cmd_scan(int argc, char **argv)
 			break;
 		session_feed(s, buf, (size_t)n, o.now, on_diag, &ctx);
 	}
+	/* the end of the file ends the stream: a token as its very last bytes */
+	session_end(s, o.now, on_diag, &ctx);
 	int pass = session_passthrough(s);
 	session_release(s);
 	if (ctx.write_failed || fflush(stdout) == EOF) {
-		fprintf(stderr, "tokshim scan: cannot write output: %s\n", strerror(errno));
+		cli_errf("tokshim scan: cannot write output: %s\n", strerror(errno));
 		goto done;
 	}
 	if (!ctx.found)
-		fprintf(stderr, "tokshim scan: no token found%s\n",
+		cli_errf("tokshim scan: no token found%s\n",
 			pass ? " (the stream is not one the decoder can read: TLS records or binary)" : "");
 	rc = ctx.rejected ? 1 : 0;
 	goto done;

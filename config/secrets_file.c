@@ -11,9 +11,18 @@ enum secrets_status secrets_file_load(struct keyring *kr, const char *path, stru
 {
 	/* O_NONBLOCK: a FIFO (or a device) must not hang the caller, above all a
 	 * host at load; a regular file reads the same either way */
-	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
 	if (fd < 0) {
-		tk_error_set(err, "cannot open: %s", strerror(errno));
+		int e = errno;
+		if (e == ENOENT || e == ENOTDIR || e == ENAMETOOLONG || e == EINVAL) {
+			tk_error_set(err, "no such file (a secret put in the wrong variable? the value is not shown)");
+			return SECRETS_MISSING;
+		}
+		if (e == ELOOP) {
+			tk_error_set(err, "a symbolic link: name the file itself");
+			return SECRETS_SYMLINK;
+		}
+		tk_error_set(err, "cannot open: %s", strerror(e));
 		return SECRETS_UNREADABLE;
 	}
 	struct stat st;
@@ -21,6 +30,10 @@ enum secrets_status secrets_file_load(struct keyring *kr, const char *path, stru
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		tk_error_set(err, "not a regular file");
 		rc = SECRETS_NOT_REGULAR;
+	} else if (st.st_uid != geteuid() && st.st_uid != 0) {
+		tk_error_set(err, "owned by uid %u, not by this user (uid %u) nor root", (unsigned)st.st_uid,
+			     (unsigned)geteuid());
+		rc = SECRETS_OWNER;
 	} else if (st.st_mode & 077) {
 		tk_error_set(err, "mode %04o is looser than 0600: other users can read it (chmod 600 it)",
 			     (unsigned)(st.st_mode & 07777));

@@ -16,13 +16,19 @@ enum secrets_status {
 	SECRETS_MODE,        /* other users may read it: looser than 0600 */
 	SECRETS_TOO_LARGE,   /* more than SECRETS_FILE_MAX bytes */
 	SECRETS_BAD_LINE,    /* a line keyring_add_lines refused (the lines before it are kept) */
+	SECRETS_MISSING,     /* no file there: the value may be a secret put in the wrong variable */
+	SECRETS_OWNER,       /* owned by another user than the caller or root */
+	SECRETS_SYMLINK,     /* the path is a symbolic link */
 };
 
 /* Adds the "SKxxxx SECRET" lines of the file at path to kr. The file is
- * opened without blocking (a FIFO never hangs the caller), must be a regular
- * file of mode 0600 or stricter and at most SECRETS_FILE_MAX bytes; its
- * contents are wiped from memory after use. On a problem, err holds the
- * reason without the path (never any part of a secret). */
+ * opened without blocking (a FIFO never hangs the caller) and without
+ * following a symbolic link (O_NOFOLLOW), must be a regular file owned by
+ * the caller (effective uid) or root, of mode 0600 or stricter and at most
+ * SECRETS_FILE_MAX bytes; its contents are wiped from memory after use. On
+ * a problem, err holds the reason without the path (never any part of a
+ * secret). SECRETS_MISSING: callers must not echo the value (it is not a
+ * path to anything; quite likely a secret). */
 enum secrets_status secrets_file_load(struct keyring *kr, const char *path, struct tk_error *err);
 
 #endif

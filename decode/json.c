@@ -189,6 +189,9 @@ int json_parse(struct json_doc *d, const char *js, size_t len, struct json_tok *
 		}
 		if (p >= len)
 			return fail(d, p, JSON_E_SYNTAX, "unexpected end");
+		/* the depth limit first: a deep document says so, whatever the cap */
+		if (st == ST_VALUE && (js[p] == '{' || js[p] == '[') && depth >= JSON_MAX_DEPTH)
+			return fail(d, p, JSON_E_DEPTH, "nested too deep");
 		if (n >= cap)
 			return fail(d, p, JSON_E_TOKENS, "too many values");
 		struct json_tok *t = &toks[n];
@@ -504,22 +507,69 @@ int json_obj_dup(const struct json_doc *d, int obj)
 	return -1;
 }
 
+/* Whole numbers in any notation: 1796138679, 1796138679.0, 1.796138679e9,
+ * 17961386790e-1 are the same integer. Exact decimal arithmetic on the
+ * digits (no double rounding): the significant digits without trailing
+ * zeros, times a power of ten that must not be negative. */
 int json_get_int64(const struct json_doc *d, int i, int64_t *out)
 {
 	if (!valid_index(d, i) || d->toks[i].type != JSON_NUMBER)
 		return JSON_NUM_NOT_NUMBER;
 	const struct json_tok *t = &d->toks[i];
-	if (!(t->flags & JSON_F_INTEGER))
-		return JSON_NUM_NOT_INTEGER;
 	const char *s = d->js + t->start, *e = d->js + t->end;
 	int neg = *s == '-';
 	s += neg;
+	/* the mantissa's digits (the grammar was checked by the parser) */
+	const char *m0 = s, *dot = NULL;
+	while (s < e && (is_digit(*s) || *s == '.')) {
+		if (*s == '.')
+			dot = s;
+		s++;
+	}
+	const char *m1 = s;
+	long exp10 = 0;
+	if (s < e && (*s == 'e' || *s == 'E')) {
+		s++;
+		int eneg = *s == '-';
+		if (*s == '-' || *s == '+')
+			s++;
+		for (; s < e; s++)
+			if (exp10 < 100000)
+				exp10 = exp10 * 10 + (*s - '0');
+		if (eneg)
+			exp10 = -exp10;
+	}
+	if (dot)
+		exp10 -= (long)(m1 - dot - 1);
+	/* the digits without the point: no leading zeros; each trailing zero
+	 * moves into exp10 */
+	const char *a = m0, *b = m1;
+	while (a < b && (*a == '0' || *a == '.'))
+		a++;
+	while (b > a && (b[-1] == '0' || b[-1] == '.')) {
+		if (b[-1] == '0')
+			exp10++;
+		b--;
+	}
+	if (a == b) {
+		*out = 0;
+		return JSON_NUM_OK;
+	}
+	if (exp10 < 0)
+		return JSON_NUM_NOT_INTEGER;
 	uint64_t v = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; s < e; s++) {
-		unsigned dg = (unsigned)(*s - '0');
+	for (const char *q = a; q < b; q++) {
+		if (*q == '.')
+			continue;
+		unsigned dg = (unsigned)(*q - '0');
 		if (v > (lim - dg) / 10)
 			return JSON_NUM_RANGE;
 		v = v * 10 + dg;
+	}
+	for (long k = 0; k < exp10; k++) {
+		if (v > lim / 10)
+			return JSON_NUM_RANGE;
+		v *= 10;
 	}
 	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
 	return JSON_NUM_OK;

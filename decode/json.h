@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JSON_MAX_DEPTH 16     /* nesting of objects and arrays */
+#define JSON_MAX_DEPTH 64     /* nesting of objects and arrays (a Voice grant's nested params) */
 #define JSON_MAX_TOKENS 65535 /* a larger caller array is used only up to this */
 
 enum json_type {

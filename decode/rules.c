@@ -340,6 +340,15 @@ static void check_claims(struct ctx *c)
 	}
 }
 
+/* Member key of obj as the rules read an optional field: -1 when it is
+ * absent or null (helper libraries write "room": null for a field not set;
+ * Twilio takes it as absent). One rule for every optional grant field. */
+static int opt_get(const struct json_doc *p, int obj, const char *key)
+{
+	int i = json_obj_get(p, obj, key);
+	return i >= 0 && p->toks[i].type == JSON_NULL ? -1 : i;
+}
+
 struct sid_rule {
 	const char *field;   /* member name */
 	const char *prefix;  /* wanted SID prefix */
@@ -408,15 +417,15 @@ static void check_voice(struct ctx *c, int vg)
 {
 	const struct json_doc *p = &c->x->p;
 	check_rules(c, vg, "grants.voice", voice_rules, 1);
-	int in = json_obj_get(p, vg, "incoming");
-	int out = json_obj_get(p, vg, "outgoing");
+	int in = opt_get(p, vg, "incoming");
+	int out = opt_get(p, vg, "outgoing");
 	int allow = 0, app = 0;
 	if (in >= 0) {
 		if (p->toks[in].type != JSON_OBJECT) {
 			diag_add(c->d, CAUSE_GRANT_FIELD_INVALID, "use a VoiceGrant from a helper library",
 				 "'grants.voice.incoming' is %s, not an object", json_type_desc(p->toks[in].type));
 		} else {
-			int a = json_obj_get(p, in, "allow");
+			int a = opt_get(p, in, "allow");
 			if (a >= 0 && json_get_bool(p, a) < 0)
 				diag_add(c->d, CAUSE_GRANT_FIELD_INVALID, "set incomingAllow to true or false",
 					 "'grants.voice.incoming.allow' is %s, not a boolean", json_type_desc(p->toks[a].type));
@@ -431,7 +440,7 @@ static void check_voice(struct ctx *c, int vg)
 			check_rules(c, out, "grants.voice.outgoing", voice_out_rules, 1);
 			int as = json_obj_get(p, out, "application_sid");
 			app = as >= 0 && p->toks[as].type == JSON_STRING && p->toks[as].end > p->toks[as].start;
-			int prm = json_obj_get(p, out, "params");
+			int prm = opt_get(p, out, "params");
 			if (prm >= 0 && p->toks[prm].type != JSON_OBJECT)
 				diag_add(c->d, CAUSE_GRANT_FIELD_INVALID, "pass outgoingApplicationParams as an object",
 					 "'grants.voice.outgoing.params' is %s, not an object",
@@ -473,6 +482,7 @@ static void check_grants(struct ctx *c)
 		return;
 	}
 	int id = json_obj_get(p, g, "identity");
+	size_t nul_at = 0;
 	const char *id_fix = "set the identity option of the AccessToken (your user's id)";
 	if (id < 0)
 		diag_add(d, CAUSE_IDENTITY_MISSING, id_fix, "'grants.identity' is missing");
@@ -481,7 +491,13 @@ static void check_grants(struct ctx *c)
 			 json_type_desc(p->toks[id].type));
 	else if (p->toks[id].end == p->toks[id].start)
 		diag_add(d, CAUSE_IDENTITY_MISSING, id_fix, "'grants.identity' is empty");
-	else if (c->product == PRODUCT_VOICE) {
+	else if (token_str_has_nul(p, id, &nul_at)) {
+		/* never valid, whatever the product: servers cut or refuse it */
+		char pid[72];
+		text_printable(s->identity, pid, sizeof pid, 48);
+		diag_add(d, CAUSE_IDENTITY_INVALID, "remove the NUL character from the identity",
+			 "identity '%s' holds a NUL character (\\u0000) at position %zu", pid, nul_at);
+	} else if (c->product == PRODUCT_VOICE) {
 		long n = json_str_len(p, id);
 		const char *bad = NULL;
 		size_t at = 0;
@@ -542,7 +558,7 @@ static void check_grants(struct ctx *c)
 		else if (bit == GRANT_MASK(TASK_ROUTER))
 			check_rules(c, v, "grants.task_router", tr_rules, 2);
 		else if (bit == GRANT_MASK(VIDEO)) {
-			int room = json_obj_get(p, v, "room");
+			int room = opt_get(p, v, "room");
 			if (room >= 0 && p->toks[room].type != JSON_STRING)
 				diag_add(d, CAUSE_GRANT_FIELD_INVALID, "set the VideoGrant room to a room name or SID",
 					 "'grants.video.room' is %s, not a string", json_type_desc(p->toks[room].type));

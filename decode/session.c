@@ -277,6 +277,15 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	return emitted;
 }
 
+int session_end(struct session *s, int64_t now, session_emit_fn emit, void *ctx)
+{
+	int emitted = 0;
+	struct wire_event ev;
+	while (wire_end(&s->w, &ev))
+		emitted += on_token(s, &ev, now, emit, ctx);
+	return emitted;
+}
+
 int session_feed(struct session *s, const void *buf, size_t len, int64_t now, session_emit_fn emit,
 		 void *ctx)
 {

@@ -43,6 +43,9 @@ typedef int64_t (*session_clock_fn)(int precise);
 /* *passthrough: session_passthrough(s) after the feed. */
 int session_feed_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
 		       session_emit_fn emit, void *ctx, int *passthrough);
+/* The stream ended: judges what the decoder still held (wire_end), at
+ * time now. Returns the number of diagnoses emitted. Feed nothing after. */
+int session_end(struct session *s, int64_t now, session_emit_fn emit, void *ctx);
 /* The decoder's frame state for the per-write fast path (ws_frame_take,
  * decode/ws_frame.h): bytes ws_frame_take takes count as fed, with no clock
  * read; the caller takes the session's lock for it and feeds the rest with

@@ -31,7 +31,7 @@ int token_charset_ok(const char *t, size_t n)
 
 static const char *json_err_name(int rc)
 {
-	return rc == JSON_E_DEPTH ? "nested more than 16 levels" : rc == JSON_E_TOKENS ? "too many values" : NULL;
+	return rc == JSON_E_DEPTH ? "nested more than 64 levels" : rc == JSON_E_TOKENS ? "too many values" : NULL;
 }
 
 /* 0 when tok splits, decodes and parses; else -1 with why[] set (malformed). */
@@ -177,9 +177,50 @@ int token_member_str(const struct json_doc *d, int obj, const char *key, char *b
 	int v = json_obj_get(d, obj, key);
 	if (cap)
 		buf[0] = 0;
-	if (v >= 0 && d->toks[v].type == JSON_STRING)
-		json_str_copy(d, v, buf, cap);
+	if (v < 0 || d->toks[v].type != JSON_STRING || !cap)
+		return v;
+	long n = json_str_copy(d, v, buf, cap);
+	size_t have = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : strlen(buf);
+	if (!memchr(buf, 0, have))
+		return v;
+	/* a \u0000 inside: the whole string is kept, each NUL written as the
+	 * six characters \u0000, so that a check sees a value that is not
+	 * the part before it ('alice' of "alice\u0000bob"), and every output
+	 * shows it escaped; cut at a whole escape or character */
+	char tmp[256];
+	size_t m = have < sizeof tmp ? have : sizeof tmp;
+	memcpy(tmp, buf, m);
+	size_t o = 0, boundary = 0, i = 0;
+	for (; i < m; i++) {
+		if (((unsigned char)tmp[i] & 0xc0) != 0x80)
+			boundary = o; /* a character starts here */
+		size_t need = tmp[i] ? 1 : 6;
+		if (o + need >= cap)
+			break;
+		if (tmp[i])
+			buf[o++] = tmp[i];
+		else {
+			memcpy(buf + o, "\\u0000", 6);
+			o += 6;
+		}
+	}
+	if (i < m && i > 0 && ((unsigned char)tmp[i] & 0xc0) == 0x80)
+		o = boundary; /* stopped inside a character */
+	buf[o] = 0;
 	return v;
+}
+
+int token_str_has_nul(const struct json_doc *d, int v, size_t *at)
+{
+	if (v < 0 || d->toks[v].type != JSON_STRING || !(d->toks[v].flags & JSON_F_ESCAPED))
+		return 0;
+	char buf[1024];
+	long n = json_str_copy(d, v, buf, sizeof buf);
+	size_t have = n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1;
+	const char *z = memchr(buf, 0, have);
+	if (z && at)
+		*at = (size_t)(z - buf);
+	return z != NULL;
 }
 
 void token_fingerprint(const char *tok, size_t len, char out[24])

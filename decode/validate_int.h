@@ -45,7 +45,13 @@ int token_charset_ok(const char *t, size_t n);
 int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t whycap);
 /* Copies string member key of obj, "" when absent or not a string.
  * Returns the member's value index or -1. */
+/* A NUL (\u0000) inside string member key is kept, written as the six
+ * characters \u0000 (never a C string cut short: 'alice\u0000bob' is not
+ * 'alice'). */
 int token_member_str(const struct json_doc *d, int obj, const char *key, char *buf, size_t cap);
+/* Non-zero when string token v holds a NUL once unescaped (its first 1 KiB);
+ * *at: its position. */
+int token_str_has_nul(const struct json_doc *d, int v, size_t *at);
 /* "sha256:" and the first 16 hex digits of the token's SHA-256. */
 void token_fingerprint(const char *tok, size_t len, char out[24]);
 /* The GRANT_MASK() bit of the grant named by key (a member name), 0 unknown. */

@@ -19,6 +19,8 @@ static void http_request_reset(struct wire *w)
 	w->hs = HS_REQLINE;
 	w->line_len = 0;
 	w->line_over = 0;
+	w->fold_pending = 0;
+	w->fold_len = 0;
 	w->is_sip = w->is_get = w->is_connect = w->is_h2 = 0;
 	w->sip_msg = NULL;
 	w->path_hint = HINT_NONE;
@@ -460,6 +462,17 @@ static void header_line(struct wire *w, size_t n)
 	}
 }
 
+/* Reads the pending (unfolded) header line buf[0..fold_len). */
+static void header_flush(struct wire *w)
+{
+	size_t ln = w->fold_len;
+	w->fold_pending = 0;
+	w->fold_len = 0;
+	w->line_len = 0;
+	wire_job_start(w, ln, 0, "header", "JWT in a header");
+	header_line(w, ln);
+}
+
 /* The empty line after the headers. */
 static void headers_end(struct wire *w)
 {
@@ -557,6 +570,17 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 	switch (w->hs) {
 	case HS_REQLINE:
 	case HS_HEADERS: {
+		if (w->fold_pending && w->line_len == w->fold_len) {
+			/* the first byte after a header line: SP or HT continues
+			 * it (the fold's CRLF dropped, its whitespace kept as the
+			 * separator), anything else ends it */
+			if (p[0] == ' ' || p[0] == '\t') {
+				w->fold_pending = 0;
+			} else {
+				header_flush(w);
+				return 0; /* its job runs before buf is reused */
+			}
+		}
 		used = line_take(w, p, n, &done);
 		if (!done)
 			return used;
@@ -564,6 +588,8 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 			set_err(w, WIRE_E_LIMIT);
 			w->line_over = 0;
 			w->line_len = 0;
+			w->fold_pending = 0;
+			w->fold_len = 0;
 			if (w->hs == HS_REQLINE)
 				w->hs = HS_HEADERS; /* the request line is lost; its headers follow */
 			return used;
@@ -589,8 +615,10 @@ static size_t http_step(struct wire *w, const unsigned char *p, size_t n)
 			headers_end(w);
 			return used;
 		}
-		wire_job_start(w, ln, 0, "header", "JWT in a header");
-		header_line(w, ln);
+		/* read when the next line shows it is not folded */
+		w->line_len = ln;
+		w->fold_len = ln;
+		w->fold_pending = 1;
 		return used;
 	}
 	case HS_BODY:
@@ -676,6 +704,45 @@ static void detect(struct wire *w, const unsigned char *p)
 	} else {
 		raw_start(w, '\n');
 	}
+}
+
+/* At the end of the stream, what a delimiter would have closed is closed by
+ * feeding one: the line ending of a pending header or request line (and
+ * the blank line after it), the byte after a JWT candidate of an unknown
+ * text stream; a body cut short is scanned as far as it came. */
+int wire_end(struct wire *w, struct wire_event *ev)
+{
+	memset(ev, 0, sizeof *ev);
+	if (!w->ended) {
+		w->ended = 1;
+		w->end_left = 0;
+		if (w->mode == WM_RAW && w->raw_cand) {
+			w->end_p = "\n";
+			w->end_left = 1;
+		} else if (w->mode == WM_HTTP && (w->hs == HS_REQLINE || w->hs == HS_HEADERS) &&
+			   (w->line_len || w->fold_pending)) {
+			w->end_p = "\r\n\r\n";
+			w->end_left = 4;
+		} else if (w->mode == WM_HTTP && (w->hs == HS_BODY || w->hs == HS_CHUNK_DATA) && w->body_scan &&
+			   w->body_len && !w->job.active) {
+			wire_job_start(w, w->body_len, 1, "body", "JWT in an HTTP body");
+			http_request_reset(w);
+		}
+	}
+	if (w->job.active && job_next(w, ev))
+		return 1;
+	while (w->end_left) {
+		ssize_t r = wire_feed(w, w->end_p, w->end_left, ev);
+		if (r < 0) {
+			w->end_left = 0;
+			break;
+		}
+		w->end_p += r;
+		w->end_left -= (size_t)r;
+		if (ev->kind != WIRE_EV_NONE)
+			return 1;
+	}
+	return 0;
 }
 
 ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event *ev)

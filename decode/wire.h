@@ -76,6 +76,12 @@ void wire_release(struct wire *w);
  * entry. */
 ssize_t wire_feed(struct wire *w, const void *buf, size_t len, struct wire_event *ev);
 
+/* The stream ended (the connection closed, the file ended): what is still
+ * pending is judged as if a delimiter had come (a JWT at the very end of an
+ * unknown text stream, a last header line with no line end). Call until it
+ * returns 0: 1 with an event in ev each time. Feed nothing after it. */
+int wire_end(struct wire *w, struct wire_event *ev);
+
 /* Non-zero once the decoder knows no token can follow on this connection
  * (e.g. an unknown binary protocol): callers may stop feeding it. */
 int wire_passthrough(const struct wire *w);

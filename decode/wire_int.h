@@ -85,6 +85,15 @@ struct wire {
 	enum http_state hs;
 	size_t line_len;
 	int line_over;         /* the current line exceeded WIRE_LINE_MAX: being skipped */
+	/* header unfolding (RFC 3261 7.3.1, RFC 7230 3.2.4 obs-fold): a header
+	 * line is read only once the next line's first byte shows it does not
+	 * continue (SP or HT); buf[0..fold_len) holds it, without its CRLF */
+	int fold_pending;
+	size_t fold_len;
+	/* end of stream (wire_end): the bytes that close what is pending */
+	int ended;
+	const char *end_p;
+	size_t end_left;
 	int requests;          /* requests seen on this connection */
 	int is_sip, is_get, is_connect, is_h2;
 	const char *sip_msg;   /* "register", "invite", ... */

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,19 +24,41 @@ int fd_id_same(int fd, const struct fd_id *id)
 	return fd_id_get(fd, &now) == 0 && now.dev == id->dev && now.ino == id->ino && now.type == id->type;
 }
 
-int fd_above_std(int fd)
+int fd_place_high(int fd)
 {
-	if (fd < 0 || fd > 2)
+	if (fd < 0)
 		return fd;
 	int saved = errno;
-	int nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (nfd < 0)
+	struct rlimit rl;
+	long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (long)rl.rlim_cur : 1024;
+	if (lim > 4096)
+		lim = 4096; /* a higher number grows the kernel's fd table for nothing */
+	/* the top eighth of the range below the soft limit, where programs
+	 * that count on free low numbers (3 and up) never look */
+	long from = lim - 1 - lim / 8;
+	if (from < 3)
+		from = 3;
+	int nfd = fd >= from ? fd : fcntl(fd, F_DUPFD_CLOEXEC, (int)from);
+	if (nfd < 0) {
 		saved = errno;
-	close(fd);
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (nfd != fd)
+		close(fd);
+	/* never the host's last free descriptor: one more must still be
+	 * available (else the host's next open would fail because of us) */
+	int probe = fcntl(nfd, F_DUPFD_CLOEXEC, 0);
+	if (probe < 0) {
+		close(nfd);
+		errno = EMFILE;
+		return -1;
+	}
+	close(probe);
 	errno = saved;
 	return nfd;
 }
-
 
 void fd_watch_set(struct fd_watch *w, int fd, const struct fd_id *id)
 {

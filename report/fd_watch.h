@@ -17,9 +17,13 @@ struct fd_id {
 int fd_id_get(int fd, struct fd_id *id);
 /* 1 when fd is still the file id describes. */
 int fd_id_same(int fd, const struct fd_id *id);
-/* fd moved to a number >= 3 (close-on-exec): a daemon that closes 0, 1, 2
- * and opens /dev/null three times expects to get them back. */
-int fd_above_std(int fd);
+/* A descriptor a sink opened (fd, which it owns), moved (close-on-exec) to
+ * a high number: the top eighth below the soft RLIMIT_NOFILE (at most 4096),
+ * never a low one a program expects free (a daemon reopening 0-2, bash's
+ * `>&3`, a subprocess's pass_fds), and never the host's last free one (fd
+ * is closed and -1 returned, errno EMFILE, when no other is left). The new
+ * number, or -1 (fd closed). */
+int fd_place_high(int fd);
 
 /* A sink's fd and what the host did to it. Read from any thread without a
  * lock (the close hook); written under the reporter's lock, except lost. */

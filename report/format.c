@@ -106,6 +106,60 @@ static size_t utf8_seq(const unsigned char *s, size_t avail, unsigned *cp)
 	return len;
 }
 
+/* Code points that must never reach a terminal or a log viewer raw: C0
+ * controls, DEL, C1 controls (U+0080-U+009F), the bidi embeddings,
+ * overrides and isolates (U+202A-U+202E, U+2066-U+2069) and marks (U+200E,
+ * U+200F, U+061C), and the line and paragraph separators U+2028/U+2029
+ * (which end a line in some viewers and in JavaScript). Every formatter,
+ * text, key=value and JSON, escapes exactly these (one rule, one place). */
+int report_cp_unsafe(unsigned cp)
+{
+	return cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c ||
+	       cp == 0x2028 || cp == 0x2029;
+}
+
+/* cp as text: \xNN below U+0100, else \uNNNN. */
+static void text_esc(struct sb *b, unsigned cp)
+{
+	if (cp < 0x100)
+		sb_printf(b, "\\x%02x", cp);
+	else
+		sb_printf(b, "\\u%04x", cp);
+}
+
+size_t report_escape(char *out, size_t cap, const char *in, size_t max)
+{
+	struct sb b;
+	sb_init(&b, out, cap);
+	const unsigned char *s = (const unsigned char *)(in ? in : "");
+	size_t len = strlen((const char *)s), i = 0;
+	while (i < len && !b.over) {
+		unsigned cp;
+		size_t k = utf8_seq(s + i, len - i, &cp);
+		if (i + (k ? k : 1) > max) {
+			sb_puts(&b, "...");
+			break;
+		}
+		size_t keep = b.n;
+		if (!k) {
+			sb_printf(&b, "\\x%02x", s[i]);
+			k = 1;
+		} else if (report_cp_unsafe(cp) && !(cp == '\n' && i + 1 == len)) {
+			text_esc(&b, cp);
+		} else {
+			sb_put(&b, (const char *)s + i, k);
+		}
+		if (b.over) { /* never half an escape or half a character */
+			sb_truncate(&b, keep);
+			b.over = 1;
+			break;
+		}
+		i += k;
+	}
+	return b.n;
+}
+
 /* ---- JSON ----------------------------------------------------------------- */
 
 /* A JSON string of at most max input bytes of s (cut at a character
@@ -130,7 +184,10 @@ static void json_str(struct sb *b, const char *str, size_t max)
 			continue;
 		}
 		if (k > 1) {
-			sb_put(b, (const char *)s + i, k);
+			if (report_cp_unsafe(cp))
+				sb_printf(b, "\\u%04x", cp);
+			else
+				sb_put(b, (const char *)s + i, k);
 			i += k;
 			continue;
 		}
@@ -328,7 +385,6 @@ size_t report_format_json(char *buf, size_t cap, const struct diag *d, const str
  * cannot move the cursor or recolour the user's terminal. */
 static void text_str(struct sb *b, const char *str, size_t max)
 {
-	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)(str ? str : "");
 	size_t len = strlen((const char *)s), i = 0;
 	while (i < len && !b->over) {
@@ -341,9 +397,8 @@ static void text_str(struct sb *b, const char *str, size_t max)
 		if (!k) {
 			sb_puts(b, "\xef\xbf\xbd");
 			i++;
-		} else if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
-			char e[4] = {'\\', 'x', hex[(cp >> 4) & 15], hex[cp & 15]};
-			sb_put(b, e, 4);
+		} else if (report_cp_unsafe(cp)) {
+			text_esc(b, cp);
 			i += k;
 		} else {
 			sb_put(b, (const char *)s + i, k);
@@ -561,7 +616,14 @@ static void kv_val(struct sb *b, const char *str, size_t max)
 		}
 		unsigned cp;
 		size_t k = utf8_seq(s + i, len - i, &cp);
-		if (k > 1 && cp >= 0xa0) {
+		if (k > 1 && report_cp_unsafe(cp)) {
+			if (i + k > max) {
+				sb_puts(b, "...");
+				break;
+			}
+			text_esc(b, cp);
+			i += k;
+		} else if (k > 1) {
 			if (i + k > max) {
 				sb_puts(b, "...");
 				break;

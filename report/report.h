@@ -40,12 +40,25 @@ size_t report_format_text_ex(char *buf, size_t cap, const struct diag *d, const 
 			     const char *prefix, int color, enum severity min_sev);
 size_t report_format_kv_ex(char *buf, size_t cap, const struct diag *d, const struct conn_info *ci,
 			   enum severity min_sev);
+/* Non-zero for a code point every text output escapes (report/format.c:
+ * C0, DEL, C1, bidi controls, U+2028/U+2029). */
+int report_cp_unsafe(unsigned cp);
+/* Untrusted text (a configuration value, a whole warning line) made safe
+ * for a terminal or a log: at most max bytes of in, cut at a character
+ * boundary ("..." then), the report_cp_unsafe code points as \xNN or
+ * \uNNNN, invalid UTF-8 bytes as \xNN; one '\n' that ends in is kept. Into
+ * out (cap bytes, NUL-terminated, an escape never cut); returns the length. */
+size_t report_escape(char *out, size_t cap, const char *in, size_t max);
 /* The verdict's description: "Twilsock: Unauthorized" for 51215, ... ; "" for 0. */
 const char *report_code_text(int code);
 
 /* How sinks write: write(2), or the shim's pointer to the real libc write
  * (so its own hooks are bypassed). */
 typedef ssize_t (*report_write_fn)(int fd, const void *buf, size_t len);
+/* One write(2) through write_fn (NULL: write) that never raises SIGXFSZ or
+ * SIGPIPE in the host: both blocked on this thread for the call, one it
+ * raised consumed (report/sink.c). Returns what the write returned. */
+ssize_t report_write_nosig(report_write_fn write_fn, int fd, const void *buf, size_t len);
 /* Writes all of buf with write_fn (NULL: write(2)), retrying on EINTR and
  * partial writes. 0, or -1 with errno set. */
 /* The wall clock in seconds: 0, or -1 when it cannot be read (with a
@@ -142,10 +155,15 @@ int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn,
  * headers only, the header is "<PRI>tokshim[PID]: " instead. */
 int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err);
 
-/* JSON lines appended to path (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOCTTY,
- * 0644; opened O_NONBLOCK so a FIFO cannot block, then made blocking), one
- * write per line so several processes can share the file. Only a regular
- * file is accepted. When the host closed the fd (fd_closed) or it is no
+/* JSON lines appended to path. Checked at open without opening it (a
+ * regular file owned by the user or root, not a symbolic link; or a name
+ * in an existing directory); the file is opened at the first record
+ * (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC|O_NOCTTY|O_NOFOLLOW, mode 0600 when
+ * created; O_NONBLOCK so a FIFO cannot block, then made blocking; the same
+ * checks on what was opened) at a high descriptor number (fd_place_high).
+ * One write per line so several processes can share the file; a record cut
+ * short (a full disk, RLIMIT_FSIZE: never a SIGXFSZ) is truncated away and
+ * counted as dropped. When the host closed the fd (fd_closed) or it is no
  * longer that file (checked before each record), the path is opened again. */
 int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
 

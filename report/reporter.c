@@ -64,17 +64,18 @@ static void warn_fd(struct reporter *r, const char *fmt, ...)
 		r->warn_dropped++;
 		return;
 	}
-	char buf[512];
-	int n = snprintf(buf, sizeof buf, "%s[%d]: warning: ", r->ident, (int)getpid());
-	if (n < 0 || (size_t)n >= sizeof buf)
-		return;
+	char msg[400], buf[700];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (m < 0)
 		return;
-	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+	int n = snprintf(buf, sizeof buf, "%s[%d]: warning: ", r->ident, (int)getpid());
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return;
+	/* the message quotes configuration values: escaped as a whole */
+	size_t len = (size_t)n + report_escape(buf + n, sizeof buf - (size_t)n - 1, msg, sizeof msg);
 	buf[len++] = '\n';
 	if (report_write_polled(r->write_fn, atomic_load(&r->err_fd), buf, len) < 0)
 		r->warn_dropped++;
@@ -227,18 +228,26 @@ int reporter_output_valid(const char *spec, struct tk_error *err)
 static void parse_output(struct reporter *r, const struct reporter_options *o)
 {
 	const char *p = o->output && o->output[0] ? o->output : "stderr";
-	int none = 0;
+	int none = 0, bad = 0;
+	char first[300] = "";
+	/* one warning for the variable, not one per bad entry: the first
+	 * problem and how many entries were ignored */
+#define BAD(...)                                                              \
+	do {                                                                  \
+		if (!bad++)                                                   \
+			snprintf(first, sizeof first, __VA_ARGS__);           \
+	} while (0)
 	struct output_item it;
 	while (output_next(&p, &it)) {
 		struct sink s;
 		struct tk_error err = {0};
 		int rc;
 		if (it.kind == OUT_TOO_LONG) {
-			warn_fd(r, "TOKSHIM_OUTPUT: entry too long, ignored");
+			BAD("an entry is too long");
 			continue;
 		}
 		if (r->nsinks >= REPORTER_MAX_SINKS) {
-			warn_fd(r, "TOKSHIM_OUTPUT: more than %d sinks, '%s' ignored", REPORTER_MAX_SINKS, it.item);
+			BAD("more than %d sinks: '%.200s'", REPORTER_MAX_SINKS, it.item);
 			continue;
 		}
 		switch (it.kind) {
@@ -269,16 +278,20 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 			rc = sink_json_open(&s, it.arg, r->write_fn, &err);
 			break;
 		default:
-			warn_fd(r, "TOKSHIM_OUTPUT: unknown sink '%s' (stderr, syslog, syslog:cee, json:PATH, none), ignored",
-				it.item);
+			BAD("unknown sink '%.200s' (stderr, syslog, syslog:cee, json:PATH, none)", it.item);
 			continue;
 		}
 		if (rc < 0) {
-			warn_fd(r, "TOKSHIM_OUTPUT: %s, ignored", err.msg);
+			BAD("%s", err.msg);
 			continue;
 		}
 		add_sink(r, &s);
 	}
+#undef BAD
+	if (bad == 1)
+		warn_fd(r, "TOKSHIM_OUTPUT: %s, ignored", first);
+	else if (bad > 1)
+		warn_fd(r, "TOKSHIM_OUTPUT: %d entries ignored, the first: %s", bad, first);
 	if (!r->nsinks && !none) {
 		struct sink s;
 		if (sink_text_open(&s, atomic_load(&r->err_fd), r->write_fn, r->ident, o->color, NULL) == 0)

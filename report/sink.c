@@ -12,19 +12,58 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
+
+/* One write that raises no signal the host did not ask for: SIGXFSZ (a
+ * file at RLIMIT_FSIZE) and SIGPIPE (a pipe with no reader) are blocked on
+ * this thread for the call, and one the write itself raised is taken back
+ * (one that was pending before stays, for the host). errno is the
+ * write's (EFBIG, EPIPE). */
+ssize_t report_write_nosig(report_write_fn write_fn, int fd, const void *buf, size_t len)
+{
+	sigset_t block, old, before, after;
+	sigemptyset(&block);
+	sigaddset(&block, SIGXFSZ);
+	sigaddset(&block, SIGPIPE);
+	int masked = pthread_sigmask(SIG_BLOCK, &block, &old) == 0;
+	if (masked && sigpending(&before) != 0)
+		sigemptyset(&before);
+	ssize_t n = write_fn ? write_fn(fd, buf, len) : write(fd, buf, len);
+	int saved = errno;
+	if (masked) {
+		if (sigpending(&after) == 0) {
+			static const int sigs[] = {SIGXFSZ, SIGPIPE};
+			for (size_t i = 0; i < 2; i++) {
+				if (sigismember(&after, sigs[i]) == 1 && sigismember(&before, sigs[i]) != 1) {
+					sigset_t one;
+					sigemptyset(&one);
+					sigaddset(&one, sigs[i]);
+					struct timespec zero = {0, 0};
+					while (sigtimedwait(&one, NULL, &zero) < 0 && errno == EINTR)
+						;
+				}
+			}
+		}
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	}
+	errno = saved;
+	return n;
+}
 
 int report_write_all(report_write_fn write_fn, int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len) {
-		ssize_t n = write_fn ? write_fn(fd, p, len) : write(fd, p, len);
+		ssize_t n = report_write_nosig(write_fn, fd, p, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -84,7 +123,7 @@ int report_write_polled(report_write_fn write_fn, int fd, const void *buf, size_
 			if (!fd_writable(fd))
 				return -1;
 			ssize_t n = sock ? send(fd, p, chunk, MSG_DONTWAIT | MSG_NOSIGNAL)
-				    : write_fn ? write_fn(fd, p, chunk) : write(fd, p, chunk);
+				    : report_write_nosig(write_fn, fd, p, chunk);
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;

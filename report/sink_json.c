@@ -1,6 +1,9 @@
 /* The json:PATH sink: the SPEC.md diagnosis object, one line per record,
  * appended to a regular file with one write per line (several processes
- * may share it); opened again when the host took its fd (fd_watch). */
+ * may share it), whole or not at all; the file is opened at the first
+ * record (none at load: no descriptor taken from a host that never
+ * reports), at a high descriptor number, and opened again when the host
+ * took its fd (fd_watch). */
 #include "report/sink_int.h"
 
 #include <errno.h>
@@ -24,20 +27,38 @@ struct json_state {
 	char buf[REPORT_RECORD_MAX];
 };
 
+/* A file the sink may append to: a regular file owned by this user (the
+ * effective uid) or root; NULL, else why not. */
+static const char *json_file_refused(const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode))
+		return "not a regular file";
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return "owned by another user";
+	return NULL;
+}
+
 /* Opens path for appending without ever blocking (a FIFO would block a
- * plain open until a reader comes): a regular file only. */
+ * plain open until a reader comes) and without following a symbolic link
+ * another user may have planted (O_NOFOLLOW; a dangling one is not
+ * followed to create a file either); a new file is made 0600 (it holds
+ * identities). Then moved to a high descriptor number (fd_place_high). */
 static int json_open_path(const char *path, struct fd_id *id, struct tk_error *err)
 {
-	int fd = fd_above_std(open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0644));
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		if (errno == ENXIO) /* a FIFO with no reader */
 			tk_error_set(err, "cannot open '%s': not a regular file", path);
+		else if (errno == ELOOP)
+			tk_error_set(err, "cannot open '%s': a symbolic link (name the file itself)", path);
 		else
 			tk_error_set(err, "cannot open '%s': %s", path, strerror(errno));
 		return -1;
 	}
-	if (fd_id_get(fd, id) < 0 || id->type != S_IFREG) {
-		tk_error_set(err, "cannot open '%s': not a regular file", path);
+	struct stat st;
+	const char *why = fstat(fd, &st) != 0 ? "cannot stat it" : json_file_refused(&st);
+	if (why) {
+		tk_error_set(err, "cannot open '%s': %s", path, why);
 		close(fd);
 		return -1;
 	}
@@ -47,11 +68,58 @@ static int json_open_path(const char *path, struct fd_id *id, struct tk_error *e
 		close(fd);
 		return -1;
 	}
+	if ((fd = fd_place_high(fd)) < 0 || fd_id_get(fd, id) < 0) {
+		tk_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	return fd;
 }
 
-/* The fd to write to, opened again when the host took the old one; -1:
- * drop the record. */
+/* At load, without opening (the file is opened at the first record): the
+ * path must be usable then. NULL, else why not (err set). */
+static int json_path_check(const char *path, struct tk_error *err)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		const char *why = S_ISLNK(st.st_mode) ? "a symbolic link (name the file itself)" : json_file_refused(&st);
+		if (why) {
+			tk_error_set(err, "cannot open '%s': %s", path, why);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOENT) {
+		tk_error_set(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	/* to be created: its directory must be there */
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t n = slash ? (size_t)(slash - path) : 0;
+	if (n >= sizeof dir) {
+		tk_error_set(err, "cannot open '%s': path too long", path);
+		return -1;
+	}
+	if (!slash)
+		memcpy(dir, ".", 2);
+	else if (n == 0)
+		memcpy(dir, "/", 2);
+	else {
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	}
+	errno = 0;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		tk_error_set(err, "cannot open '%s': %s", path, strerror(errno ? errno : ENOTDIR));
+		return -1;
+	}
+	return 0;
+}
+
+/* The fd to write to: opened at the first record, and again when the host
+ * took the old one; -1: drop the record. */
 static int json_fd(struct json_state *j)
 {
 	/* a number that is the host's now is forgotten, never closed */
@@ -65,6 +133,27 @@ static int json_fd(struct json_state *j)
 	return fd;
 }
 
+/* A record is whole or absent: one write; when it was cut short (ENOSPC,
+ * RLIMIT_FSIZE, EIO) the file is truncated back to where the record began,
+ * unless another writer has appended since (then the cut record stays: the
+ * next line starts after a newline we add when we can). */
+static int json_append(struct json_state *j, int fd, const char *buf, size_t n)
+{
+	ssize_t w;
+	do
+		w = report_write_nosig(j->write_fn, fd, buf, n);
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)n)
+		return 0;
+	if (w > 0) {
+		struct stat st;
+		off_t end = lseek(fd, 0, SEEK_CUR);
+		if (end >= w && fstat(fd, &st) == 0 && st.st_size == end)
+			(void)!ftruncate(fd, end - w);
+	}
+	return -1;
+}
+
 static int json_write(struct sink *s, const struct diag *d, const struct conn_info *ci)
 {
 	struct json_state *j = s->state;
@@ -74,7 +163,7 @@ static int json_write(struct sink *s, const struct diag *d, const struct conn_in
 		return -1;
 	}
 	size_t n = report_format_json(j->buf, sizeof j->buf, d, ci);
-	if (n && report_write_all(j->write_fn, fd, j->buf, n) < 0) {
+	if (n && json_append(j, fd, j->buf, n) < 0) {
 		s->dropped++;
 		return -1;
 	}
@@ -140,20 +229,19 @@ int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, s
 		tk_error_set(err, "cannot open 'json' sink: out of memory");
 		return -1;
 	}
-	struct fd_id id;
-	int fd = json_open_path(path, &id, err);
-	if (fd < 0) {
+	if (json_path_check(copy, err) < 0) {
 		free(copy);
 		return -1;
 	}
 	struct json_state *j = calloc(1, sizeof *j);
 	if (!j) {
 		tk_error_set(err, "cannot open 'json' sink: out of memory");
-		close(fd);
 		free(copy);
 		return -1;
 	}
-	fd_watch_set(&j->w, fd, &id);
+	/* no descriptor until the first record */
+	atomic_init(&j->w.fd, -1);
+	atomic_init(&j->w.lost, 0);
 	j->write_fn = write_fn;
 	j->path = copy;
 	s->state = j;

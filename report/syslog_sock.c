@@ -27,7 +27,7 @@ static int syslog_connect(struct syslog_sock *sk)
 {
 	static const int types[] = {SOCK_DGRAM, SOCK_STREAM};
 	for (size_t i = 0; i < 2; i++) {
-		int fd = fd_above_std(socket(AF_UNIX, types[i] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+		int fd = fd_place_high(socket(AF_UNIX, types[i] | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 		if (fd < 0)
 			return -1;
 		/* AF_UNIX: connect does not wait; EAGAIN when the backlog is full */

@@ -65,34 +65,47 @@ static int key_fd(conn_key key)
  * and poisons the slot (slot_poison) instead of spinning for ever. */
 #define SLOT_WAIT_NS 20000000L
 
-/* The caller's thread id, the lock word of a slot it holds (fast.h's
- * shim_take holds it as 1 for a few loads). */
+/* The lock word of a slot the caller holds (fast.h's shim_take holds it as
+ * 1 for a few loads): its thread id once known, else an id made from the
+ * address of its thread-local storage, above any thread id (pid_max is at
+ * most 2^22). The thread id costs a system call, which the write path must
+ * not add (a host's seccomp filter): it is learnt on the report path
+ * (conn_learn_tid). */
 static __thread int my_tid __attribute__((tls_model("initial-exec")));
+#define PSEUDO_TID 0x40000000
 
-static int self_tid(void)
+static int self_id(void)
 {
 	if (__builtin_expect(!my_tid, 0)) {
-		int saved = errno;
-		int tid = (int)syscall(SYS_gettid);
-		/* a vfork child runs on its parent thread's memory, TLS included:
-		 * caching its tid there would name a dead thread after it exits */
-		if (!shim_vfork_child())
-			my_tid = tid;
-		errno = saved;
-		return tid;
+		uintptr_t a = (uintptr_t)&my_tid;
+		return PSEUDO_TID | (int)((a ^ (a >> 30)) >> 4 & 0x3fffffff);
 	}
 	return my_tid;
 }
 
+void conn_learn_tid(void)
+{
+	if (my_tid)
+		return;
+	int saved = errno;
+	int tid = (int)syscall(SYS_gettid);
+	/* a vfork child runs on its parent thread's memory, TLS included:
+	 * caching its tid there would name a dead thread after it exits */
+	if (tid > 1 && tid < PSEUDO_TID && !shim_vfork_child())
+		my_tid = tid;
+	errno = saved;
+}
+
 /* The holder of a lock word is gone: this thread itself (a signal handler
- * jumped out of a hook), or a thread that no longer exists. */
+ * jumped out of a hook), or a thread that no longer exists (known only for
+ * a holder whose thread id is known; else the wait's time limit decides). */
 static int owner_gone(int owner)
 {
 	if (owner <= 1)
 		return 0;
-	if (owner == self_tid())
+	if (owner == self_id())
 		return 1;
-	if (shim_vfork_child())
+	if (owner >= PSEUDO_TID || shim_vfork_child())
 		return 0; /* tgkill(child's pid, parent's tid) would say ESRCH wrongly */
 	int saved = errno;
 	int gone = syscall(SYS_tgkill, (int)getpid(), owner, 0) != 0 && errno == ESRCH;
@@ -104,7 +117,7 @@ static int owner_gone(int owner)
  * SLOT_WAIT_NS. One atomic exchange when it is free. */
 static int slot_lock(struct conn *c)
 {
-	int me = self_tid();
+	int me = self_id();
 	if (__builtin_expect(!atomic_exchange_explicit(&c->lock, me, memory_order_acquire), 1))
 		return 1;
 	unsigned spins = 0;
@@ -158,7 +171,7 @@ static void slot_poison(struct conn *c, conn_key key)
 
 static int slot_trylock(struct conn *c)
 {
-	return !atomic_exchange_explicit(&c->lock, self_tid(), memory_order_acquire);
+	return !atomic_exchange_explicit(&c->lock, self_id(), memory_order_acquire);
 }
 
 static void state_free(struct conn *c);
@@ -243,11 +256,13 @@ static void state_reset(struct conn *c, const char *library, int tls)
 struct conn *conn_add(conn_key key, const char *library, int tls)
 {
 	struct conn *c = conn_find(key);
+	int fd = key_fd(key);
 	if (c) {
 		state_reset(c, library, tls);
+		if (fd >= 0)
+			c->fd = fd;
 		return c;
 	}
-	int fd = key_fd(key);
 	if (fd >= CONN_FD_MAX)
 		return NULL;
 	size_t h = key_hash(key);
@@ -384,26 +399,50 @@ void conn_set_peer_fd(struct conn *c, int fd)
 		conn_set_peer_addr(c, (struct sockaddr *)&ss, len);
 }
 
-void conn_set_ident(struct conn *c, int fd)
+/* A connect to 0.0.0.0 or [::] reaches a local address: the peer the
+ * kernel names then differs from the one recorded; the port must match. */
+static int peer_unspecified_same_port(const struct conn *c, unsigned short port)
 {
-	struct stat st;
-	c->ident = fd >= 0 && fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-	if (c->ident) {
-		c->dev = (uint64_t)st.st_dev;
-		c->ino = (uint64_t)st.st_ino;
-	}
+	return port == c->port && (!strncmp(c->peer, "0.0.0.0:", 8) || !strncmp(c->peer, "[::]:", 5));
 }
 
+/* The first time: fd must be a stream socket whose peer is the address it
+ * connected to (recorded without a system call at connect), then its
+ * device and inode are kept; later, they must match. Only called when
+ * there is something to report. */
 int conn_ident_ok(struct conn *c)
 {
 	struct stat st;
 	if (c->gone)
 		return 0;
-	if (!c->ident || key_fd(atomic_load_explicit(&c->key, memory_order_relaxed)) < 0)
+	if (key_fd(atomic_load_explicit(&c->key, memory_order_relaxed)) < 0)
 		return 1;
-	if (fstat(c->fd, &st) != 0 || (uint64_t)st.st_dev != c->dev || (uint64_t)st.st_ino != c->ino)
+	if (shim_vfork_child() || c->fd < 0 || fstat(c->fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
 		c->gone = 1;
-	return !c->gone;
+		return 0;
+	}
+	if (c->ident) {
+		if ((uint64_t)st.st_dev != c->dev || (uint64_t)st.st_ino != c->ino)
+			c->gone = 1;
+		return !c->gone;
+	}
+	int type = 0;
+	socklen_t tl = sizeof type;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char peer[sizeof c->peer];
+	unsigned short port = 0;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM ||
+	    getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    !conn_format_addr((struct sockaddr *)&ss, len, peer, sizeof peer, &port) ||
+	    (c->peer[0] && strcmp(peer, c->peer) != 0 && !peer_unspecified_same_port(c, port))) {
+		c->gone = 1;
+		return 0;
+	}
+	c->ident = 1;
+	c->dev = (uint64_t)st.st_dev;
+	c->ino = (uint64_t)st.st_ino;
+	return 1;
 }
 
 void conn_set_host(struct conn *c, const char *host, size_t n)

@@ -262,7 +262,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 		int saved = errno;
 		conn_key key = key_ffi(h->group, h->d.args[h->d.conn], arg_bits(h->d.args[h->d.conn], args[h->d.conn]));
 		if (key)
-			conn_forget(key);
+			shim_conn_close(key);
 		errno = saved;
 		ffi_call(cif, FFI_FN(t->real), ret, args);
 		shim_in = 0;
@@ -609,22 +609,22 @@ static void after_fork_child(void)
 }
 
 /* A description accepted into hooks[]; 0 when it is refused (warned). */
-static int add_hook(const struct hookdesc *d, const char *text, size_t tn)
+static int add_hook(const struct hookdesc *d, const char *text, size_t tn, struct shim_warn_once *w)
 {
 	int n = atomic_load_explicit(&nhooks, memory_order_relaxed);
 	if (n >= FFI_HOOKS_MAX) {
-		shim_warn("ignoring TOKSHIM_HOOKS description '%.*s': more than %d descriptions", (int)(tn > 60 ? 60 : tn),
+		shim_warn_note(w, "ignoring description '%.*s': more than %d descriptions", (int)(tn > 60 ? 60 : tn),
 			  text, FFI_HOOKS_MAX);
 		return 0;
 	}
 	if (shim_hooked_find(d->symbol)) {
-		shim_warn("ignoring TOKSHIM_HOOKS description '%.*s': '%s' is hooked already", (int)(tn > 60 ? 60 : tn),
+		shim_warn_note(w, "ignoring description '%.*s': '%s' is hooked already", (int)(tn > 60 ? 60 : tn),
 			  text, d->symbol);
 		return 0;
 	}
 	for (int i = 0; i < n; i++)
 		if (strcmp(hooks[i].d.symbol, d->symbol) == 0) {
-			shim_warn("ignoring TOKSHIM_HOOKS description '%.*s': '%s' is described twice",
+			shim_warn_note(w, "ignoring description '%.*s': '%s' is described twice",
 				  (int)(tn > 60 ? 60 : tn), text, d->symbol);
 			return 0;
 		}
@@ -647,7 +647,7 @@ static int add_hook(const struct hookdesc *d, const char *text, size_t tn)
 	for (unsigned i = 0; i < d->nargs; i++)
 		h->atypes[i] = ffi_of(d->args[i]);
 	if (ffi_prep_cif(&h->cif, FFI_DEFAULT_ABI, d->nargs, ffi_of(d->ret), h->atypes) != FFI_OK) {
-		shim_warn("ignoring TOKSHIM_HOOKS description '%.*s': libffi cannot describe the call",
+		shim_warn_note(w, "ignoring description '%.*s': libffi cannot describe the call",
 			  (int)(tn > 60 ? 60 : tn), text);
 		return 0;
 	}
@@ -659,20 +659,23 @@ void shim_ffi_init(const char *spec)
 {
 	const char *p;
 	size_t n;
+	struct shim_warn_once w = {0};
 	if (!spec || !*spec)
 		return;
 	while (hookdesc_next(&spec, &p, &n)) {
 		struct hookdesc d;
 		struct tk_error err = { 0 };
 		if (hookdesc_parse(p, n, &d, &err) < 0) {
-			shim_warn("ignoring TOKSHIM_HOOKS description '%.*s': %s", (int)(n > 60 ? 60 : n), p, err.msg);
+			shim_warn_note(&w, "ignoring description '%.*s': %s", (int)(n > 60 ? 60 : n), p, err.msg);
 			continue;
 		}
-		add_hook(&d, p, n);
+		add_hook(&d, p, n, &w);
 	}
 	int nh = atomic_load_explicit(&nhooks, memory_order_acquire);
-	if (!nh)
+	if (!nh) {
+		shim_warn_flush(&w, "TOKSHIM_HOOKS");
 		return;
+	}
 #if !FFI_PATCH
 	shim_warn("TOKSHIM_HOOKS: patching references is not supported on this architecture: "
 		  "only dlsym look-ups get the hooks");
@@ -682,8 +685,9 @@ void shim_ffi_init(const char *spec)
 	scan(1);
 	for (int i = 0; i < nh; i++)
 		if (!hooks[i].found)
-			shim_warn("hook '%s' not found in any loaded object", hooks[i].d.symbol);
+			shim_warn_note(&w, "hook '%s' not found in any loaded object", hooks[i].d.symbol);
 	pthread_mutex_unlock(&ffi_lock);
+	shim_warn_flush(&w, "TOKSHIM_HOOKS");
 }
 
 void *shim_ffi_dlsym(const char *name, void *p)

@@ -68,6 +68,14 @@ static void pend_keep(struct conn *c, const void *data, size_t size)
 
 SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data, size_t size)
 {
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		send_fn idle = (send_fn)realfamily_idle_fn(F, __builtin_return_address(0), G_SEND);
+		if (!idle) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return idle(s, data, size);
+	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	send_fn real = (send_fn)reallib_fn(F, l, G_SEND);
 	if (!real) {
@@ -89,6 +97,8 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data
 				/* the retry of a send that returned E_AGAIN */
 				shim_feed(c, c->pend, (size_t)r < c->pend_n ? (size_t)r : c->pend_n);
 			}
+			if (c->pend_n)
+				explicit_bzero(c->pend, c->pend_n); /* a token stays no longer than needed */
 			c->pend_n = 0;
 			conn_unlock(c);
 		}
@@ -109,6 +119,14 @@ SHIM_EXPORT ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t)
 
 SHIM_HIDDEN int shim_gnutls_server_name_set(gnutls_session_t s, int type, const void *name, size_t len)
 {
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		name_set_fn idle = (name_set_fn)realfamily_idle_fn(F, __builtin_return_address(0), G_NAME_SET);
+		if (!idle) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return idle(s, type, name, len);
+	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	name_set_fn real = (name_set_fn)reallib_fn(F, l, G_NAME_SET);
 	if (!real) {
@@ -136,12 +154,18 @@ SHIM_EXPORT int gnutls_server_name_set(gnutls_session_t, int, const void *, size
 
 SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 {
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		deinit_fn idle = (deinit_fn)realfamily_idle_fn(F, __builtin_return_address(0), G_DEINIT);
+		if (idle)
+			idle(s);
+		return;
+	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	deinit_fn real = (deinit_fn)reallib_fn(F, l, G_DEINIT);
 	if (shim_active() && s) {
 		int saved = errno;
 		shim_in = 1;
-		conn_forget(conn_key_ptr(CONN_GNUTLS, s));
+		shim_conn_close(conn_key_ptr(CONN_GNUTLS, s));
 		shim_in = 0;
 		errno = saved;
 	}

@@ -89,21 +89,20 @@ static void write_end_iov(struct conn *c, int fd, const struct iovec *iov, size_
 /* ---- connect ------------------------------------------------------------------- */
 typedef int (*connect_fn)(int, __CONST_SOCKADDR_ARG, socklen_t);
 
+/* Follows fd after a connect to an IPv4/IPv6 peer. No system call here
+ * (a sandboxed host's seccomp filter knows only its own): whether fd is a
+ * TCP socket, and still the one that connected, is checked when there is
+ * something to report (conn_ident_ok). A connected UDP socket is followed
+ * too; its datagrams rarely look like anything and are never reported. A
+ * vfork child connecting (rare: it execs or exits) is recognised there
+ * too, and its entry dropped. */
 static void track(int fd, const struct sockaddr *sa, socklen_t len)
 {
-	int type = 0;
-	socklen_t tl = sizeof type;
 	if (!sa || (sa->sa_family != AF_INET && sa->sa_family != AF_INET6) || fd < 0 || fd >= CONN_FD_MAX)
-		return;
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM)
-		return;
-	/* a vfork child's connection is not ours (the table is the parent's) */
-	if (shim_vfork_child())
 		return;
 	struct conn *c = conn_add(conn_key_fd(fd), "libc", 0);
 	if (c) {
 		conn_set_peer_addr(c, sa, len);
-		conn_set_ident(c, fd);
 		conn_unlock(c);
 	}
 }
@@ -263,7 +262,7 @@ static void fd_gone(int fd)
 	int mapped = shim_fd_mapped(fd);
 	if ((mapped || shim_fd_is_sink(fd)) && !shim_vfork_child()) {
 		if (mapped)
-			conn_forget(conn_key_fd(fd));
+			shim_conn_close(conn_key_fd(fd));
 		shim_fd_closing(fd);
 	}
 	shim_in = 0;

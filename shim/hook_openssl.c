@@ -62,7 +62,7 @@ static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 		return;
 	int saved = errno, was = shim_in;
 	shim_in = 1;
-	conn_forget(conn_key_ptr(CONN_SSL, parent));
+	shim_conn_close(conn_key_ptr(CONN_SSL, parent));
 	shim_in = was;
 	errno = saved;
 }
@@ -156,6 +156,14 @@ static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size
 SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 {
 	struct reallib *l;
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		write_fn idle = (write_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_WRITE);
+		if (!idle) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return idle(ssl, buf, num);
+	}
 	write_fn real = (write_fn)site_fn(&sc_write, __builtin_return_address(0), O_WRITE, &l);
 	if (!real) {
 		errno = ENOSYS;
@@ -177,6 +185,14 @@ SHIM_EXPORT int SSL_write(SSL *, const void *, int) __attribute__((alias("shim_S
 SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
 	struct reallib *l;
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		write_ex_fn idle = (write_ex_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_WRITE_EX);
+		if (!idle) {
+			errno = ENOSYS;
+			return 0;
+		}
+		return idle(ssl, buf, num, written);
+	}
 	write_ex_fn real = (write_ex_fn)site_fn(&sc_write_ex, __builtin_return_address(0), O_WRITE_EX, &l);
 	if (!real) {
 		errno = ENOSYS;
@@ -197,6 +213,14 @@ SHIM_EXPORT int SSL_write_ex(SSL *, const void *, size_t, size_t *) __attribute_
 
 SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 {
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		ctrl_fn idle = (ctrl_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_CTRL);
+		if (!idle) {
+			errno = ENOSYS;
+			return 0;
+		}
+		return idle(ssl, cmd, larg, parg);
+	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	ctrl_fn real = (ctrl_fn)reallib_fn(F, l, O_CTRL);
 	if (!real) {

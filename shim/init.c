@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "shim/shim.h"
 
@@ -26,6 +27,13 @@ __attribute__((constructor)) static void shim_init(void)
 	/* every libc function now, not at a first call (a signal handler) */
 	shim_libc_init();
 	shim_pid_set();
+	shim_block_init();
+	/* secure execution (setuid, setgid, file capabilities): the caller's
+	 * environment must not steer a privileged program's output (a json:
+	 * file written with its rights) nor its secrets: read nothing, hook
+	 * nothing, say nothing */
+	if (getauxval(AT_SECURE))
+		goto out;
 	const char *v = getenv("TOKSHIM_DISABLE");
 	if (v && strcmp(v, "1") == 0)
 		goto out;

@@ -4,6 +4,7 @@
  * blocks are all of one size (session_sizeof, rounded up to pages). */
 #include <sched.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -17,17 +18,29 @@ static struct {
 	void *b[BLOCKS_KEPT];
 } pool;
 
+/* The session block's size, rounded up to pages: set once by the
+ * constructor, before the host can start a thread (read-only after, so
+ * neither a data race nor a lazily filled static); a call before that (no
+ * hook works yet) computes it without storing it. */
+static size_t block_size_now;
+
+static size_t block_size_compute(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t sz = session_sizeof();
+	if (page > 0)
+		sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
+	return sz;
+}
+
+void shim_block_init(void)
+{
+	block_size_now = block_size_compute();
+}
+
 static size_t block_size(void)
 {
-	static size_t size;
-	if (!size) {
-		long page = sysconf(_SC_PAGESIZE);
-		size_t sz = session_sizeof();
-		if (page > 0)
-			sz = (sz + (size_t)page - 1) & ~((size_t)page - 1);
-		size = sz;
-	}
-	return size;
+	return block_size_now ? block_size_now : block_size_compute();
 }
 
 /* 1 with the lock, 0 when it stayed busy (a holder that siglongjmp'ed out of
@@ -71,12 +84,24 @@ void shim_block_put(void *p, size_t size)
 {
 	if (!p)
 		return;
+	/* the block held the connection's bytes, tokens and signatures
+	 * included: nothing of them stays in memory once it ends (a core
+	 * dump, a debugger, a later connection's block). An unmapped block
+	 * needs no wipe: its pages go back to the kernel. */
 	if (size == block_size() && pool_lock()) {
 		if (pool.n < BLOCKS_KEPT) {
-			pool.b[pool.n++] = p;
-			p = NULL;
+			pool_unlock();
+			explicit_bzero(p, size);
+			if (pool_lock()) {
+				if (pool.n < BLOCKS_KEPT) {
+					pool.b[pool.n++] = p;
+					p = NULL;
+				}
+				pool_unlock();
+			}
+		} else {
+			pool_unlock();
 		}
-		pool_unlock();
 	}
 	if (p)
 		munmap(p, size);

@@ -463,6 +463,61 @@ struct reallib *realfamily_for_handle(struct realfamily *f, void *handle)
 	return l;
 }
 
+struct by_prefix {
+	const char *prefix;
+	const char *name;
+	void *found;
+};
+
+static int prefix_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct by_prefix *b = arg;
+	(void)size;
+	if (!info->dlpi_name || !*info->dlpi_name)
+		return 0;
+	const char *base = strrchr(info->dlpi_name, '/');
+	base = base ? base + 1 : info->dlpi_name;
+	if (strncmp(base, b->prefix, strlen(b->prefix)) != 0)
+		return 0;
+	for (size_t i = 0; i < info->dlpi_phnum; i++) {
+		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+			continue;
+		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+		void *p = shim_elf_lookup(info->dlpi_addr, dyn, b->name);
+		if (p && !shim_is_self(p)) {
+			b->found = p;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i)
+{
+	if (i >= f->nnames || i >= REALLIB_FNS)
+		return NULL;
+	void *p = atomic_load_explicit(&f->next[i], memory_order_acquire);
+	if (p)
+		return p;
+	p = shim_real_dlsym(RTLD_NEXT, f->names[i]);
+	if (p && !shim_is_self(p)) {
+		atomic_store_explicit(&f->next[i], p, memory_order_release);
+		return p;
+	}
+	/* only in a local scope (a library dlopen'ed with its own libssl,
+	 * like Python's _ssl): the first loaded object of the family's name
+	 * defining it, read from its symbol table (no dlopen/dlclose, which
+	 * glibc makes leak a little per thread) */
+	struct by_prefix b = { .prefix = f->soname, .name = f->names[i] };
+	dl_iterate_phdr(prefix_cb, &b);
+	if (b.found) {
+		atomic_store_explicit(&f->next[i], b.found, memory_order_release);
+		return b.found;
+	}
+	(void)ret;
+	return NULL;
+}
+
 void *reallib_fn(struct realfamily *f, struct reallib *l, size_t i)
 {
 	if (!l || i >= f->nnames || i >= REALLIB_FNS)

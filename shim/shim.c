@@ -41,19 +41,42 @@ static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 
 void shim_warn(const char *fmt, ...)
 {
-	char buf[600];
-	int n = snprintf(buf, sizeof buf, "tokshim[%d]: warning: ", (int)getpid());
+	/* the message quotes configuration values: escaped as a whole (a
+	 * value with ESC, CR or LF must not forge lines or drive a terminal) */
+	char msg[400], buf[700];
 	va_list ap;
 	va_start(ap, fmt);
-	int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+	int m = vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	if (m < 0)
-		m = 0;
-	size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+		msg[0] = '\0';
+	int n = snprintf(buf, sizeof buf, "tokshim[%d]: warning: ", (int)getpid());
+	size_t len = (size_t)n + report_escape(buf + n, sizeof buf - (size_t)n - 1, msg, sizeof msg);
 	buf[len++] = '\n';
 	int saved = errno;
 	report_write_all(real_write_fn, 2, buf, len);
 	errno = saved;
+}
+
+void shim_warn_note(struct shim_warn_once *w, const char *fmt, ...)
+{
+	if (w->n++)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	if (vsnprintf(w->first, sizeof w->first, fmt, ap) < 0)
+		w->first[0] = '\0';
+	va_end(ap);
+}
+
+void shim_warn_flush(struct shim_warn_once *w, const char *var)
+{
+	if (w->n == 1)
+		shim_warn("%s: %s", var, w->first);
+	else if (w->n > 1)
+		shim_warn("%s: %d problems, the first: %s", var, w->n, w->first);
+	w->n = 0;
+	w->first[0] = '\0';
 }
 
 void shim_fd_closing(int fd)
@@ -72,7 +95,9 @@ static void config_secrets_file(const char *path)
 {
 	struct tk_error err = { 0 };
 	enum secrets_status st = secrets_file_load(g.keys, path, &err);
-	if (st == SECRETS_BAD_LINE)
+	if (st == SECRETS_MISSING)
+		shim_warn("ignoring TOKSHIM_SECRETS_FILE (%zu characters): %s", strlen(path), err.msg);
+	else if (st == SECRETS_BAD_LINE)
 		shim_warn("TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
 	else if (st != SECRETS_OK)
 		shim_warn("ignoring TOKSHIM_SECRETS_FILE '%s': %s", path, err.msg);
@@ -174,6 +199,7 @@ void shim_core_fini(void)
 }
 
 /* ---- the write path ---------------------------------------------------------- */
+
 static void emit(void *ctx, const struct diag *d)
 {
 	struct conn *c = ctx;
@@ -181,6 +207,7 @@ static void emit(void *ctx, const struct diag *d)
 	 * (c->gone then makes shim_feed drop the session) */
 	if (!conn_ident_ok(c))
 		return;
+	conn_learn_tid();
 	if (!c->peer[0] && c->fd >= 0)
 		conn_set_peer_fd(c, c->fd);
 	struct conn_info ci = {
@@ -221,8 +248,9 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
 	if (__builtin_expect(!c->s, 0)) {
-		/* the first bytes: is the fd still the socket that connected? */
-		if (!conn_ident_ok(c) || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
+		/* the first bytes (the fd's identity is checked before a report, not
+		 * here: no system call on the write path) */
+		if (c->gone || (!c->tls && looks_tls(buf, len)) || session_start(c) < 0) {
 			conn_set_passthrough(c);
 			return;
 		}
@@ -236,4 +264,15 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	/* for the hooks' fast path (shim/fast.h) */
 	c->fast = session_frame(c->s);
 	c->due = session_watch_due(c->s);
+}
+
+void shim_conn_close(uint64_t key)
+{
+	struct conn *c = conn_find(key);
+	if (!c)
+		return;
+	/* the stream ended: a token that was its very last bytes is judged now */
+	if (c->s && !c->gone && !atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		session_end(c->s, shim_clock(1), emit, c);
+	conn_remove(c);
 }

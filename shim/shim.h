@@ -87,6 +87,15 @@ void shim_core_fini(void);
 /* A warning line "tokshim[pid]: warning: <msg>" written with the real
  * write() to fd 2. Not for the write path (uses vsnprintf). */
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* One warning per variable, not one per bad element: shim_warn_note keeps
+ * the first problem and counts; shim_warn_flush says it once ("VAR: first"
+ * or "VAR: N problems, the first: first") and resets. */
+struct shim_warn_once {
+	int n;
+	char first[300];
+};
+void shim_warn_note(struct shim_warn_once *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void shim_warn_flush(struct shim_warn_once *w, const char *var);
 /* The host is about to close fd (close), or it now holds another file (the
  * target of a dup2/dup3 that worked): the
  * reporter's sinks let go of it (reporter_fd_closed). Inside the guard. */
@@ -96,6 +105,10 @@ int shim_fd_is_sink(int fd);
 /* Feeds bytes the client wrote on c (locked): the wire decoder, validation,
  * each diagnosis to the reporter. No malloc, no stdio. */
 void shim_feed(struct conn *c, const void *buf, size_t len);
+/* The connection of key ended (close, SSL_free, gnutls_deinit): what its
+ * decoder still holds is judged (session_end), then it is forgotten (its
+ * token bytes wiped with its block). Nothing when key is not followed. */
+void shim_conn_close(uint64_t key); /* a conn_key */
 
 /* ---- real functions (real.c) --------------------------------------------- */
 /* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of
@@ -165,6 +178,7 @@ struct realfamily {
 	_Atomic(struct reallib *) last;  /* last one seen by the dlsym hook */
 	_Atomic(const void *) site_key[REALLIB_SITES];
 	_Atomic(struct reallib *) site_lib[REALLIB_SITES];
+	_Atomic(void *) next[REALLIB_FNS]; /* dlsym(RTLD_NEXT) of each name */
 };
 
 /* The library whose functions a call from return address `ret` must reach:
@@ -173,6 +187,12 @@ struct realfamily {
  * hook saw last, else the first loaded object whose name holds f->soname.
  * Cached per call site; never caches a failure. NULL when none is loaded. */
 struct reallib *realfamily_for_caller(struct realfamily *f, const void *ret);
+/* Real function i for a call from `ret` while the shim is not active for
+ * good (TOKSHIM_DISABLE=1, secure execution, before the constructor): the
+ * next definition after us in the global scope (one dlsym, cached), else
+ * the first loaded object of the family's name that defines it (read from
+ * its symbol table); no dlopen/dlclose either way. Cached. */
+void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i);
 /* The library behind `handle` (a dlopen handle), registered as f's last. */
 struct reallib *realfamily_for_handle(struct realfamily *f, void *handle);
 /* Real function i of l (resolved on first use; NULL when l lacks it). */
@@ -190,6 +210,9 @@ void *shim_block_get(size_t *size);
 void shim_block_put(void *p, size_t size);
 /* In a fork child: the list's lock; the parent's blocks are not reused. */
 void shim_block_after_fork(void);
+/* The block size, computed once by the constructor before the host can
+ * start threads (read-only afterwards). */
+void shim_block_init(void);
 
 /* ---- connections (conn.c) -------------------------------------------------
  * A bounded table keyed by SSL*, gnutls_session_t or fd. No global lock on
@@ -235,10 +258,10 @@ struct conn {
 	 * E_INTERRUPTED, fed when a retry (NULL, 0) reports it sent */
 	unsigned char *pend;        /* CONN_PEND_MAX bytes, mmap'ed at the first need */
 	size_t pend_n;              /* bytes pending in pend, 0 none */
-	/* a followed socket's identity (fstat at connect), checked on rare
-	 * paths: a number closed behind our back (fclose, dup2, close_range,
-	 * a raw syscall) and reused must not feed the old session */
-	int ident;                  /* 1: dev/ino below are known */
+	/* a followed socket's identity, checked before each report (not on
+	 * the connect or write path): a number closed behind our back
+	 * (fclose, close_range, a raw syscall) and reused is not reported */
+	int ident;                  /* 1: checked once, dev/ino below are known */
 	int gone;                   /* the fd is no longer that socket */
 	uint64_t dev, ino;
 };
@@ -282,10 +305,13 @@ void conn_set_peer_addr(struct conn *c, const struct sockaddr *sa, socklen_t len
  * bytes) and its port; 0 when it is not INET/INET6 or does not fit. */
 int conn_format_addr(const struct sockaddr *sa, socklen_t len, char *buf, size_t cap, unsigned short *port);
 void conn_set_host(struct conn *c, const char *host, size_t n);
-/* Records the identity of c's socket fd (fstat); conn_ident_ok: 0 when c is
- * an fd connection whose fd is now something else (or closed). */
-void conn_set_ident(struct conn *c, int fd);
+/* 0 when c is an fd connection whose fd is not (or no longer) the TCP
+ * socket that connected to c->peer, or when called in a vfork child (sets
+ * c->gone); system calls, for the report path only. */
 int conn_ident_ok(struct conn *c);
+/* Learns the calling thread's id for the slot locks (one gettid, once per
+ * thread): called on the report path, never on the write path. */
+void conn_learn_tid(void);
 
 /* ---- hook_ffi.c ------------------------------------------------------------ */
 /* TOKSHIM_HOOKS (decode/hookdesc.h): parses the descriptions, warns about a

@@ -70,7 +70,7 @@ Test(json, rejects_what_rfc8259_forbids)
 		{"{\"a\":1}}", JSON_E_SYNTAX},
 		{"[1}", JSON_E_SYNTAX},
 		{"\xc2\xa0{}", JSON_E_SYNTAX}, /* NBSP is not JSON whitespace */
-		{"[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]", JSON_E_DEPTH},
+		{"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", JSON_E_DEPTH},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct json_tok t[64];
@@ -206,9 +206,26 @@ Test(json, integers_exact_and_bounded)
 		{"9223372036854775808", JSON_NUM_RANGE, 0},
 		{"-9223372036854775809", JSON_NUM_RANGE, 0},
 		{"99999999999999999999999999", JSON_NUM_RANGE, 0},
-		{"1.5e9", JSON_NUM_NOT_INTEGER, 0},
-		{"1795377600.0", JSON_NUM_NOT_INTEGER, 0},
-		{"1e3", JSON_NUM_NOT_INTEGER, 0},
+		/* whole numbers in any notation */
+		{"1.5e9", JSON_NUM_OK, 1500000000},
+		{"1795377600.0", JSON_NUM_OK, 1795377600},
+		{"1.796138679e9", JSON_NUM_OK, 1796138679},
+		{"1.796138679E+9", JSON_NUM_OK, 1796138679},
+		{"17961386790e-1", JSON_NUM_OK, 1796138679},
+		{"1e3", JSON_NUM_OK, 1000},
+		{"-1.0e1", JSON_NUM_OK, -10},
+		{"100e-2", JSON_NUM_OK, 1},
+		{"120.000", JSON_NUM_OK, 120},
+		{"0.0e-7", JSON_NUM_OK, 0},
+		{"9.223372036854775807e18", JSON_NUM_OK, INT64_MAX},
+		/* fractions stay fractions */
+		{"1795377600.5", JSON_NUM_NOT_INTEGER, 0},
+		{"1e-1", JSON_NUM_NOT_INTEGER, 0},
+		{"10.50", JSON_NUM_NOT_INTEGER, 0},
+		{"1e-99999999999", JSON_NUM_NOT_INTEGER, 0},
+		{"1e400", JSON_NUM_RANGE, 0},
+		{"9.223372036854775808e18", JSON_NUM_RANGE, 0},
+		{"1e99999999999999", JSON_NUM_RANGE, 0},
 		{"\"1795377600\"", JSON_NUM_NOT_NUMBER, 0},
 		{"true", JSON_NUM_NOT_NUMBER, 0},
 	};
@@ -220,6 +237,25 @@ Test(json, integers_exact_and_bounded)
 		cr_expect_eq(json_get_int64(&d, 0, &v), cases[i].rc, "case %zu (%s)", i, cases[i].js);
 		if (cases[i].rc == JSON_NUM_OK)
 			cr_expect_eq(v, cases[i].v, "case %zu", i);
+	}
+}
+
+/* Payloads nest (a Voice grant's outgoing.params): 64 levels are allowed,
+ * the 65th is a limit error, never a stack overflow. */
+Test(json, depth_at_least_64_and_bounded)
+{
+	static char js[2 * (JSON_MAX_DEPTH + 2) + 1];
+	static struct json_tok t[JSON_MAX_DEPTH + 2];
+	struct json_doc d;
+	cr_assert_geq(JSON_MAX_DEPTH, 64);
+	for (int depth = 60; depth <= JSON_MAX_DEPTH + 1; depth++) {
+		size_t n = 0;
+		for (int i = 0; i < depth; i++)
+			js[n++] = '[';
+		for (int i = 0; i < depth; i++)
+			js[n++] = ']';
+		int rc = json_parse(&d, js, n, t, JSON_MAX_DEPTH + 2);
+		cr_expect_eq(rc, depth <= JSON_MAX_DEPTH ? JSON_OK : JSON_E_DEPTH, "depth %d: %d", depth, rc);
 	}
 }
 

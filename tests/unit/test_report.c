@@ -376,7 +376,7 @@ Test(report_sink, json_file_appends_lines)
 	sink_release(&b);
 	struct stat st;
 	cr_assert_eq(stat(path, &st), 0);
-	cr_assert_eq(st.st_mode & 0777, 0644);
+	cr_assert_eq(st.st_mode & 0777, 0600, "a new log is the user's only (it holds identities)");
 	FILE *f = fopen(path, "r");
 	char line[REPORT_RECORD_MAX];
 	int lines = 0;

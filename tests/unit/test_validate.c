@@ -143,9 +143,24 @@ static const struct vcase cases[] = {
 	{"claims_exp_missing", H256,
 	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"grants\":{\"identity\":\"alice\"}}", NULL,
 	 SEC_RIGHT, PRODUCT_UNKNOWN, 0, NULL, NULL, 0, C(CAUSE_CLAIMS), "'exp' is missing"},
-	{"claims_exp_float", H256,
-	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":1.8e9,\"grants\":{\"identity\":\"a\"}}",
-	 NULL, SEC_RIGHT, PRODUCT_UNKNOWN, 0, NULL, NULL, 0, C(CAUSE_CLAIMS), "'exp' is 1.8e9, not a whole number"},
+	{"claims_exp_fraction", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":1.7953812005e9,\"grants\":{\"identity\":\"a\"}}",
+	 NULL, SEC_RIGHT, PRODUCT_UNKNOWN, 0, NULL, NULL, 0, C(CAUSE_CLAIMS), "'exp' is 1.7953812005e9, not a whole number"},
+	/* whole numbers written with a fraction or an exponent are whole numbers */
+	{"exp_whole_with_fraction", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"iat\":" T0S ".0,\"exp\":" EXPS
+	 ".0,\"grants\":{\"identity\":\"a\"}}",
+	 NULL, SEC_RIGHT, PRODUCT_UNKNOWN, 0, NULL, NULL, 1, NONE, NULL},
+	{"exp_whole_with_exponent", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"iat\":1.7953776e9,\"exp\":1.7953812e9"
+	 ",\"grants\":{\"identity\":\"a\"}}",
+	 NULL, SEC_RIGHT, PRODUCT_UNKNOWN, 0, NULL, NULL, 1, NONE, NULL},
+	/* a helper-made Voice token with nested outgoing.params (20 levels) */
+	{"voice_params_nested_deep", H256,
+	 PAY("", ",\"voice\":{\"outgoing\":{\"application_sid\":\"" AP1 "\",\"params\":"
+	     "{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":1"
+	     "}}}}}}}}}}}}}}}}}}"),
+	 NULL, SEC_RIGHT, PRODUCT_VOICE, 0, NULL, NULL, 1, NONE, NULL},
 	{"claims_exp_string", H256,
 	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":\"" EXPS
 	 "\",\"grants\":{\"identity\":\"a\"}}",
@@ -207,6 +222,36 @@ static const struct vcase cases[] = {
 	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":" EXPS
 	 ",\"grants\":{\"identity\":\"al\\u0000ice\"" VOICE "}}",
 	 NULL, SEC_RIGHT, PRODUCT_VOICE, 0, NULL, NULL, 0, C(CAUSE_IDENTITY_INVALID), NULL},
+	/* a NUL never cuts a claim short: the whole string is judged, and shown escaped */
+	{"identity_nul_chat", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":" EXPS
+	 ",\"grants\":{\"identity\":\"alice\\u0000bob\"" CHAT "}}",
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_IDENTITY_INVALID),
+	 "identity 'alice\\u0000bob' holds a NUL character (\\u0000) at position 5"},
+	{"iss_nul_evil", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\\u0000evil\",\"sub\":\"" ACC "\",\"exp\":" EXPS
+	 ",\"grants\":{\"identity\":\"alice\"" CHAT "}}",
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_ISSUER, CAUSE_SIGNATURE_UNCHECKED),
+	 "'iss' is '" KEY "\\u000"},
+	{"sub_nul", H256,
+	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\\u0000\",\"exp\":" EXPS
+	 ",\"grants\":{\"identity\":\"alice\"" CHAT "}}",
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_SUBJECT), NULL},
+	{"service_sid_nul", H256,
+	 PAY("", ",\"chat\":{\"service_sid\":\"" IS1 "\\u0000x\"}"),
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_GRANT_FIELD_INVALID), "\\u0000"},
+	/* null optional grant fields are absent, not invalid */
+	{"video_room_null", H256, PAY("", ",\"video\":{\"room\":null}"), NULL, SEC_RIGHT, PRODUCT_VIDEO, 0, NULL,
+	 NULL, 1, NONE, NULL},
+	{"voice_null_optionals", H256,
+	 PAY("", ",\"voice\":{\"push_credential_sid\":null,\"incoming\":{\"allow\":null},\"outgoing\":{"
+	     "\"application_sid\":\"" AP1 "\",\"params\":null}}"),
+	 NULL, SEC_RIGHT, PRODUCT_VOICE, 0, NULL, NULL, 1, NONE, NULL},
+	{"chat_null_optionals", H256,
+	 PAY("", ",\"chat\":{\"service_sid\":\"" IS1 "\",\"push_credential_sid\":null,\"deployment_role_sid\":null}"),
+	 NULL, SEC_RIGHT, PRODUCT_CONVERSATIONS, 0, NULL, NULL, 1, NONE, NULL},
+	{"chat_service_null_is_missing", H256, PAY("", ",\"chat\":{\"service_sid\":null}"), NULL, SEC_RIGHT,
+	 PRODUCT_CONVERSATIONS, 0, NULL, NULL, 0, C(CAUSE_GRANT_FIELD_MISSING), "is null"},
 	{"identity_dash_ok_for_chat", H256,
 	 "{\"jti\":\"" KEY "-1\",\"iss\":\"" KEY "\",\"sub\":\"" ACC "\",\"exp\":" EXPS
 	 ",\"grants\":{\"identity\":\"al-ice\"" CHAT "}}",
@@ -524,11 +569,11 @@ Test(validate, size_limit_and_hostile_shapes)
 	/* exactly at the limit: judged (here: one segment) */
 	cr_expect_eq(validate(big, TOKEN_MAX_LEN, NOW, &cfg, &d), 1);
 	cr_expect(strstr(d.causes[0].text, "segments"), "%s", d.causes[0].text);
-	/* a header nested 40 deep */
-	char h[128] = "", p[1024];
-	for (int i = 0; i < 40; i++)
+	/* a header nested 70 deep (more than JSON_MAX_DEPTH) */
+	char h[256] = "", p[1024];
+	for (int i = 0; i < 70; i++)
 		strcat(h, "[");
-	for (int i = 0; i < 40; i++)
+	for (int i = 0; i < 70; i++)
 		strcat(h, "]");
 	static char tok[8192];
 	sign(h, PAY("", CHAT), "HS256", SECRET, tok, sizeof tok);

@@ -136,6 +136,28 @@ static void b_sip(struct wt_buf *b)
 		  strlen(sdp), TK(T_CHAT2), sdp);
 }
 
+/* RFC 3261 7.3.1 folding: the token on a continuation line (the value is
+ * not empty), a folded Content-Length whose body is skipped */
+static void b_sip_folded(struct wt_buf *b)
+{
+	wt_printf(b, "REGISTER sip:alice_1@example.sip.twilio.com SIP/2.0\r\n"
+		     "Via: SIP/2.0/TLS 10.0.0.1\r\n ;branch=z9hG4bK776asdhds\r\n"
+		     "X-Twilio-AccessToken:\r\n   %s\r\nContent-Length:\r\n\t10\r\n\r\n0123456789",
+		  TK(T_VOICE));
+	wt_printf(b, "INVITE sip:bob@example.sip.twilio.com SIP/2.0\r\nX-Twilio-AccessToken:\r\n\t%s\r\n"
+		     "Content-Length: 0\r\n\r\n",
+		  TK(T_CHAT2));
+}
+
+/* RFC 7230 obs-fold in HTTP/1.1: folded Host, Content-Type and
+ * Content-Length (its body skipped by that length), a folded token */
+static void b_http_folded(struct wt_buf *b)
+{
+	wt_printf(b, "POST /v1 HTTP/1.1\r\nHost:\r\n eventgw.twilio.com\r\nContent-Type:\r\n application/octet-stream\r\n"
+		     "Content-Length:\r\n 4\r\n\r\nabcd");
+	wt_printf(b, "GET / HTTP/1.1\r\nHost: eventgw.twilio.com\r\nX-Twilio-Token:\r\n\t %s\r\n\r\n", TK(T_VOICE));
+}
+
 static void b_ws_twilsock(struct wt_buf *b)
 {
 	ws_upgrade(b, "tsock.ie1.twilio.com", "/v3/wsconnect", NULL);
@@ -334,6 +356,11 @@ static const struct wcase cases[] = {
 	{"sip register and invite", b_sip, NULL, -1, 0, 0, 2,
 	 {{CHANNEL_SIP, PRODUCT_VOICE, "register", T_VOICE, ""},
 	  {CHANNEL_SIP, PRODUCT_VOICE, "invite", T_CHAT2, ""}}},
+	{"sip folded headers", b_sip_folded, NULL, -1, 0, 0, 2,
+	 {{CHANNEL_SIP, PRODUCT_VOICE, "register", T_VOICE, ""},
+	  {CHANNEL_SIP, PRODUCT_VOICE, "invite", T_CHAT2, ""}}},
+	{"http folded headers", b_http_folded, NULL, -1, 0, 0, 1,
+	 {{CHANNEL_HTTP, U, "header", T_VOICE, ""}}},
 	{"ws twilsock init, update (ie1)", b_ws_twilsock, NULL, 0, 0, 0, 2,
 	 {{CHANNEL_TWILSOCK, U, "init", T_CHAT, "ie1"}, {CHANNEL_TWILSOCK, U, "update", T_CHAT2, "ie1"}}},
 	{"ws voice listen fragmented with control frames", b_ws_voice_fragmented, NULL, 0, 0, 0, 1,

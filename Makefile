@@ -143,7 +143,7 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
            python3 python3-websockets strace libcap2-bin util-linux valgrind \
-           dpkg-dev debhelper lintian devscripts pkgconf rsyslog-relp systemd
+           dpkg-dev debhelper lintian pkgconf rsyslog-relp systemd
 
 # `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
 # the tests in this repository need that `make deps` does not install

@@ -142,7 +142,7 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 # Debian -dev packages the build and tests need (checked by `make deps`).
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
-           python3 python3-websockets strace libcap2-bin util-linux valgrind \
+           python3 python3-websockets strace libcap2-bin util-linux valgrind nodejs \
            dpkg-dev debhelper lintian pkgconf rsyslog-relp systemd
 
 # `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
@@ -153,7 +153,7 @@ PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 # (CROSS_ARCHS= leaves them out; `make cross-test` runs only them).
 CROSS_ARCHS ?= arm64 armhf
 
-.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps peer-deps peer-test cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps node-deps peer-deps peer-test cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 empty :=
 space := $(empty) $(empty)
@@ -247,11 +247,18 @@ unit-asan: unit-asan-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(B)/asan/unit_tests --jobs 2 $(if $(T),--filter='$(T)')
 
 # End-to-end: real programs, real servers, the shim preloaded into them (never into us).
-e2e: all
+e2e: all node-deps
 	B=$(B) PYTHON=$(PYTHON) bash tests/e2e/run.sh
 
+# The npm packages the e2e tests run (tests/node/package.json, its lockfile):
+# installed at test time, never committed. The `node` on PATH runs them (the
+# builds from nodejs.org and nodesource bundle their own OpenSSL).
+node-deps: tests/node/node_modules/.package-lock.json
+tests/node/node_modules/.package-lock.json: tests/node/package.json tests/node/package-lock.json
+	cd tests/node && npm ci --no-audit --no-fund --ignore-scripts
+
 # test: everything, ending with the summary line of tests/run-all.sh.
-test: deps
+test: deps node-deps
 	@$(MAKE) --no-print-directory all
 	CROSS_ARCHS="$(CROSS_ARCHS)" B=$(B) PYTHON=$(PYTHON) MAKE="$(MAKE)" bash tests/run-all.sh
 

@@ -10,27 +10,32 @@
 #include "cli/opts.h"
 #include "report/record_line.h"
 #include "report/report.h"
+#include "decode/diag.h"
 
 static const char report_usage[] =
 	"usage: tokshim report [--json] FILE...\n"
 	"\n"
 	"Summarise JSON-lines diagnosis logs (a json:PATH sink, or collected\n"
-	"'check --json' output), and syslog files a collector wrote from the\n"
-	"syslog:cee sink: lines whose message is '@cee:' and a diagnosis\n"
-	"(RFC 5424 or RFC 3164 headers, as rsyslog writes them); other syslog\n"
-	"lines are skipped and counted. '-' reads standard input. Lines that are\n"
-	"neither are skipped with a warning.\n"
+	"'check --json' / 'scan --json' output), and syslog files a collector\n"
+	"wrote from the syslog:cee sink: lines whose message is '@cee:' and a\n"
+	"record (RFC 5424 or RFC 3164 headers, as rsyslog writes them); other\n"
+	"syslog lines are skipped and counted. '-' reads standard input. Lines\n"
+	"that are not tokshim records are skipped with a warning. Answer records\n"
+	"(the server's verdict beside the prediction) are counted per predicted\n"
+	"cause, with every disagreement listed; lifetime records (refresh_missing,\n"
+	"expired_in_use) count with the causes.\n"
 	"\n"
 	"options:\n"
 	"  --json              print the summary as one JSON object\n"
 	"  -h, --help          show this help\n"
 	"\n"
-	"exit status: 0 nothing rejected, 1 some diagnosis is a reject,\n"
+	"exit status: 0 nothing rejected, 1 some diagnosis or server answer is a reject,\n"
 	"2 usage error or a file cannot be read\n";
 
 #define MAX_LINE_WARNINGS 10
 #define MAX_IDENTITIES_SHOWN 10
 #define MAX_CAUSES_SHOWN 10
+#define MAX_DISAGREEMENTS_KEPT 200
 
 struct summary {
 	size_t files, lines, diagnoses, bad, rejects, long_lines;
@@ -38,6 +43,9 @@ struct summary {
 	json_t *verdicts, *codes, *causes, *products, *channels, *hosts;
 	json_t *tokens, *identities; /* sets: key -> true */
 	json_t *cause_info;          /* id -> {severity, twilio_code, example, fix} */
+	size_t answers, agreed, lifetime;
+	json_t *per_cause;           /* predicted cause id -> {answers, agreed, same_code} */
+	json_t *disagreements;       /* array of summaries of the answer records */
 	char first[32], last[32];
 };
 
@@ -53,6 +61,109 @@ static const char *str_of(json_t *obj, const char *key)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+static void take_causes(struct summary *s, json_t *j)
+{
+	json_t *causes = json_object_get(j, "causes");
+	size_t i;
+	json_t *c;
+	json_array_foreach(causes, i, c) {
+		const char *id = str_of(c, "id");
+		if (!id)
+			continue;
+		bump(s->causes, id);
+		if (json_object_get(s->cause_info, id))
+			continue;
+		json_t *info = json_object();
+		const char *sev = str_of(c, "severity");
+		json_object_set_new(info, "severity", json_string(sev ? sev : "error"));
+		json_t *tc = json_object_get(c, "twilio_code");
+		json_object_set_new(info, "twilio_code", json_is_integer(tc) ? json_copy(tc) : json_null());
+		const char *text = str_of(c, "text"), *fix = str_of(c, "fix");
+		if (text)
+			json_object_set_new(info, "example", json_string(text));
+		if (fix && *fix)
+			json_object_set_new(info, "fix", json_string(fix));
+		json_object_set_new(s->cause_info, id, info);
+	}
+}
+
+static json_int_t int_of(json_t *obj, const char *key, int *have)
+{
+	json_t *v = json_object_get(obj, key);
+	*have = json_is_integer(v);
+	return *have ? json_integer_value(v) : 0;
+}
+
+static void cause_count(struct summary *s, const char *id, int agrees, int same_code)
+{
+	json_t *e = json_object_get(s->per_cause, id);
+	if (!e) {
+		e = json_pack("{s:i,s:i,s:i}", "answers", 0, "agreed", 0, "same_code", 0);
+		json_object_set_new(s->per_cause, id, e);
+	}
+	json_object_set_new(e, "answers", json_integer(json_integer_value(json_object_get(e, "answers")) + 1));
+	if (agrees)
+		json_object_set_new(e, "agreed", json_integer(json_integer_value(json_object_get(e, "agreed")) + 1));
+	if (same_code)
+		json_object_set_new(e, "same_code",
+				    json_integer(json_integer_value(json_object_get(e, "same_code")) + 1));
+}
+
+/* An answer record: the server's verdict beside the prediction. */
+static const char *take_answer(struct summary *s, json_t *j)
+{
+	json_t *srv = json_object_get(j, "server"), *pred = json_object_get(j, "prediction");
+	const char *sv = json_is_object(srv) ? str_of(srv, "verdict") : NULL;
+	const char *pv = json_is_object(pred) ? str_of(pred, "verdict") : NULL;
+	if (!sv || !pv || (strcmp(sv, "accept") && strcmp(sv, "reject")) ||
+	    (strcmp(pv, "accept") && strcmp(pv, "reject")))
+		return "answer record without server and prediction verdicts";
+	int agrees = !strcmp(sv, pv), have;
+	json_int_t code = int_of(srv, "code", &have);
+	s->answers++;
+	if (agrees)
+		s->agreed++;
+	if (!strcmp(sv, "reject"))
+		s->rejects++;
+	json_t *pc = json_object_get(pred, "causes");
+	size_t i, n = 0;
+	json_t *c;
+	json_array_foreach(pc, i, c) {
+		if (!json_is_string(c))
+			continue;
+		const char *id = json_string_value(c);
+		int cid = cause_from_name(id);
+		int tc = cid >= 0 ? cause_twilio_code((enum cause_id)cid) : 0;
+		cause_count(s, id, agrees, have && tc && tc == code);
+		n++;
+	}
+	if (!n)
+		cause_count(s, "(none)", agrees, 0);
+	take_causes(s, j);
+	if ((json_is_object(json_object_get(j, "token")) && 1) && (str_of(json_object_get(j, "token"), "fingerprint")))
+		json_object_set_new(s->tokens, str_of(json_object_get(j, "token"), "fingerprint"), json_true());
+	if (!agrees && json_array_size(s->disagreements) < MAX_DISAGREEMENTS_KEPT) {
+		json_t *d = json_object();
+		const char *v;
+		if ((v = str_of(j, "time")))
+			json_object_set_new(d, "time", json_string(v));
+		if ((v = str_of(j, "channel")))
+			json_object_set_new(d, "channel", json_string(v));
+		if ((v = str_of(j, "message")))
+			json_object_set_new(d, "message", json_string(v));
+		json_object_set_new(d, "predicted", json_string(pv));
+		json_object_set(d, "predicted_causes", json_is_array(pc) ? pc : json_array());
+		json_object_set_new(d, "server", json_deep_copy(srv));
+		json_t *tok = json_object_get(j, "token"), *conn = json_object_get(j, "connection");
+		if (json_is_object(tok) && (v = str_of(tok, "fingerprint")))
+			json_object_set_new(d, "fingerprint", json_string(v));
+		if (json_is_object(conn) && (v = str_of(conn, "host")))
+			json_object_set_new(d, "host", json_string(v));
+		json_array_append_new(s->disagreements, d);
+	}
+	return NULL;
+}
+
 /* Returns NULL when the line is a diagnosis, else why not. */
 static const char *take_line(struct summary *s, const char *line, size_t len)
 {
@@ -63,6 +174,17 @@ static const char *take_line(struct summary *s, const char *line, size_t len)
 	const char *why = NULL;
 	json_t *ver = json_object_get(j, "tokshim");
 	const char *verdict = str_of(j, "verdict");
+	const char *event = json_is_object(j) ? str_of(j, "event") : NULL;
+	if (json_is_object(j) && json_is_integer(ver) && json_integer_value(ver) == 1 && event &&
+	    !strcmp(event, "answer")) {
+		why = take_answer(s, j);
+		json_decref(j);
+		return why;
+	}
+	if (event && strcmp(event, "token") && strcmp(event, "lifetime")) {
+		json_decref(j);
+		return "unknown event";
+	}
 	if (!json_is_object(j)) {
 		why = "not a JSON object";
 	} else if (!json_is_integer(ver)) {
@@ -75,6 +197,14 @@ static const char *take_line(struct summary *s, const char *line, size_t len)
 	if (why) {
 		json_decref(j);
 		return why;
+	}
+	int lifetime = event && !strcmp(event, "lifetime");
+	if (lifetime) {
+		/* a connection's token outlived its lifetime: counted with the causes */
+		s->lifetime++;
+		take_causes(s, j);
+		json_decref(j);
+		return NULL;
 	}
 	s->diagnoses++;
 	bump(s->verdicts, verdict);
@@ -107,28 +237,7 @@ static const char *take_line(struct summary *s, const char *line, size_t len)
 		if (!s->last[0] || strcmp(v, s->last) > 0)
 			strcpy(s->last, v);
 	}
-	json_t *causes = json_object_get(j, "causes");
-	size_t i;
-	json_t *c;
-	json_array_foreach(causes, i, c) {
-		const char *id = str_of(c, "id");
-		if (!id)
-			continue;
-		bump(s->causes, id);
-		if (json_object_get(s->cause_info, id))
-			continue;
-		json_t *info = json_object();
-		const char *sev = str_of(c, "severity");
-		json_object_set_new(info, "severity", json_string(sev ? sev : "error"));
-		json_t *tc = json_object_get(c, "twilio_code");
-		json_object_set_new(info, "twilio_code", json_is_integer(tc) ? json_copy(tc) : json_null());
-		const char *text = str_of(c, "text"), *fix = str_of(c, "fix");
-		if (text)
-			json_object_set_new(info, "example", json_string(text));
-		if (fix && *fix)
-			json_object_set_new(info, "fix", json_string(fix));
-		json_object_set_new(s->cause_info, id, info);
-	}
+	take_causes(s, j);
 	json_decref(j);
 	return NULL;
 }
@@ -320,6 +429,83 @@ static void print_counts(const char *label, json_t *obj)
 	free(v);
 }
 
+/* How often the prediction agreed with the server, per predicted cause,
+ * and every disagreement. */
+static void print_answers(struct summary *s)
+{
+	if (!s->answers)
+		return;
+	printf("\nserver answers: %zu, %zu as predicted, %zu not\n", s->answers, s->agreed,
+	       s->answers - s->agreed);
+	printf("  %-22s %8s %8s %10s\n", "predicted cause", "answers", "agreed", "same code");
+	const char *k;
+	json_t *e;
+	json_object_foreach(s->per_cause, k, e) {
+		int cid = cause_from_name(k);
+		int tc = cid >= 0 ? cause_twilio_code((enum cause_id)cid) : 0;
+		printf("  ");
+		put_clean(k, 22);
+		for (size_t i = strlen(k); i < 22; i++)
+			putchar(' ');
+		printf(" %8lld %8lld ", (long long)json_integer_value(json_object_get(e, "answers")),
+		       (long long)json_integer_value(json_object_get(e, "agreed")));
+		if (tc)
+			printf("%10lld\n", (long long)json_integer_value(json_object_get(e, "same_code")));
+		else
+			printf("%10s\n", "-");
+	}
+	size_t nd = json_array_size(s->disagreements);
+	if (!nd)
+		return;
+	printf("\ndisagreements (%zu%s):\n", nd, nd == MAX_DISAGREEMENTS_KEPT ? ", the first ones" : "");
+	size_t i;
+	json_array_foreach(s->disagreements, i, e) {
+		json_t *srv = json_object_get(e, "server");
+		const char *v;
+		printf("  ");
+		put_clean((v = str_of(e, "time")) ? v : "-", 32);
+		printf(" ");
+		put_clean((v = str_of(e, "channel")) ? v : "unknown", 16);
+		printf(" ");
+		put_clean((v = str_of(e, "message")) ? v : "-", 16);
+		printf(": predicted ");
+		put_clean(str_of(e, "predicted"), 8);
+		json_t *pc = json_object_get(e, "predicted_causes");
+		if (json_array_size(pc)) {
+			size_t ci;
+			json_t *c;
+			printf(" (");
+			json_array_foreach(pc, ci, c) {
+				if (ci)
+					printf(", ");
+				put_clean(json_is_string(c) ? json_string_value(c) : "?", 32);
+			}
+			printf(")");
+		}
+		printf(", server ");
+		put_clean((v = str_of(srv, "verdict")) ? v : "?", 8);
+		json_t *st = json_object_get(srv, "status"), *cd = json_object_get(srv, "code");
+		if (json_is_integer(st))
+			printf(" %lld", (long long)json_integer_value(st));
+		if (json_is_integer(cd))
+			printf(" %lld", (long long)json_integer_value(cd));
+		if ((v = str_of(srv, "text")) && *v) {
+			printf(" '");
+			put_clean(v, 80);
+			printf("'");
+		}
+		if ((v = str_of(e, "fingerprint"))) {
+			printf(" ");
+			put_clean(v, 32);
+		}
+		if ((v = str_of(e, "host"))) {
+			printf(" to ");
+			put_clean(v, 64);
+		}
+		putchar('\n');
+	}
+}
+
 static void print_text(struct summary *s)
 {
 	printf("tokshim report: %zu diagnos%s from %zu file%s", s->diagnoses, s->diagnoses == 1 ? "is" : "es",
@@ -332,8 +518,11 @@ static void print_text(struct summary *s)
 		printf(" (%zu too long)", s->long_lines);
 	if (s->other_syslog)
 		printf(", %zu other syslog line%s skipped", s->other_syslog, s->other_syslog == 1 ? "" : "s");
+	if (s->answers || s->lifetime)
+		printf(", %zu server answer%s, %zu lifetime record%s", s->answers, s->answers == 1 ? "" : "s",
+		       s->lifetime, s->lifetime == 1 ? "" : "s");
 	putchar('\n');
-	if (!s->diagnoses)
+	if (!s->diagnoses && !s->answers && !s->lifetime)
 		return;
 	if (s->first[0]) {
 		printf("  %-11s ", "time");
@@ -392,6 +581,7 @@ static void print_text(struct summary *s)
 	if (n > MAX_CAUSES_SHOWN)
 		printf("  ... and %zu more cause ids (--json lists all)\n", n - MAX_CAUSES_SHOWN);
 	free(v);
+	print_answers(s);
 }
 
 static int print_json(struct summary *s)
@@ -432,6 +622,11 @@ static int print_json(struct summary *s)
 	}
 	free(v);
 	json_object_set_new(o, "top_causes", top);
+	json_object_set_new(o, "lifetime_records", json_integer((json_int_t)s->lifetime));
+	json_object_set_new(o, "answers",
+			    json_pack("{s:I,s:I,s:I,s:O,s:O}", "total", (json_int_t)s->answers, "agreed",
+				      (json_int_t)s->agreed, "disagreed", (json_int_t)(s->answers - s->agreed),
+				      "per_cause", s->per_cause, "disagreements", s->disagreements));
 	/* ASCII only: every non-ASCII character as \\u (C1, bidi, U+2028/9) */
 	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
@@ -476,6 +671,8 @@ int cmd_report(int argc, char **argv)
 	s.tokens = json_object();
 	s.identities = json_object();
 	s.cause_info = json_object();
+	s.per_cause = json_object();
+	s.disagreements = json_array();
 	int unreadable = 0;
 	only_files = 0;
 	for (int i = 1; i < argc; i++) {
@@ -502,7 +699,7 @@ int cmd_report(int argc, char **argv)
 		unreadable = 1;
 	}
 	json_t *all[] = {s.verdicts, s.codes, s.causes, s.products, s.channels,
-			 s.hosts, s.tokens, s.identities, s.cause_info};
+			 s.hosts, s.tokens, s.identities, s.cause_info, s.per_cause, s.disagreements};
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
 		json_decref(all[i]);
 	return unreadable ? 2 : s.rejects ? 1 : 0;

@@ -14,7 +14,7 @@
 #include "report/report.h"
 
 static const char scan_usage[] =
-	"usage: tokshim scan [OPTIONS] [--host HOST] [FILE | -]\n"
+	"usage: tokshim scan [OPTIONS] [--host HOST] [--server FILE] [FILE | -]\n"
 	"\n"
 	"Run one connection's captured client-to-server bytes (the TLS plaintext or the\n"
 	"TCP payload, e.g. exported by tshark from a capture decrypted with a key log)\n"
@@ -25,6 +25,9 @@ static const char scan_usage[] =
 	"or missing.\n"
 	"\n"
 	"options:\n"
+	"  --server FILE       the server-to-client bytes of the same connection: each\n"
+	"                      answer to a token-carrying message is judged beside the\n"
+	"                      prediction (an answer record; after_ms is null offline)\n"
 	"  --host HOST[:PORT]  the server name (SNI) the stream was sent to; names the\n"
 	"                      channel, product and region (tsock.ie1.twilio.com: ie1)\n"
 	"  --hosts SPEC        extra host[:port]=product rules, comma separated (or\n"
@@ -40,7 +43,8 @@ static const char scan_usage[] =
 	"  -h, --help          show this help\n"
 	"\n"
 	"exit status: 0 no token would be rejected (also when none was found: said on\n"
-	"stderr), 1 a token would be rejected, 2 usage error or unreadable input\n";
+	"stderr), 1 a token would be rejected or a server answer is a reject, 2 usage\n"
+	"error or unreadable input\n";
 
 #define SCAN_OUT_MAX (64 * 1024)
 #define SCAN_READ (64 * 1024)
@@ -63,7 +67,8 @@ static void on_diag(void *p, const struct diag *d)
 			      : report_format_text(c->out, SCAN_OUT_MAX, d, c->ci, "", c->o->color);
 	if (fwrite(c->out, 1, n, stdout) != n)
 		c->write_failed = 1;
-	c->found++;
+	if (d->event == DIAG_EV_TOKEN)
+		c->found++;
 	if (!d->accept)
 		c->rejected = 1;
 }
@@ -72,7 +77,7 @@ int cmd_scan(int argc, char **argv)
 {
 	struct cli_opts o;
 	cli_opts_init(&o);
-	const char *path = NULL, *hosts = NULL;
+	const char *path = NULL, *hosts = NULL, *server_path = NULL;
 	int rc = 2, positional_only = 0, fd = -1;
 	char *out = NULL;
 	unsigned char *buf = NULL;
@@ -93,6 +98,13 @@ int cmd_scan(int argc, char **argv)
 			}
 			const char *v;
 			int used;
+			if (cli_opt_value(argc, argv, i, "--server", &v, &used)) {
+				if (!v)
+					goto usage;
+				server_path = v;
+				i += used;
+				continue;
+			}
 			if (cli_opt_value(argc, argv, i, "--hosts", &v, &used)) {
 				if (!v)
 					goto usage;
@@ -191,6 +203,31 @@ int cmd_scan(int argc, char **argv)
 	}
 	/* the end of the file ends the stream: a token as its very last bytes */
 	session_end(s, o.now, on_diag, &ctx);
+	if (server_path) {
+		/* offline, no times: each answer after the message it replies to */
+		int sfd = strcmp(server_path, "-") ? open(server_path, O_RDONLY | O_CLOEXEC) : -1;
+		if (sfd < 0) {
+			fprintf(stderr, "tokshim scan: cannot open '%s': %s\n", server_path,
+				strcmp(server_path, "-") ? strerror(errno) : "--server needs a file");
+			session_release(s);
+			goto done;
+		}
+		for (;;) {
+			ssize_t n = read(sfd, buf, SCAN_READ);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0) {
+				fprintf(stderr, "tokshim scan: cannot read '%s': %s\n", server_path, strerror(errno));
+				close(sfd);
+				session_release(s);
+				goto done;
+			}
+			if (n == 0)
+				break;
+			session_feed_server(s, buf, (size_t)n, o.now, on_diag, &ctx);
+		}
+		close(sfd);
+	}
 	int pass = session_passthrough(s);
 	session_release(s);
 	if (ctx.write_failed || fflush(stdout) == EOF) {

@@ -107,6 +107,23 @@ void diag_init(struct diag *d, int64_t now)
 	d->causes[0].text[0] = '\0';
 	d->causes[0].fix[0] = '\0';
 	memset(&d->token, 0, sizeof d->token);
+	d->event = DIAG_EV_TOKEN;
+}
+
+enum severity diag_level(const struct diag *d)
+{
+	if (d->event == DIAG_EV_ANSWER)
+		return d->answer.level;
+	enum severity s = SEV_INFO;
+	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
+		if (d->causes[i].severity > s)
+			s = d->causes[i].severity;
+	return s;
+}
+
+const char *diag_event_name(enum diag_event e)
+{
+	return e == DIAG_EV_ANSWER ? "answer" : e == DIAG_EV_LIFETIME ? "lifetime" : "token";
 }
 
 struct cause *diag_add(struct diag *d, enum cause_id id, const char *fix, const char *fmt, ...)

@@ -38,7 +38,10 @@ int severity_from_name(const char *name);
 	X(UPDATE_MISMATCH, "update_mismatch", SEV_ERROR, 51215) \
 	X(CLOCK_SKEW, "clock_skew", SEV_WARNING, 0)            \
 	X(EXPIRING_SOON, "expiring_soon", SEV_WARNING, 0)      \
-	X(EXPIRED_IN_USE, "expired_in_use", SEV_WARNING, 0)
+	X(EXPIRED_IN_USE, "expired_in_use", SEV_WARNING, 0)    \
+	X(REFRESH_MISSING, "refresh_missing", SEV_WARNING, 0)  \
+	X(SERVER_REJECTED, "server_rejected", SEV_ERROR, 0)    \
+	X(SERVER_ACCEPTED, "server_accepted", SEV_WARNING, 0)
 
 #define CAUSE_ENUM_(e, name, sev, code) CAUSE_##e,
 enum cause_id { CAUSE_LIST(CAUSE_ENUM_) CAUSE__COUNT };
@@ -120,6 +123,29 @@ struct token_summary {
 	char sync_service_sid[48];
 };
 
+/* What a record is (SPEC.md's "event"): a token's diagnosis (the
+ * prediction), the server's answer to a token-carrying message, or a
+ * lifetime check (refresh_missing, expired_in_use) of a connection's token. */
+enum diag_event { DIAG_EV_TOKEN = 0, DIAG_EV_ANSWER, DIAG_EV_LIFETIME };
+
+#define ANSWER_TEXT_MAX 160
+#define ANSWER_PRED_CAUSES 8
+
+/* The answer record's own fields (event DIAG_EV_ANSWER). */
+struct answer {
+	int server_accept;        /* the server's verdict */
+	int status;               /* HTTP / Twilsock / SIP status, 0: none */
+	int code;                 /* Twilio's error code, 0: none */
+	char text[ANSWER_TEXT_MAX]; /* the server's description, "" none */
+	int pred_accept;          /* the prediction's verdict */
+	int pred_code;            /* the prediction's 51215 / 51007, 0 on accept */
+	size_t npred;
+	enum cause_id pred[ANSWER_PRED_CAUSES]; /* the prediction's causes above info */
+	int64_t after_ms;         /* end of the token's write to the answer's read; -1: unknown (null) */
+	enum severity level;      /* info: agrees with an accept, warning: agrees with a
+				     reject or server_accepted, error: server_rejected */
+};
+
 struct diag {
 	int accept;            /* verdict: 1 accept, 0 reject */
 	int code;              /* 51215, 51007, or 0 on accept */
@@ -130,7 +156,14 @@ struct diag {
 	size_t ncauses;
 	struct cause causes[DIAG_MAX_CAUSES];
 	struct token_summary token;
+	enum diag_event event; /* DIAG_EV_TOKEN unless set after diag_init */
+	struct answer answer;  /* event DIAG_EV_ANSWER only */
 };
+
+/* The least severity a record is reported at: an answer's own level, else
+ * its causes' highest (SEV_INFO with no cause). */
+enum severity diag_level(const struct diag *d);
+const char *diag_event_name(enum diag_event e);
 
 /* Resets the verdict, counts and token summary for a new diagnosis. The
  * causes are not cleared: read causes[0..ncauses) only. */

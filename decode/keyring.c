@@ -34,6 +34,7 @@
 
 struct keyring_key {
 	char sid[SID_MAX]; /* "" for the default key */
+	char account[SID_MAX]; /* the Account the key belongs to (secrets file), "" unknown */
 	int hexlike;
 #ifdef TOKSHIM_HMAC_EVP
 	EVP_MAC_CTX *ctx[HMAC__COUNT];
@@ -321,17 +322,41 @@ int keyring_add_lines(struct keyring *kr, const char *buf, size_t len, struct tk
 					     lineno);
 			return -1;
 		}
-		for (size_t i = s2; i < b; i++) {
-			if (buf[i] == ' ' || buf[i] == '\t') {
-				tk_error_set(err, "cannot read secrets: line %d: more than two fields", lineno);
+		/* SECRET, then an optional third field: the key's Account SID */
+		size_t s3 = s2;
+		while (s3 < b && buf[s3] != ' ' && buf[s3] != '\t')
+			s3++;
+		size_t secret_end = s3;
+		while (s3 < b && (buf[s3] == ' ' || buf[s3] == '\t'))
+			s3++;
+		size_t acc = s3;
+		if (acc < b) {
+			for (size_t i = acc; i < b; i++) {
+				if (buf[i] == ' ' || buf[i] == '\t') {
+					tk_error_set(err, "cannot read secrets: line %d: more than three fields", lineno);
+					return -1;
+				}
+			}
+			if (!sid_is(buf + acc, b - acc, "AC")) {
+				tk_error_set(err,
+					     "cannot read secrets: line %d: third field is not an Account SID (AC + 32 hex)",
+					     lineno);
 				return -1;
 			}
 		}
 		char sid[SID_MAX];
 		memcpy(sid, buf + a, s1 - a);
 		sid[s1 - a] = 0;
-		if (keyring_add(kr, sid, buf + s2, b - s2, err) < 0)
+		if (keyring_add(kr, sid, buf + s2, secret_end - s2, err) < 0)
 			return -1;
+		if (acc < b) {
+			for (size_t i = 0; i < kr->n; i++) {
+				if (!strcmp(kr->keys[i]->sid, sid)) {
+					memcpy(kr->keys[i]->account, buf + acc, b - acc);
+					kr->keys[i]->account[b - acc] = 0;
+				}
+			}
+		}
 		added++;
 	}
 	return added;
@@ -355,6 +380,11 @@ const struct keyring_key *keyring_find(const struct keyring *kr, const char *sid
 const char *keyring_key_sid(const struct keyring_key *k)
 {
 	return k->sid;
+}
+
+const char *keyring_key_account(const struct keyring_key *k)
+{
+	return k->account;
 }
 
 int keyring_key_hexlike(const struct keyring_key *k)

@@ -22,6 +22,9 @@ struct keyring_key; /* one secret, keyed once for each algorithm */
 const struct keyring_key *keyring_find(const struct keyring *kr, const char *sid, size_t n);
 /* The key's SID, "" for the default key. */
 const char *keyring_key_sid(const struct keyring_key *k);
+/* The Account SID the secrets file names for the key (its third field), ""
+ * when none was given. */
+const char *keyring_key_account(const struct keyring_key *k);
 /* Non-zero when the secret looks like an Account Auth Token (32 hex digits)
  * rather than an API Key Secret (32 letters and digits). */
 int keyring_key_hexlike(const struct keyring_key *k);

@@ -284,6 +284,19 @@ static void check_claims(struct ctx *c)
 			 "mint the token with this account's credentials, or correct --account/TOKSHIM_ACCOUNT_SID",
 			 "'sub' is '%s', but the expected account is '%s'", s->sub, pa);
 	}
+	if (sid_shape(s->sub, "AC") && c->cfg->keys && *s->iss) {
+		/* mixed credentials: the key in 'iss' belongs to another account */
+		const struct keyring_key *k = keyring_find(c->cfg->keys, s->iss, strlen(s->iss));
+		const char *ka = k && *keyring_key_sid(k) ? keyring_key_account(k) : "";
+		if (*ka && strcmp(ka, s->sub) && !diag_has(d, CAUSE_ACCOUNT_MISMATCH)) {
+			char ks[16];
+			short_sid(s->iss, ks, sizeof ks);
+			diag_add(d, CAUSE_ACCOUNT_MISMATCH,
+				 "mint with the Account SID the API key belongs to (or a key of the token's account): "
+				 "credentials of two accounts or subaccounts are mixed",
+				 "'sub' is '%s', but key '%s' belongs to account '%s' (secrets file)", s->sub, ks, ka);
+		}
+	}
 
 	/* times */
 	char iso[40], dur[40];

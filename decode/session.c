@@ -5,10 +5,33 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "decode/server_codes.h"
 #include "decode/session.h"
 #include "decode/wire_int.h"
+#include "decode/wire_srv.h"
 
 #define SESSION_SEEN_MAX 32 /* distinct tokens remembered per connection */
+#define SESSION_Q_MAX 8     /* token-carrying messages awaiting an answer */
+#define REFRESH_WARN_SECS 180 /* "3 minutes before exp" when the server says nothing */
+
+/* A token-carrying message waiting for the server's answer (SPEC.md's
+ * "what answers what"). */
+enum q_kind { Q_NONE = 0, Q_SEQ, Q_TWILSOCK, Q_SIGNAL };
+struct question {
+	enum q_kind kind;       /* Q_SEQ: HTTP/SIP request number; Q_TWILSOCK: by id;
+				   Q_SIGNAL: Voice/Video, the next answer-shaped message */
+	int seq;
+	char id[64];
+	int64_t t_ms;           /* end of the token's write, -1 unknown */
+	uint64_t order;         /* the order questions were asked in */
+	enum channel channel;
+	const char *message;
+	enum product product;
+	int pred_accept, pred_code;
+	size_t npred;
+	enum cause_id pred[ANSWER_PRED_CAUSES];
+	struct token_summary tok;
+};
 
 struct session {
 	struct session_config cfg;
@@ -30,8 +53,17 @@ struct session {
 	enum channel newest_channel;
 	enum product newest_product;
 	const char *newest_message;
+	int rm_done;           /* refresh_missing reported for the newest token */
+	int64_t warned_at;     /* the server said token_about_to_expire then (seconds), 0 not */
+
+	/* the server's direction */
+	struct question q[SESSION_Q_MAX];
+	uint64_t q_order;
+	int responses;         /* final HTTP/SIP responses seen */
+	int srv_lost;          /* the server direction gave up */
 
 	struct wire w; /* the big one: session_init clears what comes before it */
+	struct wire_srv srv;
 
 	/* the validator's scratch (~41 KiB, off the host thread's stack); needs
 	 * no initialising, and its pages are touched only once a token is seen */
@@ -48,6 +80,7 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 	memset(s, 0, offsetof(struct session, w));
 	s->cfg = *cfg;
 	wire_init(&s->w, &s->cfg.w, tls);
+	wire_srv_init(&s->srv);
 }
 
 void session_set_host(struct session *s, const char *host, size_t n)
@@ -68,6 +101,7 @@ const char *session_host(const struct session *s)
 void session_release(struct session *s)
 {
 	wire_release(&s->w);
+	wire_srv_release(&s->srv);
 }
 
 struct ws_frame *session_frame(struct session *s)
@@ -77,13 +111,32 @@ struct ws_frame *session_frame(struct session *s)
 
 int64_t session_watch_due(const struct session *s)
 {
-	return s->watch && !s->eiu_done ? s->watch_exp + s->cfg.v.skew : INT64_MAX;
+	if (!s->watch)
+		return INT64_MAX;
+	if (!s->rm_done)
+		return s->watch_exp; /* refresh_missing: exp, no skew */
+	return s->eiu_done ? INT64_MAX : s->watch_exp + s->cfg.v.skew;
+}
+
+static int watching(const struct session *s)
+{
+	return s->watch && (!s->eiu_done || !s->rm_done);
+}
+
+static int questions_open(const struct session *s)
+{
+	for (size_t i = 0; i < SESSION_Q_MAX; i++)
+		if (s->q[i].kind != Q_NONE)
+			return 1;
+	return 0;
 }
 
 int session_passthrough(const struct session *s)
 {
-	/* a live token keeps the connection worth watching for expired_in_use */
-	return wire_passthrough(&s->w) && (!s->watch || s->eiu_done);
+	/* a live token keeps the connection worth watching for the lifetime
+	 * checks; a question keeps it worth reading */
+	return wire_passthrough(&s->w) && !watching(s) &&
+	       (s->srv_lost || wire_srv_passthrough(&s->srv) || !questions_open(s));
 }
 
 /* A 128-bit hash of a token for the seen list: two multiply-xor lanes over
@@ -171,7 +224,65 @@ static void remember_init(struct session *s)
 	memcpy(s->init_sync, t->sync_service_sid, sizeof s->init_sync);
 }
 
-static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
+/* The question a token-carrying message asks the server, when its answer
+ * can be told apart (SPEC.md: what answers what). */
+static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
+{
+	enum q_kind kind = Q_NONE;
+	int seq = 0;
+	const char *id = "";
+	switch (ev->channel) {
+	case CHANNEL_TWILSOCK:
+		kind = Q_TWILSOCK;
+		id = ev->msg_id;
+		break;
+	case CHANNEL_VOICE:
+		kind = !strcmp(ev->message, "listen") ? Q_SIGNAL : Q_NONE;
+		break;
+	case CHANNEL_VIDEO:
+		kind = !strcmp(ev->message, "hello") || !strcmp(ev->message, "connect") ? Q_SIGNAL : Q_NONE;
+		break;
+	case CHANNEL_HTTP:
+	case CHANNEL_SIP:
+		kind = Q_SEQ;
+		break;
+	default:
+		if (s->w.mode == WM_HTTP)
+			kind = Q_SEQ; /* a JWT in a header or body of a request */
+		break;
+	}
+	if (kind == Q_SEQ)
+		seq = wire_request_seq(&s->w);
+	if (kind == Q_NONE || (kind == Q_TWILSOCK && !id[0]) || s->cfg.no_answers)
+		return;
+	/* a free slot, else the oldest question gives way */
+	struct question *q = &s->q[0];
+	for (size_t i = 0; i < SESSION_Q_MAX; i++) {
+		if (s->q[i].kind == Q_NONE) {
+			q = &s->q[i];
+			break;
+		}
+		if (s->q[i].order < q->order)
+			q = &s->q[i];
+	}
+	q->kind = kind;
+	q->seq = seq;
+	snprintf(q->id, sizeof q->id, "%s", id);
+	q->t_ms = now_ms;
+	q->order = ++s->q_order;
+	q->channel = s->d.channel;
+	q->message = s->d.message;
+	q->product = s->d.product;
+	q->pred_accept = s->d.accept;
+	q->pred_code = s->d.code;
+	q->npred = 0;
+	for (size_t i = 0; i < s->d.ncauses && q->npred < ANSWER_PRED_CAUSES; i++)
+		if (s->d.causes[i].severity > SEV_INFO)
+			q->pred[q->npred++] = s->d.causes[i].id;
+	q->tok = s->d.token;
+}
+
+static int on_token(struct session *s, const struct wire_event *ev, int64_t now, int64_t now_ms,
 		    session_emit_fn emit, void *ctx)
 {
 	if (seen_before(s, ev->token, ev->token_len))
@@ -190,7 +301,10 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	diag_finish(&s->d);
 	if (is_twilsock && !strcmp(ev->message, "init"))
 		remember_init(s);
+	ask(s, ev, now_ms);
 	if (s->d.token.parsed && s->d.token.has_exp) {
+		s->rm_done = 0;
+		s->warned_at = 0;
 		s->newest = s->d.token;
 		s->newest_channel = s->d.channel;
 		s->newest_product = s->d.product;
@@ -204,37 +318,227 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	return 1;
 }
 
-static int __attribute__((noinline)) check_expired_in_use(struct session *s, int64_t now, session_emit_fn emit,
-							   void *ctx)
+/* ---- lifetime: refresh_missing, expired_in_use -------------------------------- */
+
+static void lifetime_start(struct session *s, int64_t now)
 {
-	if (!s->watch || s->eiu_done || now <= s->watch_exp + s->cfg.v.skew)
-		return 0;
-	s->eiu_done = 1;
 	diag_init(&s->d, now);
+	s->d.event = DIAG_EV_LIFETIME;
 	s->d.token = s->newest;
 	s->d.channel = s->newest_channel;
 	s->d.product = s->newest_product;
 	s->d.message = s->newest_message;
+}
+
+static const char fix_refresh[] =
+	"handle the SDK's expiry event and pass a new token: Conversations/Sync "
+	"tokenAboutToExpire -> client.updateToken(token); Voice tokenWillExpire -> "
+	"device.updateToken(token)";
+
+/* The lifetime checks on the connection's own traffic at time now: a write
+ * (sending 1) or a read; expired 1 when the server said the token expired
+ * (close 51207, client_update token_expired). No timer: judged when bytes
+ * pass. Each cause at most once per token and connection. */
+static int __attribute__((noinline)) lifetime_check(struct session *s, int64_t now, int sending,
+						    int expired, session_emit_fn emit, void *ctx)
+{
+	if (!s->watch)
+		return 0;
+	int rm = !s->rm_done && (now > s->watch_exp || expired);
+	int eiu = sending && !s->eiu_done && now > s->watch_exp + s->cfg.v.skew;
+	if (!rm && !eiu)
+		return 0;
+	lifetime_start(s, now);
 	char exp[32], ago[32];
 	fmt_iso8601(s->watch_exp, exp, sizeof exp);
-	fmt_duration(now - s->watch_exp, ago, sizeof ago);
-	diag_add(&s->d, CAUSE_EXPIRED_IN_USE,
-		 "refresh the token before it expires (Twilsock: updateToken on "
-		 "tokenAboutToExpire; Voice: device.updateToken), or reconnect with a new one",
-		 "the connection is still sending %s after its token expired at %s, and no new "
-		 "token was sent",
-		 ago, exp);
+	if (rm) {
+		s->rm_done = 1;
+		char warned[96] = "3 minutes before it";
+		if (s->warned_at) {
+			char t[32];
+			fmt_iso8601(s->warned_at, t, sizeof t);
+			snprintf(warned, sizeof warned, "the server warned at %s (token_about_to_expire)", t);
+		}
+		diag_add(&s->d, CAUSE_REFRESH_MISSING, fix_refresh,
+			 "the token expired at %s and the connection sent no new one (%s): the app does "
+			 "not refresh its token",
+			 exp, warned);
+	}
+	if (eiu) {
+		s->eiu_done = 1;
+		fmt_duration(now - s->watch_exp, ago, sizeof ago);
+		diag_add(&s->d, CAUSE_EXPIRED_IN_USE,
+			 "refresh the token before it expires (Twilsock: updateToken on "
+			 "tokenAboutToExpire; Voice: device.updateToken), or reconnect with a new one",
+			 "the connection is still sending %s after its token expired at %s, and no new "
+			 "token was sent",
+			 ago, exp);
+	}
 	diag_finish(&s->d);
+	s->d.event = DIAG_EV_LIFETIME;
 	if (emit)
 		emit(ctx, &s->d);
 	return 1;
 }
 
+/* ---- answers ---------------------------------------------------------------------- */
+
+static void answer_causes(struct session *s, const struct question *q, const struct answer *a)
+{
+	if (q->pred_accept && !a->server_accept) {
+		const struct server_code *sc = a->code ? server_code_find(a->code) : NULL;
+		char what[200];
+		if (a->code)
+			snprintf(what, sizeof what, "%d (%s)", a->code,
+				 sc ? sc->meaning : a->text[0] ? a->text : "no description");
+		else
+			snprintf(what, sizeof what, "status %d (%s)", a->status, a->text[0] ? a->text : "no description");
+		if (sc)
+			diag_add(&s->d, CAUSE_SERVER_REJECTED, sc->fix, "valid here, rejected with %d: %s", a->code,
+				 sc->explain);
+		else
+			diag_add(&s->d, CAUSE_SERVER_REJECTED,
+				 "look the code up in Twilio's error reference (twilio.com/docs/api/errors)",
+				 "the server rejected the token with %s although it looked valid here", what);
+		struct cause *c = &s->d.causes[s->d.ncauses - 1];
+		c->twilio_code = a->code;
+	} else if (!q->pred_accept && a->server_accept) {
+		char causes[160] = "";
+		size_t n = 0;
+		for (size_t i = 0; i < q->npred && n < sizeof causes; i++)
+			n += (size_t)snprintf(causes + n, sizeof causes - n, "%s%s", i ? ", " : "",
+					      cause_name(q->pred[i]));
+		diag_add(&s->d, CAUSE_SERVER_ACCEPTED,
+			 "please report it to tokshim with this record (it holds no secret): the rule is "
+			 "wrong for this server",
+			 "the server accepted the token (status %d) that was predicted to be rejected (%s)",
+			 a->status, causes[0] ? causes : "no cause");
+	}
+}
+
+static int answer(struct session *s, struct question *q, int accept, const struct srv_event *sev,
+		  int64_t now, int64_t now_ms, session_emit_fn emit, void *ctx)
+{
+	diag_init(&s->d, now);
+	s->d.event = DIAG_EV_ANSWER;
+	s->d.token = q->tok;
+	s->d.channel = q->channel;
+	s->d.message = q->message;
+	s->d.product = q->product;
+	struct answer *a = &s->d.answer;
+	memset(a, 0, sizeof *a);
+	a->server_accept = accept;
+	a->status = sev->status;
+	a->code = sev->code;
+	memcpy(a->text, sev->text, sizeof a->text);
+	a->text[sizeof a->text - 1] = 0;
+	a->pred_accept = q->pred_accept;
+	a->pred_code = q->pred_code;
+	a->npred = q->npred;
+	memcpy(a->pred, q->pred, sizeof a->pred);
+	a->after_ms = q->t_ms >= 0 && now_ms >= 0 ? now_ms - q->t_ms : -1;
+	if (a->after_ms < -1)
+		a->after_ms = 0;
+	answer_causes(s, q, a);
+	if (q->pred_accept && !accept)
+		a->level = SEV_ERROR;
+	else if (!q->pred_accept && accept)
+		a->level = SEV_WARNING;
+	else
+		a->level = accept ? SEV_INFO : SEV_WARNING;
+	s->d.accept = accept;
+	s->d.code = accept ? 0 : sev->code;
+	q->kind = Q_NONE;
+	if (emit)
+		emit(ctx, &s->d);
+	return 1;
+}
+
+/* The oldest open question of kind k (and channel ch, CHANNEL_UNKNOWN: any). */
+static struct question *oldest(struct session *s, enum q_kind k, enum channel ch)
+{
+	struct question *best = NULL;
+	for (size_t i = 0; i < SESSION_Q_MAX; i++) {
+		struct question *q = &s->q[i];
+		if (q->kind == k && (ch == CHANNEL_UNKNOWN || q->channel == ch) &&
+		    (!best || q->order < best->order))
+			best = q;
+	}
+	return best;
+}
+
+static int on_server(struct session *s, const struct srv_event *ev, int64_t now, int64_t now_ms,
+		     session_emit_fn emit, void *ctx)
+{
+	struct question *q = NULL;
+	switch (ev->kind) {
+	case SRV_EV_HTTP:
+	case SRV_EV_SIP:
+		if (ev->interim)
+			return 0;
+		s->responses++;
+		for (size_t i = 0; i < SESSION_Q_MAX; i++)
+			if (s->q[i].kind == Q_SEQ && s->q[i].seq == s->responses)
+				q = &s->q[i];
+		if (!q)
+			return 0;
+		if (ev->status >= 500 || ev->status < 100) {
+			q->kind = Q_NONE; /* the server failed: no verdict on the token */
+			return 0;
+		}
+		return answer(s, q, ev->status < 400, ev, now, now_ms, emit, ctx);
+	case SRV_EV_MESSAGE:
+		break;
+	default:
+		return 0;
+	}
+	switch (ev->msg) {
+	case SRV_MSG_TW_REPLY:
+		for (size_t i = 0; i < SESSION_Q_MAX; i++)
+			if (s->q[i].kind == Q_TWILSOCK && ev->id[0] && !strcmp(s->q[i].id, ev->id))
+				q = &s->q[i];
+		if (!q)
+			return 0;
+		return answer(s, q, ev->status > 0 && ev->status < 400, ev, now, now_ms, emit, ctx);
+	case SRV_MSG_TW_CLOSE:
+		/* an answer only while init/update waits for its reply */
+		if ((q = oldest(s, Q_TWILSOCK, CHANNEL_UNKNOWN)))
+			return answer(s, q, 0, ev, now, now_ms, emit, ctx);
+		return lifetime_check(s, now, 0, ev->code == 51207, emit, ctx);
+	case SRV_MSG_TW_CLIENT_UPDATE:
+		if (!strcmp(ev->update_type, "token_about_to_expire")) {
+			if (!s->warned_at)
+				s->warned_at = now;
+			return 0;
+		}
+		if (!strcmp(ev->update_type, "token_expired"))
+			return lifetime_check(s, now, 0, 1, emit, ctx);
+		return 0;
+	case SRV_MSG_VOICE_ERROR:
+	case SRV_MSG_VIDEO_ERROR:
+		if (!server_code_is_token(ev->code))
+			return 0;
+		q = oldest(s, Q_SIGNAL, ev->msg == SRV_MSG_VOICE_ERROR ? CHANNEL_VOICE : CHANNEL_UNKNOWN);
+		if (!q)
+			return 0;
+		return answer(s, q, 0, ev, now, now_ms, emit, ctx);
+	case SRV_MSG_VOICE_OK:
+	case SRV_MSG_VIDEO_OK:
+		if (!(q = oldest(s, Q_SIGNAL, CHANNEL_UNKNOWN)))
+			return 0;
+		return answer(s, q, 1, ev, now, now_ms, emit, ctx);
+	default:
+		return 0;
+	}
+}
+
+/* ---- the feeds ------------------------------------------------------------------- */
+
 /* The slow path of a feed: the decoder proper and each token it finds.
  * Returns the diagnoses emitted; *now read with clock(1) at the first token
- * when clock is set (*clock cleared then). */
+ * when clock is set (*clock cleared then), *now_ms with clock(2). */
 static int __attribute__((noinline)) feed_events(struct session *s, const char *p, size_t len,
-						 int64_t *now, session_clock_fn *clock,
+						 int64_t *now, int64_t *now_ms, session_clock_fn *clock,
 						 session_emit_fn emit, void *ctx)
 {
 	size_t off = 0;
@@ -246,15 +550,18 @@ static int __attribute__((noinline)) feed_events(struct session *s, const char *
 			off += (size_t)r;
 		if (ev.kind == WIRE_EV_NONE)
 			break; /* all of buf consumed (r < 0: with an error, already resynchronised) */
+		if (ev.kind != WIRE_EV_TOKEN)
+			continue;
 		if (*clock) {
 			*now = (*clock)(1);
+			*now_ms = (*clock)(2);
 			*clock = NULL;
 		}
 		if (*now == SESSION_NO_TIME) {
 			s->w.mode = WM_PASS;
 			break;
 		}
-		emitted += on_token(s, &ev, *now, emit, ctx);
+		emitted += on_token(s, &ev, *now, *now_ms, emit, ctx);
 	}
 	return emitted;
 }
@@ -265,14 +572,15 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 						      session_emit_fn emit, void *ctx)
 {
 	int emitted = 0;
+	int64_t now_ms = -1;
 	if (!len)
 		return 0;
-	emitted = feed_events(s, p, len, &now, &clock, emit, ctx);
-	if (s->watch && !s->eiu_done) {
+	emitted = feed_events(s, p, len, &now, &now_ms, &clock, emit, ctx);
+	if (watching(s)) {
 		if (clock)
 			now = clock(0);
-		if (now != SESSION_NO_TIME && now > s->watch_exp + s->cfg.v.skew)
-			emitted += check_expired_in_use(s, now, emit, ctx);
+		if (now != SESSION_NO_TIME && now > s->watch_exp)
+			emitted += lifetime_check(s, now, 1, 0, emit, ctx);
 	}
 	return emitted;
 }
@@ -282,7 +590,7 @@ int session_end(struct session *s, int64_t now, session_emit_fn emit, void *ctx)
 	int emitted = 0;
 	struct wire_event ev;
 	while (wire_end(&s->w, &ev))
-		emitted += on_token(s, &ev, now, emit, ctx);
+		emitted += on_token(s, &ev, now, -1, emit, ctx);
 	return emitted;
 }
 
@@ -298,4 +606,58 @@ int session_feed_clock(struct session *s, const void *buf, size_t len, session_c
 	int r = feed(s, buf, len, 0, clock, emit, ctx);
 	*passthrough = session_passthrough(s);
 	return r;
+}
+
+/* The server's bytes: answers, and the lifetime checks on a read. */
+static int feed_server(struct session *s, const char *p, size_t len, int64_t now, int64_t now_ms,
+		       session_clock_fn clock, session_emit_fn emit, void *ctx)
+{
+	int emitted = 0;
+	size_t off = 0;
+	if (!len || s->srv_lost)
+		return 0;
+	while (off < len) {
+		struct srv_event ev;
+		off += wire_srv_feed(&s->srv, p + off, len - off, &ev);
+		if (ev.kind == SRV_EV_NONE)
+			break;
+		if (clock) {
+			now = clock(1);
+			now_ms = clock(2);
+			clock = NULL;
+		}
+		emitted += on_server(s, &ev, now, now_ms, emit, ctx);
+	}
+	if (watching(s) && !s->rm_done) {
+		if (clock)
+			now = clock(0);
+		if (now > s->watch_exp)
+			emitted += lifetime_check(s, now, 0, 0, emit, ctx);
+	}
+	return emitted;
+}
+
+int session_feed_server(struct session *s, const void *buf, size_t len, int64_t now,
+			session_emit_fn emit, void *ctx)
+{
+	return feed_server(s, buf, len, now, -1, NULL, emit, ctx);
+}
+
+int session_feed_server_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
+			      session_emit_fn emit, void *ctx)
+{
+	return feed_server(s, buf, len, 0, -1, clock, emit, ctx);
+}
+
+struct ws_frame *session_server_frame(struct session *s)
+{
+	return s->srv.mode == SM_WS && !s->srv_lost ? wire_frame(&s->srv.ws) : NULL;
+}
+
+void session_server_lost(struct session *s)
+{
+	s->srv_lost = 1;
+	wire_srv_lost(&s->srv);
+	for (size_t i = 0; i < SESSION_Q_MAX; i++)
+		s->q[i].kind = Q_NONE;
 }

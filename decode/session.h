@@ -1,7 +1,9 @@
 /* A connection's session: the wire decoder, validation of each token found,
- * and the stateful checks (update_mismatch, expired_in_use, one report per
- * token per connection). Used alike by the shim and by `tokshim scan`.
- * Pure: time and output are parameters. */
+ * and the stateful checks (update_mismatch, one report per token per
+ * connection); the server's direction: its answers to the token-carrying
+ * messages (the answer records), and the lifetime checks (refresh_missing,
+ * expired_in_use) judged on the connection's traffic both ways. Used alike
+ * by the shim and by `tokshim scan`. Pure: time and output are parameters. */
 #ifndef TOKSHIM_SESSION_H
 #define TOKSHIM_SESSION_H
 
@@ -12,6 +14,7 @@
 struct session_config {
 	struct vconfig v;    /* keys, account, skew, product (PRODUCT_UNKNOWN: infer) */
 	struct wire_config w;
+	int no_answers;      /* 1: the server's bytes are not read (TOKSHIM_READ=0): no questions kept */
 };
 
 /* Called for each diagnosis. d is borrowed, valid during the call only. */
@@ -26,12 +29,14 @@ void session_release(struct session *s);
 
 /* Feeds bytes written by the client at time `now`; emits a diagnosis for each
  * new token found (the same token twice on one connection: once), for an
- * update_mismatch, and once for expired_in_use. Returns the number of
- * diagnoses emitted. Never fails: bad bytes make the decoder resynchronise. */
+ * update_mismatch, and a lifetime record (refresh_missing, expired_in_use:
+ * each once per token). Returns the number of records emitted. Never fails:
+ * bad bytes make the decoder resynchronise. */
 int session_feed(struct session *s, const void *buf, size_t len, int64_t now, session_emit_fn emit,
 		 void *ctx);
 /* The same with the time read only when it is needed: clock(1) once per feed
- * that finds a token (validation), clock(0) once per feed while a token is
+ * that finds a token (validation) and clock(2) then (milliseconds, for the
+ * answers' after_ms), clock(0) once per feed while a token is
  * watched for expired_in_use (a coarse clock will do), after a feed that found
  * no token. Bulk traffic of a
  * connection with no live token reads no clock at all. */
@@ -46,6 +51,25 @@ int session_feed_clock(struct session *s, const void *buf, size_t len, session_c
 /* The stream ended: judges what the decoder still held (wire_end), at
  * time now. Returns the number of diagnoses emitted. Feed nothing after. */
 int session_end(struct session *s, int64_t now, session_emit_fn emit, void *ctx);
+/* Feeds bytes the client read from the server at time now (seconds):
+ * emits an answer record for each answer to a token-carrying message
+ * (after_ms null), and lifetime records. Returns the records emitted. */
+int session_feed_server(struct session *s, const void *buf, size_t len, int64_t now,
+			session_emit_fn emit, void *ctx);
+/* The same with the clock read when needed (clock(1) and clock(2) at an
+ * answer, clock(0) while a token is watched). */
+int session_feed_server_clock(struct session *s, const void *buf, size_t len, session_clock_fn clock,
+			      session_emit_fn emit, void *ctx);
+/* The frame state of the server's WebSocket direction for the per-read fast
+ * path (ws_frame_take, decode/ws_frame.h: bulk frames that cannot answer
+ * anything taken by length), NULL while the server's bytes are not
+ * WebSocket frames. Bytes ws_frame_take takes count as fed; the caller holds
+ * the session's lock and feeds the rest with session_feed_server*, and feeds
+ * through session_feed_server* once its clock passes session_watch_due. */
+struct ws_frame *session_server_frame(struct session *s);
+/* The client read bytes the caller could not see (MSG_TRUNC): the server's
+ * direction cannot be followed any more; its open questions are dropped. */
+void session_server_lost(struct session *s);
 /* The decoder's frame state for the per-write fast path (ws_frame_take,
  * decode/ws_frame.h): bytes ws_frame_take takes count as fed, with no clock
  * read; the caller takes the session's lock for it and feeds the rest with

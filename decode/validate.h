@@ -19,7 +19,8 @@ void keyring_free(struct keyring *kr);
  * The secret is copied. 0 on success, -1 with err set. */
 int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, size_t secret_len,
 		struct tk_error *err);
-/* Adds every "SKxxxx SECRET" line of a secrets-file's contents (blank lines
+/* Adds every "SKxxxx SECRET [ACxxxx]" line (the optional third field: the
+ * Account the key belongs to, for account_mismatch) of a secrets-file's contents (blank lines
  * and lines starting with '#' ignored). Returns the number added, -1 with err
  * set (naming the line number, never the secret) on a bad line. */
 int keyring_add_lines(struct keyring *kr, const char *buf, size_t len, struct tk_error *err);

@@ -91,6 +91,11 @@ const char *wire_host(const struct wire *w)
 	return w->host;
 }
 
+int wire_request_seq(const struct wire *w)
+{
+	return w->answered;
+}
+
 int wire_passthrough(const struct wire *w)
 {
 	return w->mode == WM_PASS;
@@ -136,11 +141,24 @@ static void job_token(struct wire *w, size_t off, size_t n, enum channel ch, con
 static int job_next(struct wire *w, struct wire_event *ev)
 {
 	struct wire_job *j = &w->job;
+	if (j->whole) {
+		/* the server's message, whole: no token scan */
+		memset(ev, 0, sizeof *ev);
+		ev->kind = WIRE_EV_MESSAGE;
+		ev->channel = CHANNEL_UNKNOWN;
+		ev->message = "message";
+		ev->where = "WebSocket server message";
+		ev->token = w->buf;
+		ev->token_len = j->len;
+		j->active = 0;
+		return 1;
+	}
 	if (j->stage == 0) {
 		j->stage = 1;
 		if (j->have_tok) {
 			fill_event(w, ev, j->channel, j->message, j->where, w->buf + j->tok_off,
 				   j->tok_len);
+			memcpy(ev->msg_id, j->id, sizeof ev->msg_id);
 			return 1;
 		}
 	}
@@ -341,6 +359,8 @@ static int request_line(struct wire *w, size_t n)
 		return 0;
 	}
 	w->requests++;
+	if (!(w->is_sip && ieq(b, m, "ACK")))
+		w->answered++;
 	w->is_get = ieq(b, m, "GET");
 	w->is_connect = ieq(b, m, "CONNECT");
 	if (w->is_sip)

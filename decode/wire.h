@@ -32,7 +32,10 @@ struct wire_config {
  * -1 with err set on the first bad entry (the good ones before it are kept). */
 int host_rules_parse(const char *spec, struct host_rule *rules, size_t cap, struct tk_error *err);
 
-enum wire_event_kind { WIRE_EV_NONE = 0, WIRE_EV_TOKEN };
+/* WIRE_EV_MESSAGE: a complete WebSocket message of a WS_SERVER-direction
+ * decoder (token/token_len: its bytes, inflated, cut at the message cap),
+ * for the server-answer layer (decode/wire_srv.c); never a token. */
+enum wire_event_kind { WIRE_EV_NONE = 0, WIRE_EV_TOKEN, WIRE_EV_MESSAGE };
 
 struct wire_event {
 	enum wire_event_kind kind;
@@ -48,6 +51,7 @@ struct wire_event {
 	size_t token_len;
 	char region[16];       /* region named by the host (tsock.ie1.twilio.com: "ie1"), "" unknown */
 	char host[128];        /* SNI or Host header, "" unknown */
+	char msg_id[64];       /* Twilsock: the message's "id" (its reply carries it), "" none */
 };
 
 enum wire_status {
@@ -86,6 +90,11 @@ int wire_end(struct wire *w, struct wire_event *ev);
  * (e.g. an unknown binary protocol): callers may stop feeding it. */
 int wire_passthrough(const struct wire *w);
 
+/* The number of HTTP/SIP requests begun on w so far that the server answers
+ * (the one being read included; not the client's own SIP responses, not a
+ * SIP ACK): the server's final responses come in this order, so a token
+ * event's request is answered by the response of this number. */
+int wire_request_seq(const struct wire *w);
 /* permessage-deflate parameters of a WebSocket upgrade (RFC 7692). */
 #define WIRE_WS_DEFLATE 1u        /* permessage-deflate offered */
 #define WIRE_WS_CLIENT_NO_CTX 2u  /* client_no_context_takeover */

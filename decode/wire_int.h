@@ -25,6 +25,7 @@
 #include "decode/validate.h"
 #include "decode/wire.h"
 #include "decode/ws_frame.h"
+#include "decode/wire_srv.h"
 
 #define WIRE_LINE_MAX (TOKEN_MAX_LEN + 8192)
 #define WIRE_BODY_SCAN WIRE_LINE_MAX
@@ -65,6 +66,8 @@ struct wire_job {
 	enum channel channel;
 	const char *message, *where;
 	const char *fb_message, *fb_where;
+	char id[64];           /* Twilsock message id of the structured token */
+	int whole;             /* the unit itself is the event (WIRE_EV_MESSAGE, server direction) */
 };
 
 struct wire {
@@ -95,6 +98,8 @@ struct wire {
 	const char *end_p;
 	size_t end_left;
 	int requests;          /* requests seen on this connection */
+	int answered;          /* of them, those the server answers: not the client's own SIP
+				  responses, not a SIP ACK */
 	int is_sip, is_get, is_connect, is_h2;
 	const char *sip_msg;   /* "register", "invite", ... */
 	enum wire_hint path_hint;
@@ -136,6 +141,48 @@ struct wire {
 	unsigned char zarena[WIRE_ZARENA] __attribute__((aligned(16)));
 	char buf[WIRE_MSG_MAX + 16];
 };
+
+/* ---- the server's direction (decode/wire_srv.c) ---- */
+#define SRV_LINE_MAX 2048
+
+
+enum srv_mode { SM_DETECT = 0, SM_HTTP, SM_WS, SM_PASS };
+
+enum srv_http_state {
+	SH_LINE = 0,  /* status line (or a request line the server sends, SIP) */
+	SH_HEADERS,
+	SH_BODY,      /* Content-Length bytes */
+	SH_CHUNK_SIZE,
+	SH_CHUNK_DATA,
+	SH_CHUNK_CRLF,
+	SH_TRAILERS,
+	SH_EOF_BODY,  /* no length: the body runs to the end of the stream */
+};
+
+/* The server-to-client decoder: HTTP/SIP responses, then a struct wire in
+ * the WS_SERVER direction once upgraded. */
+struct wire_srv {
+	enum srv_mode mode;
+	enum srv_http_state hs;
+	/* the message being read */
+	int is_sip, is_request, status;
+	int chunked, has_cl, compressed, json, upgrade_ws;
+	unsigned ws_ext;           /* WIRE_WS_* of the 101's Sec-WebSocket-Extensions */
+	uint64_t remaining;
+	int twilio_error;          /* SIP X-Twilio-Error code */
+	char reason[ANSWER_TEXT_MAX];
+	char xerr_text[ANSWER_TEXT_MAX];
+	size_t line_len;
+	int line_over;
+	size_t body_len;
+	int body_over;
+	char line[SRV_LINE_MAX];
+	char body[WIRE_SRV_KEEP];
+	/* the WebSocket phase: the wire decoder's frame layer for the server's
+	 * direction (its own deflate context) */
+	struct wire ws;
+};
+
 
 /* decode/wire_scan.c */
 struct jspan {

@@ -262,6 +262,11 @@ static void twilsock_msg(struct wire *w, const char *b, size_t n)
 		job_tok(w, &tok, CHANNEL_TWILSOCK, "init", "Twilsock init");
 	else
 		job_tok(w, &tok, CHANNEL_TWILSOCK, "update", "Twilsock update");
+	struct jspan id;
+	if (wire_json_member(b + i, hn, "id", &id) && id.is_string && id.n < sizeof w->job.id) {
+		memcpy(w->job.id, id.p, id.n);
+		w->job.id[id.n] = 0;
+	}
 }
 
 static const char *video_type(const struct jspan *t)
@@ -315,6 +320,11 @@ static void message_end(struct wire *w)
 	const char *b = w->buf;
 	size_t n = w->msg_len;
 	wire_job_start(w, n, w->msg_trunc, "message", "JWT in a WebSocket message");
+	if (w->wf.dir == WS_SERVER) {
+		/* the server's messages answer, they carry no token to judge */
+		w->job.whole = 1;
+		return;
+	}
 	if (n >= 12 && !memcmp(b, "TWILSOCK V3.", 12)) {
 		twilsock_msg(w, b, n);
 		return;

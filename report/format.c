@@ -4,6 +4,7 @@
 #include "report/report.h"
 
 #include <stdarg.h>
+#include "decode/server_codes.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -245,27 +246,9 @@ static const struct json_limits json_levels[] = {
 	{0, 0, 0, 0, 0, 0, 0},
 };
 
-static void json_diag(struct sb *b, const struct diag *d, const struct conn_info *ci,
-		      const struct json_limits *lim, int truncated)
+static void json_causes(struct sb *b, int *firstp, const struct diag *d, const struct json_limits *lim)
 {
-	char t[32];
-	int first = 1;
-	sb_putc(b, '{');
-	json_key(b, &first, "tokshim");
-	sb_putc(b, '1');
-	fmt_iso8601(d->time, t, sizeof t);
-	json_kstr(b, &first, "time", t, sizeof t);
-	json_kstr(b, &first, "verdict", d->accept ? "accept" : "reject", 8);
-	json_key(b, &first, "code");
-	if (d->accept || !d->code)
-		sb_puts(b, "null");
-	else
-		sb_printf(b, "%d", d->code);
-	json_kstr(b, &first, "product", product_name(d->product), 32);
-	if (ci || d->channel != CHANNEL_UNKNOWN)
-		json_kstr(b, &first, "channel", channel_name(d->channel), 32);
-	if (d->message)
-		json_kstr(b, &first, "message", d->message, 32);
+	int first = *firstp;
 	if (lim->causes) {
 		json_key(b, &first, "causes");
 		sb_putc(b, '[');
@@ -291,6 +274,12 @@ static void json_diag(struct sb *b, const struct diag *d, const struct conn_info
 		}
 		sb_putc(b, ']');
 	}
+	*firstp = first;
+}
+
+static void json_token(struct sb *b, int *firstp, const struct diag *d, const struct json_limits *lim)
+{
+	int first = *firstp;
 	const struct token_summary *tk = &d->token;
 	if (tk->fingerprint[0] || tk->parsed) {
 		int f = 1;
@@ -338,6 +327,12 @@ static void json_diag(struct sb *b, const struct diag *d, const struct conn_info
 		}
 		sb_putc(b, '}');
 	}
+	*firstp = first;
+}
+
+static void json_conn(struct sb *b, int *firstp, const struct conn_info *ci, const struct json_limits *lim)
+{
+	int first = *firstp;
 	if (ci) {
 		int f = 1;
 		json_key(b, &first, "connection");
@@ -356,6 +351,92 @@ static void json_diag(struct sb *b, const struct diag *d, const struct conn_info
 		}
 		sb_putc(b, '}');
 	}
+	*firstp = first;
+}
+
+static void json_int_or_null(struct sb *b, int *first, const char *key, long long v, int have)
+{
+	json_key(b, first, key);
+	if (have)
+		sb_printf(b, "%lld", v);
+	else
+		sb_puts(b, "null");
+}
+
+static void json_answer(struct sb *b, int *first, const struct diag *d, const struct conn_info *ci,
+			const struct json_limits *lim, int truncated)
+{
+	const struct answer *a = &d->answer;
+	if (ci || d->channel != CHANNEL_UNKNOWN)
+		json_kstr(b, first, "channel", channel_name(d->channel), 32);
+	if (d->message)
+		json_kstr(b, first, "message", d->message, 32);
+	json_key(b, first, "server");
+	int f = 1;
+	sb_putc(b, '{');
+	json_kstr(b, &f, "verdict", a->server_accept ? "accept" : "reject", 8);
+	json_int_or_null(b, &f, "status", a->status, a->status != 0);
+	json_int_or_null(b, &f, "code", a->code, a->code != 0);
+	if (a->text[0])
+		json_kstr(b, &f, "text", a->text, lim->text ? lim->text : 32);
+	else
+		json_kstr(b, &f, "text", "", 1);
+	sb_putc(b, '}');
+	json_key(b, first, "prediction");
+	f = 1;
+	sb_putc(b, '{');
+	json_kstr(b, &f, "verdict", a->pred_accept ? "accept" : "reject", 8);
+	json_key(b, &f, "causes");
+	sb_putc(b, '[');
+	for (size_t i = 0; i < a->npred && i < ANSWER_PRED_CAUSES; i++) {
+		if (i)
+			sb_putc(b, ',');
+		json_str(b, cause_name(a->pred[i]), 32);
+	}
+	sb_putc(b, ']');
+	json_key(b, &f, "agrees");
+	sb_puts(b, a->pred_accept == a->server_accept ? "true" : "false");
+	sb_putc(b, '}');
+	json_causes(b, first, d, lim);
+	json_token(b, first, d, lim);
+	json_conn(b, first, ci, lim);
+	json_int_or_null(b, first, "after_ms", (long long)a->after_ms, a->after_ms >= 0);
+	if (truncated) {
+		json_key(b, first, "truncated");
+		sb_puts(b, "true");
+	}
+	sb_puts(b, "}\n");
+}
+
+static void json_diag(struct sb *b, const struct diag *d, const struct conn_info *ci,
+		      const struct json_limits *lim, int truncated)
+{
+	char t[32];
+	int first = 1;
+	sb_putc(b, '{');
+	json_key(b, &first, "tokshim");
+	sb_putc(b, '1');
+	json_kstr(b, &first, "event", diag_event_name(d->event), 16);
+	fmt_iso8601(d->time, t, sizeof t);
+	json_kstr(b, &first, "time", t, sizeof t);
+	if (d->event == DIAG_EV_ANSWER) {
+		json_answer(b, &first, d, ci, lim, truncated);
+		return;
+	}
+	json_kstr(b, &first, "verdict", d->accept ? "accept" : "reject", 8);
+	json_key(b, &first, "code");
+	if (d->accept || !d->code)
+		sb_puts(b, "null");
+	else
+		sb_printf(b, "%d", d->code);
+	json_kstr(b, &first, "product", product_name(d->product), 32);
+	if (ci || d->channel != CHANNEL_UNKNOWN)
+		json_kstr(b, &first, "channel", channel_name(d->channel), 32);
+	if (d->message)
+		json_kstr(b, &first, "message", d->message, 32);
+	json_causes(b, &first, d, lim);
+	json_token(b, &first, d, lim);
+	json_conn(b, &first, ci, lim);
 	if (truncated) {
 		json_key(b, &first, "truncated");
 		sb_puts(b, "true");
@@ -448,16 +529,94 @@ static void counts(struct sb *b, const struct diag *d)
 		sb_puts(b, "no problems found");
 }
 
+static void text_causes(struct sb *b, const struct diag *d, const char *pre, int color, enum severity min_sev,
+			size_t text_max);
+
+/* The server's answer: one line (the server's code and what it means, as
+ * predicted or not), then the causes of a disagreement. */
+static void text_answer(struct sb *b, const struct diag *d, const struct conn_info *ci, const char *pre,
+			int color, enum severity min_sev, size_t text_max)
+{
+	const struct answer *a = &d->answer;
+	int agrees = a->pred_accept == a->server_accept;
+	sb_puts(b, pre);
+	if (color)
+		sb_puts(b, C_BOLD);
+	sb_puts(b, "SERVER ");
+	sb_puts(b, a->server_accept ? "ACCEPTED" : "REJECTED");
+	if (color)
+		sb_puts(b, C_RESET);
+	sb_puts(b, " ");
+	sb_puts(b, channel_name(d->channel));
+	if (d->message) {
+		sb_putc(b, ' ');
+		text_str(b, d->message, 32);
+	}
+	if (a->status)
+		sb_printf(b, ": status %d", a->status);
+	const struct server_code *sc = a->code ? server_code_find(a->code) : NULL;
+	if (a->code)
+		sb_printf(b, "%s code %d", a->status ? "," : ":", a->code);
+	else if (!a->status)
+		sb_puts(b, ":");
+	if (sc) {
+		sb_puts(b, " (");
+		sb_puts(b, sc->meaning);
+		sb_puts(b, ")");
+	} else if (a->text[0]) {
+		sb_puts(b, " (");
+		text_str(b, a->text, text_max < 80 ? text_max : 80);
+		sb_puts(b, ")");
+	}
+	if (color)
+		sb_puts(b, agrees ? C_GREEN : C_RED);
+	if (agrees) {
+		sb_puts(b, "; as predicted");
+	} else {
+		sb_puts(b, "; NOT as predicted: tokshim said ");
+		sb_puts(b, a->pred_accept ? "accept" : "reject");
+	}
+	if (color)
+		sb_puts(b, C_RESET);
+	if (a->npred) {
+		sb_puts(b, " (");
+		for (size_t i = 0; i < a->npred && i < ANSWER_PRED_CAUSES; i++) {
+			if (i)
+				sb_puts(b, ", ");
+			sb_puts(b, cause_name(a->pred[i]));
+		}
+		sb_puts(b, ")");
+	}
+	if (a->after_ms >= 0)
+		sb_printf(b, "; %lld ms after the token", (long long)a->after_ms);
+	if (d->token.fingerprint[0]) {
+		sb_puts(b, "; token ");
+		text_str(b, d->token.fingerprint, 32);
+	}
+	if (ci && ci->host && ci->host[0]) {
+		sb_puts(b, " to ");
+		text_str(b, ci->host, 128);
+	}
+	sb_putc(b, '\n');
+	text_causes(b, d, pre, color, min_sev, text_max);
+}
+
 /* Everything, line by line; each line starts with prefix. */
 static void text_diag(struct sb *b, const struct diag *d, const struct conn_info *ci, const char *prefix,
 		      int color, enum severity min_sev, size_t text_max)
 {
 	const char *pre = prefix ? prefix : "";
 	/* verdict */
+	if (d->event == DIAG_EV_ANSWER) {
+		text_answer(b, d, ci, pre, color, min_sev, text_max);
+		return;
+	}
 	sb_puts(b, pre);
 	if (color)
-		sb_puts(b, d->accept ? C_BOLD C_GREEN : C_BOLD C_RED);
-	if (d->accept) {
+		sb_puts(b, d->event == DIAG_EV_LIFETIME ? C_BOLD C_YELLOW : d->accept ? C_BOLD C_GREEN : C_BOLD C_RED);
+	if (d->event == DIAG_EV_LIFETIME) {
+		sb_puts(b, "TOKEN LIFETIME");
+	} else if (d->accept) {
 		sb_puts(b, "ACCEPT");
 	} else {
 		sb_puts(b, "REJECT");
@@ -520,6 +679,12 @@ static void text_diag(struct sb *b, const struct diag *d, const struct conn_info
 		}
 		sb_putc(b, '\n');
 	}
+	text_causes(b, d, pre, color, min_sev, text_max);
+}
+
+static void text_causes(struct sb *b, const struct diag *d, const char *pre, int color, enum severity min_sev,
+			size_t text_max)
+{
 	/* causes */
 	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++) {
 		const struct cause *c = &d->causes[i];
@@ -650,9 +815,24 @@ static void kv_mark(struct sb *b)
 static void kv_diag(struct sb *b, const struct diag *d, const struct conn_info *ci, enum severity min_sev,
 		    size_t text_max)
 {
-	sb_printf(b, "verdict=%s", d->accept ? "accept" : "reject");
-	if (!d->accept && d->code)
-		sb_printf(b, " code=%d", d->code);
+	if (d->event == DIAG_EV_ANSWER) {
+		const struct answer *a = &d->answer;
+		sb_printf(b, "event=answer server=%s", a->server_accept ? "accept" : "reject");
+		if (a->status)
+			sb_printf(b, " status=%d", a->status);
+		if (a->code)
+			sb_printf(b, " code=%d", a->code);
+		sb_printf(b, " predicted=%s agrees=%s", a->pred_accept ? "accept" : "reject",
+			  a->pred_accept == a->server_accept ? "yes" : "no");
+		if (a->after_ms >= 0)
+			sb_printf(b, " after_ms=%lld", (long long)a->after_ms);
+	} else {
+		if (d->event == DIAG_EV_LIFETIME)
+			sb_puts(b, "event=lifetime ");
+		sb_printf(b, "verdict=%s", d->accept ? "accept" : "reject");
+		if (!d->accept && d->code)
+			sb_printf(b, " code=%d", d->code);
+	}
 	kv_mark(b);
 	sb_printf(b, " product=%s", product_name(d->product));
 	kv_mark(b);

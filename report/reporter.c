@@ -425,9 +425,16 @@ void reporter_after_fork(struct reporter *r)
 
 /* ---- rate limit ------------------------------------------------------------- */
 
+/* The rate limit's key bits above the cause ids: the record's kind. */
+#define RL_ANSWER (1u << 30)
+#define RL_LIFETIME (1u << 31)
+_Static_assert(CAUSE__COUNT <= 30, "cause ids must leave the two kind bits free");
+
 static uint32_t cause_mask(const struct diag *d, enum severity level)
 {
-	uint32_t m = 0;
+	uint32_t m = d->event == DIAG_EV_ANSWER ? RL_ANSWER : d->event == DIAG_EV_LIFETIME ? RL_LIFETIME : 0;
+	if (d->event == DIAG_EV_ANSWER && d->answer.pred_accept != d->answer.server_accept)
+		m |= 1u << 29; /* a disagreement is its own entry */
 	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
 		if (d->causes[i].severity >= level && (unsigned)d->causes[i].id < 32)
 			m |= 1u << d->causes[i].id;
@@ -473,10 +480,12 @@ static void summary(struct reporter *r, struct rl_entry *e, int64_t now)
 	fmt_duration(span > 0 ? span : 1, dur, sizeof dur);
 	int n = snprintf(line, sizeof line, "token %s %s again on %u connection%s in the last %s (",
 			 e->fp[0] ? e->fp : "(no fingerprint)",
-			 e->accept ? "accepted with warnings" : "rejected", e->pending,
+			 (e->causes & RL_ANSWER) ? (e->accept ? "accepted by the server" : "rejected by the server")
+			 : (e->causes & RL_LIFETIME) ? "outlived its lifetime"
+			 : e->accept ? "accepted with warnings" : "rejected", e->pending,
 			 e->pending == 1 ? "" : "s", dur);
 	int first = 1;
-	for (int id = 0; id < CAUSE__COUNT && id < 32 && n > 0 && (size_t)n < sizeof line; id++) {
+	for (int id = 0; id < CAUSE__COUNT && id < 29 && n > 0 && (size_t)n < sizeof line; id++) {
 		if (!(e->causes & (1u << id)))
 			continue;
 		n += snprintf(line + n, sizeof line - (size_t)n, "%s%s", first ? "" : ", ",
@@ -512,6 +521,8 @@ static struct rl_entry *rl_take(struct reporter *r, int64_t now)
 
 static int diag_reportable(const struct diag *d, enum severity level)
 {
+	if (d->event == DIAG_EV_ANSWER)
+		return d->answer.level >= level;
 	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
 		if (d->causes[i].severity >= level)
 			return 1;

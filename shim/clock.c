@@ -19,6 +19,8 @@ int64_t shim_clock(int precise)
 		return SESSION_NO_TIME;
 	}
 	errno = saved;
+	if (precise == 2)
+		return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 	return (int64_t)ts.tv_sec;
 }
 

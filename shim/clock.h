@@ -53,10 +53,11 @@ static inline int64_t shim_now_cached(void)
 	return shim_now_sec = (int64_t)ts.tv_sec;
 }
 
-/* The session's clock (session_feed_clock): wall-clock seconds, precise for
- * a token to validate, the coarse clock (a few loads in the vDSO) for the
- * expiry watch of a live token on every write; SESSION_NO_TIME when no
- * clock can be read. errno is kept. */
+/* The session's clock (session_feed_clock, session_feed_server_clock):
+ * wall-clock seconds, precise (1) for a token to validate, the coarse clock
+ * (0: a few loads in the vDSO) for the expiry watch of a live token on every
+ * write; 2: precise milliseconds, for the answers' after_ms. SESSION_NO_TIME
+ * when no clock can be read. errno is kept. */
 int64_t shim_clock(int precise);
 
 /* Monotonic nanoseconds (coarse), 0 when no clock can be read; errno kept. */

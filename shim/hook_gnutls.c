@@ -1,5 +1,5 @@
-/* GnuTLS: gnutls_record_send, gnutls_server_name_set (the host name) and
- * gnutls_deinit (the connection's end). No GnuTLS headers: the few types are
+/* GnuTLS: gnutls_record_send, gnutls_record_recv (the server's answers),
+ * gnutls_server_name_set (the host name) and gnutls_deinit (the connection's end). No GnuTLS headers: the few types are
  * declared here as the ABI has them (GnuTLS 3). */
 #include <errno.h>
 #include <string.h>
@@ -11,16 +11,18 @@
 typedef struct gnutls_session_int *gnutls_session_t;
 #define SHIM_GNUTLS_NAME_DNS 1
 
-enum { G_SEND, G_NAME_SET, G_DEINIT, G_TRANSPORT_GET_INT, G__COUNT };
+enum { G_SEND, G_NAME_SET, G_DEINIT, G_TRANSPORT_GET_INT, G_RECV, G__COUNT };
 
 static const char *const names[G__COUNT] = {
 	[G_SEND] = "gnutls_record_send",
 	[G_NAME_SET] = "gnutls_server_name_set",
 	[G_DEINIT] = "gnutls_deinit",
 	[G_TRANSPORT_GET_INT] = "gnutls_transport_get_int",
+	[G_RECV] = "gnutls_record_recv",
 };
 
 typedef ssize_t (*send_fn)(gnutls_session_t, const void *, size_t);
+typedef ssize_t (*recv_fn)(gnutls_session_t, void *, size_t);
 typedef int (*name_set_fn)(gnutls_session_t, int, const void *, size_t);
 typedef void (*deinit_fn)(gnutls_session_t);
 typedef int (*get_int_fn)(gnutls_session_t);
@@ -173,3 +175,40 @@ SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 		real(s);
 }
 SHIM_EXPORT void gnutls_deinit(gnutls_session_t) __attribute__((alias("shim_gnutls_deinit")));
+
+/* The server's answers: the bytes a receive returned (never more than the
+ * host's buffer), on a session the client wrote on. */
+SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size_t size)
+{
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		recv_fn idle = (recv_fn)realfamily_idle_fn(F, __builtin_return_address(0), G_RECV);
+		if (!idle) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return idle(s, data, size);
+	}
+	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
+	recv_fn real = (recv_fn)reallib_fn(F, l, G_RECV);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_read_on || !shim_active())
+		return real(s, data, size);
+	shim_in = 1;
+	ssize_t r = real(s, data, size);
+	if (r > 0 && data && size) {
+		int saved = errno;
+		struct conn *c = session_conn(l, s, 0);
+		if (c) {
+			shim_feed_read(c, data, (size_t)r < size ? (size_t)r : size);
+			conn_unlock(c);
+		}
+		errno = saved;
+	}
+	shim_in = 0;
+	return r;
+}
+SHIM_EXPORT ssize_t gnutls_record_recv(gnutls_session_t, void *, size_t)
+	__attribute__((alias("shim_gnutls_record_recv")));

@@ -22,6 +22,8 @@ enum {
 	O_SERVERNAME,
 	O_SET_EX_DATA,
 	O_EX_NEW_INDEX,
+	O_READ,
+	O_READ_EX,
 	O__COUNT
 };
 
@@ -33,10 +35,14 @@ static const char *const names[O__COUNT] = {
 	[O_SERVERNAME] = "SSL_get_servername",
 	[O_SET_EX_DATA] = "SSL_set_ex_data",
 	[O_EX_NEW_INDEX] = "CRYPTO_get_ex_new_index",
+	[O_READ] = "SSL_read",
+	[O_READ_EX] = "SSL_read_ex",
 };
 
 typedef int (*write_fn)(SSL *, const void *, int);
 typedef int (*write_ex_fn)(SSL *, const void *, size_t, size_t *);
+typedef int (*read_fn)(SSL *, void *, int);
+typedef int (*read_ex_fn)(SSL *, void *, size_t, size_t *);
 typedef long (*ctrl_fn)(SSL *, int, long, void *);
 typedef int (*get_fd_fn)(const SSL *);
 typedef const char *(*servername_fn)(const SSL *, const int);
@@ -84,6 +90,8 @@ struct site_cache {
 };
 static __thread struct site_cache sc_write __attribute__((tls_model("initial-exec")));
 static __thread struct site_cache sc_write_ex __attribute__((tls_model("initial-exec")));
+static __thread struct site_cache sc_read __attribute__((tls_model("initial-exec")));
+static __thread struct site_cache sc_read_ex __attribute__((tls_model("initial-exec")));
 static __thread struct conn *last_conn __attribute__((tls_model("initial-exec")));
 
 static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, struct reallib **lp)
@@ -244,3 +252,71 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 	return r;
 }
 SHIM_EXPORT long SSL_ctrl(SSL *, int, long, void *) __attribute__((alias("shim_SSL_ctrl")));
+
+/* ---- reads: the server's answers ------------------------------------------------ */
+/* The n bytes a read on ssl returned (n <= the host's buffer). Only a
+ * connection the client wrote on (its session exists) is fed. */
+static void __attribute__((noinline)) feed_read(struct reallib *l, SSL *ssl, const void *buf, size_t n)
+{
+	int saved = errno;
+	struct conn *c = ssl_conn(l, ssl, 0);
+	if (c) {
+		shim_feed_read(c, buf, n);
+		conn_unlock(c);
+	}
+	errno = saved;
+}
+
+SHIM_HIDDEN int shim_SSL_read(SSL *ssl, void *buf, int num)
+{
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		read_fn idle = (read_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_READ);
+		if (!idle) {
+			errno = ENOSYS;
+			return -1;
+		}
+		return idle(ssl, buf, num);
+	}
+	struct reallib *l;
+	read_fn real = (read_fn)site_fn(&sc_read, __builtin_return_address(0), O_READ, &l);
+	if (!real) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if (!shim_read_on || !shim_active())
+		return real(ssl, buf, num);
+	shim_in = 1;
+	int r = real(ssl, buf, num);
+	if (r > 0 && num > 0)
+		feed_read(l, ssl, buf, r < num ? (size_t)r : (size_t)num);
+	shim_in = 0;
+	return r;
+}
+SHIM_EXPORT int SSL_read(SSL *, void *, int) __attribute__((alias("shim_SSL_read")));
+
+SHIM_HIDDEN int shim_SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
+{
+	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
+		read_ex_fn idle = (read_ex_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_READ_EX);
+		if (!idle) {
+			errno = ENOSYS;
+			return 0;
+		}
+		return idle(ssl, buf, num, readbytes);
+	}
+	struct reallib *l;
+	read_ex_fn real = (read_ex_fn)site_fn(&sc_read_ex, __builtin_return_address(0), O_READ_EX, &l);
+	if (!real) {
+		errno = ENOSYS;
+		return 0;
+	}
+	if (!shim_read_on || !shim_active())
+		return real(ssl, buf, num, readbytes);
+	shim_in = 1;
+	int r = real(ssl, buf, num, readbytes);
+	if (r == 1 && readbytes && *readbytes > 0)
+		feed_read(l, ssl, buf, *readbytes <= num ? *readbytes : num);
+	shim_in = 0;
+	return r;
+}
+SHIM_EXPORT int SSL_read_ex(SSL *, void *, size_t, size_t *) __attribute__((alias("shim_SSL_read_ex")));

@@ -223,6 +223,27 @@ SHIM_HIDDEN ssize_t shim_sys_writev(int fd, const struct iovec *iov, int cnt)
 {
 	return syscall(SYS_writev, fd, iov, cnt);
 }
+SHIM_HIDDEN ssize_t shim_sys_read(int fd, void *buf, size_t n)
+{
+	return syscall(SYS_read, fd, buf, n);
+}
+SHIM_HIDDEN ssize_t shim_sys_readv(int fd, const struct iovec *iov, int cnt)
+{
+	return syscall(SYS_readv, fd, iov, cnt);
+}
+SHIM_HIDDEN ssize_t shim_sys_recv(int fd, void *buf, size_t n, int flags)
+{
+	return syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+}
+SHIM_HIDDEN ssize_t shim_sys_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr,
+				      socklen_t *alen)
+{
+	return syscall(SYS_recvfrom, fd, buf, n, flags, addr.__sockaddr__, alen);
+}
+SHIM_HIDDEN ssize_t shim_sys_recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	return syscall(SYS_recvmsg, fd, msg, flags);
+}
 SHIM_HIDDEN int shim_sys_close(int fd)
 {
 	return (int)syscall(SYS_close, fd);
@@ -258,6 +279,11 @@ void shim_libc_init(void)
 	INIT_SLOT(close);
 	INIT_SLOT(dup2);
 	INIT_SLOT(dup3);
+	INIT_SLOT(read);
+	INIT_SLOT(readv);
+	INIT_SLOT(recv);
+	INIT_SLOT(recvfrom);
+	INIT_SLOT(recvmsg);
 #undef INIT_SLOT
 }
 

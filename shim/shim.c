@@ -16,7 +16,10 @@
 #include "decode/wire.h"
 #include "report/reporter.h"
 #include "shim/clock.h"
+#include "shim/fast.h"
 #include "shim/shim.h"
+
+int shim_read_on = 1;
 
 #define SHIM_HOSTS_MAX 64
 
@@ -142,6 +145,14 @@ static int config_read(void)
 		if (parse_skew(v, &g.scfg.v.skew) < 0)
 			shim_warn("ignoring TOKSHIM_SKEW '%.40s': not a number of seconds from 0 to %d", v, SKEW_MAX);
 	}
+
+	if ((v = getenv("TOKSHIM_READ")) && *v) {
+		if (!strcmp(v, "0"))
+			shim_read_on = 0;
+		else if (strcmp(v, "1"))
+			shim_warn("ignoring TOKSHIM_READ '%.40s': not 0 or 1", v);
+	}
+	g.scfg.no_answers = !shim_read_on;
 
 	if ((v = getenv("TOKSHIM_HOSTS")) && *v) {
 		struct tk_error err = { 0 };
@@ -275,4 +286,43 @@ void shim_conn_close(uint64_t key)
 	if (c->s && !c->gone && !atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		session_end(c->s, shim_clock(1), emit, c);
 	conn_remove(c);
+}
+
+/* ---- the read path ------------------------------------------------------------ */
+void shim_feed_read(struct conn *c, const void *buf, size_t len)
+{
+	if (!len || !c->s || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return;
+	/* bulk server frames that cannot answer anything: taken by length, no
+	 * clock read but the cached one (shim/fast.h), no session feed */
+	struct ws_frame *f = session_server_frame(c->s);
+	if (f && f->open && (c->due == INT64_MAX || shim_now_cached() <= c->due)) {
+		size_t k = ws_frame_take(f, buf, len);
+		if (k == len)
+			return;
+		buf = (const char *)buf + k;
+		len -= k;
+	}
+	session_feed_server_clock(c->s, buf, len, shim_clock, emit, c);
+	if (__builtin_expect(session_passthrough(c->s) || c->gone, 0)) {
+		conn_set_passthrough(c);
+		return;
+	}
+	c->due = session_watch_due(c->s);
+}
+
+void shim_feed_read_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
+{
+	for (size_t i = 0; i < iovcnt && total > 0; i++) {
+		size_t n = iov[i].iov_len < total ? iov[i].iov_len : total;
+		if (n)
+			shim_feed_read(c, iov[i].iov_base, n);
+		total -= n;
+	}
+}
+
+void shim_read_lost(struct conn *c)
+{
+	if (c->s)
+		session_server_lost(c->s);
 }

@@ -109,6 +109,16 @@ void shim_feed(struct conn *c, const void *buf, size_t len);
  * decoder still holds is judged (session_end), then it is forgotten (its
  * token bytes wiped with its block). Nothing when key is not followed. */
 void shim_conn_close(uint64_t key); /* a conn_key */
+/* Feeds bytes the client read on c (locked), the server's answers: the
+ * server decoder, the answer and lifetime records. Nothing with
+ * TOKSHIM_READ=0, or before the client wrote (no session). */
+void shim_feed_read(struct conn *c, const void *buf, size_t len);
+void shim_feed_read_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total);
+/* The client read bytes the shim cannot see (MSG_TRUNC on a stream): the
+ * server's direction of c (locked) is given up. */
+void shim_read_lost(struct conn *c);
+/* TOKSHIM_READ: 1 (default) read what the server sends. */
+extern int shim_read_on;
 
 /* ---- real functions (real.c) --------------------------------------------- */
 /* glibc's own dlsym/dlvsym, found by reading the dynamic symbol table of
@@ -124,6 +134,7 @@ void *shim_real_dlsym(void *handle, const char *name);
  * cannot be found, the system call itself (shim_sys_*), never ENOSYS. */
 struct libc_real {
 	_Atomic(void *) connect, send, sendto, sendmsg, write, writev, close, dup2, dup3;
+	_Atomic(void *) read, readv, recv, recvfrom, recvmsg;
 };
 extern struct libc_real shim_libc;
 void *shim_libc_resolve(_Atomic(void *) *slot, const char *name);
@@ -138,6 +149,11 @@ ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SO
 ssize_t shim_sys_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shim_sys_write(int fd, const void *buf, size_t n);
 ssize_t shim_sys_writev(int fd, const struct iovec *iov, int cnt);
+ssize_t shim_sys_read(int fd, void *buf, size_t n);
+ssize_t shim_sys_readv(int fd, const struct iovec *iov, int cnt);
+ssize_t shim_sys_recv(int fd, void *buf, size_t n, int flags);
+ssize_t shim_sys_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr, socklen_t *alen);
+ssize_t shim_sys_recvmsg(int fd, struct msghdr *msg, int flags);
 int shim_sys_close(int fd);
 int shim_sys_dup2(int oldfd, int newfd);
 int shim_sys_dup3(int oldfd, int newfd, int flags);
@@ -332,6 +348,14 @@ ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t shim_write(int fd, const void *buf, size_t n);
 ssize_t shim_writev(int fd, const struct iovec *iov, int cnt);
 int shim_close(int fd);
+ssize_t shim_read(int fd, void *buf, size_t n);
+ssize_t shim_readv(int fd, const struct iovec *iov, int cnt);
+ssize_t shim_recv(int fd, void *buf, size_t n, int flags);
+ssize_t shim_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr, socklen_t *alen);
+ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
+int shim_SSL_read(struct ssl_st *ssl, void *buf, int num);
+int shim_SSL_read_ex(struct ssl_st *ssl, void *buf, size_t num, size_t *readbytes);
+ssize_t shim_gnutls_record_recv(struct gnutls_session_int *s, void *data, size_t size);
 int shim_dup2(int oldfd, int newfd);
 int shim_dup3(int oldfd, int newfd, int flags);
 int shim_SSL_write(struct ssl_st *ssl, const void *buf, int num);

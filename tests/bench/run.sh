@@ -22,4 +22,7 @@ fi
 # what the shim costs its host (issue 5)
 echo "==== shim_bench"
 bash tests/bench/shim_bench.sh || status=1
+# what the read hooks cost (issue 14)
+echo "==== read_bench"
+bash tests/bench/read_bench.sh || status=1
 exit "$status"

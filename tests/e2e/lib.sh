@@ -141,6 +141,9 @@ e2e_certs() {
 start_server() {
 	SERVER_OUT=$TMP/server.out
 	SERVER_ERR=$TMP/server.err
+	# emptied here, not only by the child's redirection: a second server in one
+	# script must not be taken as ready from the first one's "ready" line
+	: >"$SERVER_OUT"
 	"$PY" "$ROOT/tests/servers/twilio_like.py" --cert "$CERT_DIR/server.pem" --key "$CERT_DIR/server.key" \
 		--secret "$SECRET" --account "$ACCOUNT" --lifetime 280 "$@" >"$SERVER_OUT" 2>"$SERVER_ERR" &
 	PIDS+=($!)
@@ -194,12 +197,13 @@ plain_run() {
 	timeout 60 "$@" >"$out" 2>"$err" || RC=$?
 }
 
-# jq-free JSON checks: json_lines FILE prints the number of lines;
-# json_expect FILE PYEXPR: every line's object `d` satisfies PYEXPR and there
-# is at least one line.
+# jq-free JSON checks on the token records (the predictions; the server's
+# answer and lifetime records are left out: json_expect_some sees them):
+# json_count FILE prints the number of token records; json_expect FILE
+# PYEXPR: every token record `d` satisfies PYEXPR and there is at least one.
 json_count() {
 	[ -f "$1" ] || { echo 0; return; }
-	grep -c . "$1" || true
+	grep -v -e '"event":"answer"' -e '"event":"lifetime"' "$1" | grep -c . || true
 }
 
 json_expect() {
@@ -212,6 +216,9 @@ except OSError as e:
     print("  no json sink file: %s" % e); sys.exit(1)
 if not lines:
     print("  json sink is empty"); sys.exit(1)
+lines = [l for l in lines if json.loads(l).get("event", "token") == "token"]
+if not lines:
+    print("  json sink has no token record"); sys.exit(1)
 for l in lines:
     d = json.loads(l)
     ids = [c["id"] for c in d.get("causes", [])]
@@ -242,4 +249,35 @@ report_before() {
 		echo "  report line ${r:-none}, reply line ${m:-none} in $f"
 		return 1
 	fi
+}
+
+# json_expect_some FILE PYEXPR: at least one line's object `d` satisfies PYEXPR.
+json_expect_some() {
+	"$PY" - "$1" "$2" <<'EOF'
+import json, sys
+path, expr = sys.argv[1], sys.argv[2]
+try:
+    lines = [l for l in open(path) if l.strip()]
+except OSError as e:
+    print("  no json sink file: %s" % e); sys.exit(1)
+for l in lines:
+    d = json.loads(l)
+    ids = [c["id"] for c in d.get("causes", [])]
+    if eval(expr, {"d": d, "ids": ids}):
+        sys.exit(0)
+print("  no line of %s satisfies %s:" % (path, expr))
+for l in lines[:6]:
+    print("    " + l.strip()[:400])
+sys.exit(1)
+EOF
+}
+
+# stop_server: stops the server start_server started last (bounded).
+stop_server() {
+	local p=${PIDS[${#PIDS[@]}-1]:-}
+	[ -n "$p" ] || return 0
+	kill "$p" 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+	kill -9 "$p" 2>/dev/null
+	return 0
 }

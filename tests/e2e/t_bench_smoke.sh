@@ -110,4 +110,21 @@ grep -q 'byte count mismatch' "$tmp/err" || { cat "$tmp/err" >&2; fail "the mism
 grep -q '^result' "$tmp/out" && fail "a result line despite the mismatch"
 wait "$pid"
 pid=
+
+# ---- the read-path benchmark (tests/bench/read_bench.sh), tiny ------------------------
+if command -v valgrind >/dev/null; then
+	$MAKE --no-print-directory B="$B" "$B/bench/tools/read_client" "$B/tokshim" >"$tmp/make.log" 2>&1 ||
+		{ cat "$tmp/make.log" >&2; fail "cannot build read_client"; }
+	READ_BENCH_N1=10 READ_BENCH_N2=40 READ_BENCH_U1=100 READ_BENCH_U2=600 B="$B" timeout 120 \
+		bash tests/bench/read_bench.sh >"$tmp/rb.out" 2>"$tmp/rb.err" ||
+		{ cat "$tmp/rb.out" "$tmp/rb.err" >&2; fail "read_bench.sh exited $?"; }
+	for f in read_tls_16k_instr read_unfollowed_instr; do
+		grep -Eq "^$f +$num +$num +$num\$" "$tmp/rb.out" || { cat "$tmp/rb.out" >&2; fail "no figure line '$f'"; }
+	done
+	for t in read_tls_16k_instr_ratio read_unfollowed_added_instr read_quiet_on_valid_token; do
+		grep -Eq "^summary $t +[^ ]+ +[^ ]+ +(PASS|MISS)\$" "$tmp/rb.out" || { cat "$tmp/rb.out" >&2; fail "no summary line '$t'"; }
+	done
+else
+	echo "t_bench_smoke: read_bench skipped: no valgrind"
+fi
 echo "t_bench_smoke: ok"

@@ -34,7 +34,7 @@ chmod 644 "$TMP/secrets"
 TOKSHIM_SECRET= TOKSHIM_SECRETS_FILE=$TMP/secrets shim_run "$TMP/o" "$TMP/e" -- "${CL[@]}" "$BADSIG"
 check "secrets file 0644: refused with one warning" \
 	bash -c "test \"\$(grep -c 'looser than 0600' '$TMP/e')\" = 1"
-check "secrets file 0644: the bad signature is not judged" bash -c "! grep -q 'REJECT' '$TMP/e'"
+check "secrets file 0644: the bad signature is not judged" bash -c "! grep -q 'REJECT 51007' '$TMP/e'"
 chmod 600 "$TMP/secrets"
 TOKSHIM_SECRET= TOKSHIM_SECRETS_FILE=$TMP/secrets TOKSHIM_OUTPUT="stderr,json:$TMP/sf.json" shim_run "$TMP/o" "$TMP/e" -- "${CL[@]}" "$BADSIG"
 check "secrets file 0600: used (signature rejected), no warning" \

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# gnutls-cli (GnuTLS: gnutls_record_send, gnutls_server_name_set) sending an
+# gnutls-cli (GnuTLS: gnutls_record_send, gnutls_server_name_set, and
+# gnutls_record_recv for the answer) sending an
 # HTTP request with X-Twilio-Token.
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -22,6 +23,8 @@ check "gnutls bad: exit 0" test "$RC" = 0
 check "gnutls bad: json code 51007, http, expired, via gnutls" json_expect "$TMP/bad.json" \
 	'd["code"] == 51007 and d["channel"] == "http" and "expired" in ids and d["connection"]["library"] == "gnutls" and d["connection"]["host"] == "localhost" and d["connection"]["peer"] == "127.0.0.1:'"$P"'"'
 check "gnutls bad: one json line" test "$(json_count "$TMP/bad.json")" = 1
+check "gnutls bad: the server's 401 read through gnutls_record_recv, as predicted" json_expect_some "$TMP/bad.json" \
+	'd.get("event") == "answer" and d["server"]["status"] == 401 and d["server"]["code"] == 20104 and d["prediction"]["agrees"] and d["connection"]["library"] == "gnutls"'
 check "gnutls bad: report before gnutls-cli printed the reply" report_before '"more_info"' "$TMP/bad.log"
 check "gnutls bad: no signature, token or secret written" no_secret_in "$TMP/bad.json" "$BAD"
 

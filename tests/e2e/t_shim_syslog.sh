@@ -38,6 +38,7 @@ check "syslog: nothing on stderr (syslog only)" test ! -s "$TMP/e"
 check "syslog: rsyslogd got the diagnosis" wait_for 10 grep -q 'tokshim\[[0-9]*\]:.*51007' "$TMP/syslog.out"
 check "syslog: user.err, with the cause id" grep -q 'user\.err.*expired' "$TMP/syslog.out"
 check "syslog: no signature, token or secret" no_secret_in "$TMP/syslog.out" "$BAD"
-check "syslog: one line" test "$(grep -c tokshim "$TMP/syslog.out")" = 1
+check "syslog: one diagnosis line" test "$(grep tokshim "$TMP/syslog.out" | grep -vc 'event=answer')" = 1
+check "syslog: and the server's answer, as predicted" grep -q 'event=answer server=reject status=401 code=20104 predicted=reject agrees=yes' "$TMP/syslog.out"
 kill "$RS"
 e2e_done

@@ -25,6 +25,15 @@ reply shapes and error codes of ../../../shared/TWILIO.md:
                            {"type":"msg","body":{"type":"connected",...}}
   HTTP                 -> 401 {"code":20101,"message":...,"status":401} or 200
 
+Answer behaviours (tokshim's answer records, SPEC.md "what answers what"):
+  --force-code CODE     reject every token with CODE whatever it holds (a key the
+                        server does not know: 20103 for a token valid locally;
+                        Voice maps it to its own code unless it is one, e.g. 31205)
+  --warn-then-silence   Twilsock: after an accepted init, warn token_about_to_expire
+                        (at once when less than 3 minutes are left) and at expiry
+                        neither close nor reply again: only pings, once a second
+  --no-deflate          WebSocket without permessage-deflate
+
 On start it prints one JSON line on stdout with the ports it listens on, e.g.
 {"twilsock": 40123, "https": 40125}, then the line "ready". Each decision is
 one line on stderr ("server: twilsock init rejected 20104 ..."). It never
@@ -143,10 +152,14 @@ class Validator:
         self.region = region
         self.clock = clock
 
+    force_code = None
+
     def check(self, token, product, region=None):
         """Returns the claims when the token is good for `product`
         ("conversations", "sync", "twilsock", "voice", "video" or None for any);
         raises Reject otherwise."""
+        if self.force_code:
+            raise Reject(self.force_code, "--force-code %d" % self.force_code)
         if not isinstance(token, str) or not token:
             raise Reject(20101, "no token")
         if len(token) > TOKEN_MAX:
@@ -283,6 +296,7 @@ class TwilioLike:
             m = re.match(r"^(SK[0-9a-fA-F]{32})[:=](.+)$", s)
             secret_list.append((m.group(1), m.group(2).encode()) if m else (None, s.encode()))
         self.validator = Validator(secret_list, args.account, args.skew, args.region, self.now)
+        self.validator.force_code = args.force_code
         self.stop = None
 
     def now(self):
@@ -421,11 +435,17 @@ class TwilioLike:
     async def tw_expiry(self, ws, binary, exp):
         """Twilsock warns 3 minutes before the token expires and closes at expiry."""
         warn_in = exp - 180 - self.now()
-        if warn_in > 0:
-            await asyncio.sleep(warn_in)
+        if warn_in > 0 or self.args.warn_then_silence:
+            await asyncio.sleep(max(warn_in, 0))
+            log("twilsock client_update token_about_to_expire (exp %s)" % iso(exp))
             await ws.send(self.tw_frame({"method": "client_update", "id": sid("TM"),
                                          "client_update_type": "token_about_to_expire",
                                          "payload_size": 0}, binary=binary))
+        if self.args.warn_then_silence:
+            # the app is expected to send an update; the server says nothing more
+            while True:
+                await asyncio.sleep(1)
+                await ws.ping()
         close_in = exp - self.now()
         if close_in > 0:
             await asyncio.sleep(close_in)
@@ -453,7 +473,7 @@ class TwilioLike:
             try:
                 claims = self.validator.check(payload.get("token"), "voice")
             except Reject as r:
-                code = voice_code(r.code)
+                code = voice_code(r.code) if r.code not in VOICE_TEXTS else r.code
                 log("voice listen rejected %d %s" % (code, r.why))
                 await self.delay()
                 await ws.send(json.dumps({"type": "error", "payload": {"error": {
@@ -483,7 +503,7 @@ class TwilioLike:
             except Reject as r:
                 log("video connect rejected %d %s" % (r.code, r.why))
                 await self.delay()
-                await ws.send(json.dumps({"type": "error", "code": r.code, "message": TEXTS[r.code]}))
+                await ws.send(json.dumps({"type": "error", "code": r.code, "message": TEXTS.get(r.code, "Error")}))
                 await ws.close(1000, "unauthorized")
                 return
             g = claims["grants"]
@@ -518,7 +538,7 @@ class TwilioLike:
             status, body = 200, {"status": "ok"}
         except Reject as r:
             log("http %s rejected %d %s" % (target[:64], r.code, r.why))
-            status, body = 401, {"code": r.code, "message": TEXTS[r.code], "status": 401,
+            status, body = 401, {"code": r.code, "message": TEXTS.get(r.code, "Error"), "status": 401,
                                  "more_info": "https://www.twilio.com/docs/errors/%d" % r.code}
         await self.delay()
         data = json.dumps(body).encode()
@@ -572,7 +592,8 @@ class TwilioLike:
             else:
                 srv = await websockets.server.serve(
                     self.ws_handler, "127.0.0.1", port, ssl=use_tls,
-                    process_request=self.process_request, compression="deflate",
+                    process_request=self.process_request,
+                    compression=None if a.no_deflate else "deflate",
                     max_size=1 << 20, ping_interval=None, close_timeout=1)
             servers.append(srv)
             ports[name] = srv.sockets[0].getsockname()[1]
@@ -612,6 +633,11 @@ def main(argv=None):
     p.add_argument("--now", type=int, metavar="UNIX", help="pretend the clock starts at UNIX")
     p.add_argument("--reply-delay", type=float, default=0.0, metavar="SECONDS",
                    help="wait before answering a token-carrying message")
+    p.add_argument("--force-code", type=int, metavar="CODE",
+                   help="reject every token with CODE (e.g. 20103: a key the server does not know)")
+    p.add_argument("--warn-then-silence", action="store_true",
+                   help="Twilsock: warn token_about_to_expire after an accepted init, then only ping")
+    p.add_argument("--no-deflate", action="store_true", help="WebSocket without permessage-deflate")
     p.add_argument("--lifetime", type=float, default=0.0, metavar="SECONDS",
                    help="exit after SECONDS (0: run until SIGTERM)")
     args = p.parse_args(argv)

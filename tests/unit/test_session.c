@@ -188,10 +188,17 @@ Test(session, expired_in_use_once)
 	tsock_frame(&ping, "ping", NULL);
 	cr_assert_eq(feed(&f, &b, WT_NOW), 1);
 	cr_assert_eq(f.got->d[0].accept, 1);
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 600), 0, "not yet expired");
+	cr_assert_eq(feed(&f, &ping, WT_NOW + 600 + 1), 1, "past exp: refresh_missing");
+	cr_assert_eq(f.got->d[1].event, DIAG_EV_LIFETIME);
+	cr_assert(has(&f.got->d[1], CAUSE_REFRESH_MISSING));
+	cr_assert(!has(&f.got->d[1], CAUSE_EXPIRED_IN_USE), "within the skew");
 	cr_assert_eq(feed(&f, &ping, WT_NOW + 600 + 30), 0, "within the skew");
 	cr_assert_eq(feed(&f, &ping, WT_NOW + 600 + 31), 1);
-	const struct diag *d = &f.got->d[1];
+	const struct diag *d = &f.got->d[2];
+	cr_assert_eq(d->event, DIAG_EV_LIFETIME);
 	cr_assert(has(d, CAUSE_EXPIRED_IN_USE));
+	cr_assert(!has(d, CAUSE_REFRESH_MISSING), "once per token");
 	cr_assert_eq(d->accept, 1, "a warning");
 	cr_assert_eq(d->channel, CHANNEL_TWILSOCK);
 	cr_assert_str_eq(d->token.identity, "alice");

@@ -710,7 +710,8 @@ Test(keyring, lines_and_lookup)
 	} bad[] = {
 		{KEY "\n", "line 1: expected"},
 		{"\n# c\nAC0123456789abcdef0123456789abcdef s3cr3tv4lue\n", "line 3: 'AC0123456789' is not an API Key SID"},
-		{KEY " a b\n", "line 1: more than two fields"},
+		{KEY " a b\n", "line 1: third field is not an Account SID"},
+		{KEY " a AC0123456789abcdef0123456789abcdef x\n", "line 1: more than three fields"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct tk_error e = {0};

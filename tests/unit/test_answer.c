@@ -1,0 +1,740 @@
+/* The server's direction: the response/message decoder (decode/wire_srv.c)
+ * and what the session makes of it (answer records, server_rejected,
+ * server_accepted, refresh_missing), the server-code table, the secrets
+ * file's account column. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "decode/server_codes.h"
+#include "decode/session.h"
+#include "decode/wire_srv.h"
+#include "decode/ws_frame.h"
+#include "report/report.h"
+#include "tests/unit/wire_testlib.h"
+
+/* ---- server frames: unmasked ---- */
+static void srv_frame(struct wt_buf *b, int rsv1, int op, const void *payload, size_t n)
+{
+	uint8_t h[10];
+	size_t k = 0;
+	h[k++] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | op);
+	if (n < 126) {
+		h[k++] = (uint8_t)n;
+	} else {
+		h[k++] = 126;
+		h[k++] = (uint8_t)(n >> 8);
+		h[k++] = (uint8_t)n;
+	}
+	wt_put(b, h, k);
+	wt_put(b, payload, n);
+}
+
+static void srv_tsock(struct wt_buf *b, const char *hdr)
+{
+	struct wt_buf m = {0};
+	wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+	srv_frame(b, 0, 2, m.p, m.n);
+	wt_free(&m);
+}
+
+#define UPGRADE_101 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+#define UPGRADE_101_DEFLATE                                                                    \
+	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"  \
+	"Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n"
+
+/* ---- the decoder alone ---- */
+#define MAXE 8
+struct evs {
+	size_t n;
+	struct srv_event e[MAXE];
+};
+
+static void srv_feed_cuts(const unsigned char *p, size_t n, const size_t *cuts, size_t ncuts, struct evs *out)
+{
+	struct wire_srv *w = malloc(wire_srv_sizeof());
+	wire_srv_init(w);
+	memset(out, 0, sizeof *out);
+	size_t prev = 0;
+	for (size_t c = 0; c <= ncuts; c++) {
+		size_t end = c < ncuts ? cuts[c] : n;
+		size_t off = prev;
+		while (off < end) {
+			struct srv_event ev;
+			size_t k = wire_srv_feed(w, p + off, end - off, &ev);
+			off += k;
+			if (ev.kind != SRV_EV_NONE && out->n < MAXE)
+				out->e[out->n++] = ev;
+			else if (ev.kind == SRV_EV_NONE && k == 0)
+				break;
+		}
+		prev = end;
+	}
+	wire_srv_release(w);
+	free(w);
+}
+
+static void srv_feed_all(const struct wt_buf *b, struct evs *out)
+{
+	srv_feed_cuts((const unsigned char *)b->p, b->n, NULL, 0, out);
+}
+
+static int evs_eq(const struct evs *a, const struct evs *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++)
+		if (memcmp(&a->e[i], &b->e[i], sizeof a->e[i]))
+			return 0;
+	return 1;
+}
+
+/* Every split gives the same events: byte by byte, every single cut, random cuts. */
+static void splits_agree(const struct wt_buf *b)
+{
+	struct evs whole, part;
+	srv_feed_all(b, &whole);
+	size_t *cuts = malloc(b->n * sizeof *cuts);
+	for (size_t i = 0; i < b->n; i++)
+		cuts[i] = i + 1;
+	srv_feed_cuts((const unsigned char *)b->p, b->n, cuts, b->n ? b->n - 1 : 0, &part);
+	cr_assert(evs_eq(&whole, &part), "byte by byte: %zu vs %zu events", whole.n, part.n);
+	for (size_t c = 1; c < b->n; c++) {
+		size_t one = c;
+		srv_feed_cuts((const unsigned char *)b->p, b->n, &one, 1, &part);
+		cr_assert(evs_eq(&whole, &part), "cut at %zu", c);
+	}
+	uint64_t seed = 42;
+	for (int r = 0; r < 50; r++) {
+		size_t nc = 0, at = 0;
+		while (nc < 16) {
+			at += 1 + wt_rand(&seed) % 40;
+			if (at >= b->n)
+				break;
+			cuts[nc++] = at;
+		}
+		srv_feed_cuts((const unsigned char *)b->p, b->n, cuts, nc, &part);
+		cr_assert(evs_eq(&whole, &part), "random cuts, round %d", r);
+	}
+	free(cuts);
+}
+
+Test(wire_srv, http_401_json_body_keepalive_and_continue)
+{
+	struct wt_buf b = {0};
+	const char *body = "{\"code\":20104,\"message\":\"Access Token expired or expiration date invalid\",\"status\":401}";
+	wt_printf(&b, "HTTP/1.1 100 Continue\r\n\r\n");
+	wt_printf(&b, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+	wt_printf(&b, "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		  strlen(body), body);
+	wt_printf(&b, "HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"cod\r\n%zx\r\n%s\r\n0\r\n\r\n",
+		  strlen(body) - 5, body + 5);
+	wt_printf(&b, "HTTP/1.1 403 Forbidden\r\nContent-Encoding: gzip\r\nContent-Length: 4\r\n\r\n");
+	wt_put(&b, "\x1f\x8b\x08\x00", 4);
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_eq(e.n, 5);
+	cr_assert(e.e[0].interim);
+	cr_assert_eq(e.e[1].status, 200);
+	cr_assert_eq(e.e[1].code, 0);
+	cr_assert_eq(e.e[2].status, 401);
+	cr_assert_eq(e.e[2].code, 20104);
+	cr_assert_str_eq(e.e[2].text, "Access Token expired or expiration date invalid");
+	cr_assert_eq(e.e[3].code, 20104, "chunked body");
+	cr_assert_eq(e.e[4].status, 403);
+	cr_assert(e.e[4].compressed);
+	cr_assert_eq(e.e[4].code, 0, "a compressed body gives the status only");
+	splits_agree(&b);
+	wt_free(&b);
+}
+
+Test(wire_srv, sip_final_response_with_x_twilio_error)
+{
+	struct wt_buf b = {0};
+	wt_printf(&b, "SIP/2.0 100 Trying\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&b, "OPTIONS sip:c@x SIP/2.0\r\nContent-Length: 3\r\n\r\nabc");
+	wt_printf(&b, "SIP/2.0 403 Forbidden\r\nX-Twilio-Error: 31205 JWT token expired\r\nContent-Length: 0\r\n\r\n");
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_eq(e.n, 2, "the server's own request is no answer");
+	cr_assert_eq(e.e[0].kind, SRV_EV_SIP);
+	cr_assert(e.e[0].interim);
+	cr_assert_eq(e.e[1].status, 403);
+	cr_assert_eq(e.e[1].code, 31205);
+	cr_assert_str_eq(e.e[1].text, "JWT token expired");
+	splits_agree(&b);
+	wt_free(&b);
+}
+
+Test(wire_srv, websocket_server_frames_with_own_deflate_context)
+{
+	struct wt_buf b = {0}, m1 = {0}, m2 = {0}, z1 = {0}, z2 = {0};
+	wt_printf(&b, UPGRADE_101_DEFLATE);
+	const char *h1 = "{\"method\":\"reply\",\"id\":\"TM1\",\"status\":{\"code\":401,\"status\":\"UNAUTHORIZED\","
+			 "\"errorCode\":20104,\"description\":\"Access Token expired or expiration date invalid\"},"
+			 "\"payload_size\":0}";
+	wt_printf(&m1, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(h1), h1);
+	const char *h2 = "{\"method\":\"client_update\",\"id\":\"TM9\",\"client_update_type\":\"token_about_to_expire\","
+			 "\"payload_size\":0}";
+	wt_printf(&m2, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(h2), h2);
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	cr_assert_eq(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	wt_deflate(&z, m1.p, m1.n, &z1);
+	wt_deflate(&z, m2.p, m2.n, &z2); /* refers back to the first: context takeover */
+	deflateEnd(&z);
+	srv_frame(&b, 1, 2, z1.p, z1.n);
+	srv_frame(&b, 0, 9, "", 0); /* a ping between */
+	srv_frame(&b, 1, 2, z2.p, z2.n);
+	srv_frame(&b, 0, 1, "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}",
+		  strlen("{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}"));
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_eq(e.n, 4);
+	cr_assert(e.e[0].upgrade);
+	cr_assert_eq(e.e[1].msg, SRV_MSG_TW_REPLY);
+	cr_assert_str_eq(e.e[1].id, "TM1");
+	cr_assert_eq(e.e[1].status, 401);
+	cr_assert_eq(e.e[1].code, 20104);
+	cr_assert_eq(e.e[2].msg, SRV_MSG_TW_CLIENT_UPDATE);
+	cr_assert_str_eq(e.e[2].update_type, "token_about_to_expire");
+	cr_assert_eq(e.e[3].msg, SRV_MSG_VOICE_ERROR);
+	cr_assert_eq(e.e[3].code, 31205);
+	splits_agree(&b);
+	wt_free(&b);
+	wt_free(&m1);
+	wt_free(&m2);
+	wt_free(&z1);
+	wt_free(&z2);
+}
+
+Test(wire_srv, masked_server_frame_stops_reading)
+{
+	struct wt_buf b = {0};
+	wt_printf(&b, UPGRADE_101);
+	wt_frame(&b, 1, 0, 1, "{\"type\":\"connected\"}", 20, 0); /* masked: not a server's */
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_eq(e.n, 1);
+	wt_free(&b);
+}
+
+Test(wire_srv, message_shapes)
+{
+	static const struct {
+		const char *msg;
+		enum srv_msg want;
+		int code;
+	} cases[] = {
+		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0},
+		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0},
+		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104},
+		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0},
+		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0},
+		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000},
+		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0},
+		{"\n", SRV_MSG_OTHER, 0},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct srv_event ev;
+		memset(&ev, 0, sizeof ev);
+		wire_srv_message(cases[i].msg, strlen(cases[i].msg), &ev);
+		cr_expect_eq(ev.msg, cases[i].want, "case %zu", i);
+		cr_expect_eq(ev.code, cases[i].code, "case %zu", i);
+	}
+	const char *hdr = "{\"method\":\"close\",\"id\":\"TM7\",\"status\":{\"code\":410,\"status\":"
+			  "\"TOKEN_EXPIRED\",\"errorCode\":51207,\"description\":\"x\"}}";
+	char close[512];
+	snprintf(close, sizeof close, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+	struct srv_event ev;
+	memset(&ev, 0, sizeof ev);
+	wire_srv_message(close, strlen(close), &ev);
+	cr_expect_eq(ev.msg, SRV_MSG_TW_CLOSE);
+	cr_expect_eq(ev.code, 51207);
+	cr_expect_eq(ev.status, 410);
+}
+
+/* ---- the session ---- */
+#define MAXD 8
+struct got {
+	size_t n;
+	struct diag d[MAXD];
+};
+
+static void collect(void *ctx, const struct diag *d)
+{
+	struct got *g = ctx;
+	if (g->n < MAXD)
+		g->d[g->n] = *d;
+	g->n++;
+}
+
+struct fx {
+	struct keyring *kr;
+	struct session_config cfg;
+	struct session *s;
+	struct got got;
+};
+
+static void fx_init(struct fx *f, const char *host)
+{
+	memset(f, 0, sizeof *f);
+	f->kr = keyring_new();
+	struct tk_error err = {0};
+	cr_assert_eq(keyring_add(f->kr, WT_KEY, WT_SECRET, strlen(WT_SECRET), &err), 0, "%s", err.msg);
+	vconfig_init(&f->cfg.v);
+	f->cfg.v.keys = f->kr;
+	f->s = malloc(session_sizeof());
+	session_init(f->s, &f->cfg, 1);
+	if (host)
+		session_set_host(f->s, host, strlen(host));
+}
+
+static void fx_free(struct fx *f)
+{
+	session_release(f->s);
+	free(f->s);
+	keyring_free(f->kr);
+}
+
+static int cfeed(struct fx *f, const struct wt_buf *b, int64_t now)
+{
+	return session_feed(f->s, b->p, b->n, now, collect, &f->got);
+}
+
+static int sfeed(struct fx *f, const struct wt_buf *b, int64_t now)
+{
+	return session_feed_server(f->s, b->p, b->n, now, collect, &f->got);
+}
+
+static int has(const struct diag *d, enum cause_id id)
+{
+	for (size_t i = 0; i < d->ncauses; i++)
+		if (d->causes[i].id == id)
+			return 1;
+	return 0;
+}
+
+static void ws_open(struct wt_buf *b, const char *path)
+{
+	wt_printf(b,
+		  "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+		  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+		  path);
+}
+
+static void tsock_msg(struct wt_buf *b, const char *id, const char *method, const char *tok)
+{
+	struct wt_buf m = {0};
+	char hdr[8192];
+	snprintf(hdr, sizeof hdr, "{\"id\":\"%s\",\"method\":\"%s\",\"token\":\"%s\",\"payload_size\":0}", id,
+		 method, tok);
+	wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+	wt_frame(b, 1, 0, 2, m.p, m.n, 0);
+	wt_free(&m);
+}
+
+static void tsock_reply(struct wt_buf *b, const char *id, int status, int code, const char *text)
+{
+	char hdr[512];
+	if (status == 200)
+		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":200,\"status\":\"OK\"},"
+			 "\"payload_size\":0}", id);
+	else
+		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":%d,\"status\":"
+			 "\"UNAUTHORIZED\",\"errorCode\":%d,\"description\":\"%s\"},\"payload_size\":0}",
+			 id, status, code, text);
+	srv_tsock(b, hdr);
+}
+
+Test(answer, twilsock_reject_as_predicted)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_CHAT_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf c = {0}, s = {0};
+	ws_open(&c, "/v3/wsconnect");
+	tsock_msg(&c, "TMa", "init", t);
+	wt_printf(&s, UPGRADE_101);
+	tsock_reply(&s, "TMother", 401, 20101, "Invalid Access Token"); /* another id: no answer */
+	tsock_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	const struct diag *d = &f.got.d[1];
+	cr_assert_eq(d->event, DIAG_EV_ANSWER);
+	cr_assert_eq(d->answer.server_accept, 0);
+	cr_assert_eq(d->answer.status, 401);
+	cr_assert_eq(d->answer.code, 20104);
+	cr_assert_eq(d->answer.pred_accept, 0);
+	cr_assert_eq(d->answer.level, SEV_WARNING, "agrees with a reject");
+	cr_assert_eq(d->answer.after_ms, -1, "offline");
+	cr_assert_eq(d->ncauses, 0);
+	cr_assert_eq(d->answer.npred, 1);
+	cr_assert_eq(d->answer.pred[0], CAUSE_EXPIRED);
+	cr_assert_str_eq(d->message, "init");
+	cr_assert_str_eq(d->token.identity, "alice");
+	/* the JSON record, SPEC.md's shape */
+	char out[8192];
+	struct conn_info ci = {.transport = "tls", .library = "openssl", .peer = "127.0.0.1:1", .pid = 7};
+	report_format_json(out, sizeof out, d, &ci);
+	cr_assert(strstr(out, "\"event\":\"answer\""), "%s", out);
+	cr_assert(strstr(out, "\"server\":{\"verdict\":\"reject\",\"status\":401,\"code\":20104,"), "%s", out);
+	cr_assert(strstr(out, "\"prediction\":{\"verdict\":\"reject\",\"causes\":[\"expired\"],\"agrees\":true}"), "%s", out);
+	cr_assert(strstr(out, "\"after_ms\":null"), "%s", out);
+	report_format_text(out, sizeof out, d, &ci, "", 0);
+	cr_assert(strstr(out, "code 20104 (Access Token expired or expiration date invalid); as predicted"), "%s", out);
+	cr_assert_eq(strchr(out, '\n'), out + strlen(out) - 1, "one line: %s", out);
+	wt_free(&c);
+	wt_free(&s);
+	fx_free(&f);
+}
+
+Test(answer, locally_valid_rejected_with_20103_is_server_rejected)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf c = {0}, s = {0};
+	ws_open(&c, "/v3/wsconnect");
+	tsock_msg(&c, "TMa", "init", t);
+	wt_printf(&s, UPGRADE_101);
+	tsock_reply(&s, "TMa", 401, 20103, "Invalid Access Token issuer/subject");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].accept, 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW + 1), 1);
+	const struct diag *d = &f.got.d[1];
+	cr_assert_eq(d->answer.level, SEV_ERROR);
+	cr_assert(has(d, CAUSE_SERVER_REJECTED));
+	cr_assert_eq(d->causes[0].twilio_code, 20103);
+	cr_assert(strstr(d->causes[0].text, "deleted"), "%s", d->causes[0].text);
+	cr_assert(strstr(d->causes[0].text, "another account"), "%s", d->causes[0].text);
+	cr_assert(d->causes[0].fix[0]);
+	char out[8192];
+	report_format_text(out, sizeof out, d, NULL, "", 0);
+	cr_assert(strstr(out, "NOT as predicted: tokshim said accept"), "%s", out);
+	wt_free(&c);
+	wt_free(&s);
+	fx_free(&f);
+}
+
+Test(answer, server_accepted_and_late_close_is_no_answer)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t[4096];
+	wt_token(t, sizeof t, "alice", "\"video\":{}", WT_NOW - 60, WT_NOW + 3600); /* no chat grant */
+	struct wt_buf c = {0}, s = {0}, s2 = {0};
+	ws_open(&c, "/v3/wsconnect");
+	tsock_msg(&c, "TMa", "init", t);
+	wt_printf(&s, UPGRADE_101);
+	tsock_reply(&s, "TMa", 200, 0, "");
+	srv_tsock(&s2, "{\"method\":\"close\",\"id\":\"TMz\",\"status\":{\"code\":410,\"status\":\"GONE\","
+		       "\"errorCode\":51207,\"description\":\"Token expired\"}}");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].accept, 0);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert(has(&f.got.d[1], CAUSE_SERVER_ACCEPTED));
+	cr_assert_eq(f.got.d[1].answer.level, SEV_WARNING);
+	cr_assert(strstr(f.got.d[1].causes[0].text, "grant_missing"), "%s", f.got.d[1].causes[0].text);
+	/* a close long after the accepted init: no answer, no server_rejected */
+	size_t before = f.got.n;
+	sfeed(&f, &s2, WT_NOW + 1000);
+	for (size_t i = before; i < f.got.n && i < MAXD; i++)
+		cr_assert_neq(f.got.d[i].event, DIAG_EV_ANSWER);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&s2);
+	fx_free(&f);
+}
+
+Test(answer, refresh_missing_after_token_about_to_expire)
+{
+	struct fx f;
+	fx_init(&f, "tsock.us1.twilio.com");
+	char t[4096], t2[4096];
+	wt_token(t, sizeof t, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 600);
+	wt_token(t2, sizeof t2, "alice", WT_CHAT_GRANT, WT_NOW + 400, WT_NOW + 4000);
+	struct wt_buf c = {0}, s = {0}, warn = {0}, ping = {0}, upd = {0};
+	ws_open(&c, "/v3/wsconnect");
+	tsock_msg(&c, "TMa", "init", t);
+	wt_printf(&s, UPGRADE_101);
+	tsock_reply(&s, "TMa", 200, 0, "");
+	srv_tsock(&warn, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
+	srv_frame(&ping, 0, 9, "", 0);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "an accept that agrees");
+	cr_assert_eq(f.got.d[1].answer.level, SEV_INFO);
+	cr_assert_eq(sfeed(&f, &warn, WT_NOW + 420), 0);
+	cr_assert_eq(sfeed(&f, &ping, WT_NOW + 600), 0, "not past exp");
+	cr_assert_eq(sfeed(&f, &ping, WT_NOW + 601), 1, "a read past exp: refresh_missing");
+	const struct diag *d = &f.got.d[f.got.n - 1];
+	cr_assert_eq(d->event, DIAG_EV_LIFETIME);
+	cr_assert(has(d, CAUSE_REFRESH_MISSING));
+	cr_assert(strstr(d->causes[0].text, "token_about_to_expire"), "%s", d->causes[0].text);
+	cr_assert(strstr(d->causes[0].fix, "tokenAboutToExpire"), "%s", d->causes[0].fix);
+	cr_assert(strstr(d->causes[0].fix, "updateToken"));
+	cr_assert(strstr(d->causes[0].fix, "tokenWillExpire"));
+	cr_assert_eq(sfeed(&f, &ping, WT_NOW + 700), 0, "once");
+	fx_free(&f);
+
+	/* the control: the app calls updateToken after the warning */
+	fx_init(&f, "tsock.us1.twilio.com");
+	tsock_msg(&upd, "TMu", "update", t2);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	sfeed(&f, &s, WT_NOW);
+	sfeed(&f, &warn, WT_NOW + 420);
+	cr_assert_eq(cfeed(&f, &upd, WT_NOW + 430), 1);
+	size_t n = f.got.n;
+	sfeed(&f, &ping, WT_NOW + 601);
+	cfeed(&f, &ping, WT_NOW + 700);
+	for (size_t i = n; i < f.got.n && i < MAXD; i++)
+		cr_assert(!has(&f.got.d[i], CAUSE_REFRESH_MISSING) && !has(&f.got.d[i], CAUSE_EXPIRED_IN_USE));
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&warn);
+	wt_free(&ping);
+	wt_free(&upd);
+}
+
+Test(answer, voice_31205_and_video_error)
+{
+	struct fx f;
+	fx_init(&f, "voice-js.roaming.twilio.com");
+	char t[4096];
+	wt_token(t, sizeof t, "alice_1", WT_VOICE_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	ws_open(&c, "/signal");
+	wt_printf(&m, "{\"type\":\"listen\",\"version\":\"1.6\",\"payload\":{\"token\":\"%s\"}}", t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	wt_printf(&s, UPGRADE_101);
+	const char *other = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31000,\"message\":\"general\"}}}";
+	srv_frame(&s, 0, 1, other, strlen(other)); /* not a token code: no answer */
+	const char *err = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}";
+	srv_frame(&s, 0, 1, err, strlen(err));
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.d[1].answer.code, 31205);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 0);
+	char out[4096];
+	report_format_text(out, sizeof out, &f.got.d[1], NULL, "", 0);
+	cr_assert(strstr(out, "SERVER REJECTED voice listen: code 31205 (JWT token expired); as predicted (expired)"), "%s", out);
+	report_format_kv(out, sizeof out, &f.got.d[1], NULL);
+	cr_assert(strstr(out, "event=answer server=reject code=31205 predicted=reject agrees=yes"), "%s", out);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+Test(answer, http_keepalive_order_and_refused_upgrade)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VIDEO_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf c = {0}, s = {0};
+	wt_printf(&c, "GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+	wt_printf(&c, "GET /b HTTP/1.1\r\nHost: x\r\nX-Twilio-Token: %s\r\n\r\n", t);
+	wt_printf(&s, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+	const char *body = "{\"code\":20103,\"message\":\"x\",\"status\":401} ";
+	wt_printf(&s, "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		  strlen(body), body);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "the second response answers the second request");
+	cr_assert_eq(f.got.d[1].answer.status, 401);
+	cr_assert_eq(f.got.d[1].answer.code, 20103);
+	cr_assert(has(&f.got.d[1], CAUSE_SERVER_REJECTED));
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+
+	/* a token in the URL of a WebSocket upgrade, refused */
+	fx_init(&f, NULL);
+	memset(&c, 0, sizeof c);
+	memset(&s, 0, sizeof s);
+	wt_printf(&c, "GET /v3/wsconnect?token=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+		      "Connection: Upgrade\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 13\r\n\r\n", t);
+	wt_printf(&s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_str_eq(f.got.d[1].message, "query");
+	cr_assert_eq(f.got.d[1].answer.server_accept, 0);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+}
+
+Test(answer, sip_ack_gets_no_response)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice_1", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf c = {0}, s = {0};
+	wt_printf(&c, "INVITE sip:a@x SIP/2.0\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&c, "ACK sip:a@x SIP/2.0\r\nCSeq: 1 ACK\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&c, "SIP/2.0 200 OK\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n"); /* to the server's OPTIONS */
+	wt_printf(&c, "INVITE sip:a@x SIP/2.0\r\nCSeq: 2 INVITE\r\nX-Twilio-AccessToken: %s\r\nContent-Length: 0\r\n\r\n", t);
+	wt_printf(&s, "SIP/2.0 100 Trying\r\nContent-Length: 0\r\n\r\nSIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&s, "OPTIONS sip:c@x SIP/2.0\r\nCSeq: 7 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	wt_printf(&s, "SIP/2.0 403 Forbidden\r\nX-Twilio-Error: 20103 Invalid\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "the 403 answers the second INVITE");
+	cr_assert_eq(f.got.d[1].answer.status, 403);
+	cr_assert_str_eq(f.got.d[1].message, "invite");
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+}
+
+Test(answer, no_questions_without_reading)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	f.cfg.no_answers = 1;
+	session_release(f.s);
+	session_init(f.s, &f.cfg, 1);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VIDEO_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct wt_buf c = {0}, s = {0};
+	wt_printf(&c, "GET /b HTTP/1.1\r\nHost: x\r\nX-Twilio-Token: %s\r\n\r\n", t);
+	wt_printf(&s, "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 0);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+}
+
+Test(answer, server_code_table)
+{
+	static const int codes[] = {20101, 20102, 20103, 20104, 20105, 20106, 20107, 20151, 20157, 31202, 31203,
+				    31204, 31205, 31206, 31207, 51103, 51104, 51105, 51106, 51110, 51114, 51115,
+				    51116, 51117, 51118, 51119, 51120, 51121};
+	for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+		const struct server_code *c = server_code_find(codes[i]);
+		cr_assert(c, "code %d missing", codes[i]);
+		cr_assert(c->meaning[0] && c->explain[0] && c->fix[0], "code %d", codes[i]);
+		cr_assert(server_code_is_token(codes[i]));
+	}
+	cr_assert(strstr(server_code_find(51104)->explain, "does not exist"));
+	cr_assert(strstr(server_code_find(51106)->explain, "another product"));
+	cr_assert(!server_code_find(404));
+	cr_assert(!server_code_is_token(31000));
+}
+
+Test(answer, secrets_file_account_column)
+{
+	struct keyring *kr = keyring_new();
+	struct tk_error e = {0};
+	const char *file = WT_KEY " " WT_SECRET " ACfedcba9876543210fedcba9876543210\n";
+	cr_assert_eq(keyring_add_lines(kr, file, strlen(file), &e), 1, "%s", e.msg);
+	struct vconfig v;
+	vconfig_init(&v);
+	v.keys = kr;
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_CHAT_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	struct diag d;
+	validate(t, strlen(t), WT_NOW, &v, &d);
+	cr_assert_eq(d.accept, 0);
+	int found = 0;
+	for (size_t i = 0; i < d.ncauses; i++) {
+		if (d.causes[i].id != CAUSE_ACCOUNT_MISMATCH)
+			continue;
+		found = 1;
+		cr_assert(strstr(d.causes[i].text, WT_ACCOUNT), "%s", d.causes[i].text);
+		cr_assert(strstr(d.causes[i].text, "ACfedcba9876543210fedcba9876543210"), "%s", d.causes[i].text);
+		cr_assert(!strstr(d.causes[i].text, WT_SECRET));
+	}
+	cr_assert(found);
+	keyring_free(kr);
+	/* the right account: no mismatch */
+	kr = keyring_new();
+	file = WT_KEY " " WT_SECRET " " WT_ACCOUNT "\n";
+	cr_assert_eq(keyring_add_lines(kr, file, strlen(file), &e), 1);
+	v.keys = kr;
+	validate(t, strlen(t), WT_NOW, &v, &d);
+	cr_assert_eq(d.accept, 1);
+	keyring_free(kr);
+}
+
+/* The read path's fast path (ws_frame_take on the server's frame state, as
+ * shim_feed_read uses it) gives the same answers as feeding every byte, at
+ * any split: bulk binary frames between the replies are taken by length. */
+static size_t feed_fast(struct fx *f, const unsigned char *p, size_t n, const size_t *cuts, size_t ncuts)
+{
+	size_t prev = 0, taken = 0;
+	for (size_t c = 0; c <= ncuts; c++) {
+		size_t end = c < ncuts ? cuts[c] : n;
+		const unsigned char *q = p + prev;
+		size_t len = end - prev;
+		struct ws_frame *wf = session_server_frame(f->s);
+		if (wf && wf->open) {
+			size_t k = ws_frame_take(wf, q, len);
+			taken += k;
+			q += k;
+			len -= k;
+		}
+		if (len)
+			session_feed_server(f->s, q, len, WT_NOW, collect, &f->got);
+		prev = end;
+	}
+	return taken;
+}
+
+Test(answer, read_fast_path_differential)
+{
+	char t[4096], t2[4096];
+	wt_token(t, sizeof t, "alice", WT_CHAT_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	wt_token(t2, sizeof t2, "alice", WT_CHAT_GRANT, WT_NOW - 7100, WT_NOW - 3500);
+	struct wt_buf c = {0}, s = {0};
+	ws_open(&c, "/v3/wsconnect");
+	tsock_msg(&c, "TMa", "init", t);
+	tsock_msg(&c, "TMb", "update", t2);
+	wt_printf(&s, UPGRADE_101);
+	unsigned char bulk[3000];
+	memset(bulk, 'B', sizeof bulk);
+	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	srv_frame(&s, 0, 10, "", 0);
+	tsock_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
+	srv_frame(&s, 0, 2, bulk, 200);
+	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	tsock_reply(&s, "TMb", 401, 20104, "Access Token expired or expiration date invalid");
+	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+
+	struct fx whole;
+	fx_init(&whole, "tsock.us1.twilio.com");
+	cfeed(&whole, &c, WT_NOW);
+	sfeed(&whole, &s, WT_NOW);
+	cr_assert_eq(whole.got.n, 4, "the init's and update's records and two answers, got %zu", whole.got.n);
+	cr_assert_eq(whole.got.d[2].event, DIAG_EV_ANSWER);
+	cr_assert_str_eq(whole.got.d[3].message, "update");
+	uint64_t seed = 7;
+	size_t cuts[64], total_taken = 0;
+	for (int round = 0; round < 200; round++) {
+		size_t nc = 0, at = 0;
+		while (nc < 64) {
+			at += 1 + wt_rand(&seed) % (round < 100 ? 64 : 3100);
+			if (at >= s.n)
+				break;
+			cuts[nc++] = at;
+		}
+		struct fx f;
+		fx_init(&f, "tsock.us1.twilio.com");
+		cfeed(&f, &c, WT_NOW);
+		total_taken += feed_fast(&f, (const unsigned char *)s.p, s.n, cuts, nc);
+		cr_assert_eq(f.got.n, whole.got.n, "round %d", round);
+		for (size_t i = 0; i < whole.got.n; i++) {
+			cr_assert_eq(f.got.d[i].event, whole.got.d[i].event, "round %d record %zu", round, i);
+			cr_assert_eq(f.got.d[i].answer.code, whole.got.d[i].answer.code);
+			cr_assert_str_eq(f.got.d[i].message, whole.got.d[i].message);
+		}
+		fx_free(&f);
+	}
+	cr_assert(total_taken > 0, "the fast path took bulk frames");
+	fx_free(&whole);
+	wt_free(&c);
+	wt_free(&s);
+}

@@ -23,7 +23,7 @@ bits32=0
 readelf -h "$SHIM" | grep -q 'Class:.*ELF32' && bits32=1
 
 # exported names
-names="SSL_ctrl SSL_write SSL_write_ex close connect dlsym dlvsym dup2 dup3 gnutls_deinit gnutls_record_send gnutls_server_name_set send sendmsg sendto write writev"
+names="SSL_ctrl SSL_read SSL_read_ex SSL_write SSL_write_ex close connect dlsym dlvsym dup2 dup3 gnutls_deinit gnutls_record_recv gnutls_record_send gnutls_server_name_set read readv recv recvfrom recvmsg send sendmsg sendto write writev"
 [ $bits32 = 1 ] && names="$names __sendmsg64"
 want=$(printf '%s\n' $names | LC_ALL=C sort | tr '\n' ' ')
 got=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sed 's/@.*//' | LC_ALL=C sort | tr '\n' ' ')

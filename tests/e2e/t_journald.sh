@@ -40,12 +40,15 @@ export JD TOKSHIM SECRET CERT_DIR BAD P TMP
 timeout 60 unshare -m bash "$TMP/inner.sh" >"$TMP/inner.out" 2>&1 || { echo "FAIL: journald run:"; cat "$TMP/inner.out" "$TMP/journald.log" 2>/dev/null; exit 1; }
 check "journald: curl exit 0" test "$(cat "$TMP/curl.rc")" = 0
 check "journald: nothing on stderr (syslog:cee only)" test ! -s "$TMP/curl.err"
-check "journald: one entry, identifier tokshim, priority err, MESSAGE @cee: + the record" "$PY" - "$TMP/journal.json" <<'PY'
+check "journald: one token entry, identifier tokshim, priority err, MESSAGE @cee: + the record" "$PY" - "$TMP/journal.json" <<'PY'
 import json, sys
 entries = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-if len(entries) != 1:
-    print("  %d entries" % len(entries)); sys.exit(1)
-e = entries[0]
+# the token record; the server's answer comes as a second entry
+tokens = [e for e in entries if e.get("MESSAGE", "").startswith("@cee:")
+          and json.loads(e["MESSAGE"][5:]).get("event", "token") == "token"]
+if len(tokens) != 1:
+    print("  %d token entries of %d" % (len(tokens), len(entries))); sys.exit(1)
+e = tokens[0]
 msg = e.get("MESSAGE", "")
 if e.get("SYSLOG_IDENTIFIER") != "tokshim" or e.get("PRIORITY") != "3" or not msg.startswith("@cee:"):
     print("  entry: %r" % {k: e.get(k) for k in ("SYSLOG_IDENTIFIER", "PRIORITY", "MESSAGE")}); sys.exit(1)
@@ -60,8 +63,9 @@ PY
 	"$TMP/journal.json" >"$TMP/messages"
 check "journald: no signature, token or secret in tokshim's message" no_secret_in "$TMP/messages" "$BAD"
 "$TOKSHIM" report --json "$TMP/journal.txt" >"$TMP/report.json" 2>"$TMP/report.err"
-check "journald: tokshim report reads journalctl's output (1 record, 0 bad)" "$PY" -c '
+check "journald: tokshim report reads journalctl's output (1 token record, its answer, 0 bad)" "$PY" -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-sys.exit(0 if r["diagnoses"] == 1 and r["syslog_records"] == 1 and r["bad_lines"] == 0 else 1)' "$TMP/report.json"
+ok = r["diagnoses"] == 1 and r["answers"]["total"] == 1 and r["syslog_records"] == 2 and r["bad_lines"] == 0
+sys.exit(0 if ok else "report: %r" % r)' "$TMP/report.json"
 e2e_done

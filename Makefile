@@ -145,10 +145,6 @@ DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-
            python3 python3-websockets strace libcap2-bin util-linux valgrind nodejs \
            dpkg-dev debhelper lintian pkgconf rsyslog-relp systemd
 
-# `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
-# the tests in this repository need that `make deps` does not install
-PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
-
 # The cross targets `make cross-test` builds and runs under qemu-user (and
 # `make deps` prepares). Both together take more than make test's 10 minutes
 # on a busy 2-core machine, so `make test` leaves them to `make cross-test`
@@ -156,7 +152,11 @@ PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 CROSS_ARCHS ?= arm64 armhf
 TEST_CROSS ?=
 
-.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps node-deps peer-deps peer-test cross-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+# `make peer-test` (tests/peer/run.sh): CPython's own test suite, and what
+# the tests in this repository need that `make deps` does not install
+PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
+
+.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps cross-test node-deps peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
 empty :=
 space := $(empty) $(empty)

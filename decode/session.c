@@ -626,12 +626,14 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 			now_ms = clock(2);
 			clock = NULL;
 		}
+		if (now == SESSION_NO_TIME)
+			break; /* no answer is judged by a time nobody knows */
 		emitted += on_server(s, &ev, now, now_ms, emit, ctx);
 	}
 	if (watching(s) && !s->rm_done) {
 		if (clock)
 			now = clock(0);
-		if (now > s->watch_exp)
+		if (now != SESSION_NO_TIME && now > s->watch_exp)
 			emitted += lifetime_check(s, now, 0, 0, emit, ctx);
 	}
 	return emitted;

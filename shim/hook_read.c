@@ -152,9 +152,8 @@ SHIM_EXPORT ssize_t recvfrom(int, void *, size_t, int, __SOCKADDR_ARG, socklen_t
 	__attribute__((alias("shim_recvfrom")));
 
 /* ---- recvmsg ---------------------------------------------------------------------- */
-static ssize_t __attribute__((noinline)) recvmsg_slow(int fd, struct msghdr *msg, int flags)
+static ssize_t __attribute__((noinline)) recvmsg_slow(recvmsg_fn real, int fd, struct msghdr *msg, int flags)
 {
-	recvmsg_fn real = (recvmsg_fn)SHIM_LIBC(recvmsg);
 	if (!shim_read_on || !shim_active() || !shim_fd_conn(fd))
 		return real(fd, msg, flags);
 	shim_in = 1;
@@ -173,6 +172,25 @@ SHIM_HIDDEN ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags)
 	recvmsg_fn real = (recvmsg_fn)atomic_load_explicit(&shim_libc.recvmsg, memory_order_acquire);
 	if (__builtin_expect(real && !shim_fd_mapped(fd), 1))
 		return real(fd, msg, flags);
-	return recvmsg_slow(fd, msg, flags);
+	return recvmsg_slow((recvmsg_fn)SHIM_LIBC(recvmsg), fd, msg, flags);
 }
-SHIM_EXPORT ssize_t recvmsg(int, struct msghdr *, int) __attribute__((alias("shim_recvmsg")));
+/* By its symbol name: under _TIME_BITS=64 glibc's header renames a
+ * declaration of recvmsg to __recvmsg64 on 32-bit targets. */
+SHIM_EXPORT ssize_t shim_recvmsg_export(int, struct msghdr *, int) __asm__("recvmsg")
+	__attribute__((alias("shim_recvmsg")));
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+/* A 32-bit program built with _TIME_BITS=64 calls recvmsg as __recvmsg64,
+ * a function of its own in libc (it gives control messages' timestamps in
+ * the program's 64-bit time_t): hooked with its own real function. */
+SHIM_HIDDEN ssize_t shim_recvmsg64(int fd, struct msghdr *msg, int flags)
+{
+	recvmsg_fn real = (recvmsg_fn)atomic_load_explicit(&shim_libc.recvmsg64, memory_order_acquire);
+	if (__builtin_expect(real && !shim_fd_mapped(fd), 1))
+		return real(fd, msg, flags);
+	if (!real && !(real = (recvmsg_fn)shim_libc_resolve(&shim_libc.recvmsg64, "__recvmsg64")))
+		real = shim_sys_recvmsg;
+	return recvmsg_slow(real, fd, msg, flags);
+}
+SHIM_EXPORT ssize_t shim_recvmsg64_export(int, struct msghdr *, int) __asm__("__recvmsg64")
+	__attribute__((alias("shim_recvmsg64")));
+#endif

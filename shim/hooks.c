@@ -26,6 +26,10 @@ static const struct shim_hooked hooked[] = {
 	{ "recv", (void *)shim_recv, SHIM_FAM_LIBC, offsetof(struct libc_real, recv) },
 	{ "recvfrom", (void *)shim_recvfrom, SHIM_FAM_LIBC, offsetof(struct libc_real, recvfrom) },
 	{ "recvmsg", (void *)shim_recvmsg, SHIM_FAM_LIBC, offsetof(struct libc_real, recvmsg) },
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	/* recvmsg's name for _TIME_BITS=64 programs: its own function in libc */
+	{ "__recvmsg64", (void *)shim_recvmsg64, SHIM_FAM_LIBC, offsetof(struct libc_real, recvmsg64) },
+#endif
 	{ "SSL_write", (void *)shim_SSL_write, SHIM_FAM_OPENSSL, 0 },
 	{ "SSL_write_ex", (void *)shim_SSL_write_ex, SHIM_FAM_OPENSSL, 0 },
 	{ "SSL_ctrl", (void *)shim_SSL_ctrl, SHIM_FAM_OPENSSL, 0 },

@@ -285,6 +285,11 @@ void shim_libc_init(void)
 	INIT_SLOT(recvfrom);
 	INIT_SLOT(recvmsg);
 #undef INIT_SLOT
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+	if (!atomic_load_explicit(&shim_libc.recvmsg64, memory_order_acquire) &&
+	    !shim_libc_resolve(&shim_libc.recvmsg64, "__recvmsg64"))
+		atomic_store_explicit(&shim_libc.recvmsg64, (void *)shim_sys_recvmsg, memory_order_release);
+#endif
 }
 
 static _Atomic(void *) self_base;

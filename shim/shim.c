@@ -277,7 +277,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	c->due = session_watch_due(c->s);
 }
 
-void shim_conn_close(uint64_t key)
+void shim_conn_close(conn_key key)
 {
 	struct conn *c = conn_find(key);
 	if (!c)

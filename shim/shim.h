@@ -30,6 +30,11 @@
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
 
+/* A connection's key (conn.c): 64 bits on every word size, so that a
+ * pointer, an fd or a whole 32-bit FFI handle (hook_ffi.c) fits beside the
+ * kind bits. */
+typedef uint64_t conn_key;
+
 /* The spin-wait hint of a busy loop: pause on x86, yield on ARM (lets the
  * other hardware thread run and saves power on a weakly ordered SoC). */
 static inline void shim_cpu_relax(void)
@@ -108,7 +113,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len);
 /* The connection of key ended (close, SSL_free, gnutls_deinit): what its
  * decoder still holds is judged (session_end), then it is forgotten (its
  * token bytes wiped with its block). Nothing when key is not followed. */
-void shim_conn_close(uint64_t key); /* a conn_key */
+void shim_conn_close(conn_key key);
 /* Feeds bytes the client read on c (locked), the server's answers: the
  * server decoder, the answer and lifetime records. Nothing with
  * TOKSHIM_READ=0, or before the client wrote (no session). */
@@ -135,6 +140,8 @@ void *shim_real_dlsym(void *handle, const char *name);
 struct libc_real {
 	_Atomic(void *) connect, send, sendto, sendmsg, write, writev, close, dup2, dup3;
 	_Atomic(void *) read, readv, recv, recvfrom, recvmsg;
+	/* 32-bit targets: libc's __recvmsg64, recvmsg of _TIME_BITS=64 programs */
+	_Atomic(void *) recvmsg64;
 };
 extern struct libc_real shim_libc;
 void *shim_libc_resolve(_Atomic(void *) *slot, const char *name);
@@ -240,9 +247,6 @@ void shim_block_init(void);
 
 enum conn_kind { CONN_SSL = 1, CONN_GNUTLS = 2, CONN_FD = 3 };
 
-/* A connection's key: 64 bits on every word size, so that a pointer, an fd
- * or a whole 32-bit FFI handle (hook_ffi.c) fits beside the kind bits. */
-typedef uint64_t conn_key;
 static inline conn_key conn_key_ptr(enum conn_kind k, const void *p)
 {
 	return (conn_key)(uintptr_t)p | (conn_key)k;
@@ -353,6 +357,7 @@ ssize_t shim_readv(int fd, const struct iovec *iov, int cnt);
 ssize_t shim_recv(int fd, void *buf, size_t n, int flags);
 ssize_t shim_recvfrom(int fd, void *buf, size_t n, int flags, __SOCKADDR_ARG addr, socklen_t *alen);
 ssize_t shim_recvmsg(int fd, struct msghdr *msg, int flags);
+ssize_t shim_recvmsg64(int fd, struct msghdr *msg, int flags);
 int shim_SSL_read(struct ssl_st *ssl, void *buf, int num);
 int shim_SSL_read_ex(struct ssl_st *ssl, void *buf, size_t num, size_t *readbytes);
 ssize_t shim_gnutls_record_recv(struct gnutls_session_int *s, void *data, size_t size);

@@ -3,7 +3,8 @@
 # armhf under qemu-user; it runs natively too):
 # - sendmsg is seen from a program built with _TIME_BITS=64 (on 32-bit glibc
 #   its call is __sendmsg64) and from one built without;
-# - the exported names are the hooks (plus __sendmsg64 on 32-bit targets);
+# - the exported names are the hooks (plus __sendmsg64 and __recvmsg64 on
+#   32-bit targets, recvmsg and sendmsg kept by their own names);
 # - with the clock in 2040 (tests/e2e/target/clock_shift.c, preloaded before
 #   the shim; the server's clock moved alike) tokens are judged by 2040's
 #   time: a token minted for then is accepted, one expired then is rejected
@@ -24,10 +25,10 @@ readelf -h "$SHIM" | grep -q 'Class:.*ELF32' && bits32=1
 
 # exported names
 names="SSL_ctrl SSL_read SSL_read_ex SSL_write SSL_write_ex close connect dlsym dlvsym dup2 dup3 gnutls_deinit gnutls_record_recv gnutls_record_send gnutls_server_name_set read readv recv recvfrom recvmsg send sendmsg sendto write writev"
-[ $bits32 = 1 ] && names="$names __sendmsg64"
+[ $bits32 = 1 ] && names="$names __sendmsg64 __recvmsg64"
 want=$(printf '%s\n' $names | LC_ALL=C sort | tr '\n' ' ')
 got=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sed 's/@.*//' | LC_ALL=C sort | tr '\n' ' ')
-check "exports: the hooks$([ $bits32 = 1 ] && echo ', __sendmsg64 too')" test "$got" = "$want" || echo "  got: $got"
+check "exports: the hooks$([ $bits32 = 1 ] && echo ', __sendmsg64 and __recvmsg64 too')" test "$got" = "$want" || echo "  got: $got"
 if [ $bits32 = 1 ]; then
 	check "the _TIME_BITS=64 client calls __sendmsg64" bash -c "nm -D '$TMP/client64' | grep -q ' U __sendmsg64'"
 fi

@@ -7,8 +7,8 @@ e2e_init
 
 export LC_ALL=C
 names="SSL_ctrl SSL_read SSL_read_ex SSL_write SSL_write_ex close connect dlsym dlvsym dup2 dup3 gnutls_deinit gnutls_record_recv gnutls_record_send gnutls_server_name_set read readv recv recvfrom recvmsg send sendmsg sendto write writev"
-expected=$(printf '%s\n' $names __sendmsg64 | sort | tr '\n' ' ' | sed 's/ $//')
-# __sendmsg64 (sendmsg under _TIME_BITS=64) exists on 32-bit targets only
+expected=$(printf '%s\n' $names __sendmsg64 __recvmsg64 | sort | tr '\n' ' ' | sed 's/ $//')
+# __sendmsg64 and __recvmsg64 (their names under _TIME_BITS=64) exist on 32-bit targets only
 if readelf -h "$SHIM" | grep -q 'Class:.*ELF32'; then expected_nm=$expected; else
 	expected_nm=$(printf '%s\n' $names | sort | tr '\n' ' ' | sed 's/ $//'); fi
 got=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWDBRV]$/ {print $3}' | sed 's/@.*//' | sort | tr '\n' ' ' | sed 's/ $//')

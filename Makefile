@@ -50,6 +50,11 @@ SYSROOT_FLAGS := --sysroot=$(SYSROOT)
 endif
 PREFIX     ?= /usr/local
 DESTDIR    ?=
+# Where the library is installed and where `tokshim run` looks for it after
+# its own directory and ../lib/tokshim/ (the Debian packages: the multiarch
+# path /usr/lib/<triplet>/tokshim). Empty: $(PREFIX)/lib/tokshim.
+TOKSHIM_LIBDIR ?=
+LIBDIR_INST = $(if $(TOKSHIM_LIBDIR),$(TOKSHIM_LIBDIR),$(PREFIX)/lib/tokshim)
 PYTHON     ?= /usr/bin/python3
 
 CFLAGS   ?= -O2 -g
@@ -142,7 +147,8 @@ ALL_OBJ    := $(DECODE_OBJ) $(REPORT_OBJ) $(CONFIG_OBJ) $(SHIM_OBJ) $(CLI_OBJ) $
 DEB_PKGS = libssl-dev libjansson-dev libffi-dev libcriterion-dev zlib1g-dev pkg-config libcapstone-dev \
            libjwt-dev clang libclang-rt-14-dev curl gnutls-bin openssl rsyslog \
            python3 python3-websockets python3-h2 strace libcap2-bin util-linux valgrind libnghttp2-dev \
-           nghttp2-server libmbedtls-dev libwolfssl-dev libwebsockets-dev nodejs
+           nghttp2-server libmbedtls-dev libwolfssl-dev libwebsockets-dev nodejs \
+           dpkg-dev debhelper lintian pkgconf rsyslog-relp systemd
 
 # The cross targets `make cross-test` builds and runs under qemu-user (and
 # `make deps` prepares). Both together take more than make test's 10 minutes
@@ -155,8 +161,11 @@ TEST_CROSS ?=
 # the tests in this repository need that `make deps` does not install
 PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 
-.PHONY: all deps cross-test node-deps examples-tls peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps cross-test node-deps examples-tls peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
 .SUFFIXES:
+empty :=
+space := $(empty) $(empty)
+comma := ,
 
 all: $(B)/libtokshim.so $(B)/tokshim
 
@@ -193,6 +202,10 @@ $(B)/tests/cross/%.o: tests/cross/%.c
 	$(CC) $(ALL_CFLAGS) $(CRIT_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 -include $(ALL_OBJ:.o=.d)
+
+ifneq ($(TOKSHIM_LIBDIR),)
+$(B)/cli/run.o: ALL_CFLAGS += -DTOKSHIM_LIBDIR='"$(TOKSHIM_LIBDIR)"'
+endif
 
 $(B)/libdecode.a: $(DECODE_OBJ)
 	@mkdir -p $(dir $@)
@@ -323,17 +336,78 @@ examples-tls: $(OTHER_TLS_EXAMPLES)
 demo: deps all examples
 	B=$(B) PYTHON=$(PYTHON) bash examples/demo.sh
 
+# The collector path (tests/e2e/t_collector.sh) at ten times make test's load,
+# and once more with the device's queues spilling to disk.
+collector-soak: all
+	COLLECTOR_TOKENS=2000 COLLECTOR_RATE=200 B=$(B) PYTHON=$(PYTHON) bash tests/e2e/t_collector.sh
+	COLLECTOR_SPILL=1 B=$(B) PYTHON=$(PYTHON) bash tests/e2e/t_collector.sh
+
+# ---- Debian packages ----------------------------------------------------------
+# `make deb`: tokshim and libtokshim .debs for the build machine's architecture
+# with dpkg-buildpackage (debian/), built in a copy of the tree under
+# $(B)/deb/ARCH/ (the working tree stays clean), then checked with lintian
+# (warnings fail; each accepted one is in debian/*.lintian-overrides with its
+# reason). DEB_ARCH=arm64 or armhf cross-builds (-a ARCH -Pcross,nocheck);
+# `make deb-cross` builds both, `make deb-all` all three. The unit tests run
+# inside a native package build unless DEB_CHECK=nocheck (the default here:
+# `make test` runs them anyway).
+DEB_ARCH  ?= $(shell dpkg --print-architecture 2>/dev/null)
+DEB_CHECK ?= nocheck
+DEB_OUT    = $(B)/deb/$(DEB_ARCH)
+DEB_NATIVE = $(filter $(DEB_ARCH),$(shell dpkg --print-architecture 2>/dev/null))
+DEB_PROFILES = $(strip $(if $(DEB_NATIVE),,cross) $(DEB_CHECK))
+DEB_CROSS_ARCHS ?= arm64 armhf
+# what a cross build needs on top of DEB_PKGS: the toolchain and the target's -dev packages
+deb_cross_pkgs = crossbuild-essential-$(1) libssl-dev:$(1) libjansson-dev:$(1) libffi-dev:$(1) zlib1g-dev:$(1)
+
+# (deps without the cross test targets' own step: a package build needs no qemu nor Criterion)
+deb:
+	@$(MAKE) --no-print-directory deps CROSS_ARCHS=
+	@if [ -z "$(DEB_NATIVE)" ]; then $(MAKE) --no-print-directory deb-cross-deps DEB_CROSS_ARCHS=$(DEB_ARCH); fi
+	rm -rf $(DEB_OUT) && mkdir -p $(DEB_OUT)/src
+	@# the tree as it is now (committed or not), without build output
+	if git -C $(CURDIR) rev-parse --git-dir >/dev/null 2>&1; then \
+	  git -C $(CURDIR) ls-files -z --cached --others --exclude-standard | \
+	    tar -C $(CURDIR) --null -T - --ignore-failed-read -cf - 2>/dev/null | tar -C $(DEB_OUT)/src -xf -; \
+	else \
+	  tar -C $(CURDIR) --exclude='./build*' --exclude=./node_modules -cf - . | tar -C $(DEB_OUT)/src -xf -; \
+	fi
+	cd $(DEB_OUT)/src && DEB_BUILD_OPTIONS="$(DEB_CHECK) $(DEB_BUILD_OPTIONS)" \
+	  dpkg-buildpackage -b -uc -us -a$(DEB_ARCH) $(if $(DEB_PROFILES),-P$(subst $(space),$(comma),$(DEB_PROFILES))) \
+	  >../build.log 2>&1 || { tail -n 40 ../build.log; exit 1; }
+	lintian --fail-on error,warning --tag-display-limit 0 $(DEB_OUT)/tokshim_*_$(DEB_ARCH).changes
+	@ls -1 $(DEB_OUT)/*.deb
+
+deb-cross:
+	@for a in $(DEB_CROSS_ARCHS); do $(MAKE) --no-print-directory deb DEB_ARCH=$$a || exit 1; done
+
+deb-all: deb deb-cross
+
+# The foreign architectures and their packages (apt, as root).
+deb-cross-deps:
+	@for a in $(DEB_CROSS_ARCHS); do dpkg --print-foreign-architectures | grep -qx $$a || \
+	  { [ "$$(id -u)" = 0 ] && dpkg --add-architecture $$a && apt-get update -qq; } || exit 1; done
+	@missing=""; for p in $(foreach a,$(DEB_CROSS_ARCHS),$(call deb_cross_pkgs,$(a))); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deb-cross-deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "deb-cross-deps: need root to apt-get install$$missing" >&2; exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
 # ---- install ------------------------------------------------------------------
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/tokshim $(DESTDIR)$(PREFIX)/share/man/man1
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR_INST) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(B)/tokshim $(DESTDIR)$(PREFIX)/bin/tokshim
-	install -m 0755 $(B)/libtokshim.so $(DESTDIR)$(PREFIX)/lib/tokshim/libtokshim.so
+	install -m 0755 $(B)/libtokshim.so $(DESTDIR)$(LIBDIR_INST)/libtokshim.so
 	if [ -f man/tokshim.1 ]; then install -m 0644 man/tokshim.1 $(DESTDIR)$(PREFIX)/share/man/man1/tokshim.1; fi
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/tokshim $(DESTDIR)$(PREFIX)/lib/tokshim/libtokshim.so \
+	rm -f $(DESTDIR)$(PREFIX)/bin/tokshim $(DESTDIR)$(LIBDIR_INST)/libtokshim.so \
 	  $(DESTDIR)$(PREFIX)/share/man/man1/tokshim.1
-	-rmdir $(DESTDIR)$(PREFIX)/lib/tokshim
+	-rmdir $(DESTDIR)$(LIBDIR_INST)
 
 clean:
 	rm -rf $(B)

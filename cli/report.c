@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/opts.h"
+#include "report/record_line.h"
 #include "report/report.h"
 #include "decode/diag.h"
 
@@ -15,7 +16,10 @@ static const char report_usage[] =
 	"usage: tokshim report [--json] FILE...\n"
 	"\n"
 	"Summarise JSON-lines diagnosis logs (a json:PATH sink, or collected\n"
-	"'check --json' / 'scan --json' output); '-' reads standard input. Lines\n"
+	"'check --json' / 'scan --json' output), and syslog files a collector\n"
+	"wrote from the syslog:cee sink: lines whose message is '@cee:' and a\n"
+	"record (RFC 5424 or RFC 3164 headers, as rsyslog writes them); other\n"
+	"syslog lines are skipped and counted. '-' reads standard input. Lines\n"
 	"that are not tokshim records are skipped with a warning. Answer records\n"
 	"(the server's verdict beside the prediction) are counted per predicted\n"
 	"cause, with every disagreement listed; lifetime records (refresh_missing,\n"
@@ -35,6 +39,7 @@ static const char report_usage[] =
 
 struct summary {
 	size_t files, lines, diagnoses, bad, rejects, long_lines;
+	size_t from_syslog, other_syslog; /* @cee: records; syslog lines without one */
 	json_t *verdicts, *codes, *causes, *products, *channels, *hosts;
 	json_t *tokens, *identities; /* sets: key -> true */
 	json_t *cause_info;          /* id -> {severity, twilio_code, example, fix} */
@@ -321,7 +326,22 @@ static int take_file(struct summary *s, const char *path)
 			k++;
 		if (k == len)
 			continue; /* blank */
-		const char *why = take_line(s, line, len);
+		const char *json, *why;
+		size_t json_n;
+		switch (record_line_json(line, len, &json, &json_n)) {
+		case RECORD_LINE_SYSLOG:
+			s->other_syslog++;
+			continue;
+		case RECORD_LINE_OTHER: /* the JSON parser says what is wrong with it */
+			why = take_line(s, line, len);
+			break;
+		case RECORD_LINE_CEE:
+			why = take_line(s, json, json_n);
+			s->from_syslog += !why;
+			break;
+		default:
+			why = take_line(s, json, json_n);
+		}
 		if (why) {
 			if (s->bad < MAX_LINE_WARNINGS)
 				cli_errf("tokshim report: warning: %s:%zu: skipped: %s\n", name, lineno, why);
@@ -490,10 +510,14 @@ static void print_text(struct summary *s)
 {
 	printf("tokshim report: %zu diagnos%s from %zu file%s", s->diagnoses, s->diagnoses == 1 ? "is" : "es",
 	       s->files, s->files == 1 ? "" : "s");
+	if (s->from_syslog)
+		printf(" (%zu from syslog @cee: lines)", s->from_syslog);
 	if (s->bad)
 		printf(", %zu bad line%s skipped", s->bad, s->bad == 1 ? "" : "s");
 	if (s->long_lines)
 		printf(" (%zu too long)", s->long_lines);
+	if (s->other_syslog)
+		printf(", %zu other syslog line%s skipped", s->other_syslog, s->other_syslog == 1 ? "" : "s");
 	if (s->answers || s->lifetime)
 		printf(", %zu server answer%s, %zu lifetime record%s", s->answers, s->answers == 1 ? "" : "s",
 		       s->lifetime, s->lifetime == 1 ? "" : "s");
@@ -569,6 +593,8 @@ static int print_json(struct summary *s)
 	json_object_set_new(o, "diagnoses", json_integer((json_int_t)s->diagnoses));
 	json_object_set_new(o, "bad_lines", json_integer((json_int_t)s->bad));
 	json_object_set_new(o, "long_lines", json_integer((json_int_t)s->long_lines));
+	json_object_set_new(o, "syslog_records", json_integer((json_int_t)s->from_syslog));
+	json_object_set_new(o, "other_syslog_lines", json_integer((json_int_t)s->other_syslog));
 	if (s->first[0])
 		json_object_set_new(o, "time", json_pack("{s:s,s:s}", "first", s->first, "last", s->last));
 	json_object_set(o, "verdicts", s->verdicts);

@@ -24,7 +24,8 @@ static const char run_usage[] =
 	"Each option sets the environment variable the shim reads.\n"
 	"\n"
 	"options:\n"
-	"  --output LIST       TOKSHIM_OUTPUT: stderr, syslog, json:PATH, none (comma list)\n"
+	"  --output LIST       TOKSHIM_OUTPUT: stderr, syslog, syslog:cee, json:PATH, none\n"
+	"                      (comma list)\n"
 	"  --secret S          TOKSHIM_SECRET: API Key Secret to verify signatures\n"
 	"  --secrets-file F    TOKSHIM_SECRETS_FILE: lines 'SKxxxx SECRET', mode 0600\n"
 	"  --account AC...     TOKSHIM_ACCOUNT_SID: the Account SID tokens must belong to\n"
@@ -147,7 +148,7 @@ static int value_ok(const char *opt, const char *v)
 	struct tk_error oerr = {0};
 	if (!strcmp(opt, "--output") && reporter_output_valid(v, &oerr) < 0) {
 		cli_errf("tokshim run: invalid '--output': '%.80s' (comma list of stderr, syslog, "
-				"json:PATH, none)\n", v);
+				"syslog:cee, json:PATH, none)\n", v);
 		return 0;
 	}
 	if (!strcmp(opt, "--account") && !sid_is(v, strlen(v), "AC")) {

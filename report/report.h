@@ -146,6 +146,16 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
  * closed, and reopened. write_fn is not used. */
 int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err);
 
+/* RFC 5424 with the whole diagnosis after the "@cee:" cookie (syslog:cee):
+ * "<PRI>1 TIME HOST tokshim PID - - @cee:{...the json sink's object...}" on
+ * path (NULL: "/dev/log"), with the syslog sink's socket behaviour (never
+ * blocks, reconnects, drops counted); priorities as the syslog sink's. A
+ * message stays within 7936 bytes (the JSON cut to fit, "truncated": true).
+ * Lines that are not diagnoses carry plain text, no cookie. To journald's
+ * socket (path resolving under /run/systemd/journal/), which reads RFC 3164
+ * headers only, the header is "<PRI>tokshim[PID]: " instead. */
+int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err);
+
 /* JSON lines appended to path. Checked at open without opening it (a
  * regular file owned by the user or root, not a symbolic link; or a name
  * in an existing directory); the file is opened at the first record

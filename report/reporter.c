@@ -40,6 +40,7 @@ struct reporter {
 	char ident[32];
 	int have_stderr;
 	int syslog_idx;       /* -1: none */
+	int cee_idx;          /* the syslog:cee sink; -1: none */
 	size_t nsinks;
 	struct sink sinks[REPORTER_MAX_SINKS];
 	struct rl_entry table[REPORTER_TABLE];
@@ -153,7 +154,7 @@ static int add_sink(struct reporter *r, struct sink *s)
 
 /* The grammar of TOKSHIM_OUTPUT, in one place: a comma list of entries,
  * blanks around each trimmed, empty ones skipped. */
-enum output_kind { OUT_NONE, OUT_STDERR, OUT_SYSLOG, OUT_JSON, OUT_UNKNOWN, OUT_TOO_LONG };
+enum output_kind { OUT_NONE, OUT_STDERR, OUT_SYSLOG, OUT_SYSLOG_CEE, OUT_JSON, OUT_UNKNOWN, OUT_TOO_LONG };
 
 struct output_item {
 	enum output_kind kind;
@@ -189,6 +190,8 @@ static int output_next(const char **p, struct output_item *it)
 			it->kind = OUT_STDERR;
 		else if (!strcmp(it->item, "syslog"))
 			it->kind = OUT_SYSLOG;
+		else if (!strcmp(it->item, "syslog:cee"))
+			it->kind = OUT_SYSLOG_CEE;
 		else if (!strncmp(it->item, "json:", 5)) {
 			it->kind = OUT_JSON;
 			it->arg = it->item + 5;
@@ -264,11 +267,18 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 			if (rc == 0)
 				r->syslog_idx = (int)r->nsinks;
 			break;
+		case OUT_SYSLOG_CEE:
+			if (r->cee_idx >= 0)
+				continue;
+			rc = sink_syslog_cee_open(&s, o->syslog_path, &err);
+			if (rc == 0)
+				r->cee_idx = (int)r->nsinks;
+			break;
 		case OUT_JSON:
 			rc = sink_json_open(&s, it.arg, r->write_fn, &err);
 			break;
 		default:
-			BAD("unknown sink '%.200s' (stderr, syslog, json:PATH, none)", it.item);
+			BAD("unknown sink '%.200s' (stderr, syslog, syslog:cee, json:PATH, none)", it.item);
 			continue;
 		}
 		if (rc < 0) {
@@ -299,6 +309,7 @@ struct reporter *reporter_new(const struct reporter_options *o)
 		return NULL;
 	mutex_init_robust(&r->lock);
 	r->syslog_idx = -1;
+	r->cee_idx = -1;
 	r->write_fn = o->write_fn;
 	int efd = o->err_fd > 0 ? o->err_fd : 2;
 	struct stat est;
@@ -589,8 +600,11 @@ void reporter_warn(struct reporter *r, const char *line)
 		return;
 	}
 	warn_fd(r, "%s", line);
-	if (r->syslog_idx >= 0) {
-		struct sink *s = &r->sinks[r->syslog_idx];
+	int logs[] = {r->syslog_idx, r->cee_idx};
+	for (size_t i = 0; i < sizeof logs / sizeof *logs; i++) {
+		if (logs[i] < 0)
+			continue;
+		struct sink *s = &r->sinks[logs[i]];
 		s->ops->write_line(s, SEV_WARNING, line);
 	}
 	pthread_mutex_unlock(&r->lock);

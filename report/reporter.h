@@ -59,7 +59,7 @@ enum severity reporter_level(const struct reporter *r);
  *  - a new connection within the window of the last line for that token:
  *    counted; the first one after the window has passed gives a summary line
  *    "token sha256:... rejected again on N connections in the last 10s (expired)"
- *    on the text and syslog sinks (sinks with SINK_F_ALL_REPEATS, the json
+ *    on the text and syslog sinks, syslog:cee too (sinks with SINK_F_ALL_REPEATS, the json
  *    sink, get the full diagnosis every time).
  * Returns the number of sinks that got a full report (0: filtered or limited). */
 int reporter_report(struct reporter *r, const struct diag *d, const struct conn_info *ci,
@@ -70,7 +70,7 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 void reporter_tick(struct reporter *r, int64_t now);
 
 /* Writes one warning line "<ident>[pid]: warning: LINE" on err_fd (whatever
- * the sinks) and to the syslog sink if there is one, e.g. for a bad
+ * the sinks) and to the syslog and syslog:cee sinks if there are, e.g. for a bad
  * TOKSHIM_SECRETS_FILE found by the shim. */
 void reporter_warn(struct reporter *r, const char *line);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,3 +170,19 @@ void sink_prefix(char *buf, size_t cap, const char *ident)
 		snprintf(buf, cap, "%s[%d]: ", ident, (int)getpid());
 }
 
+
+int sink_syslog_priority(const struct diag *d)
+{
+	if (!d->accept)
+		return LOG_ERR;
+	for (size_t i = 0; i < d->ncauses && i < DIAG_MAX_CAUSES; i++)
+		if (d->causes[i].severity >= SEV_WARNING)
+			return LOG_WARNING;
+	return LOG_INFO;
+}
+
+int64_t sink_header_time(void)
+{
+	int64_t now;
+	return report_wall_clock(&now) == 0 ? now : 0;
+}

@@ -12,4 +12,12 @@ void sink_free_state(struct sink *s);
 /* "<ident>[pid]: " into buf, "" when ident is empty. */
 void sink_prefix(char *buf, size_t cap, const char *ident);
 
+/* The time of a syslog header that is not a diagnosis's: the wall clock,
+ * or the epoch when it cannot be read (a 32-bit time_t after 2038): a wrong
+ * date in a header, never a wrapped one. */
+int64_t sink_header_time(void);
+/* The syslog severity of a diagnosis (both syslog sinks): LOG_ERR for a
+ * reject, LOG_WARNING with warnings, LOG_INFO otherwise. */
+int sink_syslog_priority(const struct diag *d);
+
 #endif

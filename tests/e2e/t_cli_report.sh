@@ -119,5 +119,27 @@ rc=$?
 [ $? = 2 ] && ok || bad "unknown option: usage error"
 "$T" report --help | grep -q -- '--json' && ok || bad "report --help"
 
+# a collector's syslog file: @cee: records under RFC 5424 and rsyslog's file
+# formats, other syslog lines (counted, not warned), a line that is neither
+rec=$("$T" check --now "$NOW" --secret "$SECRET" --json <"$tmp/expired_carol")
+rec2=$("$T" check --now "$NOW" --secret "$SECRET" --json <"$tmp/badsig_alice")
+{
+	echo "<11>1 2026-11-22T21:40:00Z dev1 tokshim 42 - - @cee:$rec"
+	echo "2026-11-22T21:40:01.000001+00:00 dev2 tokshim[43] @cee:$rec2"
+	echo "Nov 22 21:40:02 dev1 tokshim[42]: verdict=reject code=51007 causes=expired"
+	echo "Nov 22 21:40:03 dev1 sshd[7]: Accepted publickey for root"
+	echo "Nov 22 21:40:04 dev1 tokshim[42]: @cee:{\"tokshim\":1}"
+	echo "junk"
+} >"$tmp/collector.log"
+"$T" report --json "$tmp/collector.log" >"$tmp/out" 2>"$tmp/err"
+"$PY" -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+want = {"diagnoses": 2, "syslog_records": 2, "other_syslog_lines": 2, "bad_lines": 2, "tokens": 2}
+got = {k: r[k] for k in want}
+sys.exit(0 if got == want and r["causes"].get("expired") == 1 and r["causes"].get("signature") == 1 else "got %r" % got)' "$tmp/out" && ok || bad "collector syslog file: $(cat "$tmp/out")"
+grep -q "collector.log:5: skipped: no \"verdict\"" "$tmp/err" && grep -q "collector.log:6: skipped: not JSON" "$tmp/err" && ok || bad "collector warnings: $(cat "$tmp/err")"
+"$T" report "$tmp/collector.log" 2>/dev/null | grep -q "^tokshim report: 2 diagnoses from 1 file (2 from syslog @cee: lines), 2 bad lines skipped, 2 other syslog lines skipped$" && ok || bad "collector header: $("$T" report "$tmp/collector.log" 2>/dev/null | head -1)"
+
 echo "t_cli_report: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -72,7 +72,7 @@ Test(reporter, output_spec_and_warnings)
 	int pid = (int)getpid();
 	snprintf(want, sizeof want,
 		 "tokshim[%d]: warning: TOKSHIM_LEVEL: unknown level 'loud' (error, warning, info), using 'warning'\n"
-		 "tokshim[%d]: warning: TOKSHIM_OUTPUT: 2 entries ignored, the first: unknown sink 'bogus' (stderr, syslog, json:PATH, none)\n",
+		 "tokshim[%d]: warning: TOKSHIM_OUTPUT: 2 entries ignored, the first: unknown sink 'bogus' (stderr, syslog, syslog:cee, json:PATH, none)\n",
 		 pid, pid);
 	cr_assert_str_eq(cap_buf, want);
 	reporter_free(r);

@@ -66,6 +66,8 @@ void mc_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define cr_assert(c, ...) MC_CHECK(1, c, #c, __VA_ARGS__)
 #define cr_expect(c, ...) MC_CHECK(0, c, #c, __VA_ARGS__)
+#define cr_assert_not(c, ...) MC_CHECK(1, !(c), "!(" #c ")", __VA_ARGS__)
+#define cr_expect_not(c, ...) MC_CHECK(0, !(c), "!(" #c ")", __VA_ARGS__)
 #define cr_assert_eq(a, b, ...) MC_CHECK(1, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_expect_eq(a, b, ...) MC_CHECK(0, (a) == (b), #a " == " #b, __VA_ARGS__)
 #define cr_assert_neq(a, b, ...) MC_CHECK(1, (a) != (b), #a " != " #b, __VA_ARGS__)

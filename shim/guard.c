@@ -5,9 +5,10 @@
 
 #include "shim/shim.h"
 
-__thread int shim_in __attribute__((tls_model("initial-exec")));
-__thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
-__thread int64_t shim_nested_id __attribute__((tls_model("initial-exec"))) = -1;
+__thread struct shim_thread shim_thr __attribute__((tls_model("initial-exec"))) = {
+	.inner_fd = -2,
+	.nested_id = -1,
+};
 atomic_int shim_ready;
 
 static int pid;

@@ -321,6 +321,9 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
+	/* the decoder is about to change: shim_take arms the quick check again */
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (__builtin_expect(!c->s, 0) && c->parked) {
 		if (session_resume(c) < 0) {
 			conn_set_passthrough(c);
@@ -358,6 +361,42 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	c->due = session_watch_due(c->s);
 }
 
+int shim_quick_twilsock(const unsigned char *p, size_t n)
+{
+	return ws_frame_whole(p, n) != 0;
+}
+
+struct conn *shim_conn_get(conn_key key, shim_conn_make_fn make, void *arg)
+{
+	struct conn *c = shim_thr.last;
+	/* the key checked first: never wait for the lock of another connection */
+	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))
+		c = conn_find(key);
+	if (!c && make)
+		c = make(key, arg);
+	if (c) {
+		shim_thr.last = c;
+		/* curl's SSL has no fd (its own BIO): the socket the library wrote to */
+		if (c->fd < 0 && shim_inner_fd >= 0)
+			conn_set_peer_fd(c, shim_inner_fd);
+	}
+	return c;
+}
+
+void shim_tls_feed(conn_key key, const void *buf, size_t n, const char *hook, shim_conn_make_fn make, void *arg)
+{
+	int saved = errno;
+	struct conn *c = shim_conn_get(key, make, arg);
+	if (c) {
+		conn_hook_fed(c, hook);
+		shim_feed(c, buf, n);
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
+		conn_unlock(c);
+	}
+	errno = saved;
+}
+
 void shim_conn_close(conn_key key)
 {
 	struct conn *c = conn_find(key);
@@ -390,6 +429,7 @@ void shim_feed_read(struct conn *c, const void *buf, size_t len)
 		return;
 	}
 	c->due = session_watch_due(c->s);
+	conn_due_changed(c);
 }
 
 void shim_feed_read_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)

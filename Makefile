@@ -291,7 +291,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
 BENCH_TOOLS := $(patsubst tests/bench/tools/%.c,$(B)/bench/tools/%,$(wildcard tests/bench/tools/*.c))
 $(B)/bench/tools/%: tests/bench/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(SSL_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) -pthread
+	$(CC) $(WARN) $(SSL_CFLAGS) $(Z_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) $(Z_LIBS) -pthread
 
 bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%) $(BENCH_TOOLS)
 	B=$(B) PYTHON=$(PYTHON) bash tests/bench/run.sh

@@ -270,6 +270,18 @@ static __attribute__((noinline, unused)) size_t ws_frame_skip_call(struct ws_fra
  * not "TWILSOCK", or a Twilsock message of a method with no token
  * (ws_twilsock_skippable); else 0. Reads p only: the decision depends on
  * the bytes alone. */
+/* The decision on the payload of such a frame, whose header p[0..size)
+ * is known to be well formed for it (len payload bytes, 8 at least): 1 when
+ * it is binary and not "TWILSOCK", or a Twilsock message of a method with
+ * no token. */
+static inline int ws_frame_payload_ok(const unsigned char *p, size_t size, size_t len)
+{
+	uint32_t m4;
+	memcpy(&m4, p + size - 4, 4);
+	int tw = ws_is_twilsock4(p + size, m4);
+	return (!tw && p[0] == 0x82) || (tw && ws_twilsock_skippable(p + size, len, p + size - 4));
+}
+
 static inline size_t ws_frame_whole(const unsigned char *p, size_t n)
 {
 	if (n < 14 || (p[0] != 0x82 && p[0] != 0x81) || !(p[1] & 0x80) || (p[1] & 0x7f) == 127)
@@ -281,12 +293,7 @@ static inline size_t ws_frame_whole(const unsigned char *p, size_t n)
 	}
 	if (size + len != n || len < 8)
 		return 0;
-	uint32_t m4;
-	memcpy(&m4, p + size - 4, 4);
-	int tw = ws_is_twilsock4(p + size, m4);
-	if ((!tw && p[0] == 0x82) || (tw && ws_twilsock_skippable(p + size, len, p + size - 4)))
-		return size;
-	return 0;
+	return ws_frame_payload_ok(p, size, len) ? size : 0;
 }
 
 /* The per-write fast path (the shim's hooks): ws_frame_skip while the

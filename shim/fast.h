@@ -23,37 +23,49 @@
 #include "shim/clock.h"
 #include "shim/shim.h"
 
-/* ws_frame_whole of a write the quick check saw start "TWIL" (out of line:
- * the common case saves no registers for it). */
-int shim_quick_twilsock(const unsigned char *p, size_t n);
 
 /* 1 when the write of p[0..n) on c, which should hold key, needs no feed if
  * the real call puts it out whole (nor if it puts out nothing): it is one
  * whole frame ws_frame_whole takes, the decoder at rest, the time not past
- * due. No lock (the fields are the slot's, never unmapped; a stale answer
- * costs at most one write of a connection re-made this instant), no store,
+ * due; 2 when that depends on whether it is a Twilsock message of a method
+ * with no token (shim_quick_tw, out of the common path); 0 otherwise. No lock
+ * (the fields are the slot's, never unmapped; a stale answer costs at most
+ * one write of a connection re-made this instant), no store, no call,
  * errno untouched. */
-static inline __attribute__((always_inline)) int shim_quick(const struct conn *c, conn_key key, const void *buf,
-							    size_t n)
+static inline __attribute__((always_inline)) int shim_quick3(const struct conn *c, conn_key key, const void *buf,
+							     size_t n)
 {
 	const unsigned char *p = buf;
-	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key ||
-	    atomic_load_explicit(&c->q_n, memory_order_acquire) != n)
+	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key || __atomic_load_n(&c->q_n, __ATOMIC_ACQUIRE) != n)
 		return 0;
 	/* n is the length of a frame taken before: 14 bytes at least */
 	uint32_t h, m4, v, tw;
 	memcpy(&h, p, 4);
-	if ((h & atomic_load_explicit(&c->q_mask, memory_order_relaxed)) !=
-		    atomic_load_explicit(&c->q_hdr, memory_order_relaxed) ||
-	    shim_ticks() >= atomic_load_explicit(&c->due_tick, memory_order_relaxed))
+	if ((h & c->q_mask) != c->q_hdr || shim_ticks() >= c->due_tick)
 		return 0;
-	size_t hs = atomic_load_explicit(&c->q_size, memory_order_relaxed);
+	size_t hs = c->q_size;
 	memcpy(&m4, p + hs - 4, 4);
 	memcpy(&v, p + hs, 4);
 	memcpy(&tw, "TWIL", 4);
 	if (__builtin_expect((v ^ m4) != tw, 1))
 		return p[0] == 0x82; /* a text message is scanned */
-	return shim_quick_twilsock(p, n);
+	return 2;
+}
+
+/* The case shim_quick3 answers 2 decided, the header of c's quick check
+ * (matched by p) known whole. */
+static inline int shim_quick_tw(const struct conn *c, const void *p, size_t n)
+{
+	size_t hs = c->q_size;
+	return ws_frame_payload_ok(p, hs, n - hs);
+}
+
+/* shim_quick3, the Twilsock case decided. */
+static inline __attribute__((always_inline)) int shim_quick(const struct conn *c, conn_key key, const void *buf,
+							    size_t n)
+{
+	int q = shim_quick3(c, key, buf, n);
+	return q == 2 ? shim_quick_tw(c, buf, n) : q;
 }
 
 /* Under c's lock, with key checked: 1 when the time is not past c's due
@@ -65,7 +77,7 @@ static inline __attribute__((always_inline)) int shim_quick(const struct conn *c
 static inline int shim_due_ok(struct conn *c)
 {
 	if (c->due == INT64_MAX) {
-		atomic_store_explicit(&c->due_tick, UINT64_MAX, memory_order_relaxed);
+		__atomic_store_n(&c->due_tick, UINT64_MAX, __ATOMIC_RELAXED);
 		return 1;
 	}
 	int64_t now = shim_now_cached();
@@ -74,7 +86,7 @@ static inline int shim_due_ok(struct conn *c)
 	uint64_t rate = shim_tick_rate(), until = shim_now_fresh_until();
 	if (rate && now < c->due && shim_now_tsc + rate > until)
 		until = shim_now_tsc + rate;
-	atomic_store_explicit(&c->due_tick, until, memory_order_relaxed);
+	__atomic_store_n(&c->due_tick, until, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -87,10 +99,10 @@ static inline void shim_quick_on(struct conn *c, const unsigned char *p, size_t 
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 	mask = hs == 6 ? 0xffff0000u : 0xffffffffu;
 #endif
-	atomic_store_explicit(&c->q_hdr, h & mask, memory_order_relaxed);
-	atomic_store_explicit(&c->q_mask, mask, memory_order_relaxed);
-	atomic_store_explicit(&c->q_size, (uint32_t)hs, memory_order_relaxed);
-	atomic_store_explicit(&c->q_n, n, memory_order_release);
+	__atomic_store_n(&c->q_hdr, h & mask, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->q_mask, mask, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->q_size, (uint32_t)hs, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->q_n, n, __ATOMIC_RELEASE);
 }
 
 /* Bytes of buf[0..n) that need no feed on c, which should hold key: n for a
@@ -158,6 +170,14 @@ static inline __attribute__((always_inline)) int shim_tls_quick(conn_key key, co
 {
 	struct conn *c = shim_thr.last;
 	return !shim_thr.gate && c && shim_quick(c, key, buf, n);
+}
+
+/* shim_tls_quick as shim_quick3 answers (2: a Twilsock message to decide,
+ * shim_quick_tw). */
+static inline __attribute__((always_inline)) int shim_tls_quick3(conn_key key, const void *buf, size_t n)
+{
+	struct conn *c = shim_thr.last;
+	return !shim_thr.gate && c ? shim_quick3(c, key, buf, n) : 0;
 }
 
 /* After the real write put out n > 0 bytes of buf on key, outside the quick

@@ -151,8 +151,9 @@ static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size
 }
 
 /* The rest of a write that went the quick way (shim_tls_quick) but was put
- * out in part, n bytes (the guard left): fed as any other write. */
-static void __attribute__((noinline)) quick_part(const void *ret, SSL *ssl, const void *buf, size_t n)
+ * out in part, n bytes (the guard left): fed as any other write. r is
+ * returned. */
+static int __attribute__((noinline)) quick_part(const void *ret, SSL *ssl, const void *buf, size_t n, int r)
 {
 	int saved = errno;
 	shim_in = 1;
@@ -161,6 +162,42 @@ static void __attribute__((noinline)) quick_part(const void *ret, SSL *ssl, cons
 		feed_write(l, ssl, buf, n, "plt");
 	shim_in = 0;
 	errno = saved;
+	return r;
+}
+
+/* The quick way's real calls: what the rest needs is kept in the thread's
+ * block (shim_thr.quick) rather than in registers saved around the call. */
+static inline __attribute__((always_inline)) int quick_write(SSL *ssl, const void *buf, int num, const void *ret)
+{
+	shim_thr.quick.ret = ret;
+	shim_thr.quick.ssl = ssl;
+	shim_thr.quick.buf = buf;
+	shim_thr.quick.num = (size_t)num;
+	write_fn real = (write_fn)shim_thr.sites[SITE_SSL_WRITE].fn;
+	shim_in = 1;
+	int r = real(ssl, buf, num);
+	shim_in = 0;
+	if (__builtin_expect(r <= 0 || (size_t)r >= shim_thr.quick.num, 1))
+		return r;
+	return quick_part(shim_thr.quick.ret, shim_thr.quick.ssl, shim_thr.quick.buf, (size_t)r, r);
+}
+
+static inline __attribute__((always_inline)) int quick_write_ex(SSL *ssl, const void *buf, size_t num,
+								size_t *written, const void *ret)
+{
+	shim_thr.quick.ret = ret;
+	shim_thr.quick.ssl = ssl;
+	shim_thr.quick.buf = buf;
+	shim_thr.quick.num = num;
+	shim_thr.quick.written = written;
+	write_ex_fn real = (write_ex_fn)shim_thr.sites[SITE_SSL_WRITE_EX].fn;
+	shim_in = 1;
+	int r = real(ssl, buf, num, written);
+	shim_in = 0;
+	size_t *w = shim_thr.quick.written;
+	if (__builtin_expect(r != 1 || !w || *w >= shim_thr.quick.num || !*w, 1))
+		return r;
+	return quick_part(shim_thr.quick.ret, shim_thr.quick.ssl, shim_thr.quick.buf, *w, r);
 }
 
 static int __attribute__((noinline)) write_slow(SSL *ssl, const void *buf, int num, const void *ret)
@@ -191,22 +228,37 @@ static int __attribute__((noinline)) write_slow(SSL *ssl, const void *buf, int n
 	return r;
 }
 
+static int write_slow(SSL *ssl, const void *buf, int num, const void *ret);
+static int write_ex_slow(SSL *ssl, const void *buf, size_t num, size_t *written, const void *ret);
+
+/* A Twilsock message on the quick way's doorstep: decided out of line. */
+static int __attribute__((noinline)) write_tw(SSL *ssl, const void *buf, int num, const void *ret)
+{
+	if (shim_quick_tw(shim_thr.last, buf, (size_t)num))
+		return quick_write(ssl, buf, num, ret);
+	return write_slow(ssl, buf, num, ret);
+}
+
+static int __attribute__((noinline)) write_ex_tw(SSL *ssl, const void *buf, size_t num, size_t *written,
+						  const void *ret)
+{
+	if (shim_quick_tw(shim_thr.last, buf, num))
+		return quick_write_ex(ssl, buf, num, written, ret);
+	return write_ex_slow(ssl, buf, num, written, ret);
+}
+
 /* The quick way first (shim/fast.h): the site known, a write that needs no
- * feed when put out whole. */
+ * feed when put out whole; every other way out a tail call, so that the
+ * common case saves no registers. */
 SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 {
 	const void *ret = __builtin_return_address(0);
-	const struct shim_site *sc = &shim_thr.sites[SITE_SSL_WRITE];
-	if (__builtin_expect(sc->site == ret, 1) && num > 0 &&
-	    shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, (size_t)num)) {
-		write_fn real = (write_fn)sc->fn;
-		shim_in = 1;
-		int r = real(ssl, buf, num);
-		shim_in = 0;
-		if (__builtin_expect(r <= 0 || r == num, 1))
-			return r;
-		quick_part(ret, ssl, buf, (size_t)r);
-		return r;
+	if (__builtin_expect(shim_thr.sites[SITE_SSL_WRITE].site == ret, 1) && num > 0) {
+		int q = shim_tls_quick3(conn_key_ptr(CONN_SSL, ssl), buf, (size_t)num);
+		if (__builtin_expect(q == 1, 1))
+			return quick_write(ssl, buf, num, ret);
+		if (q == 2)
+			return write_tw(ssl, buf, num, ret);
 	}
 	return write_slow(ssl, buf, num, ret);
 }
@@ -244,17 +296,12 @@ static int __attribute__((noinline)) write_ex_slow(SSL *ssl, const void *buf, si
 SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
 	const void *ret = __builtin_return_address(0);
-	const struct shim_site *sc = &shim_thr.sites[SITE_SSL_WRITE_EX];
-	if (__builtin_expect(sc->site == ret, 1) && shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, num)) {
-		write_ex_fn real = (write_ex_fn)sc->fn;
-		shim_in = 1;
-		int r = real(ssl, buf, num, written);
-		shim_in = 0;
-		if (__builtin_expect(r != 1 || !written || *written >= num, 1))
-			return r;
-		if (*written > 0)
-			quick_part(ret, ssl, buf, *written);
-		return r;
+	if (__builtin_expect(shim_thr.sites[SITE_SSL_WRITE_EX].site == ret, 1)) {
+		int q = shim_tls_quick3(conn_key_ptr(CONN_SSL, ssl), buf, num);
+		if (__builtin_expect(q == 1, 1))
+			return quick_write_ex(ssl, buf, num, written, ret);
+		if (q == 2)
+			return write_ex_tw(ssl, buf, num, written, ret);
 	}
 	return write_ex_slow(ssl, buf, num, written, ret);
 }
@@ -405,18 +452,31 @@ static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf,
 	return r;
 }
 
+/* After an entry hook's real write put out w of n bytes: fed unless the
+ * quick way (q) covers them; the guard left, errno kept. */
+static inline void inl_write_end(struct inline_site *st, int q, int inner, SSL *ssl, const void *buf, size_t n,
+				 size_t w)
+{
+	if (w && (!q || w < n)) {
+		int saved = errno;
+		feed_write(st->lib, ssl, buf, w, "inline");
+		errno = saved;
+	}
+	if (!q)
+		shim_inner_end(inner);
+	shim_in = 0;
+}
+
 static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
 {
 	write_fn real = (write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_active())
 		return real(ssl, buf, num);
+	int q = num > 0 && shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, (size_t)num);
 	shim_in = 1;
-	int inner = shim_inner_begin();
+	int inner = q ? 0 : shim_inner_begin();
 	int r = real(ssl, buf, num);
-	if (r > 0)
-		feed_write(st->lib, ssl, buf, (size_t)r, "inline");
-	shim_inner_end(inner);
-	shim_in = 0;
+	inl_write_end(st, q, inner, ssl, buf, num > 0 ? (size_t)num : 0, r > 0 ? (size_t)r : 0);
 	return r;
 }
 
@@ -425,13 +485,12 @@ static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf
 	write_ex_fn real = (write_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_active())
 		return real(ssl, buf, num, written);
+	int q = shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, num);
 	shim_in = 1;
-	int inner = shim_inner_begin();
+	int inner = q ? 0 : shim_inner_begin();
 	int r = real(ssl, buf, num, written);
-	if (r == 1 && written && *written > 0)
-		feed_write(st->lib, ssl, buf, *written <= num ? *written : num, "inline");
-	shim_inner_end(inner);
-	shim_in = 0;
+	inl_write_end(st, q, inner, ssl, buf, num,
+		      r == 1 && written && *written > 0 ? (*written <= num ? *written : num) : 0);
 	return r;
 }
 

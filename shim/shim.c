@@ -361,11 +361,6 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	c->due = session_watch_due(c->s);
 }
 
-int shim_quick_twilsock(const unsigned char *p, size_t n)
-{
-	return ws_frame_whole(p, n) != 0;
-}
-
 struct conn *shim_conn_get(conn_key key, shim_conn_make_fn make, void *arg)
 {
 	struct conn *c = shim_thr.last;

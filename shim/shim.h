@@ -387,16 +387,19 @@ struct conn {
 	/* guarded by the table's lock */
 	uint32_t next_free;         /* the free list's next slot */
 	conn_key ikey;              /* the key its index entry was made for */
-	/* the write hooks' quick check (shim/fast.h), read without the lock,
-	 * written under it: a write that is one whole frame like the last one
-	 * the fast path took with the decoder at rest (its length q_n, SIZE_MAX
-	 * when off; its header's first bytes under q_mask; its header's size)
-	 * leaves the decoder at rest and needs no feed */
-	_Atomic size_t q_n;
-	_Atomic uint32_t q_hdr, q_mask;
+	/* the write hooks' quick check (shim/fast.h), written under the lock
+	 * with atomic stores, read without it (q_n with acquire, the others
+	 * with plain loads that the compiler folds into the compares: each an
+	 * aligned word, set before q_n and cleared after it): a write that is
+	 * one whole frame like the last one the fast path took with the
+	 * decoder at rest (its length q_n, SIZE_MAX when off; its header's
+	 * first bytes under q_mask; its header's size) leaves the decoder at
+	 * rest and needs no feed */
+	size_t q_n;
+	uint32_t q_hdr, q_mask;
 	/* shim_ticks() below this: the time is not past due (0: unknown) */
-	_Atomic uint64_t due_tick;
-	_Atomic uint32_t q_size;
+	uint64_t due_tick;
+	uint32_t q_size;
 	/* guarded by lock */
 	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
 	uint64_t id;                /* unique in the process, for the reporter */
@@ -439,11 +442,11 @@ _Static_assert(sizeof(struct conn) <= 2048, "a followed connection stays within 
  * checked again (its due time changed). */
 static inline void conn_quick_off(struct conn *c)
 {
-	atomic_store_explicit(&c->q_n, SIZE_MAX, memory_order_relaxed);
+	__atomic_store_n(&c->q_n, SIZE_MAX, __ATOMIC_RELAXED);
 }
 static inline void conn_due_changed(struct conn *c)
 {
-	atomic_store_explicit(&c->due_tick, 0, memory_order_relaxed);
+	__atomic_store_n(&c->due_tick, 0, __ATOMIC_RELAXED);
 }
 
 /* The segments of slots, for the fast paths' look-up through shim_fd_map:

@@ -41,6 +41,15 @@ struct shim_thread {
 	int64_t now_sec;
 	uint64_t now_tsc;
 	struct shim_site sites[SITE__COUNT];
+	/* a TLS write that went the quick way, while its real call runs (set
+	 * and read only outside the guard: a call nested in it finds the
+	 * guard set and never goes the quick way) */
+	struct {
+		const void *ret, *buf;
+		void *ssl;
+		size_t num;
+		size_t *written;
+	} quick;
 };
 
 extern __thread struct shim_thread shim_thr __attribute__((tls_model("initial-exec")));

@@ -31,6 +31,12 @@ static long hex4(const unsigned char *s)
 	return v;
 }
 
+/* 1 for the bytes a string's scan must stop at: '"', '\\', control
+ * characters, and the first byte of a UTF-8 sequence (>= 0x80) */
+static const uint8_t str_stop[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
 /* p at the opening quote. On success *pp is past the closing quote. */
 static int parse_string(struct json_doc *d, size_t *pp, struct json_tok *t)
 {
@@ -41,6 +47,11 @@ static int parse_string(struct json_doc *d, size_t *pp, struct json_tok *t)
 	t->size = 0;
 	t->start = (uint32_t)p;
 	for (;;) {
+		/* plain characters, four at a time */
+		while (p + 4 <= len && !(str_stop[s[p]] | str_stop[s[p + 1]] | str_stop[s[p + 2]] | str_stop[s[p + 3]]))
+			p += 4;
+		while (p < len && !str_stop[s[p]])
+			p++;
 		if (p >= len)
 			return fail(d, p, JSON_E_SYNTAX, "unterminated string");
 		unsigned char c = s[p];
@@ -476,16 +487,19 @@ long json_str_len(const struct json_doc *d, int i)
 	return json_str_copy(d, i, NULL, 0);
 }
 
-int json_obj_get(const struct json_doc *d, int obj, const char *key)
+int json_obj_getn(const struct json_doc *d, int obj, const char *key, size_t n)
 {
-	size_t n = strlen(key);
 	if (!valid_index(d, obj) || d->toks[obj].type != JSON_OBJECT)
 		return -1;
-	int k = obj + 1;
-	for (unsigned m = 0; m < d->toks[obj].size; m++) {
-		if (json_str_eq(d, k, key, n))
-			return k + 1;
-		k = (int)d->toks[k + 1].after;
+	const struct json_tok *toks = d->toks;
+	unsigned k = (unsigned)obj + 1;
+	for (unsigned m = toks[obj].size; m; m--) {
+		const struct json_tok *t = &toks[k];
+		/* an escaped key's raw length says nothing: compare it unescaped */
+		if (t->flags & JSON_F_ESCAPED ? json_str_eq(d, (int)k, key, n)
+					      : t->end - t->start == n && !memcmp(d->js + t->start, key, n))
+			return (int)k + 1;
+		k = toks[k + 1].after;
 	}
 	return -1;
 }

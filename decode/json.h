@@ -54,7 +54,12 @@ const char *json_type_desc(enum json_type t);
 
 /* Index of the value of member `key` of object obj, or -1 (not an object, or
  * no such member). With duplicate keys, the first one. */
-int json_obj_get(const struct json_doc *doc, int obj, const char *key);
+int json_obj_getn(const struct json_doc *doc, int obj, const char *key, size_t n);
+/* (inline: the key's length is a constant where the key is a literal) */
+static inline int json_obj_get(const struct json_doc *doc, int obj, const char *key)
+{
+	return json_obj_getn(doc, obj, key, __builtin_strlen(key));
+}
 /* Index of the first key of object obj that repeats an earlier key (compared
  * after unescaping), or -1 when all keys differ. */
 int json_obj_dup(const struct json_doc *doc, int obj);

@@ -20,6 +20,7 @@ struct parsed {
 	const char *tok;
 	size_t len;
 	size_t dot1, dot2;   /* positions of the two dots */
+	size_t hl, pl;       /* decoded header and payload lengths (in buf) */
 	size_t siglen;       /* decoded signature length */
 	const uint8_t *sig;  /* into buf */
 	struct json_doc h, p;

@@ -511,8 +511,15 @@ int json_obj_dup(const struct json_doc *d, int obj)
 	int k = obj + 1;
 	for (unsigned m = 0; m < d->toks[obj].size; m++) {
 		int j = obj + 1;
+		const struct json_tok *tk = &d->toks[k];
 		for (unsigned q = 0; q < m; q++) {
-			if (json_str_eq_tok(d, j, k))
+			const struct json_tok *tj = &d->toks[j];
+			/* raw keys of different lengths differ: no call for them */
+			int same = (tj->flags | tk->flags) & JSON_F_ESCAPED
+					   ? json_str_eq_tok(d, j, k)
+					   : tj->end - tj->start == tk->end - tk->start &&
+						     !memcmp(d->js + tj->start, d->js + tk->start, tk->end - tk->start);
+			if (same)
 				return k;
 			j = (int)d->toks[j + 1].after;
 		}
@@ -531,6 +538,16 @@ int json_get_int64(const struct json_doc *d, int i, int64_t *out)
 		return JSON_NUM_NOT_NUMBER;
 	const struct json_tok *t = &d->toks[i];
 	const char *s = d->js + t->start, *e = d->js + t->end;
+	if ((t->flags & JSON_F_INTEGER) && e - s <= 18) {
+		/* the common case: an integer of at most 18 characters fits;
+		 * the parser checked its grammar */
+		int neg = *s == '-';
+		int64_t v = 0;
+		for (const char *q = s + neg; q < e; q++)
+			v = v * 10 + (*q - '0');
+		*out = neg ? -v : v;
+		return JSON_NUM_OK;
+	}
 	int neg = *s == '-';
 	s += neg;
 	/* the mantissa's digits (the grammar was checked by the parser) */

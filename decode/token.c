@@ -212,11 +212,8 @@ int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t
 	return 0;
 }
 
-/* Copies string member key of obj, "" when absent or not a string.
- * Returns the member's value index or -1. */
-int token_member_str(const struct json_doc *d, int obj, const char *key, char *buf, size_t cap)
+int token_value_str(const struct json_doc *d, int v, char *buf, size_t cap)
 {
-	int v = json_obj_get(d, obj, key);
 	if (cap)
 		buf[0] = 0;
 	if (v < 0 || d->toks[v].type != JSON_STRING || !cap)
@@ -280,13 +277,21 @@ void token_fingerprint(const char *tok, size_t len, char out[24])
 
 uint32_t token_grant_bit(const struct json_doc *d, int key)
 {
-	static const char *const names[GRANT_BIT__COUNT] = {
-#define GRANT_NAME_(e, name) name,
+	static const struct {
+		const char *name;
+		size_t n;
+	} names[GRANT_BIT__COUNT] = {
+#define GRANT_NAME_(e, name) {name, sizeof name - 1},
 		GRANT_LIST(GRANT_NAME_)
 #undef GRANT_NAME_
 	};
+	if (key < 0 || (unsigned)key >= d->ntoks || d->toks[key].type != JSON_STRING)
+		return 0;
+	const struct json_tok *t = &d->toks[key];
+	int raw = !(t->flags & JSON_F_ESCAPED);
 	for (int b = 0; b < GRANT_BIT__COUNT; b++)
-		if (json_str_eq(d, key, names[b], strlen(names[b])))
+		if (raw ? t->end - t->start == names[b].n && !memcmp(d->js + t->start, names[b].name, names[b].n)
+			: json_str_eq(d, key, names[b].name, names[b].n))
 			return 1u << b;
 	return 0;
 }

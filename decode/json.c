@@ -504,14 +504,38 @@ int json_obj_getn(const struct json_doc *d, int obj, const char *key, size_t n)
 	return -1;
 }
 
+/* A key's bit in a 64-bit filter (its length and end bytes): raw keys with
+ * different bits differ. */
+static uint64_t key_bit(const struct json_doc *d, const struct json_tok *t)
+{
+	size_t n = t->end - t->start;
+	const unsigned char *s = (const unsigned char *)d->js + t->start;
+	unsigned h = n ? (unsigned)n * 7u + s[0] * 3u + s[n - 1] : 0;
+	return 1ull << (h & 63);
+}
+
 int json_obj_dup(const struct json_doc *d, int obj)
 {
 	if (!valid_index(d, obj) || d->toks[obj].type != JSON_OBJECT)
 		return -1;
+	uint64_t seen = 0;
+	int escaped = 0; /* an escaped key so far: the filter cannot speak for it */
 	int k = obj + 1;
 	for (unsigned m = 0; m < d->toks[obj].size; m++) {
-		int j = obj + 1;
 		const struct json_tok *tk = &d->toks[k];
+		uint64_t bit = 0;
+		if (!(tk->flags & JSON_F_ESCAPED)) {
+			bit = key_bit(d, tk);
+			if (!escaped && !(seen & bit)) { /* no earlier key can equal it */
+				seen |= bit;
+				k = (int)d->toks[k + 1].after;
+				continue;
+			}
+			seen |= bit;
+		} else {
+			escaped = 1;
+		}
+		int j = obj + 1;
 		for (unsigned q = 0; q < m; q++) {
 			const struct json_tok *tj = &d->toks[j];
 			/* raw keys of different lengths differ: no call for them */

@@ -11,8 +11,10 @@ static int fail(struct json_doc *d, size_t pos, int status, const char *why)
 	return status;
 }
 
-static size_t skip_ws(const char *js, size_t len, size_t p)
+static inline __attribute__((always_inline)) size_t skip_ws(const char *js, size_t len, size_t p)
 {
+	if (p < len && (unsigned char)js[p] > ' ')
+		return p; /* the common case: no whitespace at all */
 	while (p < len && text_is_ws(js[p]))
 		p++;
 	return p;

@@ -220,7 +220,8 @@ int token_value_str(const struct json_doc *d, int v, char *buf, size_t cap)
 		return v;
 	long n = json_str_copy(d, v, buf, cap);
 	size_t have = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : strlen(buf);
-	if (!memchr(buf, 0, have))
+	/* only an escape can put a NUL there: the parser refuses raw control bytes */
+	if (!(d->toks[v].flags & JSON_F_ESCAPED) || !memchr(buf, 0, have))
 		return v;
 	/* a \u0000 inside: the whole string is kept, each NUL written as the
 	 * six characters \u0000, so that a check sees a value that is not

@@ -16,7 +16,8 @@
  * strategies on the realistic token's signing input (keyed-once states, one-shot
  * HMAC(), an EVP_MAC_CTX duplicated per message) are information; their line:
  *   validate_vs_libjwt <libjwt/s> <ours/s> <ratio>
- * BENCH_VALIDATE_LOOPS: passes over the set under callgrind (default 20). */
+ * BENCH_VALIDATE_LOOPS: passes over the set under callgrind (default 20);
+ * BENCH_VALIDATE_SECONDS: length of a wall-clock round (default 0.25). */
 #include <jansson.h>
 #include <jwt.h>
 #include <spawn.h>
@@ -153,7 +154,9 @@ static int run_hmac_evp_dup(void)
 	return ok ? 0 : -1;
 }
 
-/* Calls fn for about ROUND_SECONDS; returns calls per second. */
+static double round_seconds = ROUND_SECONDS;
+
+/* Calls fn for about round_seconds; returns calls per second. */
 static double rate(int (*fn)(void))
 {
 	long n = 0, batch = 16;
@@ -163,7 +166,7 @@ static double rate(int (*fn)(void))
 			fn();
 		n += batch;
 		t = now_s();
-	} while (t - t0 < ROUND_SECONDS);
+	} while (t - t0 < round_seconds);
 	return (double)n / (t - t0);
 }
 
@@ -337,6 +340,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench_validate: cannot set up EVP_MAC\n");
 		return 1;
 	}
+	const char *rsec = getenv("BENCH_VALIDATE_SECONDS");
+	if (rsec && atof(rsec) > 0)
+		round_seconds = atof(rsec);
 	size_t accepted = 0;
 	for (size_t i = 0; i < nset; i++)
 		accepted += run_ours(&set[i]) == 0;
@@ -352,7 +358,7 @@ int main(int argc, char **argv)
 	double o = median(ours, ROUNDS), t = median(theirs, ROUNDS);
 	printf("bench_validate: %zu tokens (the bench's HS256 token, %zu bytes, and %zu of %s that libjwt verifies;"
 	       " validate() accepts %zu), %d rounds of %.2fs, medians\n",
-	       nset, toklen, nset - 1, FIXTURES, accepted, ROUNDS, ROUND_SECONDS);
+	       nset, toklen, nset - 1, FIXTURES, accepted, ROUNDS, round_seconds);
 	printf("  libjwt jwt_decode (decode + HMAC verify): %12.0f tokens/s\n", t);
 	printf("  tokshim validate (decode, JSON, HMAC, all rules): %12.0f tokens/s\n", o);
 	printf("  hmac-sha256 keyed once (keyring_mac): %12.0f /s\n", median(hk, ROUNDS));

@@ -358,6 +358,24 @@ void realfamily_after_fork(void)
 	memcpy(&family_lock, &fresh, sizeof fresh);
 }
 
+/* A copy of tmp appended to the family's libraries, under family_lock; NULL
+ * when the family is full. Readers see nlibs only after the entry is whole. */
+static struct reallib *lib_append_locked(struct realfamily *f, const struct reallib *tmp)
+{
+	int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+	if (n >= REALLIB_MAX)
+		return NULL;
+	struct reallib *l = &f->libs[n];
+	l->handle = tmp->handle;
+	l->base = tmp->base;
+	l->aux = tmp->aux;
+	for (size_t i = 0; i < REALLIB_FNS; i++)
+		atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp->fn[i], memory_order_relaxed),
+				      memory_order_relaxed);
+	atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+	return l;
+}
+
 static struct reallib *lib_by_base(struct realfamily *f, const void *base)
 {
 	int n = atomic_load_explicit(&f->nlibs, memory_order_acquire);
@@ -408,19 +426,8 @@ static struct reallib *lib_for_anchor(struct realfamily *f, void *p)
 	if (l) {
 		dup = 1;
 	} else {
-		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
-		if (n < REALLIB_MAX) {
-			l = &f->libs[n];
-			l->handle = tmp.handle;
-			l->base = tmp.base;
-			l->aux = tmp.aux;
-			for (size_t i = 0; i < REALLIB_FNS; i++)
-				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
-						      memory_order_relaxed);
-			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
-		} else {
+		if (!(l = lib_append_locked(f, &tmp)))
 			dup = 1;
-		}
 	}
 	pthread_mutex_unlock(&family_lock);
 	if (dup)
@@ -614,17 +621,7 @@ struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *ha
 	pthread_mutex_lock(&family_lock);
 	l = lib_by_base(f, fbase);
 	if (!l && fresh) {
-		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
-		if (n < REALLIB_MAX) {
-			l = &f->libs[n];
-			l->handle = tmp.handle;
-			l->base = tmp.base;
-			l->aux = tmp.aux;
-			for (size_t i = 0; i < REALLIB_FNS; i++)
-				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
-						      memory_order_relaxed);
-			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
-		}
+		l = lib_append_locked(f, &tmp);
 	} else if (l) {
 		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
 			if (fns[i])

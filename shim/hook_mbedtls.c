@@ -41,9 +41,10 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf, size_t len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active())
+	if (!shim_active_tls())
 		return real(ssl, buf, len);
-	shim_in = 1;
+	int was = shim_in;
+	shim_in = SHIM_IN_SELF;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
 	int saved = errno;
@@ -51,7 +52,7 @@ static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf
 	if (r > 0 && (size_t)r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", buf, (size_t)r);
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -63,8 +64,9 @@ static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_
 	read_fn real = (read_fn)orig_of(st);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, len);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
+	shim_in = SHIM_IN_SELF;
 	int saved = errno;
 	if (r > 0 && (size_t)r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_MBEDTLS, ssl), buf, (size_t)r);
@@ -76,15 +78,16 @@ static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_
 static int set_hostname(struct inline_site *st, void *ssl, const char *host)
 {
 	hostname_fn real = (hostname_fn)orig_of(st);
-	if (!shim_active())
+	if (!shim_active_tls())
 		return real(ssl, host);
-	shim_in = 1;
+	int was = shim_in;
+	shim_in = SHIM_IN_SELF;
 	int r = real(ssl, host);
 	int saved = errno;
 	if (r == 0)
 		hook_key_host(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", host,
 			      host ? strnlen(host, 255) : 0);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -92,12 +95,13 @@ static int set_hostname(struct inline_site *st, void *ssl, const char *host)
 static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
-	if (shim_active() && ssl) {
+	if (shim_active_tls() && ssl) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
-		shim_in = 1;
+		int was = shim_in;
+		shim_in = SHIM_IN_SELF;
 		shim_conn_close(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 	}
 	real(ssl);

@@ -51,8 +51,19 @@ static inline void shim_cpu_relax(void)
 /* ---- recursion guard, process identity (guard.c) --------------------------
  * Non-zero while this thread runs shim code or a real function called by a
  * hook: any I/O that starts there passes straight through. Initial-exec TLS:
- * no __tls_get_addr, no malloc, in a hook. */
+ * no __tls_get_addr, no malloc, in a hook.
+ *
+ * SHIM_IN_TLS_READ while a read hook runs the real TLS read: the socket I/O
+ * beneath is the library's ciphertext (the libc hooks pass it through), but
+ * the library may call the host back from inside the read (OpenSSL's info
+ * and session callbacks; Node runs JavaScript from its handshake-done
+ * callback, and that JavaScript writes the request it held back). The
+ * host's own TLS-level calls there, a plaintext write, a host name, a free,
+ * are taken by the TLS hooks (shim_active_tls); a TLS read there is not (a
+ * library whose read calls its other read would feed the bytes twice). */
 extern __thread int shim_in __attribute__((tls_model("initial-exec")));
+#define SHIM_IN_SELF 1
+#define SHIM_IN_TLS_READ 2
 /* While a hook runs a real TLS write: -1, then the first socket the library
  * wrote to underneath (the peer of a connection whose SSL_get_fd is -1). -2
  * when not recording. */
@@ -65,6 +76,15 @@ extern atomic_int shim_ready;
 static inline int shim_active(void)
 {
 	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
+}
+
+/* shim_active for the TLS libraries' write, host-name and free hooks (and
+ * TOKSHIM_HOOKS descriptions): also inside a real TLS read a read hook runs
+ * (SHIM_IN_TLS_READ). Such a hook saves shim_in and puts it back. */
+static inline int shim_active_tls(void)
+{
+	return (shim_in | SHIM_IN_TLS_READ) == SHIM_IN_TLS_READ &&
+	       atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
 /* Around a hook's real TLS write: start recording the socket the library

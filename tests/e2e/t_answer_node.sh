@@ -64,11 +64,19 @@ for deflate in on off; do
 		grant=chat:service_sid=$IS
 		[ $sdk = sync ] && grant=data_sync:service_sid=$IS
 		tok=$(mint --grant "$grant" --identity alice --now -7200)
-		TOKSHIM_OUTPUT="json:$TMP/$sdk$deflate.json" shim_run "$TMP/o" "$TMP/e" -- "${CLIENT[@]}" $sdk "$tok" "$URI" 10
-		chk=check
-		[ $sdk = sync ] && [ $deflate = on ] && chk=gap
-		$chk "$sdk deflate=$deflate: 401 20104 answers the init, as predicted" json_expect_some "$TMP/$sdk$deflate.json" \
-			'd.get("event") == "answer" and d["message"] == "init" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+		# Sync's WebSocket (undici's) writes its upgrade from node's
+		# handshake-done callback, inside SSL_read, in most runs but not
+		# all: three connections, each answered
+		runs=1
+		[ $sdk = sync ] && runs=3
+		for run in $(seq $runs); do
+			rm -f "$TMP/$sdk$deflate.json"
+			label=
+			[ $runs -gt 1 ] && label=" (connection $run of $runs)"
+			TOKSHIM_OUTPUT="json:$TMP/$sdk$deflate.json" shim_run "$TMP/o" "$TMP/e" -- "${CLIENT[@]}" $sdk "$tok" "$URI" 10
+			check "$sdk deflate=$deflate: 401 20104 answers the init, as predicted$label" json_expect_some "$TMP/$sdk$deflate.json" \
+				'd.get("event") == "answer" and d["message"] == "init" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+		done
 	done
 done
 good=$(mint --grant chat:service_sid=$IS --identity alice)

@@ -682,9 +682,10 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
 			} else if (c >= 'A' && c <= 'Z') {
 				w->mode = SM_HTTP;
 			} else if (ws_first_ok(c, 0)) {
-				/* following that starts after the handshake (a capture, or
-				 * a client whose upgrade was not seen): server frames, a
-				 * compressed one (RSV1) too */
+				/* a stream that starts after the handshake (a capture, or a
+				 * client whose upgrade the shim did not see): server frames,
+				 * compressed ones included (RSV1: permessage-deflate was
+				 * agreed), as the client direction's detection takes them */
 				wire_start_ws(&w->ws, WS_SERVER, WIRE_WS_DEFLATE);
 				w->mode = SM_WS;
 			} else {

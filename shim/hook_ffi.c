@@ -312,7 +312,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	struct ffi_target *t = user;
 	struct ffi_hook *h = t->h;
 	void *real = atomic_load_explicit(&t->real, memory_order_acquire);
-	if (!shim_active_tls()) {
+	if (!shim_tls_write_active()) {
 		ffi_call(cif, FFI_FN(real), ret, args);
 		return;
 	}
@@ -321,7 +321,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	if (h->d.kind == HD_FREE) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
-		shim_in = SHIM_IN_SELF;
+		shim_in = 1;
 		conn_key key = key_ffi(h->group, h->d.args[h->d.conn], arg_bits(h->d.args[h->d.conn], args[h->d.conn]));
 		if (key)
 			shim_conn_close(key);
@@ -338,7 +338,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	size_t copied = 0;
 	if (h->d.kind == HD_WRITE) {
 		int saved = errno;
-		shim_in = SHIM_IN_SELF;
+		shim_in = 1;
 		copied = copy_in(&h->d, args);
 		shim_in = was;
 		errno = saved;
@@ -348,7 +348,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	shim_nested_id = 0;
 	ffi_call(cif, FFI_FN(real), ret, args);
 	int saved = errno;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int64_t below = shim_nested_id;
 	shim_nested_id = nested;
 	if (h->d.kind == HD_WRITE)

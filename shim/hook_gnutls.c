@@ -72,10 +72,10 @@ static void pend_keep(struct conn *c, const void *data, size_t size)
 static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_session_t s, const void *data, size_t size,
 				  const char *hook)
 {
-	if (!shim_active_tls())
+	if (!shim_tls_write_active())
 		return real(s, data, size);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int inner = shim_inner_begin();
 	ssize_t r = real(s, data, size);
 	int saved = errno;
@@ -146,10 +146,11 @@ SHIM_HIDDEN int shim_gnutls_server_name_set(gnutls_session_t s, int type, const 
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!shim_active_tls())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(s, type, name, len);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int r = real(s, type, name, len);
 	int saved = errno;
 	if (r == 0 && type == SHIM_GNUTLS_NAME_DNS && name) {
@@ -176,10 +177,11 @@ SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	deinit_fn real = (deinit_fn)reallib_call_fn(F, l, G_DEINIT);
-	if (shim_active_tls() && s) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && s) {
 		int saved = errno;
 		int was = shim_in;
-		shim_in = SHIM_IN_SELF;
+		shim_in = 1;
 		shim_conn_close(conn_key_ptr(CONN_GNUTLS, s));
 		shim_in = was;
 		errno = saved;
@@ -211,7 +213,7 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size
 		return real(s, data, size);
 	shim_in = SHIM_IN_TLS_READ;
 	ssize_t r = real(s, data, size);
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	if (r > 0 && data && size) {
 		int saved = errno;
 		struct conn *c = session_conn(l, s, 0, "plt");

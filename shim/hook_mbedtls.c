@@ -41,10 +41,10 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf, size_t len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active_tls())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
 	int saved = errno;
@@ -66,7 +66,7 @@ static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_
 		return real(ssl, buf, len);
 	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int saved = errno;
 	if (r > 0 && (size_t)r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_MBEDTLS, ssl), buf, (size_t)r);
@@ -78,10 +78,11 @@ static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_
 static int set_hostname(struct inline_site *st, void *ssl, const char *host)
 {
 	hostname_fn real = (hostname_fn)orig_of(st);
-	if (!shim_active_tls())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, host);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int r = real(ssl, host);
 	int saved = errno;
 	if (r == 0)
@@ -95,11 +96,12 @@ static int set_hostname(struct inline_site *st, void *ssl, const char *host)
 static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
-	if (shim_active_tls() && ssl) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && ssl) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
 		int was = shim_in;
-		shim_in = SHIM_IN_SELF;
+		shim_in = 1;
 		shim_conn_close(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
 		shim_in = was;
 		errno = saved;

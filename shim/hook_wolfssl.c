@@ -45,10 +45,10 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active_tls())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
 	int saved = errno;
@@ -69,7 +69,7 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 		return real(ssl, buf, len);
 	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int saved = errno;
 	if (r > 0 && r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_WOLFSSL, ssl), buf, (size_t)r);
@@ -81,10 +81,11 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 static int use_sni(struct inline_site *st, void *ssl, unsigned char type, const void *data, unsigned short size)
 {
 	use_sni_fn real = (use_sni_fn)orig_of(st);
-	if (!shim_active_tls())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, type, data, size);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int r = real(ssl, type, data, size);
 	int saved = errno;
 	if (r == SHIM_WOLFSSL_SUCCESS && type == SHIM_WOLFSSL_SNI_HOST_NAME && data)
@@ -98,10 +99,11 @@ static int use_sni(struct inline_site *st, void *ssl, unsigned char type, const 
 static int check_domain(struct inline_site *st, void *ssl, const char *dn)
 {
 	check_domain_fn real = (check_domain_fn)orig_of(st);
-	if (!shim_active_tls())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, dn);
 	int was = shim_in;
-	shim_in = SHIM_IN_SELF;
+	shim_in = 1;
 	int r = real(ssl, dn);
 	int saved = errno;
 	if (r == SHIM_WOLFSSL_SUCCESS && dn)
@@ -114,10 +116,11 @@ static int check_domain(struct inline_site *st, void *ssl, const char *dn)
 static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
-	if (shim_active_tls() && ssl) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && ssl) {
 		int saved = errno;
 		int was = shim_in;
-		shim_in = SHIM_IN_SELF;
+		shim_in = 1;
 		shim_conn_close(conn_key_space(CONN_SPACE_WOLFSSL, ssl));
 		shim_in = was;
 		errno = saved;

@@ -51,19 +51,8 @@ static inline void shim_cpu_relax(void)
 /* ---- recursion guard, process identity (guard.c) --------------------------
  * Non-zero while this thread runs shim code or a real function called by a
  * hook: any I/O that starts there passes straight through. Initial-exec TLS:
- * no __tls_get_addr, no malloc, in a hook.
- *
- * SHIM_IN_TLS_READ while a read hook runs the real TLS read: the socket I/O
- * beneath is the library's ciphertext (the libc hooks pass it through), but
- * the library may call the host back from inside the read (OpenSSL's info
- * and session callbacks; Node runs JavaScript from its handshake-done
- * callback, and that JavaScript writes the request it held back). The
- * host's own TLS-level calls there, a plaintext write, a host name, a free,
- * are taken by the TLS hooks (shim_active_tls); a TLS read there is not (a
- * library whose read calls its other read would feed the bytes twice). */
+ * no __tls_get_addr, no malloc, in a hook. */
 extern __thread int shim_in __attribute__((tls_model("initial-exec")));
-#define SHIM_IN_SELF 1
-#define SHIM_IN_TLS_READ 2
 /* While a hook runs a real TLS write: -1, then the first socket the library
  * wrote to underneath (the peer of a connection whose SSL_get_fd is -1). -2
  * when not recording. */
@@ -78,13 +67,21 @@ static inline int shim_active(void)
 	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
-/* shim_active for the TLS libraries' write, host-name and free hooks (and
- * TOKSHIM_HOOKS descriptions): also inside a real TLS read a read hook runs
- * (SHIM_IN_TLS_READ). Such a hook saves shim_in and puts it back. */
-static inline int shim_active_tls(void)
+/* shim_in while a hook's real TLS read runs (1 everywhere else). The socket
+ * I/O beneath that read is ciphertext and passes through, as does a TLS
+ * read there (the same read seen by a second hook, or a stacked layer). A
+ * TLS write that starts there is followed: it is the host's own, from a
+ * callback of the library (OpenSSL's info and new-session callbacks, where
+ * Node runs JavaScript, and the WebSocket upgrade request is written the
+ * moment the handshake completes inside SSL_read), or a stacked layer's
+ * records (TLS inside TLS, which the decoder gives up on). */
+#define SHIM_IN_TLS_READ 2
+
+/* For the TLS write hooks: shim_active(), or inside a real TLS read. Such a
+ * hook saves shim_in and puts it back, not 0. */
+static inline int shim_tls_write_active(void)
 {
-	return (shim_in | SHIM_IN_TLS_READ) == SHIM_IN_TLS_READ &&
-	       atomic_load_explicit(&shim_ready, memory_order_acquire);
+	return (!shim_in || shim_in == SHIM_IN_TLS_READ) && atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
 /* Around a hook's real TLS write: start recording the socket the library

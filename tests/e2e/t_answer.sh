@@ -4,8 +4,7 @@
 # real clients against the local Twilio-like server: curl (SSL_read) and an
 # HTTP 401 JSON body, our C Twilsock/Voice/Video clients (OpenSSL reads of
 # compressed and plain server frames), a Python Twilsock client on plain TCP
-# (recv, also with MSG_PEEK first), a C client whose first plaintext is
-# written by its callback from inside SSL_read (tests/e2e/cb_client.c).
+# (recv, also with MSG_PEEK first).
 . "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_certs || { echo "FAIL: certificate"; exit 1; }
@@ -31,9 +30,11 @@ check "curl: answer record 401 20107, agrees, after_ms measured" json_expect_som
 check "curl: stderr says as predicted" grep -q 'SERVER REJECTED http header: status 401, code 20107 (Invalid Access Token signature); as predicted' "$TMP/curl.err"
 check "curl: no secret or token in the records" no_secret_in "$TMP/curl.json" "$BAD_SIG"
 
-# 1b. the first plaintext written by the client's own callback from inside
-# SSL_read (Node's way: the handshake runs inside SSL_read and its
-# handshake-done callback writes the request): seen, and so is the answer
+# 1b. a C client (tests/e2e/cb_client.c) whose first plaintext is written by
+# its own callback from inside SSL_read (Node's way: the handshake runs inside
+# SSL_read and its handshake-done callback writes the request): seen, and so
+# is the answer; the same for a WebSocket upgrade, the server's reply then
+# its first frame, compressed
 "$TCC" -std=gnu11 -Wall -Wextra -Werror -O2 -o "$TMP/cb_client" "$ROOT/tests/e2e/cb_client.c" -lssl -lcrypto ||
 	fail "build cb_client"
 export TOKSHIM_OUTPUT="json:$TMP/cb.json"

@@ -207,6 +207,40 @@ Test(wire_srv, websocket_server_frames_with_own_deflate_context)
 	wt_free(&z2);
 }
 
+/* What the real Voice SDK's connection gave the shim when the upgrade was
+ * not seen (node writes it from OpenSSL's handshake callback, inside
+ * SSL_read): the server's bytes from its first frame on, as captured from
+ * tests/servers/twilio_like.py (python websockets, permessage-deflate with
+ * context takeover): the 31205 error compressed (RSV1), then the close. */
+static const char voice_err_deflated_hex[] =
+	"c14caa562aa92c4855b252504a2d2aca2f52d251502a48acccc94f4c018a55430541ace4fc1490326343230353a0a2d"
+	"cd4e2e2c474b046aff0108592fcecd43c85d48a82cca2d414a5dada5a0000"
+	"880e03e8756e617574686f72697a6564";
+
+static void put_hex(struct wt_buf *b, const char *hex)
+{
+	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+		unsigned v;
+		cr_assert_eq(sscanf(hex + i, "%2x", &v), 1);
+		uint8_t c = (uint8_t)v;
+		wt_put(b, &c, 1);
+	}
+}
+
+Test(wire_srv, compressed_first_frame_without_handshake)
+{
+	struct wt_buf b = {0};
+	put_hex(&b, voice_err_deflated_hex);
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_geq(e.n, 1);
+	cr_assert_eq(e.e[0].msg, SRV_MSG_VOICE_ERROR);
+	cr_assert_eq(e.e[0].code, 31205);
+	cr_assert_str_eq(e.e[0].text, "JWT token expired");
+	splits_agree(&b);
+	wt_free(&b);
+}
+
 Test(wire_srv, masked_server_frame_stops_reading)
 {
 	struct wt_buf b = {0};
@@ -522,6 +556,37 @@ Test(answer, voice_31205_and_video_error)
 	cr_assert(strstr(out, "SERVER REJECTED voice listen: code 31205 (JWT token expired); as predicted (expired)"), "%s", out);
 	report_format_kv(out, sizeof out, &f.got.d[1], NULL);
 	cr_assert(strstr(out, "event=answer server=reject code=31205 predicted=reject agrees=yes"), "%s", out);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+/* The real Voice SDK (@twilio/voice-sdk 2.18.5): its listen as it sends it
+ * (payload first, then type and version), the session started at that
+ * frame (the upgrade unseen), the server's compressed 31205 error next. */
+Test(answer, voice_sdk_listen_then_compressed_31205_without_handshake)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	wt_printf(&m,
+		  "{\"payload\":{\"browserinfo\":{\"browser\":{\"platform\":\"linux\",\"userAgent\":"
+		  "\"Node.js v20.20.2\"},\"p\":\"browser\",\"plugin\":\"rtc\",\"v\":\"2.18.5\"},"
+		  "\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	put_hex(&s, voice_err_deflated_hex);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].channel, CHANNEL_VOICE);
+	cr_assert_str_eq(f.got.d[0].message, "listen");
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.n, 2);
+	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
+	cr_assert_eq(f.got.d[1].answer.code, 31205);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 0);
 	fx_free(&f);
 	wt_free(&c);
 	wt_free(&s);

@@ -72,8 +72,9 @@ static void pend_keep(struct conn *c, const void *data, size_t size)
 static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_session_t s, const void *data, size_t size,
 				  const char *hook)
 {
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(s, data, size);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	ssize_t r = real(s, data, size);
@@ -103,7 +104,7 @@ static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_sessio
 		}
 	}
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -206,8 +207,9 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size
 	}
 	if (!shim_read_on || !shim_active())
 		return real(s, data, size);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	ssize_t r = real(s, data, size);
+	shim_in = 1;
 	if (r > 0 && data && size) {
 		int saved = errno;
 		struct conn *c = session_conn(l, s, 0, "plt");

@@ -45,8 +45,9 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
@@ -54,7 +55,7 @@ static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len
 	if (r > 0 && r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", buf, (size_t)r);
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -66,8 +67,9 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 	read_fn real = (read_fn)orig_of(st);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, len);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
+	shim_in = 1;
 	int saved = errno;
 	if (r > 0 && r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_WOLFSSL, ssl), buf, (size_t)r);

@@ -258,15 +258,18 @@ Test(wire_srv, message_shapes)
 		const char *msg;
 		enum srv_msg want;
 		int code;
+		const char *text;
 	} cases[] = {
-		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0},
-		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0},
-		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104},
-		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0},
-		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0},
-		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000},
-		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0},
-		{"\n", SRV_MSG_OTHER, 0},
+		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0, "connected"},
+		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0, "ready"},
+		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104,
+		 "Access Token expired"},
+		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0, "welcome"},
+		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0,
+		 "connected"},
+		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000, ""},
+		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0, ""},
+		{"\n", SRV_MSG_OTHER, 0, ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct srv_event ev;
@@ -274,6 +277,7 @@ Test(wire_srv, message_shapes)
 		wire_srv_message(cases[i].msg, strlen(cases[i].msg), &ev);
 		cr_expect_eq(ev.msg, cases[i].want, "case %zu", i);
 		cr_expect_eq(ev.code, cases[i].code, "case %zu", i);
+		cr_expect_str_eq(ev.text, cases[i].text, "case %zu", i);
 	}
 	const char *hdr = "{\"method\":\"close\",\"id\":\"TM7\",\"status\":{\"code\":410,\"status\":"
 			  "\"TOKEN_EXPIRED\",\"errorCode\":51207,\"description\":\"x\"}}";
@@ -587,6 +591,48 @@ Test(answer, voice_sdk_listen_then_compressed_31205_without_handshake)
 	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
 	cr_assert_eq(f.got.d[1].answer.code, 31205);
 	cr_assert_eq(f.got.d[1].answer.pred_accept, 0);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+/* The same SDK with a good token, its stream seen from the listen on: the
+ * server's `connected` then `ready` (the answer to the SDK's register),
+ * both compressed with context takeover, as captured: one answer, an
+ * accept as predicted, named by the reply. */
+static const char voice_ok_deflated_hex[] =
+	"c16b4c8cc10ac23010447fa5ec590a220af56f4232c4a5dbdd12172194fcbb4df0e071de9b9983bceea0e744d154111d"
+	"892e137d50de6cdaf9757e74b2872a16d2490e2ac83f9945ba44cae3a358d85873472fdbf0d7705ba163cc09eaecb5cb"
+	"201c31b4cb996ff76569ad7d01c10faa86bba9283531a592a07b6a6b01008800";
+
+Test(answer, voice_sdk_good_listen_connected_then_ready_without_handshake)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	wt_printf(&m,
+		  "{\"payload\":{\"browserinfo\":{\"browser\":{\"platform\":\"linux\",\"userAgent\":"
+		  "\"Node.js v20.20.2\"},\"p\":\"browser\",\"plugin\":\"rtc\",\"v\":\"2.18.5\"},"
+		  "\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
+	put_hex(&s, voice_ok_deflated_hex);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].accept, 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.n, 2);
+	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
+	cr_assert_eq(f.got.d[1].answer.server_accept, 1);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 1);
+	cr_assert_eq(f.got.d[1].ncauses, 0);
+	char out[4096];
+	report_format_text(out, sizeof out, &f.got.d[1], NULL, "", 0);
+	cr_assert(strstr(out, "SERVER ACCEPTED voice listen: connected; as predicted"), "%s", out);
 	fx_free(&f);
 	wt_free(&c);
 	wt_free(&s);

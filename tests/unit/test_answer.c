@@ -639,6 +639,53 @@ Test(answer, voice_sdk_good_listen_connected_then_ready_without_handshake)
 	wt_free(&m);
 }
 
+/* A register sent right behind the listen (SDKs before 2.18 replayed a
+ * queued one on reconnect, and a registration timer could tick there):
+ * Twilio rejects it with 31204 while the listen's token is still being
+ * validated. That 31204 is not the listen's verdict: the `connected` after
+ * it is, an accept, with no server_rejected. With no register since the
+ * listen, a 31204 is the listen's answer. */
+Test(answer, voice_31204_after_a_register_is_not_the_listens_answer)
+{
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	struct wt_buf m = {0};
+	wt_printf(&m, "{\"payload\":{\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	const char *e31204 = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31204,\"message\":\"JWT is invalid\"}}}";
+	const char *conn = "{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}";
+	for (int with_register = 0; with_register <= 1; with_register++) {
+		struct fx f;
+		fx_init(&f, "voice-js.roaming.twilio.com");
+		struct wt_buf c = {0}, s = {0};
+		ws_open(&c, "/signal");
+		wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+		if (with_register)
+			wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
+		wt_printf(&s, UPGRADE_101);
+		srv_frame(&s, 0, 1, e31204, strlen(e31204));
+		srv_frame(&s, 0, 1, conn, strlen(conn));
+		cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+		cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "with_register %d", with_register);
+		cr_assert_eq(f.got.n, 2);
+		const struct diag *a = &f.got.d[1];
+		cr_assert_eq(a->event, DIAG_EV_ANSWER);
+		if (with_register) {
+			cr_assert_eq(a->answer.server_accept, 1);
+			cr_assert_eq(a->ncauses, 0);
+		} else {
+			cr_assert_eq(a->answer.server_accept, 0);
+			cr_assert_eq(a->answer.code, 31204);
+			cr_assert(has(a, CAUSE_SERVER_REJECTED));
+		}
+		fx_free(&f);
+		wt_free(&c);
+		wt_free(&s);
+	}
+	wt_free(&m);
+}
+
 Test(answer, http_keepalive_order_and_refused_upgrade)
 {
 	struct fx f;

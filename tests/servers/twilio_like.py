@@ -463,7 +463,7 @@ class TwilioLike:
     # The Voice SDK's signalling (@twilio/voice-sdk's pstream and Device):
     # `listen` carries the token; on a good one the server says `connected`
     # with what Device reads from it (region, edge, home, token.identity and
-    # token.ttl, the seconds left, from which it times tokenWillExpire), and
+    # token.ttl, the seconds it lasts, from which it times tokenWillExpire), and
     # answers the `register` that follows with `ready` (the Device is then
     # registered). A `register` before a listen was accepted earns a 31204
     # (the SDK's CHANGELOG, 2.18: registrations replayed before the server
@@ -508,9 +508,15 @@ class TwilioLike:
             log("voice listen accepted identity=%s exp=%s" % (identity, iso(claims["exp"])))
             accepted = True
             await self.delay()
+            # ttl: the token's lifetime as signed (exp - nbf, else - iat), so
+            # that the answer is the same for the same token whenever it
+            # comes (tests compare runs); a token minted just before it
+            # connects has that much left
+            start = claims.get("nbf", claims.get("iat"))
+            ttl = int(claims["exp"] - start) if is_num(start) else int(claims["exp"] - self.now())
             await ws.send(json.dumps({"type": "connected", "version": "1.6", "payload": {
                 "region": "gll", "edge": "roaming", "home": "gll",
-                "token": {"identity": identity, "ttl": max(0, int(claims["exp"] - self.now()))}}}))
+                "token": {"identity": identity, "ttl": max(0, ttl)}}}))
 
     # ---- Video ---------------------------------------------------------------
     async def video(self, ws):

@@ -35,11 +35,13 @@ static inline void hook_key_feed(conn_key key, const char *library, const char *
 }
 
 /* An entry hook's TLS write of n bytes on key, around its real call (the
- * caller checked shim_active): the guard set; 1 when the write goes the
- * quick way (shim/fast.h), else 0 with the socket underneath recorded
- * (*inner for hook_key_write_end). */
-static inline int hook_key_write_begin(conn_key key, const void *buf, size_t n, int *inner)
+ * caller checked shim_tls_write_active): the guard set (what it was in
+ * *was); 1 when the write goes the quick way (shim/fast.h: never inside a
+ * TLS read), else 0 with the socket underneath recorded (*inner for
+ * hook_key_write_end). */
+static inline int hook_key_write_begin(conn_key key, const void *buf, size_t n, int *inner, int *was)
 {
+	*was = shim_in;
 	int q = n && buf && shim_tls_quick(key, buf, n);
 	shim_in = 1;
 	*inner = q ? 0 : shim_inner_begin();
@@ -47,9 +49,9 @@ static inline int hook_key_write_begin(conn_key key, const void *buf, size_t n, 
 }
 
 /* After the real call put out w of the n bytes (0: none): fed unless the
- * quick way covers them (all put out); the guard left, errno kept. */
-static inline void hook_key_write_end(int q, int inner, conn_key key, const char *library, const char *hook,
-				      const void *buf, size_t n, size_t w)
+ * quick way covers them (all put out); the guard back to was, errno kept. */
+static inline void hook_key_write_end(int q, int inner, int was, conn_key key, const char *library,
+				      const char *hook, const void *buf, size_t n, size_t w)
 {
 	if (!q || (w && w < n)) {
 		int saved = errno;
@@ -58,7 +60,7 @@ static inline void hook_key_write_end(int q, int inner, conn_key key, const char
 	}
 	if (!q)
 		shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 }
 
 /* Feeds the n bytes a read on key's connection returned (the server's

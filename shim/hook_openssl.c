@@ -216,15 +216,16 @@ static int __attribute__((noinline)) write_slow(SSL *ssl, const void *buf, int n
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num);
 	if (r > 0)
 		feed_write(l, ssl, buf, (size_t)r, "plt");
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 
@@ -281,15 +282,16 @@ static int __attribute__((noinline)) write_ex_slow(SSL *ssl, const void *buf, si
 		errno = ENOSYS;
 		return 0;
 	}
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num, written);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
 		feed_write(l, ssl, buf, *written <= num ? *written : num, "plt");
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 
@@ -323,8 +325,10 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 		errno = ENOSYS;
 		return 0;
 	}
-	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !shim_tls_write_active())
 		return real(ssl, cmd, larg, parg);
+	int was = shim_in;
 	shim_in = 1;
 	long r = real(ssl, cmd, larg, parg);
 	int saved = errno;
@@ -335,7 +339,7 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 			conn_unlock(c);
 		}
 	}
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -373,8 +377,9 @@ SHIM_HIDDEN int shim_SSL_read(SSL *ssl, void *buf, int num)
 	}
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num);
+	shim_in = 1;
 	if (r > 0 && num > 0)
 		feed_read(l, ssl, buf, r < num ? (size_t)r : (size_t)num);
 	shim_in = 0;
@@ -400,8 +405,9 @@ SHIM_HIDDEN int shim_SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readby
 	}
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num, readbytes);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num, readbytes);
+	shim_in = 1;
 	if (r == 1 && readbytes && *readbytes > 0)
 		feed_read(l, ssl, buf, *readbytes <= num ? *readbytes : num);
 	shim_in = 0;
@@ -434,8 +440,9 @@ static void *find_bio_write(void *const *fns)
 static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf, size_t size, size_t *written)
 {
 	bio_write_fn real = (bio_write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(b, buf, size, written);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(b, buf, size, written);
@@ -448,14 +455,14 @@ static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf,
 		errno = saved;
 	}
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 
 /* After an entry hook's real write put out w of n bytes: fed unless the
- * quick way (q) covers them; the guard left, errno kept. */
-static inline void inl_write_end(struct inline_site *st, int q, int inner, SSL *ssl, const void *buf, size_t n,
-				 size_t w)
+ * quick way (q) covers them; the guard back to was, errno kept. */
+static inline void inl_write_end(struct inline_site *st, int q, int inner, int was, SSL *ssl, const void *buf,
+				 size_t n, size_t w)
 {
 	if (w && (!q || w < n)) {
 		int saved = errno;
@@ -464,45 +471,49 @@ static inline void inl_write_end(struct inline_site *st, int q, int inner, SSL *
 	}
 	if (!q)
 		shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 }
 
 static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
 {
 	write_fn real = (write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num);
+	int was = shim_in;
 	int q = num > 0 && shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, (size_t)num);
 	shim_in = 1;
 	int inner = q ? 0 : shim_inner_begin();
 	int r = real(ssl, buf, num);
-	inl_write_end(st, q, inner, ssl, buf, num > 0 ? (size_t)num : 0, r > 0 ? (size_t)r : 0);
+	inl_write_end(st, q, inner, was, ssl, buf, num > 0 ? (size_t)num : 0, r > 0 ? (size_t)r : 0);
 	return r;
 }
 
 static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf, size_t num, size_t *written)
 {
 	write_ex_fn real = (write_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num, written);
+	int was = shim_in;
 	int q = shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, num);
 	shim_in = 1;
 	int inner = q ? 0 : shim_inner_begin();
 	int r = real(ssl, buf, num, written);
-	inl_write_end(st, q, inner, ssl, buf, num,
+	inl_write_end(st, q, inner, was, ssl, buf, num,
 		      r == 1 && written && *written > 0 ? (*written <= num ? *written : num) : 0);
 	return r;
 }
 
-/* Reads: as the PLT read hooks, inside the guard (the socket read beneath
- * is ciphertext); a call the PLT hook already holds passes straight on. */
+/* Reads: as the PLT read hooks, inside the guard's TLS-read state (the
+ * socket read beneath is ciphertext, a write from a callback is the host's:
+ * SHIM_IN_TLS_READ); a call the PLT hook already holds passes straight on. */
 static inline int inl_read(struct inline_site *st, SSL *ssl, void *buf, int num)
 {
 	read_fn real = (read_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num);
+	shim_in = 1;
 	if (r > 0 && num > 0)
 		feed_read(st->lib, ssl, buf, r < num ? (size_t)r : (size_t)num);
 	shim_in = 0;
@@ -514,8 +525,9 @@ static inline int inl_read_ex(struct inline_site *st, SSL *ssl, void *buf, size_
 	read_ex_fn real = (read_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num, readbytes);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num, readbytes);
+	shim_in = 1;
 	if (r == 1 && readbytes && *readbytes > 0)
 		feed_read(st->lib, ssl, buf, *readbytes <= num ? *readbytes : num);
 	shim_in = 0;

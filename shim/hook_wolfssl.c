@@ -45,12 +45,12 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
 	conn_key key = conn_key_space(CONN_SPACE_WOLFSSL, ssl);
-	int inner, q = hook_key_write_begin(key, buf, len > 0 ? (size_t)len : 0, &inner);
+	int was, inner, q = hook_key_write_begin(key, buf, len > 0 ? (size_t)len : 0, &inner, &was);
 	int r = real(ssl, buf, len);
-	hook_key_write_end(q, inner, key, "wolfssl", "inline", buf, len > 0 ? (size_t)len : 0,
+	hook_key_write_end(q, inner, was, key, "wolfssl", "inline", buf, len > 0 ? (size_t)len : 0,
 			   r > 0 && r <= len ? (size_t)r : 0);
 	return r;
 }
@@ -62,8 +62,9 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 	read_fn real = (read_fn)orig_of(st);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, len);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
+	shim_in = 1;
 	int saved = errno;
 	if (r > 0 && r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_WOLFSSL, ssl), buf, (size_t)r);
@@ -75,15 +76,17 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 static int use_sni(struct inline_site *st, void *ssl, unsigned char type, const void *data, unsigned short size)
 {
 	use_sni_fn real = (use_sni_fn)orig_of(st);
-	if (!shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, type, data, size);
+	int was = shim_in;
 	shim_in = 1;
 	int r = real(ssl, type, data, size);
 	int saved = errno;
 	if (r == SHIM_WOLFSSL_SUCCESS && type == SHIM_WOLFSSL_SNI_HOST_NAME && data)
 		hook_key_host(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", data,
 			      strnlen(data, size));
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -91,14 +94,16 @@ static int use_sni(struct inline_site *st, void *ssl, unsigned char type, const 
 static int check_domain(struct inline_site *st, void *ssl, const char *dn)
 {
 	check_domain_fn real = (check_domain_fn)orig_of(st);
-	if (!shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, dn);
+	int was = shim_in;
 	shim_in = 1;
 	int r = real(ssl, dn);
 	int saved = errno;
 	if (r == SHIM_WOLFSSL_SUCCESS && dn)
 		hook_key_host(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", dn, strnlen(dn, 255));
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -106,11 +111,13 @@ static int check_domain(struct inline_site *st, void *ssl, const char *dn)
 static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
-	if (shim_active() && ssl) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && ssl) {
 		int saved = errno;
+		int was = shim_in;
 		shim_in = 1;
 		shim_conn_close(conn_key_space(CONN_SPACE_WOLFSSL, ssl));
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 	}
 	real(ssl);

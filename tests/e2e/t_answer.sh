@@ -4,7 +4,9 @@
 # real clients against the local Twilio-like server: curl (SSL_read) and an
 # HTTP 401 JSON body, our C Twilsock/Voice/Video clients (OpenSSL reads of
 # compressed and plain server frames), a Python Twilsock client on plain TCP
-# (recv, also with MSG_PEEK first).
+# (recv, also with MSG_PEEK first), a client that writes its request from
+# OpenSSL's handshake callback inside SSL_read (as Node does), through the
+# PLT hooks and (static libssl.a) the inline ones.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_certs || { echo "FAIL: certificate"; exit 1; }
@@ -29,6 +31,25 @@ check "curl: answer record 401 20107, agrees, after_ms measured" json_expect_som
 	'd.get("event") == "answer" and d["server"] == {"verdict": "reject", "status": 401, "code": 20107, "text": "Invalid Access Token signature"} and d["prediction"]["agrees"] and d["prediction"]["causes"][0] == "signature" and isinstance(d["after_ms"], int) and d["after_ms"] >= 0 and d["connection"]["library"] == "openssl"'
 check "curl: stderr says as predicted" grep -q 'SERVER REJECTED http header: status 401, code 20107 (Invalid Access Token signature); as predicted' "$TMP/curl.err"
 check "curl: no secret or token in the records" no_secret_in "$TMP/curl.json" "$BAD_SIG"
+
+# 1b. a C client (tests/e2e/cb_client.c) whose first plaintext is written by
+# its own callback from inside SSL_read (Node's way: the handshake runs inside
+# SSL_read and its handshake-done callback writes the request): seen, and so
+# is the answer; the same for a WebSocket upgrade, the server's reply then
+# its first frame, compressed
+"$TCC" -std=gnu11 -Wall -Wextra -Werror -O2 -o "$TMP/cb_client" "$ROOT/tests/e2e/cb_client.c" -lssl -lcrypto ||
+	fail "build cb_client"
+export TOKSHIM_OUTPUT="json:$TMP/cb.json"
+shim_run "$TMP/cb.out" "$TMP/cb.err" -- "$TMP/cb_client" http "$HP" "$CERT_DIR/ca.pem" "$EXPIRED_CHAT"
+check "written inside SSL_read: the callback wrote, the client got the 401" \
+	bash -c "grep -q 'callback wrote' '$TMP/cb.out' && grep -q 'HTTP/1.1 401' '$TMP/cb.out'"
+check "written inside SSL_read: the token judged, the 401 20104 answers it" json_expect_some "$TMP/cb.json" \
+	'd.get("event") == "answer" and d["channel"] == "http" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+export TOKSHIM_OUTPUT="json:$TMP/cbt.json"
+shim_run "$TMP/cbt.out" "$TMP/cbt.err" -- "$TMP/cb_client" twilsock "$TP" "$CERT_DIR/ca.pem" "$EXPIRED_CHAT"
+check "upgrade written inside SSL_read: the server's reply came compressed" grep -q 'compressed' "$TMP/cbt.out"
+check "upgrade written inside SSL_read: the compressed 401 20104 answers the init" json_expect_some "$TMP/cbt.json" \
+	'd.get("event") == "answer" and d["channel"] == "twilsock" and d["message"] == "init" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
 
 # 2. a locally valid token the server rejects with 20103: server_rejected
 stop_server
@@ -122,5 +143,27 @@ export TOKSHIM_OUTPUT="stderr,json:$TMP/r0.json"
 TOKSHIM_READ=0 shim_run "$TMP/r0.out" "$TMP/r0.err" -- "$PY" "$ROOT/tests/e2e/tsock_raw.py" --port "$WP" "$EXPIRED_CHAT"
 check "TOKSHIM_READ=0: the prediction, no answer" bash -c "grep -q '\"event\":\"token\"' '$TMP/r0.json' && ! grep -q '\"event\":\"answer\"' '$TMP/r0.json'"
 check "TOKSHIM_READ=0: the client still gets its reply" grep -q '"code": 401' "$TMP/r0.out"
+
+# 6. the request written from OpenSSL's info callback at the end of the
+# handshake, inside the SSL_read that completed it (Node writes its WebSocket
+# upgrade there): seen, and its answer read. Dynamic libssl (PLT hooks) and
+# static libssl.a (inline hooks).
+stop_server
+start_server --https 0 || exit 1
+HP=$(port_of https)
+EXPIRED_V=$(mint --grant video --identity alice --now -7200)
+LIBDIR=$(dirname "$("$TCC" -print-file-name=libssl.a)")
+"$TCC" -std=gnu11 -O2 -o "$TMP/cbwrite" "$ROOT/tests/e2e/inline/cbwrite.c" -lssl -lcrypto &&
+	"$TCC" -std=gnu11 -O2 -o "$TMP/cbwrite_static" "$ROOT/tests/e2e/inline/cbwrite.c" \
+		"$LIBDIR/libssl.a" "$LIBDIR/libcrypto.a" -ldl -pthread || fail "build cbwrite"
+for v in cbwrite:plt cbwrite_static:inline; do
+	prog=${v%%:*} hook=${v#*:}
+	rm -f "$TMP/cb.json"
+	export TOKSHIM_OUTPUT="json:$TMP/cb.json"
+	shim_run "$TMP/cb.out" "$TMP/cb.err" -- "$TMP/$prog" "$HP" "$CERT_DIR/ca.pem" localhost "$EXPIRED_V"
+	check "$prog: the request went from the callback, the 401 came back" bash -c "[ $RC = 0 ] && grep -qx 'HTTP/1.1 401 Unauthorized' '$TMP/cb.out'"
+	check "$prog: the token written inside SSL_read is seen ($hook hook), its 401 20104 answers it" json_expect_some "$TMP/cb.json" \
+		'd.get("event") == "answer" and d["server"]["code"] == 20104 and d["prediction"]["agrees"] and d["connection"]["hook"] == "'$hook'"'
+done
 
 e2e_done

@@ -22,8 +22,14 @@ reply shapes and error codes of ../../../shared/TWILIO.md:
 
   Twilsock init/update -> {"method":"reply","id":...,"status":{"code":401,
                            "status":"UNAUTHORIZED","errorCode":20104,...}} or 200 OK
+  Twilsock message     -> (an HTTP request to a service behind Twilsock, in
+                           http_request) 200 OK with the service's http_status,
+                           http_headers and JSON body: the Conversations client's
+                           start (its configuration, its conversations: none,
+                           its Sync maps, Sync's subscription request), 404
+                           for anything else; a client's reply is not answered
   Voice listen         -> {"type":"error","payload":{"error":{"code":31205,...}}}
-                           or {"type":"connected",...}
+                           or {"type":"connected",...}; register -> {"type":"ready"}
   Video hello/connect  -> {"type":"error","code":20104,"message":"..."} or a
                            {"type":"msg","body":{"type":"connected",...}}
   HTTP                 -> 401 {"code":20101,"message":...,"status":401} or 200
@@ -373,6 +379,84 @@ class TwilioLike:
             header["payload_type"] = "application/json"
         await ws.send(self.tw_frame(header, payload, binary))
 
+    async def tw_upstream(self, ws, binary, mid, scope, req):
+        """A request to a service behind Twilsock (method "message" with
+        http_request {host, path, method, params, headers}): Twilsock's reply
+        is 200 OK, with the service's HTTP status in http_status, its headers
+        in http_headers and its body as the payload (what twilsock's
+        upstream code reads)."""
+        code, body = self.upstream(scope, str(req.get("host", "")), str(req.get("path", "")),
+                                   str(req.get("method", "GET")).upper())
+        log("twilsock upstream %s %s%s: %d" % (str(req.get("method"))[:8], str(req.get("host"))[:64],
+                                                str(req.get("path"))[:96], code))
+        payload = json.dumps(body).encode()
+        header = {"method": "reply", "id": mid, "status": {"code": 200, "status": "OK"},
+                  "http_status": {"code": code, "status": http.HTTPStatus(code).phrase.upper().replace(" ", "_")},
+                  "http_headers": {"Content-Type": "application/json"},
+                  "payload_type": "application/json", "payload_size": len(payload)}
+        await ws.send(self.tw_frame(header, payload, binary))
+
+    def upstream(self, scope, host, path, method):
+        """(HTTP status, JSON body) of the service a Twilsock upstream request
+        names: the Conversations client's configuration (aim.*), which is what
+        its initialisation needs; no other resource exists here (404)."""
+        if host.startswith("aim.") and path == "/Client/v2/Configuration" and method == "GET":
+            region = host.split(".")[1] if host.count(".") >= 3 else "us1"
+            svc = "https://aim.%s.twilio.com/Client/v2/Services/%s" % (region, scope.get("chat"))
+            me = "%s/Users/%s" % (svc, scope.get("identity"))
+            return 200, {
+                "identity": scope.get("identity"),
+                "links": {"my_conversations": me + "/Conversations", "conversations": svc + "/Conversations",
+                          "users": svc + "/Users", "current_user": me, "typing": svc + "/Typing",
+                          "media_service": "https://mcs.%s.twilio.com/v1/Services/%s/Media" % (region, scope.get("chat")),
+                          "media_set_service": "https://mcs.%s.twilio.com/v1/Services/%s/MediaSet" % (region, scope.get("chat")),
+                          "messages_receipts": svc + "/Conversations/%s/Messages/%s/Receipts"},
+                "options": {"consumption_report_interval": "PT10S", "http_cache_interval": "PT5S",
+                            "reachability_enabled": False, "user_infos_to_subscribe": 100,
+                            "media_attachments_count_limit": 10, "media_attachment_size_limit_in_mb": 100,
+                            "media_attachments_total_size_limit_in_mb": 100,
+                            "email_histories_allowed_mime_types": [], "email_bodies_allowed_mime_types": []},
+                "sync_objects": {"my_conversations": "my_conversations", "my_user_info": "my_user_info"}}
+        if host.startswith("aim.") and method == "GET" and path.split("?", 1)[0] == \
+                "/Client/v2/Services/%s/Users/%s/Conversations" % (scope.get("chat"), scope.get("identity")):
+            return 200, {"conversations": [], "meta": {"next_token": None, "previous_token": None}}
+        if host.startswith("cds.") and path.startswith("/v3/Maps/") and method == "GET":
+            return self.sync_map(host, path, scope)
+        if host.startswith("cds.") and path == "/v4/Subscriptions" and method == "POST":
+            # accepted; nothing changes here, so no event is ever delivered
+            # (and none is due within the tests' runs)
+            return 202, {"estimated_delivery_in_ms": 30000, "max_batch_size": 100, "ttl_in_s": 86400}
+        return 404, {"status": 404, "code": 20404, "message": "The requested resource %s was not found" % path[:64],
+                     "more_info": "https://www.twilio.com/docs/errors/20404"}
+
+    SYNC_MAPS = {"my_conversations": {},
+                 "my_user_info": {"friendlyName": {"value": None}, "attributes": {"value": "{}"}}}
+
+    def sync_map(self, host, path, scope):
+        """Sync's maps the Conversations client opens at start: its
+        conversations (none) and its user's info (friendlyName, attributes)."""
+        parts = path.split("?", 1)[0].split("/")  # "", v3, Maps, name[, Items[, key]]
+        name = parts[3] if len(parts) > 3 else ""
+        items = self.SYNC_MAPS.get(name)
+        if items is None:
+            return 404, {"status": 404, "code": 54100, "message": "Map not found"}
+        url = "https://%s/v3/Maps/%s" % (host, name)
+        when = iso(self.now())
+
+        def item(k):
+            return {"key": k, "url": url + "/Items/" + k, "revision": "0", "last_event_id": 0,
+                    "date_updated": when, "date_expires": None, "data": items[k]}
+        if len(parts) == 4:
+            return 200, {"sid": "MP" + hashlib.md5(name.encode()).hexdigest(), "unique_name": name, "url": url,
+                         "revision": "0", "last_event_id": 0, "date_updated": when, "date_expires": None,
+                         "links": {"items": url + "/Items"}}
+        if len(parts) == 5 and parts[4] == "Items":
+            return 200, {"items": [item(k) for k in sorted(items)],
+                         "meta": {"previous_token": None, "next_token": None}}
+        if len(parts) == 6 and parts[4] == "Items" and parts[5] in items:
+            return 200, item(parts[5])
+        return 404, {"status": 404, "code": 54201, "message": "Item not found"}
+
     def tw_scope(self, claims):
         g = claims.get("grants", {})
         return {"identity": g.get("identity"), "sub": claims.get("sub"),
@@ -429,6 +513,10 @@ class TwilioLike:
                 elif scope is None:
                     log("twilsock %s refused 51214: no init yet" % str(method)[:32])
                     await self.tw_reply(ws, binary, mid, 406, 51214)
+                elif method == "reply":
+                    continue  # the client's answer to a server message is not answered
+                elif method == "message" and isinstance(header.get("http_request"), dict):
+                    await self.tw_upstream(ws, binary, mid, scope, header["http_request"])
                 else:
                     await self.tw_reply(ws, binary, mid, 200)
         finally:
@@ -460,7 +548,17 @@ class TwilioLike:
         await ws.close(1000, "token expired")
 
     # ---- Voice ---------------------------------------------------------------
+    # The Voice SDK's signalling (@twilio/voice-sdk's pstream and Device):
+    # `listen` carries the token; on a good one the server says `connected`
+    # with what Device reads from it (region, edge, home, token.identity and
+    # token.ttl, the seconds it lasts, from which it times tokenWillExpire), and
+    # answers the `register` that follows with `ready` (the Device is then
+    # registered). A `register` before a listen was accepted earns a 31204
+    # (the SDK's CHANGELOG, 2.18: registrations replayed before the server
+    # validated the token were rejected with 31204). A bad token: an `error`
+    # with payload.error.code, then the server closes.
     async def voice(self, ws):
+        accepted = False
         async for data in ws:
             if data in ("\n", b"\n"):
                 await ws.send("\n")  # heartbeat
@@ -470,7 +568,18 @@ class TwilioLike:
             except ValueError:
                 log("voice message refused: not JSON")
                 continue
-            if not isinstance(msg, dict) or msg.get("type") != "listen":
+            if not isinstance(msg, dict):
+                continue
+            if msg.get("type") == "register":
+                if accepted:
+                    log("voice register: ready")
+                    await ws.send(json.dumps({"type": "ready", "version": "1.6", "payload": {}}))
+                else:
+                    log("voice register before an accepted listen: 31204")
+                    await ws.send(json.dumps({"type": "error", "payload": {"error": {
+                        "code": 31204, "message": VOICE_TEXTS[31204]}}}))
+                continue
+            if msg.get("type") != "listen":
                 continue
             payload = msg.get("payload") if isinstance(msg.get("payload"), dict) else {}
             try:
@@ -483,10 +592,19 @@ class TwilioLike:
                     "code": code, "message": VOICE_TEXTS[code]}}}))
                 await ws.close(1000, "unauthorized")
                 return
-            log("voice listen accepted identity=%s exp=%s" % (claims["grants"].get("identity"), iso(claims["exp"])))
+            identity = claims["grants"].get("identity")
+            log("voice listen accepted identity=%s exp=%s" % (identity, iso(claims["exp"])))
+            accepted = True
             await self.delay()
+            # ttl: the token's lifetime as signed (exp - nbf, else - iat), so
+            # that the answer is the same for the same token whenever it
+            # comes (tests compare runs); a token minted just before it
+            # connects has that much left
+            start = claims.get("nbf", claims.get("iat"))
+            ttl = int(claims["exp"] - start) if is_num(start) else int(claims["exp"] - self.now())
             await ws.send(json.dumps({"type": "connected", "version": "1.6", "payload": {
-                "region": "gll", "edge": "roaming", "token_expires": iso(claims["exp"])}}))
+                "region": "gll", "edge": "roaming", "home": "gll",
+                "token": {"identity": identity, "ttl": max(0, ttl)}}}))
 
     # ---- Video ---------------------------------------------------------------
     async def video(self, ws):

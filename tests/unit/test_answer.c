@@ -207,6 +207,40 @@ Test(wire_srv, websocket_server_frames_with_own_deflate_context)
 	wt_free(&z2);
 }
 
+/* What the real Voice SDK's connection gave the shim when the upgrade was
+ * not seen (node writes it from OpenSSL's handshake callback, inside
+ * SSL_read): the server's bytes from its first frame on, as captured from
+ * tests/servers/twilio_like.py (python websockets, permessage-deflate with
+ * context takeover): the 31205 error compressed (RSV1), then the close. */
+static const char voice_err_deflated_hex[] =
+	"c14caa562aa92c4855b252504a2d2aca2f52d251502a48acccc94f4c018a55430541ace4fc1490326343230353a0a2d"
+	"cd4e2e2c474b046aff0108592fcecd43c85d48a82cca2d414a5dada5a0000"
+	"880e03e8756e617574686f72697a6564";
+
+static void put_hex(struct wt_buf *b, const char *hex)
+{
+	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+		unsigned v;
+		cr_assert_eq(sscanf(hex + i, "%2x", &v), 1);
+		uint8_t c = (uint8_t)v;
+		wt_put(b, &c, 1);
+	}
+}
+
+Test(wire_srv, compressed_first_frame_without_handshake)
+{
+	struct wt_buf b = {0};
+	put_hex(&b, voice_err_deflated_hex);
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_geq(e.n, 1);
+	cr_assert_eq(e.e[0].msg, SRV_MSG_VOICE_ERROR);
+	cr_assert_eq(e.e[0].code, 31205);
+	cr_assert_str_eq(e.e[0].text, "JWT token expired");
+	splits_agree(&b);
+	wt_free(&b);
+}
+
 Test(wire_srv, masked_server_frame_stops_reading)
 {
 	struct wt_buf b = {0};
@@ -218,21 +252,123 @@ Test(wire_srv, masked_server_frame_stops_reading)
 	wt_free(&b);
 }
 
+/* ---- the real Sync SDK's connection (twilio-sync 4.0.1 in the nodesource
+ * node: undici's WebSocket offers "permessage-deflate; client_max_window_bits"),
+ * the server's bytes as node's SSL_read returned them, captured from
+ * tests/servers/twilio_like.py (python3-websockets 10.4) answering an expired
+ * token: the 101, the reply compressed with server_max_window_bits=12 (its
+ * deflate stream's tail 00 00 ff ff stripped, RFC 7692), the close. ---- */
+static const char node_101[] =
+	"HTTP/1.1 101 Switching Protocols\r\n"
+	"Upgrade: websocket\r\n"
+	"Connection: Upgrade\r\n"
+	"Sec-WebSocket-Accept: IogjZkcOvARGewXg0Dm0DLRPdT8=\r\n"
+	"Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=12; client_max_window_bits=12\r\n"
+	"Date: Tue, 01 Dec 2026 19:28:24 GMT\r\n"
+	"Server: Python/3.11 websockets/10.4\r\n"
+	"\r\n"
+;
+static const unsigned char node_reply[203] = {
+	0xc2, 0x7e, 0x00, 0xc7, 0x44, 0xce, 0x5f, 0x6b, 0xc2, 0x30, 0x14, 0x05,
+	0xf0, 0x77, 0xc1, 0xef, 0x10, 0xee, 0x73, 0x2b, 0x69, 0x9b, 0x55, 0xd3,
+	0x37, 0x71, 0x83, 0xc9, 0x9c, 0xc2, 0xac, 0x1b, 0xec, 0x65, 0x5c, 0x9b,
+	0x1b, 0x16, 0xd6, 0x35, 0x25, 0x89, 0xe2, 0x1f, 0xfc, 0xee, 0x8b, 0xfa,
+	0xb0, 0xb7, 0x7b, 0x0e, 0x3f, 0x0e, 0xb7, 0xfe, 0x98, 0x2f, 0xd6, 0xab,
+	0xd9, 0x0b, 0x7b, 0x2f, 0x46, 0x9c, 0xe5, 0x5c, 0x0e, 0x07, 0x67, 0xf8,
+	0xa5, 0xf0, 0x6d, 0x15, 0x54, 0xe0, 0xa8, 0x6f, 0x8f, 0x90, 0x80, 0xb9,
+	0x86, 0xfa, 0x75, 0x5c, 0x16, 0x42, 0x60, 0x56, 0xa6, 0x5a, 0xe7, 0x22,
+	0x15, 0x32, 0x7f, 0x48, 0xb7, 0x88, 0x32, 0x9d, 0x94, 0xa5, 0x96, 0xc5,
+	0x58, 0x6a, 0x3d, 0xd9, 0x46, 0xed, 0x03, 0x86, 0x9d, 0x87, 0xea, 0x0c,
+	0x8d, 0x55, 0x04, 0x95, 0xe0, 0xd9, 0x7f, 0x09, 0x9b, 0xe5, 0x74, 0x53,
+	0x3f, 0xaf, 0xde, 0xe6, 0x9f, 0x4f, 0x8f, 0x11, 0x93, 0x73, 0xd6, 0xcd,
+	0x6e, 0x2e, 0xe7, 0x19, 0x17, 0x09, 0x28, 0xf2, 0x8d, 0x33, 0x7d, 0x30,
+	0xb6, 0x8b, 0x7c, 0xda, 0x34, 0xe4, 0x3d, 0xab, 0xed, 0x0f, 0x75, 0x8c,
+	0x0e, 0xbd, 0x71, 0xa4, 0x98, 0x75, 0xf7, 0x13, 0xaf, 0x88, 0x29, 0x0c,
+	0xc4, 0x4c, 0xb7, 0xc7, 0x36, 0xfe, 0x79, 0x49, 0xa0, 0xc7, 0x63, 0x6b,
+	0x51, 0x7d, 0x79, 0x73, 0x8a, 0xab, 0xfc, 0x32, 0x1c, 0xfc, 0x01,
+};
+static const unsigned char node_close[16] = {
+	0x88, 0x0e, 0x03, 0xe8, 0x75, 0x6e, 0x61, 0x75, 0x74, 0x68, 0x6f, 0x72,
+	0x69, 0x7a, 0x65, 0x64,
+};
+static const unsigned char node_reply_unseen[201] = {
+	0xc2, 0x7e, 0x00, 0xc5, 0x44, 0xce, 0x4f, 0x8b, 0xc2, 0x30, 0x10, 0x05,
+	0xf0, 0xbb, 0xe0, 0x77, 0x08, 0x73, 0x6e, 0x65, 0xda, 0xb4, 0xb5, 0xf6,
+	0x26, 0xba, 0xb0, 0xb2, 0xfe, 0x81, 0xb5, 0x2a, 0x78, 0x91, 0xd8, 0x8c,
+	0x6c, 0xd8, 0x6e, 0x53, 0x92, 0x28, 0xba, 0xe2, 0x77, 0x37, 0xea, 0xc1,
+	0xdb, 0xbc, 0xc7, 0x8f, 0xc7, 0x94, 0x9b, 0xc9, 0x74, 0xb9, 0x18, 0x7d,
+	0xb1, 0x35, 0xef, 0x21, 0x8b, 0x71, 0xd0, 0xed, 0x5c, 0xe1, 0x8f, 0xdc,
+	0x8f, 0x96, 0x50, 0x80, 0xa1, 0xb6, 0xbe, 0x40, 0x00, 0xea, 0x11, 0xca,
+	0x99, 0x88, 0xa3, 0x5c, 0x64, 0xfc, 0x10, 0xa6, 0x59, 0x96, 0x86, 0x49,
+	0x1a, 0x61, 0x38, 0xe0, 0xb8, 0x0f, 0xf3, 0x1c, 0x79, 0x3f, 0x3f, 0xc4,
+	0xc4, 0x51, 0x7a, 0x6d, 0x9d, 0x70, 0x47, 0x0b, 0xc5, 0x15, 0x2a, 0x2d,
+	0x09, 0x8a, 0x04, 0xa3, 0x77, 0x09, 0xab, 0xf9, 0x70, 0x55, 0x7e, 0x2e,
+	0xbe, 0x27, 0xdb, 0x8f, 0xb1, 0xc7, 0x64, 0x8c, 0x36, 0xa3, 0xa7, 0x8b,
+	0x31, 0xc2, 0x24, 0x00, 0x49, 0xb6, 0x32, 0xaa, 0x75, 0x4a, 0x37, 0x9e,
+	0x0f, 0xab, 0x8a, 0xac, 0x65, 0xa5, 0xfe, 0xa5, 0x86, 0xd1, 0xb9, 0x55,
+	0x86, 0x24, 0xd3, 0xe6, 0x75, 0x8a, 0x07, 0x62, 0x52, 0x38, 0x62, 0xaa,
+	0x39, 0x89, 0xda, 0xff, 0x79, 0x0b, 0xa0, 0x15, 0x97, 0x5a, 0x0b, 0xb9,
+	0xb3, 0xea, 0xdf, 0xaf, 0xe2, 0xad, 0xdb, 0xb9, 0x03,
+};
+
+Test(wire_srv, node_sync_deflate_reply_as_read)
+{
+	struct wt_buf b = {0};
+	wt_put(&b, node_101, strlen(node_101));
+	wt_put(&b, node_reply, sizeof node_reply);
+	wt_put(&b, node_close, sizeof node_close);
+	/* as node read them: three reads */
+	size_t cuts[2] = { strlen(node_101), strlen(node_101) + sizeof node_reply };
+	struct evs e;
+	srv_feed_cuts((const unsigned char *)b.p, b.n, cuts, 2, &e);
+	cr_assert_eq(e.n, 2);
+	cr_assert(e.e[0].upgrade);
+	cr_assert_eq(e.e[1].msg, SRV_MSG_TW_REPLY);
+	cr_assert_str_eq(e.e[1].id, "TM76344a16-ff24-4925-baa9-866f9379ff8b");
+	cr_assert_eq(e.e[1].status, 401);
+	cr_assert_eq(e.e[1].code, 20104);
+	cr_assert_str_eq(e.e[1].text, "Access Token expired or expiration date invalid");
+	splits_agree(&b);
+	wt_free(&b);
+}
+
+/* Following that starts after the handshake (the client's upgrade was not
+ * seen): the server's first byte is a compressed frame's (RSV1 set, 0xc2),
+ * as the real server sent it, and the reply is still read. */
+Test(wire_srv, starts_at_a_compressed_server_frame)
+{
+	struct wt_buf b = {0};
+	wt_put(&b, node_reply_unseen, sizeof node_reply_unseen);
+	wt_put(&b, node_close, sizeof node_close);
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_eq(e.n, 1);
+	cr_assert_eq(e.e[0].msg, SRV_MSG_TW_REPLY);
+	cr_assert_str_eq(e.e[0].id, "TMa218a63f-5665-4510-930b-880378f2e30d");
+	cr_assert_eq(e.e[0].status, 401);
+	cr_assert_eq(e.e[0].code, 20104);
+	splits_agree(&b);
+	wt_free(&b);
+}
+
 Test(wire_srv, message_shapes)
 {
 	static const struct {
 		const char *msg;
 		enum srv_msg want;
 		int code;
+		const char *text;
 	} cases[] = {
-		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0},
-		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0},
-		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104},
-		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0},
-		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0},
-		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000},
-		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0},
-		{"\n", SRV_MSG_OTHER, 0},
+		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0, "connected"},
+		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0, "ready"},
+		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104,
+		 "Access Token expired"},
+		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0, "welcome"},
+		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0,
+		 "connected"},
+		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000, ""},
+		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0, ""},
+		{"\n", SRV_MSG_OTHER, 0, ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct srv_event ev;
@@ -240,6 +376,7 @@ Test(wire_srv, message_shapes)
 		wire_srv_message(cases[i].msg, strlen(cases[i].msg), &ev);
 		cr_expect_eq(ev.msg, cases[i].want, "case %zu", i);
 		cr_expect_eq(ev.code, cases[i].code, "case %zu", i);
+		cr_expect_str_eq(ev.text, cases[i].text, "case %zu", i);
 	}
 	const char *hdr = "{\"method\":\"close\",\"id\":\"TM7\",\"status\":{\"code\":410,\"status\":"
 			  "\"TOKEN_EXPIRED\",\"errorCode\":51207,\"description\":\"x\"}}";
@@ -448,6 +585,34 @@ Test(answer, server_accepted_and_late_close_is_no_answer)
 	fx_free(&f);
 }
 
+/* The session of that connection when the shim saw neither the upgrade nor
+ * the 101 (a client that wrote its upgrade from inside SSL_read, before the
+ * fix of the TLS hooks' guard): the init frame, then the server's first
+ * frame compressed. The answer is still the init's. */
+Test(answer, upgrade_unseen_compressed_reply_answers)
+{
+	struct fx f;
+	fx_init(&f, "localhost");
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_SYNC_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf c = {0}, s = {0};
+	tsock_msg(&c, "TMa218a63f-5665-4510-930b-880378f2e30d", "init", t);
+	wt_put(&s, node_reply_unseen, sizeof node_reply_unseen);
+	wt_put(&s, node_close, sizeof node_close);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	sfeed(&f, &s, WT_NOW);
+	cr_assert_eq(f.got.n, 2);
+	const struct diag *d = &f.got.d[1];
+	cr_assert_eq(d->event, DIAG_EV_ANSWER);
+	cr_assert_eq(d->answer.status, 401);
+	cr_assert_eq(d->answer.code, 20104);
+	cr_assert_eq(d->answer.pred_accept, 0, "predicted: expired");
+	cr_assert_str_eq(d->message, "init");
+	wt_free(&c);
+	wt_free(&s);
+	fx_free(&f);
+}
+
 Test(answer, refresh_missing_after_token_about_to_expire)
 {
 	struct fx f;
@@ -525,6 +690,126 @@ Test(answer, voice_31205_and_video_error)
 	fx_free(&f);
 	wt_free(&c);
 	wt_free(&s);
+	wt_free(&m);
+}
+
+/* The real Voice SDK (@twilio/voice-sdk 2.18.5): its listen as it sends it
+ * (payload first, then type and version), the session started at that
+ * frame (the upgrade unseen), the server's compressed 31205 error next. */
+Test(answer, voice_sdk_listen_then_compressed_31205_without_handshake)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	wt_printf(&m,
+		  "{\"payload\":{\"browserinfo\":{\"browser\":{\"platform\":\"linux\",\"userAgent\":"
+		  "\"Node.js v20.20.2\"},\"p\":\"browser\",\"plugin\":\"rtc\",\"v\":\"2.18.5\"},"
+		  "\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	put_hex(&s, voice_err_deflated_hex);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].channel, CHANNEL_VOICE);
+	cr_assert_str_eq(f.got.d[0].message, "listen");
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.n, 2);
+	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
+	cr_assert_eq(f.got.d[1].answer.code, 31205);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 0);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+/* The same SDK with a good token, its stream seen from the listen on: the
+ * server's `connected` then `ready` (the answer to the SDK's register),
+ * both compressed with context takeover, as captured: one answer, an
+ * accept as predicted, named by the reply. */
+static const char voice_ok_deflated_hex[] =
+	"c16b4c8cc10ac23010447fa5ec590a220af56f4232c4a5dbdd12172194fcbb4df0e071de9b9983bceea0e744d154111d"
+	"892e137d50de6cdaf9757e74b2872a16d2490e2ac83f9945ba44cae3a358d85873472fdbf0d7705ba163cc09eaecb5cb"
+	"201c31b4cb996ff76569ad7d01c10faa86bba9283531a592a07b6a6b01008800";
+
+Test(answer, voice_sdk_good_listen_connected_then_ready_without_handshake)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	wt_printf(&m,
+		  "{\"payload\":{\"browserinfo\":{\"browser\":{\"platform\":\"linux\",\"userAgent\":"
+		  "\"Node.js v20.20.2\"},\"p\":\"browser\",\"plugin\":\"rtc\",\"v\":\"2.18.5\"},"
+		  "\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
+	put_hex(&s, voice_ok_deflated_hex);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].accept, 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.n, 2);
+	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
+	cr_assert_eq(f.got.d[1].answer.server_accept, 1);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 1);
+	cr_assert_eq(f.got.d[1].ncauses, 0);
+	char out[4096];
+	report_format_text(out, sizeof out, &f.got.d[1], NULL, "", 0);
+	cr_assert(strstr(out, "SERVER ACCEPTED voice listen: connected; as predicted"), "%s", out);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+/* A register sent right behind the listen (SDKs before 2.18 replayed a
+ * queued one on reconnect, and a registration timer could tick there):
+ * Twilio rejects it with 31204 while the listen's token is still being
+ * validated. That 31204 is not the listen's verdict: the `connected` after
+ * it is, an accept, with no server_rejected. With no register since the
+ * listen, a 31204 is the listen's answer. */
+Test(answer, voice_31204_after_a_register_is_not_the_listens_answer)
+{
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	struct wt_buf m = {0};
+	wt_printf(&m, "{\"payload\":{\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	const char *e31204 = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31204,\"message\":\"JWT is invalid\"}}}";
+	const char *conn = "{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}";
+	for (int with_register = 0; with_register <= 1; with_register++) {
+		struct fx f;
+		fx_init(&f, "voice-js.roaming.twilio.com");
+		struct wt_buf c = {0}, s = {0};
+		ws_open(&c, "/signal");
+		wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+		if (with_register)
+			wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
+		wt_printf(&s, UPGRADE_101);
+		srv_frame(&s, 0, 1, e31204, strlen(e31204));
+		srv_frame(&s, 0, 1, conn, strlen(conn));
+		cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+		cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "with_register %d", with_register);
+		cr_assert_eq(f.got.n, 2);
+		const struct diag *a = &f.got.d[1];
+		cr_assert_eq(a->event, DIAG_EV_ANSWER);
+		if (with_register) {
+			cr_assert_eq(a->answer.server_accept, 1);
+			cr_assert_eq(a->ncauses, 0);
+		} else {
+			cr_assert_eq(a->answer.server_accept, 0);
+			cr_assert_eq(a->answer.code, 31204);
+			cr_assert(has(a, CAUSE_SERVER_REJECTED));
+		}
+		fx_free(&f);
+		wt_free(&c);
+		wt_free(&s);
+	}
 	wt_free(&m);
 }
 

@@ -110,18 +110,15 @@ static inline void shim_quick_on(struct conn *c, const unsigned char *p, size_t 
  * the bytes of one write of a connection re-made this instant), else what
  * the decoder's fast path takes under the lock (0 when the lock is busy).
  * Sets neither errno nor anything else outside c. */
-static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, conn_key key, const void *buf, size_t n)
+/* shim_take's work on c, locked by the caller and holding its key. */
+static inline __attribute__((always_inline)) size_t shim_take_locked(struct conn *c, const void *buf, size_t n)
 {
-	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key)
-		return 0;
 	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return n;
-	if (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
-		return 0;
 	size_t k = 0;
 	struct ws_frame *f = c->fast;
 	struct h2_fast *h = c->fast_h2;
-	if (((f && f->open) || (h && h->armed)) && atomic_load_explicit(&c->key, memory_order_relaxed) == key) {
+	if ((f && f->open) || (h && h->armed)) {
 		/* the decoder may change: the quick check is armed again below
 		 * when it is left at rest */
 		conn_quick_off(c);
@@ -139,6 +136,18 @@ static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, co
 			}
 		}
 	}
+	return k;
+}
+
+static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, conn_key key, const void *buf, size_t n)
+{
+	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key)
+		return 0;
+	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return n;
+	if (atomic_exchange_explicit(&c->lock, 1, memory_order_acquire))
+		return 0;
+	size_t k = atomic_load_explicit(&c->key, memory_order_relaxed) == key ? shim_take_locked(c, buf, n) : 0;
 	atomic_store_explicit(&c->lock, 0, memory_order_release);
 	return k;
 }

@@ -177,16 +177,14 @@ void shim_tls_feed(conn_key key, const void *buf, size_t n, const char *hook, sh
  * inside the shim nor recording for a TOKSHIM_HOOKS function. */
 static inline __attribute__((always_inline)) int shim_tls_quick(conn_key key, const void *buf, size_t n)
 {
-	struct conn *c = shim_thr.last;
-	return !shim_thr.gate && c && shim_quick(c, key, buf, n);
+	return !shim_thr.gate && shim_quick(shim_thr.last, key, buf, n);
 }
 
 /* shim_tls_quick as shim_quick3 answers (2: a Twilsock message to decide,
  * shim_quick_tw). */
 static inline __attribute__((always_inline)) int shim_tls_quick3(conn_key key, const void *buf, size_t n)
 {
-	struct conn *c = shim_thr.last;
-	return !shim_thr.gate && c ? shim_quick3(c, key, buf, n) : 0;
+	return !shim_thr.gate ? shim_quick3(shim_thr.last, key, buf, n) : 0;
 }
 
 /* After the real write put out n > 0 bytes of buf on key, outside the quick
@@ -196,8 +194,7 @@ static inline __attribute__((always_inline)) void shim_tls_written(conn_key key,
 								   const char *hook, shim_conn_make_fn make,
 								   void *arg)
 {
-	struct conn *c = shim_thr.last;
-	size_t k = c ? shim_take(c, key, buf, n) : 0;
+	size_t k = shim_take(shim_thr.last, key, buf, n);
 	if (__builtin_expect(k < n || shim_nested_id == 0, 0))
 		shim_tls_feed(key, (const char *)buf + k, n - k, hook, make, arg);
 }

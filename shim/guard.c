@@ -5,9 +5,13 @@
 
 #include "shim/shim.h"
 
+/* the thread's last connection before it has one: a slot no key matches */
+struct conn shim_conn_none;
+
 __thread struct shim_thread shim_thr __attribute__((tls_model("initial-exec"))) = {
 	.inner_fd = -2,
 	.nested_id = -1,
+	.last = &shim_conn_none,
 };
 atomic_int shim_ready;
 

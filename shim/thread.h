@@ -35,7 +35,8 @@ struct shim_thread {
 	};
 	int inner_fd;            /* shim_inner_fd (shim.h) */
 	int64_t nested_id;       /* shim_nested_id (shim.h) */
-	/* the connection this thread's TLS writes went to last (shim/fast.h) */
+	/* the connection this thread's TLS writes went to last (shim/fast.h);
+	 * never NULL: shim_conn_none, whose key (0) no connection has, before */
 	struct conn *last;
 	/* the clock cache (shim/clock.h) */
 	int64_t now_sec;
@@ -53,6 +54,7 @@ struct shim_thread {
 };
 
 extern __thread struct shim_thread shim_thr __attribute__((tls_model("initial-exec")));
+extern struct conn shim_conn_none __attribute__((visibility("hidden")));
 
 #define shim_in (shim_thr.in)
 #define shim_inner_fd (shim_thr.inner_fd)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "decode/cold.h"
 
 struct cause_def {
 	const char *name;
@@ -30,7 +31,7 @@ const char *severity_name(enum severity s)
 	return (unsigned)s < 3 ? severity_names[s] : "error";
 }
 
-int severity_from_name(const char *name)
+TK_COLD int severity_from_name(const char *name)
 {
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(name, severity_names[i]))

@@ -1,0 +1,13 @@
+/* TK_COLD marks code that runs at load or rarely (reading the
+ * configuration, making the reporter and its sinks, looking symbols up):
+ * GCC optimises it for size and the linker puts it with the other cold code
+ * at the start of the text (.text.unlikely), so that the load touches few
+ * of libtokshim.so's pages and an idle process maps few of them (README,
+ * Footprint; tests/bench/footprint_bench.sh). Never on a function the
+ * write path calls. */
+#ifndef TOKSHIM_DECODE_COLD_H
+#define TOKSHIM_DECODE_COLD_H
+
+#define TK_COLD __attribute__((cold))
+
+#endif

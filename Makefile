@@ -161,7 +161,7 @@ TEST_CROSS ?=
 # the tests in this repository need that `make deps` does not install
 PEER_DEB_PKGS = libpython3.11-testsuite python3 libcap2-bin util-linux valgrind
 
-.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps cross-test node-deps examples-tls peer-deps peer-test test unit unit-asan unit-asan-build e2e bench fuzz demo examples install uninstall clean
+.PHONY: collector-soak deb deb-cross deb-all deb-cross-deps all deps cross-test node-deps examples-tls peer-deps peer-test test unit unit-asan unit-asan-build e2e bench bench-arm64 fuzz demo examples install uninstall clean
 .SUFFIXES:
 empty :=
 space := $(empty) $(empty)
@@ -293,8 +293,14 @@ $(B)/bench/tools/%: tests/bench/tools/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(WARN) $(SSL_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) -pthread
 
-bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%) $(BENCH_TOOLS)
-	B=$(B) PYTHON=$(PYTHON) bash tests/bench/run.sh
+# the arm64 shim and bench client of tests/bench/aarch64_bench.sh (the
+# fast path on aarch64 under qemu-user), built into $(B)-arm64/
+BENCH_A64_B = $(B)-arm64
+bench-arm64:
+	$(MAKE) --no-print-directory ARCH=arm64 B=$(BENCH_A64_B) $(BENCH_A64_B)/libtokshim.so $(BENCH_A64_B)/bench/tools/tls_client
+
+bench: deps all $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%) $(BENCH_TOOLS) bench-arm64
+	B=$(B) BA=$(BENCH_A64_B) PYTHON=$(PYTHON) bash tests/bench/run.sh
 
 FUZZ_CC ?= clang
 FUZZ_FLAGS = -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all

@@ -9,5 +9,9 @@
 #define TOKSHIM_DECODE_COLD_H
 
 #define TK_COLD __attribute__((cold))
+/* A function the load runs that hot paths call too (sid_is: the account
+ * SID check of TOKSHIM_ACCOUNT_SID and of every token): placed with the
+ * cold code, compiled and predicted as usual. */
+#define TK_LOAD_TEXT __attribute__((section(".text.unlikely.tk_load")))
 
 #endif

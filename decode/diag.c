@@ -168,7 +168,7 @@ void diag_finish(struct diag *d)
 		d->code = 51007;
 }
 
-int sid_is(const char *s, size_t n, const char *prefix)
+TK_LOAD_TEXT int sid_is(const char *s, size_t n, const char *prefix)
 {
 	if (n != 34 || (prefix && (s[0] != prefix[0] || s[1] != prefix[1])))
 		return 0;

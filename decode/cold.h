@@ -3,8 +3,9 @@
  * GCC optimises it for size and the linker puts it with the other cold code
  * at the start of the text (.text.unlikely), so that the load touches few
  * of libtokshim.so's pages and an idle process maps few of them (README,
- * Footprint; tests/bench/footprint_bench.sh). Never on a function the
- * write path calls. */
+ * "Memory added to an idle process"; callgrind_bench.sh's
+ * idle_pss_added_kb). Never on a function the write path calls: a call to
+ * a cold function is predicted not taken. */
 #ifndef TOKSHIM_DECODE_COLD_H
 #define TOKSHIM_DECODE_COLD_H
 

@@ -99,13 +99,21 @@ awk -v a="$a" -v b="$b" 'BEGIN { r = b / a; printf "%-34s %14d %14d %9.2f %9.2f 
 # rodata pages are mapped is the kernel's choice around the pages the load
 # touches (fault-around windows of 64 KiB, whole large folios of the page
 # cache), and moves with the library's random load address: single runs
-# differ by tens of KB, hence the medians. The breakdown line (information)
-# splits the shimmed run's PSS into libtokshim.so's mappings (its private
-# dirty part: relocated data, .data) and the anonymous ones (.bss, heap).
+# differ by tens of KB, hence the medians. The library measured is an
+# installed copy (install(1), synced to disk), as a package or `make install`
+# leaves it: the page cache holds such a file in large folios, and a fault
+# maps a whole folio that lies inside a segment (the file as the linker
+# wrote it is in small ones, and would show less). The breakdown line
+# (information) splits the shimmed run's PSS into libtokshim.so's mappings
+# (its private dirty part: relocated data, .data) and the anonymous ones
+# (.bss, heap).
+mkdir -p "$tmp/inst" && install -m 0755 "$SHIM" "$tmp/inst/libtokshim.so" || fail "cannot install a copy of the shim"
+INST=$tmp/inst/libtokshim.so
+sync "$INST" 2>/dev/null || sync
 pss_one() {
 	local side=$1 pid exe
 	local -a e=("${CLEAN[@]}")
-	[ "$side" = B ] && e+=("${SHIMENV[@]}")
+	[ "$side" = B ] && e+=("LD_PRELOAD=$INST" "${SHIMENV[@]:1}")
 	"${e[@]}" sleep 30 &
 	pid=$!
 	exe=$(realpath "$(command -v sleep)")
@@ -115,16 +123,13 @@ pss_one() {
 		sleep 0.02
 	done
 	sleep 0.1
-	awk -v lib="$SHIM" '/^[0-9a-f]+-[0-9a-f]+ / { n = $6 }
+	awk -v lib="$INST" '/^[0-9a-f]+-[0-9a-f]+ / { n = $6 }
 		/^Pss:/ { t += $2; if (n == lib) f += $2; else if (n == "" || n == "[heap]") a += $2 }
 		/^Private_Dirty:/ { if (n == lib) d += $2 }
 		END { printf "%d %d %d %d\n", t, f, d, a }' "/proc/$pid/smaps"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 }
-# the library as installed, not as just linked: a file written moments ago
-# has dirty page-cache pages, which smaps counts as Private_Dirty
-sync "$SHIM" 2>/dev/null || sync
 for i in $(seq "${PSS_PAIRS:-5}"); do
 	echo "A $(pss_one A)"
 	echo "B $(pss_one B)"

@@ -9,6 +9,7 @@
 #include "decode/session.h"
 #include "decode/wire_int.h"
 #include "decode/wire_srv.h"
+#include "decode/cold.h"
 
 #define SESSION_SEEN_MAX 32 /* distinct tokens remembered per connection */
 #define SESSION_Q_MAX 8     /* token-carrying messages awaiting an answer */
@@ -90,7 +91,7 @@ struct session_parked {
 };
 _Static_assert(sizeof(struct session_parked) <= SESSION_PARK_SIZE, "SESSION_PARK_SIZE too small");
 
-size_t session_sizeof(void)
+TK_COLD size_t session_sizeof(void)
 {
 	return sizeof(struct session);
 }

@@ -31,6 +31,9 @@ bash tests/bench/read_bench.sh || status=1
 # instruction counts under callgrind: Twilsock messages, exec, idle PSS (issue 13)
 echo "==== callgrind_bench"
 bash tests/bench/callgrind_bench.sh || status=1
+# the per-write fast path on aarch64 under qemu-user, beside x86-64 (issue 13)
+echo "==== aarch64_bench"
+bash tests/bench/aarch64_bench.sh || status=1
 # what entry patching costs (issue 12)
 echo "==== inline_bench"
 bash tests/bench/inline_bench.sh || status=1

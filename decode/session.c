@@ -8,6 +8,7 @@
 #include "decode/server_codes.h"
 #include "decode/session.h"
 #include "decode/wire_int.h"
+#include "decode/wire_rest.h"
 #include "decode/wire_srv.h"
 
 #define SESSION_SEEN_MAX 32 /* distinct tokens remembered per connection */
@@ -61,13 +62,21 @@ struct session_hist {
 	int64_t warned_at;     /* the server said token_about_to_expire then (seconds), 0 not */
 };
 
+/* What a session block holds beyond its small fields (session_wipe). */
+enum { USED_D = 1, USED_VW = 2 };
+
 struct session {
 	struct session_config cfg;
+	/* this block's own use, for session_wipe (not parked): the bytes fed
+	 * to each direction's decoder since the block was taken, USED_* */
+	uint64_t fed_c, fed_s;
+	unsigned used;
+
+	/* parked (session_park): from h to w */
 	struct session_hist h;
 	int judged;    /* a token was validated on this connection */
 
-	/* the server's direction (not parked: a session parks only with no
-	 * question open and the server's direction given up or not read) */
+	/* the server's direction: the messages awaiting an answer */
 	struct question q[SESSION_Q_MAX];
 	uint64_t q_order;
 	int responses;         /* final HTTP/SIP responses seen */
@@ -81,14 +90,136 @@ struct session {
 	 * no initialising, and its pages are touched only once a token is seen */
 	struct validate_work vw;
 };
+_Static_assert(offsetof(struct session, w) < offsetof(struct session, srv) &&
+		       offsetof(struct session, srv) < offsetof(struct session, d) &&
+		       offsetof(struct session, d) < offsetof(struct session, vw),
+	       "session_wipe lists struct session's large members in offset order");
 
-/* A parked session: its history and its decoder at rest, no buffer. */
+/* A parked session: the frame states the fast paths go on with, and the
+ * rest packed (park_pack): the history and the open questions, and both
+ * directions' decoders at rest, no buffer. */
 struct session_parked {
-	struct session_hist h;
-	int64_t due;   /* session_watch_due when parked */
-	uint64_t wire[(WIRE_REST_SIZE + 7) / 8];
+	int64_t due;            /* session_watch_due when parked */
+	struct ws_frame wf;     /* the client direction's frames */
+	struct ws_frame srv_wf; /* the server's, when srv_ws */
+	uint8_t srv_read;       /* the server's bytes are still read */
+	uint8_t srv_ws;         /* ... as WebSocket frames */
+	uint16_t len;           /* bytes of packed */
+	unsigned char packed[];
 };
-_Static_assert(sizeof(struct session_parked) <= SESSION_PARK_SIZE, "SESSION_PARK_SIZE too small");
+#define PARK_PACKED_MAX (SESSION_PARK_SIZE - offsetof(struct session_parked, packed))
+_Static_assert(offsetof(struct session_parked, packed) + 256 <= SESSION_PARK_SIZE, "SESSION_PARK_SIZE too small");
+
+/* The parts of a session a park packs, in order: the session's history and
+ * questions, each direction's decoder at rest without its frame state
+ * (kept apart, for the fast paths). */
+struct park_seg {
+	unsigned char *p;
+	size_t n;
+};
+
+static size_t park_segs(struct session *s, struct park_seg seg[6])
+{
+	unsigned char *b = (unsigned char *)s, *w = (unsigned char *)&s->w, *sw = (unsigned char *)&s->srv.ws;
+	size_t wf = offsetof(struct wire, wf), wf_end = wf + sizeof(struct ws_frame);
+	seg[0] = (struct park_seg){ b + offsetof(struct session, h), offsetof(struct session, w) - offsetof(struct session, h) };
+	seg[1] = (struct park_seg){ w, wf };
+	seg[2] = (struct park_seg){ w + wf_end, WIRE_REST_SIZE - wf_end };
+	seg[3] = (struct park_seg){ (unsigned char *)&s->srv, WIRE_SRV_REST_SIZE };
+	seg[4] = (struct park_seg){ sw, wf };
+	seg[5] = (struct park_seg){ sw + wf_end, WIRE_REST_SIZE - wf_end };
+	return 6;
+}
+
+/* The packing: mostly zeros (empty slots, short strings in fixed arrays),
+ * so runs of zeros are counted and other bytes copied. A control byte c
+ * below 0x80 is followed by c + 1 literal bytes; from 0x80, with the next
+ * byte, it is a run of ((c & 0x7f) << 8 | next) + 1 zeros. Each part is
+ * packed on its own. */
+#define ZRUN_MAX 32768
+#define LIT_MAX 128
+
+/* Zeros at p[0..n), counted up to lim. */
+static size_t zeros_at(const unsigned char *p, size_t n, size_t lim)
+{
+	size_t i = 0;
+	if (lim > n)
+		lim = n;
+	while (i + 8 <= lim) {
+		uint64_t v;
+		memcpy(&v, p + i, 8);
+		if (v)
+			break;
+		i += 8;
+	}
+	while (i < lim && !p[i])
+		i++;
+	return i;
+}
+
+/* Packs p[0..n) at out[at..cap); the new end, or 0 when it does not fit. */
+static size_t park_pack(unsigned char *out, size_t cap, size_t at, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t z = zeros_at(p + i, n - i, ZRUN_MAX);
+		/* a run of 3 or more (or the part's end) costs less counted */
+		if (z >= 3 || (z && i + z == n)) {
+			if (at + 2 > cap)
+				return 0;
+			out[at++] = (unsigned char)(0x80 | (z - 1) >> 8);
+			out[at++] = (unsigned char)(z - 1);
+			i += z;
+			continue;
+		}
+		size_t s = i;
+		while (i < n && i - s < LIT_MAX) {
+			if (p[i]) {
+				i++;
+				continue;
+			}
+			size_t k = zeros_at(p + i, n - i, 3);
+			if (k >= 3 || i + k == n)
+				break;
+			i += k;
+		}
+		if (i - s > LIT_MAX)
+			i = s + LIT_MAX;
+		if (at + 1 + (i - s) > cap)
+			return 0;
+		out[at++] = (unsigned char)(i - s - 1);
+		memcpy(out + at, p + s, i - s);
+		at += i - s;
+	}
+	return at;
+}
+
+/* Unpacks into p[0..n) from in[at..len); the new position. */
+static size_t park_unpack(const unsigned char *in, size_t len, size_t at, unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && at < len) {
+		unsigned c = in[at++];
+		size_t k;
+		if (c & 0x80) {
+			k = at < len ? ((size_t)(c & 0x7f) << 8 | in[at++]) + 1 : 0;
+			if (k > n - i)
+				k = n - i;
+			memset(p + i, 0, k);
+		} else {
+			k = (size_t)c + 1;
+			if (k > n - i)
+				k = n - i;
+			if (k > len - at)
+				k = len - at;
+			memcpy(p + i, in + at, k);
+			at += k;
+		}
+		i += k;
+	}
+	memset(p + i, 0, n - i); /* not reached from a park of ours */
+	return at;
+}
 
 size_t session_sizeof(void)
 {
@@ -105,10 +236,7 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 
 int session_at_rest(const struct session *s)
 {
-	/* the server's direction is not parked: only a session that reads
-	 * nothing more from it (given up, passed through: no answer can come)
-	 * parks */
-	return s->judged && wire_at_rest(&s->w) && (s->srv_lost || wire_srv_passthrough(&s->srv));
+	return s->judged && wire_at_rest(&s->w) && (s->srv_lost || wire_srv_at_rest(&s->srv));
 }
 
 int session_park(const struct session *s, void *park)
@@ -116,37 +244,76 @@ int session_park(const struct session *s, void *park)
 	if (!session_at_rest(s))
 		return 0;
 	struct session_parked *p = park;
-	p->h = s->h;
+	struct park_seg seg[6];
+	size_t nseg = park_segs((struct session *)s, seg), at = 0;
+	for (size_t i = 0; i < nseg; i++)
+		if (!(at = park_pack(p->packed, PARK_PACKED_MAX, at, seg[i].p, seg[i].n)))
+			return 0; /* more history than fits: the block is kept */
+	p->len = (uint16_t)at;
 	p->due = session_watch_due(s);
-	memcpy(p->wire, &s->w, WIRE_REST_SIZE);
+	p->wf = s->w.wf;
+	p->srv_read = !s->srv_lost && !wire_srv_passthrough(&s->srv);
+	p->srv_ws = p->srv_read && s->srv.mode == SM_WS;
+	p->srv_wf = s->srv.ws.wf;
 	return 1;
 }
 
 void session_unpark(struct session *s, const struct session_config *cfg, const void *park)
 {
 	const struct session_parked *p = park;
-	memset(s, 0, offsetof(struct session, w));
+	memset(s, 0, offsetof(struct session, h));
 	s->cfg = *cfg;
-	s->h = p->h;
-	s->judged = 1;
-	memcpy(&s->w, p->wire, WIRE_REST_SIZE);
+	struct park_seg seg[6];
+	size_t nseg = park_segs(s, seg), at = 0;
+	for (size_t i = 0; i < nseg; i++)
+		at = park_unpack(p->packed, p->len, at, seg[i].p, seg[i].n);
+	s->w.wf = p->wf;
+	s->srv.ws.wf = p->srv_wf;
 	wire_resume(&s->w, &s->cfg.w);
-	/* no question was open and nothing more was read from the server */
-	wire_srv_init(&s->srv, &s->cfg.w);
-	wire_srv_lost(&s->srv);
-	s->srv_lost = 1;
+	wire_srv_resume(&s->srv, &s->cfg.w);
 }
 
 struct ws_frame *session_park_frame(void *park)
 {
 	struct session_parked *p = park;
-	return &((struct wire *)(void *)p->wire)->wf;
+	return &p->wf;
+}
+
+struct ws_frame *session_park_server_frame(void *park)
+{
+	struct session_parked *p = park;
+	return p->srv_ws ? &p->srv_wf : NULL;
+}
+
+int session_park_reads(const void *park)
+{
+	const struct session_parked *p = park;
+	return p->srv_read;
+}
+
+size_t session_park_used(const void *park)
+{
+	const struct session_parked *p = park;
+	return offsetof(struct session_parked, packed) + p->len;
 }
 
 int64_t session_park_due(const void *park)
 {
 	const struct session_parked *p = park;
 	return p->due;
+}
+
+void session_wipe(struct session *s)
+{
+	wire_wipe(&s->w, s->fed_c);
+	wire_srv_wipe(&s->srv, s->fed_s);
+	const struct wipe_span spans[] = {
+		{ offsetof(struct session, w), sizeof s->w, 0 },
+		{ offsetof(struct session, srv), sizeof s->srv, 0 },
+		{ offsetof(struct session, d), sizeof s->d, s->used & USED_D ? sizeof s->d : 0 },
+		{ offsetof(struct session, vw), sizeof s->vw, s->used & USED_VW ? sizeof s->vw : 0 },
+	};
+	wipe_spans(s, sizeof *s, spans, sizeof spans / sizeof spans[0]);
 }
 
 void session_set_host(struct session *s, const char *host, size_t n)
@@ -251,6 +418,13 @@ static int seen_before(struct session *s, const char *tok, size_t n)
 	return 0;
 }
 
+/* A question answered or dropped: its slot all zeros (a parked session
+ * packs a free slot into two bytes). */
+static void question_clear(struct question *q)
+{
+	memset(q, 0, sizeof *q);
+}
+
 static const char fix_update[] =
 	"refresh with a token for the same identity, service and account as the connection's "
 	"first one, or open a new connection for the new identity";
@@ -344,6 +518,7 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 	}
 	if (kind == Q_STREAM)
 		wire_srv_h2_want(&s->srv, ev->stream);
+	question_clear(q);
 	q->kind = kind;
 	q->seq = seq;
 	snprintf(q->id, sizeof q->id, "%s", id);
@@ -371,6 +546,7 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	v.host_product = ev->host_product;
 	v.choose_product = 1;
 	v.host_region = ev->region[0] ? ev->region : NULL;
+	s->used |= USED_D | USED_VW;
 	validate_ex(ev->token, ev->token_len, now, &v, &s->d, &s->vw);
 	s->judged = 1;
 	s->d.channel = ev->channel;
@@ -402,6 +578,7 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 
 static void lifetime_start(struct session *s, int64_t now)
 {
+	s->used |= USED_D;
 	diag_init(&s->d, now);
 	s->d.event = DIAG_EV_LIFETIME;
 	s->d.token = s->h.newest;
@@ -499,6 +676,7 @@ static void answer_causes(struct session *s, const struct question *q, const str
 static int answer(struct session *s, struct question *q, int accept, const struct srv_event *sev,
 		  int64_t now, int64_t now_ms, session_emit_fn emit, void *ctx)
 {
+	s->used |= USED_D;
 	diag_init(&s->d, now);
 	s->d.event = DIAG_EV_ANSWER;
 	s->d.token = q->tok;
@@ -528,7 +706,7 @@ static int answer(struct session *s, struct question *q, int accept, const struc
 		a->level = accept ? SEV_INFO : SEV_WARNING;
 	s->d.accept = accept;
 	s->d.code = accept ? 0 : sev->code;
-	q->kind = Q_NONE;
+	question_clear(q);
 	if (emit)
 		emit(ctx, &s->d);
 	return 1;
@@ -577,7 +755,7 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 			return 0;
 		}
 		if (ev->status >= 500 || ev->status < 100) {
-			q->kind = Q_NONE; /* the server failed: no verdict on the token */
+			question_clear(q); /* the server failed: no verdict on the token */
 			return 0;
 		}
 		return answer(s, q, ev->status < 400, ev, now, now_ms, emit, ctx);
@@ -670,6 +848,7 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	int64_t now_ms = -1;
 	if (!len)
 		return 0;
+	s->fed_c += len;
 	/* HTTP/2 DATA frames: skipped by length, no event possible (the
 	 * WebSocket frame parser's own fast path runs inside wire_feed) */
 	if (s->w.h2f.armed)
@@ -716,6 +895,7 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 	size_t off = 0;
 	if (!len || s->srv_lost)
 		return 0;
+	s->fed_s += len;
 	for (;;) {
 		/* until no event: an HTTP/2 header block may end with no more bytes */
 		struct srv_event ev;
@@ -762,5 +942,5 @@ void session_server_lost(struct session *s)
 	s->srv_lost = 1;
 	wire_srv_lost(&s->srv);
 	for (size_t i = 0; i < SESSION_Q_MAX; i++)
-		s->q[i].kind = Q_NONE;
+		question_clear(&s->q[i]);
 }

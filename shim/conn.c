@@ -466,6 +466,8 @@ static void state_free(struct conn *c)
 		c->s = NULL;
 		c->s_size = 0;
 	}
+	if (c->parked)
+		explicit_bzero(c->park, session_park_used(c->park));
 	c->parked = 0;
 	if (c->hot) {
 		c->hot = 0;

@@ -337,9 +337,12 @@ int shim_targets_patched(const char *name);
 
 /* ---- session blocks (pool.c) ----------------------------------------------
  * mmap'ed, kept in a bounded free list when released so that a new
- * connection reuses one (no mmap, no page faults, no munmap). */
+ * connection reuses one (no mmap, no page faults, no munmap). A block is
+ * all zeros when handed out; one handed back (its session released) is
+ * wiped of what its session used (session_wipe) or unmapped. */
+struct session;
 void *shim_block_get(size_t *size);
-void shim_block_put(void *p, size_t size);
+void shim_block_put(struct session *s, size_t size);
 /* In a fork child: the list's lock; the parent's blocks are not reused. */
 void shim_block_after_fork(void);
 /* The block size, computed once by the constructor before the host can

@@ -7,6 +7,7 @@
 
 #include "decode/server_codes.h"
 #include "decode/session.h"
+#include "decode/twilsock.h"
 #include "decode/wire_int.h"
 #include "decode/wire_rest.h"
 #include "decode/wire_srv.h"
@@ -95,6 +96,36 @@ _Static_assert(offsetof(struct session, w) < offsetof(struct session, srv) &&
 		       offsetof(struct session, d) < offsetof(struct session, vw),
 	       "session_wipe lists struct session's large members in offset order");
 
+static int question_open(const struct session *s, enum q_kind k)
+{
+	for (size_t i = 0; i < SESSION_Q_MAX; i++)
+		if (s->q[i].kind == k)
+			return 1;
+	return 0;
+}
+
+/* Whether a server message (ev->kind SRV_EV_MESSAGE) can change anything:
+ * a reply while a Twilsock message awaits one, a Voice/Video answer shape
+ * while their message awaits one, a close or a client_update (answers, and
+ * the lifetime checks); any other message is read past. */
+static int message_matters(int q_twilsock, int q_signal, const struct srv_event *ev)
+{
+	switch (ev->msg) {
+	case SRV_MSG_TW_REPLY:
+		return q_twilsock;
+	case SRV_MSG_TW_CLOSE:
+	case SRV_MSG_TW_CLIENT_UPDATE:
+		return 1;
+	case SRV_MSG_VOICE_ERROR:
+	case SRV_MSG_VIDEO_ERROR:
+	case SRV_MSG_VOICE_OK:
+	case SRV_MSG_VIDEO_OK:
+		return q_signal;
+	default:
+		return 0;
+	}
+}
+
 /* A parked session: the frame states the fast paths go on with, and the
  * rest packed (park_pack): the history and the open questions, and both
  * directions' decoders at rest, no buffer. */
@@ -104,6 +135,8 @@ struct session_parked {
 	struct ws_frame srv_wf; /* the server's, when srv_ws */
 	uint8_t srv_read;       /* the server's bytes are still read */
 	uint8_t srv_ws;         /* ... as WebSocket frames */
+	uint8_t q_twilsock;     /* a Twilsock message awaits its reply */
+	uint8_t q_signal;       /* a Voice or Video message awaits its answer */
 	uint16_t len;           /* bytes of packed */
 	unsigned char packed[];
 };
@@ -251,10 +284,17 @@ int session_park(const struct session *s, void *park)
 			return 0; /* more history than fits: the block is kept */
 	p->len = (uint16_t)at;
 	p->due = session_watch_due(s);
+	/* a decoder at rest has no event pending: its frames are open to the
+	 * fast paths as its next feed would leave them (wire_feed: a feed
+	 * that ended with an event leaves them closed until the next one) */
 	p->wf = s->w.wf;
+	p->wf.open = s->w.mode == WM_WS;
 	p->srv_read = !s->srv_lost && !wire_srv_passthrough(&s->srv);
 	p->srv_ws = p->srv_read && s->srv.mode == SM_WS;
+	p->q_twilsock = (uint8_t)question_open(s, Q_TWILSOCK);
+	p->q_signal = (uint8_t)question_open(s, Q_SIGNAL);
 	p->srv_wf = s->srv.ws.wf;
+	p->srv_wf.open = p->srv_ws && s->srv.ws.mode == WM_WS;
 	return 1;
 }
 
@@ -279,10 +319,53 @@ struct ws_frame *session_park_frame(void *park)
 	return &p->wf;
 }
 
-struct ws_frame *session_park_server_frame(void *park)
+size_t session_park_server_take(void *park, const void *buf, size_t len)
 {
 	struct session_parked *p = park;
-	return p->srv_ws ? &p->srv_wf : NULL;
+	if (!p->srv_ws)
+		return 0;
+	struct ws_frame *f = &p->srv_wf;
+	const unsigned char *b = buf;
+	size_t used = 0;
+	for (;;) {
+		/* bulk and control frames */
+		used += ws_frame_take(f, b + used, len - used);
+		if (used == len || !f->open || f->payload || f->hdr_len || f->in_msg)
+			return used;
+		/* a text or binary message the decoder would read: read past
+		 * when it can change nothing (message_matters on what
+		 * wire_srv_message makes of it: of a Twilsock message the
+		 * preamble and header, which must be in hand, else the whole
+		 * message, as the decoder keeps them) */
+		struct ws_hdr h;
+		int k = ws_hdr_parse(b + used, len - used, WS_SERVER, 0, &h);
+		if (k <= 0 || h.rsv1 || (h.op != 1 && h.op != 2))
+			return used;
+		size_t avail = len - used - (size_t)k, have = avail < h.len ? avail : (size_t)h.len;
+		const char *m = (const char *)b + used + (size_t)k;
+		size_t hoff, hlen;
+		if (twilsock_preamble(m, have, &hoff, &hlen) == 1 && hlen <= have - hoff &&
+		    hoff + hlen <= WIRE_MSG_MAX) {
+			have = hoff + hlen;
+		} else if (h.len > have || h.len > WIRE_MSG_MAX || !h.fin) {
+			return used;
+		}
+		struct srv_event ev;
+		memset(&ev, 0, sizeof ev);
+		wire_srv_message(m, have, &ev);
+		if (message_matters(p->q_twilsock, p->q_signal, &ev))
+			return used;
+		ws_frame_begin(f, &h);
+		f->skip = 1;
+		if (h.len > avail) {
+			f->left = h.len - avail;
+			return len;
+		}
+		used += (size_t)k + (size_t)h.len;
+		f->left = 0;
+		if (ws_frame_end(f))
+			f->skip = 0;
+	}
 }
 
 int session_park_reads(const void *park)
@@ -729,6 +812,9 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 		     session_emit_fn emit, void *ctx)
 {
 	struct question *q = NULL;
+	if (ev->kind == SRV_EV_MESSAGE &&
+	    !message_matters(question_open(s, Q_TWILSOCK), question_open(s, Q_SIGNAL), ev))
+		return 0;
 	switch (ev->kind) {
 	case SRV_EV_HTTP:
 	case SRV_EV_SIP:

@@ -48,9 +48,14 @@ void session_unpark(struct session *s, const struct session_config *cfg, const v
  * write fast path while parked (ws_frame_take on it counts as fed:
  * session_unpark goes on from it). */
 struct ws_frame *session_park_frame(void *park);
-/* The same for the server's direction (the read fast path), NULL when the
- * server's bytes are not WebSocket frames being read. */
-struct ws_frame *session_park_server_frame(void *park);
+/* The read fast path while parked: the bytes of buf[0..len) that need no
+ * feed (they count as fed: session_unpark goes on after them): bulk and
+ * control frames of the server (ws_frame_take), and whole messages that
+ * can change nothing (no question of theirs is open, not a close or a
+ * client_update). 0 unless the server's bytes are WebSocket frames being
+ * read. The caller feeds through session_feed_server* once its clock
+ * passes session_park_due. */
+size_t session_park_server_take(void *park, const void *buf, size_t len);
 /* Non-zero while the parked session reads the server's bytes (0: they
  * need no feed, the server's direction was given up or passed through). */
 int session_park_reads(const void *park);

@@ -379,28 +379,30 @@ void shim_conn_close(conn_key key)
 
 /* ---- the read path ------------------------------------------------------------ */
 
-/* Bulk server frames that cannot answer anything, taken by length with no
- * clock read but the cached one (shim/fast.h), no session feed: on f, the
- * session's or the parked one's. The bytes taken. */
-static size_t read_take(struct conn *c, struct ws_frame *f, const void *buf, size_t len)
+static int due_not_passed(const struct conn *c)
 {
-	if (f && f->open && (c->due == INT64_MAX || shim_now_cached() <= c->due))
-		return ws_frame_take(f, buf, len);
-	return 0;
+	return c->due == INT64_MAX || shim_now_cached() <= c->due;
 }
 
 void shim_feed_read(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
-	struct ws_frame *f;
-	if (c->s)
-		f = session_server_frame(c->s);
-	else if (c->parked && session_park_reads(c->park))
-		f = session_park_server_frame(c->park);
-	else
+	/* what needs no feed is taken by length with no clock read but the
+	 * cached one (shim/fast.h): the session's bulk server frames, or the
+	 * parked session's, and there also the messages that can change
+	 * nothing */
+	size_t k = 0;
+	if (c->s) {
+		struct ws_frame *f = session_server_frame(c->s);
+		if (f && f->open && due_not_passed(c))
+			k = ws_frame_take(f, buf, len);
+	} else if (c->parked && session_park_reads(c->park)) {
+		if (due_not_passed(c))
+			k = session_park_server_take(c->park, buf, len);
+	} else {
 		return; /* nothing written yet (no session), or the server's bytes not read */
-	size_t k = read_take(c, f, buf, len);
+	}
 	if (k == len)
 		return;
 	buf = (const char *)buf + k;

@@ -118,17 +118,17 @@ static void pk_client(struct pk *k, const void *buf, size_t n, int64_t now)
 static void pk_server(struct pk *k, const void *buf, size_t n, int64_t now)
 {
 	const unsigned char *p = buf;
-	struct ws_frame *f = NULL;
+	size_t t = 0;
 	if (k->parked) {
 		if (!session_park_reads(k->park))
 			return;
-		f = session_park_server_frame(k->park);
+		if (now <= session_park_due(k->park))
+			t = session_park_server_take(k->park, p, n);
 	} else {
-		f = session_server_frame(k->s);
+		struct ws_frame *f = session_server_frame(k->s);
+		if (f && f->open && now <= session_watch_due(k->s))
+			t = ws_frame_take(f, p, n);
 	}
-	size_t t = f && f->open && now <= (k->parked ? session_park_due(k->park) : session_watch_due(k->s))
-			   ? ws_frame_take(f, p, n)
-			   : 0;
 	p += t;
 	n -= t;
 	if (!n)
@@ -377,7 +377,7 @@ Test(park, parked_with_the_answer_awaited)
 	cr_assert(k.parked, "judged, the server's direction at rest before its first byte");
 	pk_server(&k, s.p, s.n, WT_NOW);
 	cr_assert(k.parked, "after the 101");
-	cr_assert(session_park_server_frame(k.park), "the server's frames are read");
+	cr_assert(session_park_reads(k.park), "the server's frames are read");
 	unsigned char bulk[2000];
 	memset(bulk, 'x', sizeof bulk);
 	wt_frame(&cb, 1, 0, 2, bulk, sizeof bulk, 0);
@@ -399,6 +399,23 @@ Test(park, parked_with_the_answer_awaited)
 	cr_assert(has(&k.got.d[1], CAUSE_SERVER_REJECTED));
 	cr_assert_str_eq(k.got.d[1].token.identity, "alice");
 	cr_assert(k.parked);
+	/* answered: replies to other messages and the server's own messages
+	 * are read past on the parked state; a client_update is read */
+	struct wt_buf o = {0}, w = {0};
+	srv_reply(&o, "TMp", 200, 0);
+	srv_tsock(&o, "{\"method\":\"message\",\"id\":\"TMn\",\"payload_size\":0}");
+	srv_frame(&o, 0, 1, "{\"type\":\"connected\"}", 20);
+	unparks = k.unparks;
+	for (int i = 0; i < 10; i++)
+		pk_server(&k, o.p, o.n, WT_NOW + 3);
+	cr_assert_eq(k.unparks, unparks, "read past while parked: %d unparks, due %lld", k.unparks - unparks, (long long)session_park_due(k.park));
+	srv_tsock(&w, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
+	pk_server(&k, w.p, w.n, WT_NOW + 4);
+	cr_assert_eq(k.unparks, unparks + 1, "a client_update is read");
+	cr_assert(k.parked);
+	cr_assert_eq(k.got.n, 2);
+	wt_free(&o);
+	wt_free(&w);
 	/* what a judged, live connection keeps */
 	cr_assert_leq(session_park_used(k.park), 1024, "%zu bytes parked", session_park_used(k.park));
 	cr_assert_eq(k.nonzero, 0);

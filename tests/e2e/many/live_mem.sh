@@ -22,7 +22,8 @@
 #
 # Writes OUT/{A,B}.out (the client's lines), OUT/live.json (the shim's
 # records, TOKSHIM_LEVEL=info) and prints
-#   bytes_per_conn SIDE awaiting ANSWERED
+#   bytes_per_conn SIDE AWAITED RECEIVED
+#   anon_bytes SIDE M1 MA MB
 # for SIDE A (no shim) and B (shim). Exit 0, 1 on a failure (said on stderr).
 # Environment: B (build directory), PYTHON, LIVE_TTL (seconds from the
 # tokens' minting to their exp; default 30, long enough for the opens),
@@ -135,7 +136,7 @@ measure() {
 	say "$side" release "^released $((n2 - n1)) ok $((n2 - n1))\$" 300
 	mb=$(anon "$pid")
 	awk -v s="$side" -v a="$m1" -v b="$ma" -v c="$mb" -v n="$((n2 - n1))" \
-		'BEGIN { printf "bytes_per_conn %s %.0f %.0f\n", s, (b - a) / n, (c - a) / n }'
+		'BEGIN { printf "bytes_per_conn %s %.0f %.0f\nanon_bytes %s %.0f %.0f %.0f\n", s, (b - a) / n, (c - a) / n, s, a, b, c }'
 }
 
 # finish SIDE: closes its connections, waits for it

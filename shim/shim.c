@@ -317,6 +317,13 @@ static int looks_tls(const unsigned char *p, size_t n)
 	return n >= 3 && p[0] >= 0x14 && p[0] <= 0x18 && p[1] == 3 && p[2] <= 4;
 }
 
+/* The time the session's checks are next due (c->due) has not come: by the
+ * thread's cached clock (shim/clock.h), no clock read. */
+static int due_not_passed(const struct conn *c)
+{
+	return c->due == INT64_MAX || shim_now_cached() <= c->due;
+}
+
 /* After a feed of c (locked, with a block): judged and at rest, c parks
  * (its block back to the pool, the fast paths on the parked frame states),
  * unless it is one of the hot connections or its history does not fit; else
@@ -345,6 +352,16 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
 	if (__builtin_expect(!c->s, 0) && c->parked) {
+		/* what the hooks' fast path did not try (it looks at the thread's
+		 * last connection only): taken on the parked frame state first */
+		struct ws_frame *f = session_park_frame(c->park);
+		if (f->open && due_not_passed(c)) {
+			size_t k = ws_frame_take(f, buf, len);
+			if (k == len)
+				return;
+			buf = (const char *)buf + k;
+			len -= k;
+		}
 		if (session_resume(c) < 0) {
 			conn_set_passthrough(c);
 			return;
@@ -378,11 +395,6 @@ void shim_conn_close(conn_key key)
 }
 
 /* ---- the read path ------------------------------------------------------------ */
-
-static int due_not_passed(const struct conn *c)
-{
-	return c->due == INT64_MAX || shim_now_cached() <= c->due;
-}
 
 void shim_feed_read(struct conn *c, const void *buf, size_t len)
 {

@@ -172,22 +172,34 @@ static size_t park_segs(struct session *s, struct park_seg seg[6])
 #define ZRUN_MAX 32768
 #define LIT_MAX 128
 
-/* Zeros at p[0..n), counted up to lim. */
-static size_t zeros_at(const unsigned char *p, size_t n, size_t lim)
+/* Zeros at p[0..n), counted up to lim: 32 bytes a step while they last. */
+static inline size_t zeros_at(const unsigned char *p, size_t n, size_t lim)
 {
 	size_t i = 0;
 	if (lim > n)
 		lim = n;
-	while (i + 8 <= lim) {
-		uint64_t v;
+	for (uint64_t v[4]; i + 32 <= lim; i += 32) {
+		memcpy(v, p + i, 32);
+		if (v[0] | v[1] | v[2] | v[3])
+			break;
+	}
+	for (uint64_t v; i + 8 <= lim; i += 8) {
 		memcpy(&v, p + i, 8);
 		if (v)
 			break;
-		i += 8;
 	}
 	while (i < lim && !p[i])
 		i++;
 	return i;
+}
+
+/* Non-zero when no byte of the 8 at p is zero. */
+static int no_zero_byte(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return !((v - ones) & ~v & highs);
 }
 
 /* Packs p[0..n) at out[at..cap); the new end, or 0 when it does not fit. */
@@ -207,14 +219,21 @@ static size_t park_pack(unsigned char *out, size_t cap, size_t at, const unsigne
 		}
 		size_t s = i;
 		while (i < n && i - s < LIT_MAX) {
+			if (i + 8 <= n && no_zero_byte(p + i)) {
+				i += 8;
+				continue;
+			}
 			if (p[i]) {
 				i++;
 				continue;
 			}
-			size_t k = zeros_at(p + i, n - i, 3);
-			if (k >= 3 || i + k == n)
+			/* a zero: a run of 3, or zeros to the part's end, ends it */
+			size_t e = i + 3 < n ? i + 3 : n, j = i;
+			while (j < e && !p[j])
+				j++;
+			if (j == e)
 				break;
-			i += k;
+			i = j;
 		}
 		if (i - s > LIT_MAX)
 			i = s + LIT_MAX;

@@ -2,7 +2,7 @@
  * the per-connection memory test (tests/e2e/t_shim_many_live.sh) and its
  * bench figure (tests/bench/conn_mem_bench.sh), with and without the shim.
  *
- *   tsock_many --port N [--plain] --tokens FILE [--update-tokens FILE]
+ *   tsock_many --port N [--plain] [--wipe] --tokens FILE [--update-tokens FILE]
  *
  * Each connection: TCP to 127.0.0.1, TLS with SNI tsock.us1.twilio.com
  * (OpenSSL's SSL_write/SSL_read; no certificate check), the WebSocket
@@ -17,8 +17,12 @@
  *              tokens, read up to its reply               -> "updated K"
  *   ping       on each: a ping message, read its reply    -> "pinged N"
  *   quit       closes them all and exits.
+ * --wipe: each token is wiped from this process's memory once sent (its
+ * line and every buffer that held it), so that a search of the process's
+ * memory finds only what others kept (tests/e2e/t_shim_memory.sh).
  * Exit 0; 1 on an error (said on stderr). */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +43,7 @@ struct cn {
 };
 
 static SSL_CTX *ctx;
-static int plain, port;
+static int plain, port, wipe;
 static struct cn *cns;
 static size_t ncn, capcn;
 static char **toks, **utoks;
@@ -52,24 +56,44 @@ static int die(const char *what, size_t i)
 	exit(1);
 }
 
+/* The lines of a file, each its own string; the file's bytes read with
+ * read(2) into a buffer that is wiped (no stdio buffer keeps a copy). */
 static char **lines(const char *path, size_t *n)
 {
-	FILE *f = fopen(path, "r");
-	if (!f)
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
 		die("cannot open a token file", 0);
-	char **v = NULL, *line = NULL;
-	size_t cap = 0, lcap = 0;
-	ssize_t k;
-	*n = 0;
-	while ((k = getline(&line, &lcap, f)) > 0) {
-		while (k && (line[k - 1] == '\n' || line[k - 1] == '\r'))
-			line[--k] = 0;
-		if (*n == cap)
-			v = realloc(v, (cap = cap * 2 + 64) * sizeof *v);
-		v[(*n)++] = strdup(line);
+	size_t len = 0, cap = 0;
+	char *all = NULL;
+	for (;;) {
+		if (len + 65536 > cap)
+			all = realloc(all, cap = (len + 65536) * 2);
+		ssize_t r = read(fd, all + len, cap - len - 1);
+		if (r < 0)
+			die("cannot read a token file", 0);
+		if (r == 0)
+			break;
+		len += (size_t)r;
 	}
-	free(line);
-	fclose(f);
+	close(fd);
+	all[len] = 0;
+	char **v = NULL;
+	size_t vcap = 0;
+	*n = 0;
+	for (char *p = all, *e; p < all + len; p = e + 1) {
+		e = strchr(p, '\n');
+		if (!e)
+			e = all + len;
+		size_t k = (size_t)(e - p);
+		while (k && p[k - 1] == '\r')
+			k--;
+		if (*n == vcap)
+			v = realloc(v, (vcap = vcap * 2 + 64) * sizeof *v);
+		v[*n] = strndup(p, k);
+		(*n)++;
+	}
+	explicit_bzero(all, cap);
+	free(all);
 	return v;
 }
 
@@ -130,6 +154,7 @@ static void send_frame(struct cn *c, size_t i, int op, const char *p, size_t n)
 	for (size_t j = 0; j < n; j++)
 		f[k + j] = (char)(p[j] ^ m[j & 3]);
 	put(c, i, f, k + n);
+	explicit_bzero(f, k + n);
 	free(f);
 }
 
@@ -141,6 +166,8 @@ static void send_tsock(struct cn *c, size_t i, const char *method, const char *i
 		       : sprintf(hdr, "{\"method\":\"%s\",\"id\":\"%s\",\"payload_size\":0}", method, id);
 	int mn = sprintf(msg, "TWILSOCK V3.0 %d\r\n%s\r\n", hn, hdr);
 	send_frame(c, i, 2, msg, (size_t)mn);
+	explicit_bzero(hdr, tn + 256);
+	explicit_bzero(msg, tn + 320);
 	free(hdr);
 	free(msg);
 }
@@ -224,6 +251,8 @@ static void open_one(size_t i)
 	char id[32];
 	snprintf(id, sizeof id, "TMhold%zu", i);
 	send_tsock(c, i, "init", id, toks[i]);
+	if (wipe)
+		explicit_bzero(toks[i], strlen(toks[i]));
 	ncn++;
 }
 
@@ -235,12 +264,14 @@ int main(int argc, char **argv)
 			port = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--plain"))
 			plain = 1;
+		else if (!strcmp(argv[i], "--wipe"))
+			wipe = 1;
 		else if (!strcmp(argv[i], "--tokens") && i + 1 < argc)
 			tf = argv[++i];
 		else if (!strcmp(argv[i], "--update-tokens") && i + 1 < argc)
 			uf = argv[++i];
 		else
-			return fprintf(stderr, "usage: tsock_many --port N [--plain] --tokens FILE [--update-tokens FILE]\n"), 2;
+			return fprintf(stderr, "usage: tsock_many --port N [--plain] [--wipe] --tokens FILE [--update-tokens FILE]\n"), 2;
 	}
 	if (!port || !tf)
 		return fprintf(stderr, "tsock_many: --port and --tokens are needed\n"), 2;
@@ -289,6 +320,8 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				snprintf(id, sizeof id, "TMupd%zu", i);
 				send_tsock(&cns[i], i, "update", id, utoks[i]);
+				if (wipe)
+					explicit_bzero(utoks[i], strlen(utoks[i]));
 				read_reply(&cns[i], i, id);
 			}
 			printf("updated %zu\n", n);

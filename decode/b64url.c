@@ -2,26 +2,40 @@
 
 static const char enc_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* 0..63, or 0xff for characters outside the alphabet */
-static const uint8_t dec_tab[256] = {
+/* The alphabet's values (0..63), XX for characters outside it, listed once
+ * and expanded into the tables below. */
 #define XX 0xff
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, 62, XX, XX,
-	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, XX, XX, XX, XX, XX, XX,
-	XX, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
-	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, XX, XX, XX, XX, 63,
-	XX, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
-	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-	XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX, XX,
-#undef XX
+#define B64URL_VALUES(M) \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(62), M(XX), M(XX), \
+	M(52), M(53), M(54), M(55), M(56), M(57), M(58), M(59), M(60), M(61), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(0), M(1), M(2), M(3), M(4), M(5), M(6), M(7), M(8), M(9), M(10), M(11), M(12), M(13), M(14), \
+	M(15), M(16), M(17), M(18), M(19), M(20), M(21), M(22), M(23), M(24), M(25), M(XX), M(XX), M(XX), M(XX), M(63), \
+	M(XX), M(26), M(27), M(28), M(29), M(30), M(31), M(32), M(33), M(34), M(35), M(36), M(37), M(38), M(39), M(40), \
+	M(41), M(42), M(43), M(44), M(45), M(46), M(47), M(48), M(49), M(50), M(51), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), \
+	M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX), M(XX),
+
+#define M_PLAIN(v) (v)
+/* v in place for the k-th character of a group of four (v << 18, 12, 6, 0);
+ * a character outside the alphabet sets bit 31, which no valid group has */
+#define M_SHIFT(v, k) ((v) == XX ? 0x80000000u : (uint32_t)(v) << (6 * (3 - (k))))
+#define M_0(v) M_SHIFT(v, 0)
+#define M_1(v) M_SHIFT(v, 1)
+#define M_2(v) M_SHIFT(v, 2)
+#define M_3(v) M_SHIFT(v, 3)
+
+/* 0..63, or 0xff for characters outside the alphabet */
+static const uint8_t dec_tab[256] = {B64URL_VALUES(M_PLAIN)};
+static const uint32_t dec_q[4][256] = {
+	{B64URL_VALUES(M_0)}, {B64URL_VALUES(M_1)}, {B64URL_VALUES(M_2)}, {B64URL_VALUES(M_3)},
 };
 
 int b64url_is_char(unsigned char c)
@@ -37,14 +51,13 @@ long b64url_decode(const char *p, size_t n, uint8_t *out, size_t cap)
 	if (n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > cap)
 		return -1;
 	const unsigned char *s = (const unsigned char *)p;
-	for (size_t i = 0; i < full; i += 4) {
-		uint8_t a = dec_tab[s[i]], b = dec_tab[s[i + 1]], c = dec_tab[s[i + 2]], d = dec_tab[s[i + 3]];
-		if ((a | b | c | d) & 0x80)
+	for (size_t i = 0; i < full; i += 4, o += 3) {
+		uint32_t v = dec_q[0][s[i]] | dec_q[1][s[i + 1]] | dec_q[2][s[i + 2]] | dec_q[3][s[i + 3]];
+		if (v & 0x80000000u)
 			return -1;
-		uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | d;
-		out[o++] = (uint8_t)(v >> 16);
-		out[o++] = (uint8_t)(v >> 8);
-		out[o++] = (uint8_t)v;
+		out[o] = (uint8_t)(v >> 16);
+		out[o + 1] = (uint8_t)(v >> 8);
+		out[o + 2] = (uint8_t)v;
 	}
 	size_t rem = n - full;
 	if (rem) {

@@ -173,10 +173,11 @@ int sid_is(const char *s, size_t n, const char *prefix)
 		return 0;
 	if (s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z')
 		return 0;
+	static const uint8_t hex[256] = {['0' ... '9'] = 1, ['a' ... 'f'] = 1, ['A' ... 'F'] = 1};
+	unsigned all = 1;
 	for (size_t i = 2; i < 34; i++)
-		if (!text_is_hex(s[i]))
-			return 0;
-	return 1;
+		all &= hex[(unsigned char)s[i]];
+	return (int)all;
 }
 
 int parse_skew(const char *s, int64_t *out)

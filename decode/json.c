@@ -11,8 +11,10 @@ static int fail(struct json_doc *d, size_t pos, int status, const char *why)
 	return status;
 }
 
-static size_t skip_ws(const char *js, size_t len, size_t p)
+static inline __attribute__((always_inline)) size_t skip_ws(const char *js, size_t len, size_t p)
 {
+	if (p < len && (unsigned char)js[p] > ' ')
+		return p; /* the common case: no whitespace at all */
 	while (p < len && text_is_ws(js[p]))
 		p++;
 	return p;
@@ -31,6 +33,12 @@ static long hex4(const unsigned char *s)
 	return v;
 }
 
+/* 1 for the bytes a string's scan must stop at: '"', '\\', control
+ * characters, and the first byte of a UTF-8 sequence (>= 0x80) */
+static const uint8_t str_stop[256] = {
+	[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1, [0x80 ... 0xff] = 1,
+};
+
 /* p at the opening quote. On success *pp is past the closing quote. */
 static int parse_string(struct json_doc *d, size_t *pp, struct json_tok *t)
 {
@@ -41,6 +49,11 @@ static int parse_string(struct json_doc *d, size_t *pp, struct json_tok *t)
 	t->size = 0;
 	t->start = (uint32_t)p;
 	for (;;) {
+		/* plain characters, four at a time */
+		while (p + 4 <= len && !(str_stop[s[p]] | str_stop[s[p + 1]] | str_stop[s[p + 2]] | str_stop[s[p + 3]]))
+			p += 4;
+		while (p < len && !str_stop[s[p]])
+			p++;
 		if (p >= len)
 			return fail(d, p, JSON_E_SYNTAX, "unterminated string");
 		unsigned char c = s[p];
@@ -476,29 +489,63 @@ long json_str_len(const struct json_doc *d, int i)
 	return json_str_copy(d, i, NULL, 0);
 }
 
-int json_obj_get(const struct json_doc *d, int obj, const char *key)
+int json_obj_getn(const struct json_doc *d, int obj, const char *key, size_t n)
 {
-	size_t n = strlen(key);
 	if (!valid_index(d, obj) || d->toks[obj].type != JSON_OBJECT)
 		return -1;
-	int k = obj + 1;
-	for (unsigned m = 0; m < d->toks[obj].size; m++) {
-		if (json_str_eq(d, k, key, n))
-			return k + 1;
-		k = (int)d->toks[k + 1].after;
+	const struct json_tok *toks = d->toks;
+	unsigned k = (unsigned)obj + 1;
+	for (unsigned m = toks[obj].size; m; m--) {
+		const struct json_tok *t = &toks[k];
+		/* an escaped key's raw length says nothing: compare it unescaped */
+		if (t->flags & JSON_F_ESCAPED ? json_str_eq(d, (int)k, key, n)
+					      : t->end - t->start == n && !memcmp(d->js + t->start, key, n))
+			return (int)k + 1;
+		k = toks[k + 1].after;
 	}
 	return -1;
+}
+
+/* A key's bit in a 64-bit filter (its length and end bytes): raw keys with
+ * different bits differ. */
+static uint64_t key_bit(const struct json_doc *d, const struct json_tok *t)
+{
+	size_t n = t->end - t->start;
+	const unsigned char *s = (const unsigned char *)d->js + t->start;
+	unsigned h = n ? (unsigned)n * 7u + s[0] * 3u + s[n - 1] : 0;
+	return 1ull << (h & 63);
 }
 
 int json_obj_dup(const struct json_doc *d, int obj)
 {
 	if (!valid_index(d, obj) || d->toks[obj].type != JSON_OBJECT)
 		return -1;
+	uint64_t seen = 0;
+	int escaped = 0; /* an escaped key so far: the filter cannot speak for it */
 	int k = obj + 1;
 	for (unsigned m = 0; m < d->toks[obj].size; m++) {
+		const struct json_tok *tk = &d->toks[k];
+		uint64_t bit = 0;
+		if (!(tk->flags & JSON_F_ESCAPED)) {
+			bit = key_bit(d, tk);
+			if (!escaped && !(seen & bit)) { /* no earlier key can equal it */
+				seen |= bit;
+				k = (int)d->toks[k + 1].after;
+				continue;
+			}
+			seen |= bit;
+		} else {
+			escaped = 1;
+		}
 		int j = obj + 1;
 		for (unsigned q = 0; q < m; q++) {
-			if (json_str_eq_tok(d, j, k))
+			const struct json_tok *tj = &d->toks[j];
+			/* raw keys of different lengths differ: no call for them */
+			int same = (tj->flags | tk->flags) & JSON_F_ESCAPED
+					   ? json_str_eq_tok(d, j, k)
+					   : tj->end - tj->start == tk->end - tk->start &&
+						     !memcmp(d->js + tj->start, d->js + tk->start, tk->end - tk->start);
+			if (same)
 				return k;
 			j = (int)d->toks[j + 1].after;
 		}
@@ -517,6 +564,16 @@ int json_get_int64(const struct json_doc *d, int i, int64_t *out)
 		return JSON_NUM_NOT_NUMBER;
 	const struct json_tok *t = &d->toks[i];
 	const char *s = d->js + t->start, *e = d->js + t->end;
+	if ((t->flags & JSON_F_INTEGER) && e - s <= 18) {
+		/* the common case: an integer of at most 18 characters fits;
+		 * the parser checked its grammar */
+		int neg = *s == '-';
+		int64_t v = 0;
+		for (const char *q = s + neg; q < e; q++)
+			v = v * 10 + (*q - '0');
+		*out = neg ? -v : v;
+		return JSON_NUM_OK;
+	}
 	int neg = *s == '-';
 	s += neg;
 	/* the mantissa's digits (the grammar was checked by the parser) */

@@ -54,7 +54,28 @@ const char *json_type_desc(enum json_type t);
 
 /* Index of the value of member `key` of object obj, or -1 (not an object, or
  * no such member). With duplicate keys, the first one. */
-int json_obj_get(const struct json_doc *doc, int obj, const char *key);
+int json_obj_getn(const struct json_doc *doc, int obj, const char *key, size_t n);
+int json_str_eq(const struct json_doc *doc, int i, const char *s, size_t n);
+/* Inline where the key is a literal: its length is a constant, and so the
+ * compare of a key of that length is a few loads, not a call. */
+static inline int json_obj_get(const struct json_doc *doc, int obj, const char *key)
+{
+	size_t n = __builtin_strlen(key);
+	if (!__builtin_constant_p(n))
+		return json_obj_getn(doc, obj, key, n);
+	if (obj < 0 || (unsigned)obj >= doc->ntoks || doc->toks[obj].type != JSON_OBJECT)
+		return -1;
+	const struct json_tok *toks = doc->toks;
+	unsigned k = (unsigned)obj + 1;
+	for (unsigned m = toks[obj].size; m; m--) {
+		const struct json_tok *t = &toks[k];
+		if (t->flags & JSON_F_ESCAPED ? json_str_eq(doc, (int)k, key, n)
+					      : t->end - t->start == n && !__builtin_memcmp(doc->js + t->start, key, n))
+			return (int)k + 1;
+		k = toks[k + 1].after;
+	}
+	return -1;
+}
 /* Index of the first key of object obj that repeats an earlier key (compared
  * after unescaping), or -1 when all keys differ. */
 int json_obj_dup(const struct json_doc *doc, int obj);

@@ -36,6 +36,36 @@
 
 #define SID_MAX 64
 
+#ifndef TOKSHIM_HMAC_EVP
+/* The first 64 characters (one SHA-256 block) of the encoded headers the
+ * helper libraries write for HS256 (node and most others: alg, typ, cty,
+ * with or without twr; python: typ, alg, cty), and SHA-256's state after
+ * that block. A token (the fingerprint) or a signing input (the HMAC)
+ * that starts with one is hashed on from that state: one block fewer, the
+ * same digest. */
+#define SHA256_HEADERS 2
+static const struct {
+	char block[65];
+	SHA_LONG h[8];
+} sha256_headers[SHA256_HEADERS] = {
+	{"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6InR3aWxpby1mcGE7dj0x",
+	 {0x40de272f, 0x4cc84e02, 0x986b0e44, 0x32219a5f, 0x4350805b, 0xc3270fbb, 0x9e9688ab, 0xf55b2ee0}},
+	{"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiIsImN0eSI6InR3aWxpby1mcGE7dj0x",
+	 {0x4a079619, 0x40b7fb6a, 0x59ad7258, 0x5a7bb777, 0x440c2589, 0xd3b7c93c, 0x5f15eafb, 0x2352a7f8}},
+};
+
+/* Which of sha256_headers data[0..n) starts with, -1 none. */
+static int sha256_header(const void *data, size_t n)
+{
+	if (n < 64)
+		return -1;
+	for (int i = 0; i < SHA256_HEADERS; i++)
+		if (!memcmp(data, sha256_headers[i].block, 64))
+			return i;
+	return -1;
+}
+#endif
+
 struct keyring_key {
 	char sid[SID_MAX]; /* "" for the default key */
 	char account[SID_MAX]; /* the Account the key belongs to (secrets file), "" unknown */
@@ -44,6 +74,7 @@ struct keyring_key {
 	EVP_MAC_CTX *ctx[HMAC__COUNT];
 #else
 	SHA256_CTX in256, out256;
+	SHA256_CTX in256_hdr[SHA256_HEADERS]; /* in256 after each of sha256_headers */
 	SHA512_CTX in384, out384, in512, out512;
 	atomic_int keyed;     /* 0 not yet, 1 being keyed, 2 the states above are set */
 	uint8_t *secret;      /* new: a copy, until keyring_free */
@@ -142,6 +173,10 @@ static int key_setup(struct keyring *kr, struct keyring_key *k, const uint8_t *s
 		pad[i] = k0[i] ^ 0x36;
 	SHA256_Init(&k->in256);
 	SHA256_Update(&k->in256, pad, 64);
+	for (int i = 0; i < SHA256_HEADERS; i++) {
+		k->in256_hdr[i] = k->in256;
+		SHA256_Update(&k->in256_hdr[i], sha256_headers[i].block, 64);
+	}
 	for (int i = 0; i < 64; i++)
 		pad[i] = k0[i] ^ 0x5c;
 	SHA256_Init(&k->out256);
@@ -205,8 +240,10 @@ int keyring_mac(const struct keyring_key *kk, enum hmac_alg alg, const void *dat
 	struct keyring_key local;
 	const struct keyring_key *k = key_ready(kk, &local);
 	if (alg == HMAC_SHA256) {
-		SHA256_CTX c = k->in256;
-		SHA256_Update(&c, data, n);
+		int hdr = sha256_header(data, n);
+		SHA256_CTX c = hdr < 0 ? k->in256 : k->in256_hdr[hdr];
+		size_t skip = hdr < 0 ? 0 : 64;
+		SHA256_Update(&c, (const uint8_t *)data + skip, n - skip);
 		SHA256_Final(inner, &c);
 		c = k->out256;
 		SHA256_Update(&c, inner, 32);
@@ -245,8 +282,18 @@ void sha256_digest(const void *data, size_t n, uint8_t *md)
 void sha256_digest(const void *data, size_t n, uint8_t *md)
 {
 	SHA256_CTX c; /* SHA256() itself goes through EVP_Q_digest and allocates */
-	SHA256_Init(&c);
-	SHA256_Update(&c, data, n);
+	int hdr = sha256_header(data, n);
+	if (hdr < 0) {
+		SHA256_Init(&c);
+		SHA256_Update(&c, data, n);
+	} else {
+		/* the state SHA256_Init and an Update of the block would leave */
+		memset(&c, 0, sizeof c);
+		memcpy(c.h, sha256_headers[hdr].h, sizeof c.h);
+		c.Nl = 64 * 8;
+		c.md_len = SHA256_DIGEST_LENGTH;
+		SHA256_Update(&c, (const uint8_t *)data + 64, n - 64);
+	}
 	SHA256_Final(md, &c);
 }
 #endif

@@ -220,9 +220,11 @@ static void check_claims(struct ctx *c)
 	struct token_summary *s = &d->token;
 	char prob[DIAG_TEXT_MAX] = "";
 	int64_t exp = 0, nbf = 0, iat = 0;
-	int hexp = time_claim(p, "exp", &exp, prob, sizeof prob);
-	int hnbf = time_claim(p, "nbf", &nbf, prob, sizeof prob);
-	int hiat = time_claim(p, "iat", &iat, prob, sizeof prob);
+	/* the summary holds each claim read as token_summarize read it: only
+	 * one it could not read is looked at again, to say why */
+	int hexp = s->has_exp ? (exp = s->exp, 1) : time_claim(p, "exp", &exp, prob, sizeof prob);
+	int hnbf = s->has_nbf ? (nbf = s->nbf, 1) : time_claim(p, "nbf", &nbf, prob, sizeof prob);
+	int hiat = s->has_iat ? (iat = s->iat, 1) : time_claim(p, "iat", &iat, prob, sizeof prob);
 	if (hexp == 0) {
 		size_t o = strlen(prob);
 		snprintf(prob + o, sizeof prob - o, "%s'exp' is missing", o ? "; " : "");

@@ -34,19 +34,40 @@ static const char *json_err_name(int rc)
 	return rc == JSON_E_DEPTH ? "nested more than 64 levels" : rc == JSON_E_TOKENS ? "too many values" : NULL;
 }
 
-/* 0 when tok splits, decodes and parses; else -1 with why[] set (malformed). */
-int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t whycap)
+/* The common case in one pass per segment: exactly two dots (memchr), and
+ * each segment decodes, which checks every byte of it against the alphabet.
+ * 0 then, with x's segments set; -1 when anything is off, for
+ * split_decode_slow to find and name the first problem. */
+static int split_decode_fast(struct parsed *x, const char *tok, size_t len)
 {
-	x->tok = tok;
-	x->len = len;
-	if (len == 0) {
-		snprintf(why, whycap, "empty token");
+	const char *a = memchr(tok, '.', len);
+	if (!a)
 		return -1;
-	}
-	if (len > TOKEN_MAX_LEN) {
-		snprintf(why, whycap, "token is %zu bytes, over the %d-byte limit", len, TOKEN_MAX_LEN);
+	const char *b = memchr(a + 1, '.', len - (size_t)(a + 1 - tok));
+	if (!b || memchr(b + 1, '.', len - (size_t)(b + 1 - tok)))
 		return -1;
-	}
+	size_t hn = (size_t)(a - tok), pn = (size_t)(b - a - 1), sn = len - (size_t)(b + 1 - tok);
+	if (!hn || !pn)
+		return -1;
+	size_t cap = sizeof(((struct validate_work *)0)->buf);
+	long hl = b64url_decode(tok, hn, x->buf, cap);
+	long pl = hl < 0 ? -1 : b64url_decode(a + 1, pn, x->buf + hl, cap - (size_t)hl);
+	long sl = pl < 0 ? -1 : b64url_decode(b + 1, sn, x->buf + hl + pl, cap - (size_t)(hl + pl));
+	if (sl < 0)
+		return -1;
+	x->dot1 = hn;
+	x->dot2 = (size_t)(b - tok);
+	x->hl = (size_t)hl;
+	x->pl = (size_t)pl;
+	x->sig = x->buf + hl + pl;
+	x->siglen = (size_t)sl;
+	return 0;
+}
+
+/* The same split, byte by byte, naming the first problem in why[]: 0 when
+ * there is none, else -1. */
+static int split_decode_slow(struct parsed *x, const char *tok, size_t len, char *why, size_t whycap)
+{
 	size_t ndots = 0, d[2] = {0, 0};
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)tok[i];
@@ -91,8 +112,29 @@ int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t
 		snprintf(why, whycap, "the signature is not valid base64url");
 		return -1;
 	}
+	x->hl = (size_t)hl;
+	x->pl = (size_t)pl;
 	x->sig = x->buf + hl + pl;
 	x->siglen = (size_t)sl;
+	return 0;
+}
+
+/* 0 when tok splits, decodes and parses; else -1 with why[] set (malformed). */
+int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t whycap)
+{
+	x->tok = tok;
+	x->len = len;
+	if (len == 0) {
+		snprintf(why, whycap, "empty token");
+		return -1;
+	}
+	if (len > TOKEN_MAX_LEN) {
+		snprintf(why, whycap, "token is %zu bytes, over the %d-byte limit", len, TOKEN_MAX_LEN);
+		return -1;
+	}
+	if (split_decode_fast(x, tok, len) < 0 && split_decode_slow(x, tok, len, why, whycap) < 0)
+		return -1;
+	size_t hl = x->hl, pl = x->pl;
 
 	const char *what[2] = {"header", "payload"};
 	struct json_doc *docs[2] = {&x->h, &x->p};
@@ -170,18 +212,16 @@ int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t
 	return 0;
 }
 
-/* Copies string member key of obj, "" when absent or not a string.
- * Returns the member's value index or -1. */
-int token_member_str(const struct json_doc *d, int obj, const char *key, char *buf, size_t cap)
+int token_value_str(const struct json_doc *d, int v, char *buf, size_t cap)
 {
-	int v = json_obj_get(d, obj, key);
 	if (cap)
 		buf[0] = 0;
 	if (v < 0 || d->toks[v].type != JSON_STRING || !cap)
 		return v;
 	long n = json_str_copy(d, v, buf, cap);
 	size_t have = n < 0 ? 0 : (size_t)n < cap ? (size_t)n : strlen(buf);
-	if (!memchr(buf, 0, have))
+	/* only an escape can put a NUL there: the parser refuses raw control bytes */
+	if (!(d->toks[v].flags & JSON_F_ESCAPED) || !memchr(buf, 0, have))
 		return v;
 	/* a \u0000 inside: the whole string is kept, each NUL written as the
 	 * six characters \u0000, so that a check sees a value that is not
@@ -238,13 +278,21 @@ void token_fingerprint(const char *tok, size_t len, char out[24])
 
 uint32_t token_grant_bit(const struct json_doc *d, int key)
 {
-	static const char *const names[GRANT_BIT__COUNT] = {
-#define GRANT_NAME_(e, name) name,
+	static const struct {
+		const char *name;
+		size_t n;
+	} names[GRANT_BIT__COUNT] = {
+#define GRANT_NAME_(e, name) {name, sizeof name - 1},
 		GRANT_LIST(GRANT_NAME_)
 #undef GRANT_NAME_
 	};
+	if (key < 0 || (unsigned)key >= d->ntoks || d->toks[key].type != JSON_STRING)
+		return 0;
+	const struct json_tok *t = &d->toks[key];
+	int raw = !(t->flags & JSON_F_ESCAPED);
 	for (int b = 0; b < GRANT_BIT__COUNT; b++)
-		if (json_str_eq(d, key, names[b], strlen(names[b])))
+		if (raw ? t->end - t->start == names[b].n && !memcmp(d->js + t->start, names[b].name, names[b].n)
+			: json_str_eq(d, key, names[b].name, names[b].n))
 			return 1u << b;
 	return 0;
 }

@@ -20,6 +20,7 @@ struct parsed {
 	const char *tok;
 	size_t len;
 	size_t dot1, dot2;   /* positions of the two dots */
+	size_t hl, pl;       /* decoded header and payload lengths (in buf) */
 	size_t siglen;       /* decoded signature length */
 	const uint8_t *sig;  /* into buf */
 	struct json_doc h, p;
@@ -44,11 +45,16 @@ int token_charset_ok(const char *t, size_t n);
 /* 0 when tok splits, decodes and parses into x; else -1 with why[] set (malformed). */
 int token_parse(struct parsed *x, const char *tok, size_t len, char *why, size_t whycap);
 /* Copies string member key of obj, "" when absent or not a string.
- * Returns the member's value index or -1. */
+ * Returns the member's value index or -1. token_value_str: the same for
+ * value index v (-1: absent). */
 /* A NUL (\u0000) inside string member key is kept, written as the six
  * characters \u0000 (never a C string cut short: 'alice\u0000bob' is not
  * 'alice'). */
-int token_member_str(const struct json_doc *d, int obj, const char *key, char *buf, size_t cap);
+int token_value_str(const struct json_doc *d, int v, char *buf, size_t cap);
+static inline int token_member_str(const struct json_doc *d, int obj, const char *key, char *buf, size_t cap)
+{
+	return token_value_str(d, json_obj_get(d, obj, key), buf, cap);
+}
 /* Non-zero when string token v holds a NUL once unescaped (its first 1 KiB);
  * *at: its position. */
 int token_str_has_nul(const struct json_doc *d, int v, size_t *at);

@@ -681,8 +681,11 @@ size_t wire_srv_feed(struct wire_srv *w, const void *buf, size_t len, struct srv
 					h2_sniffed(w);
 			} else if (c >= 'A' && c <= 'Z') {
 				w->mode = SM_HTTP;
-			} else if ((c & 0x70) == 0 && ((c & 0x0f) == 1 || (c & 0x0f) == 2 || (c & 0x0f) >= 8)) {
-				/* a capture that starts after the handshake: server frames */
+			} else if (ws_first_ok(c, 0)) {
+				/* a stream that starts after the handshake (a capture, or a
+				 * client whose upgrade the shim did not see): server frames,
+				 * compressed ones included (RSV1: permessage-deflate was
+				 * agreed), as the client direction's detection takes them */
 				wire_start_ws(&w->ws, WS_SERVER, WIRE_WS_DEFLATE);
 				w->mode = SM_WS;
 			} else {

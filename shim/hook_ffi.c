@@ -312,10 +312,12 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	struct ffi_target *t = user;
 	struct ffi_hook *h = t->h;
 	void *real = atomic_load_explicit(&t->real, memory_order_acquire);
-	if (!shim_active()) {
+	if (!shim_tls_write_active()) {
 		ffi_call(cif, FFI_FN(real), ret, args);
 		return;
 	}
+	/* 0, or inside a real TLS read (the host called back from it) */
+	int was = shim_in;
 	if (h->d.kind == HD_FREE) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
@@ -323,7 +325,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 		conn_key key = key_ffi(h->group, h->d.args[h->d.conn], arg_bits(h->d.args[h->d.conn], args[h->d.conn]));
 		if (key)
 			shim_conn_close(key);
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 		ffi_call(cif, FFI_FN(real), ret, args);
 		return;
@@ -338,7 +340,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 		int saved = errno;
 		shim_in = 1;
 		copied = copy_in(&h->d, args);
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 	}
 	int inner = shim_inner_begin();
@@ -356,7 +358,7 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	if (copied)
 		copy_busy = 0;
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 }
 

@@ -72,8 +72,9 @@ static void pend_keep(struct conn *c, const void *data, size_t size)
 static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_session_t s, const void *data, size_t size,
 				  const char *hook)
 {
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(s, data, size);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	ssize_t r = real(s, data, size);
@@ -103,7 +104,7 @@ static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_sessio
 		}
 	}
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -145,8 +146,10 @@ SHIM_HIDDEN int shim_gnutls_server_name_set(gnutls_session_t s, int type, const 
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(s, type, name, len);
+	int was = shim_in;
 	shim_in = 1;
 	int r = real(s, type, name, len);
 	int saved = errno;
@@ -157,7 +160,7 @@ SHIM_HIDDEN int shim_gnutls_server_name_set(gnutls_session_t s, int type, const 
 			conn_unlock(c);
 		}
 	}
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -174,11 +177,13 @@ SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 	}
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	deinit_fn real = (deinit_fn)reallib_call_fn(F, l, G_DEINIT);
-	if (shim_active() && s) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && s) {
 		int saved = errno;
+		int was = shim_in;
 		shim_in = 1;
 		shim_conn_close(conn_key_ptr(CONN_GNUTLS, s));
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 	}
 	if (real)
@@ -206,8 +211,9 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_recv(gnutls_session_t s, void *data, size
 	}
 	if (!shim_read_on || !shim_active())
 		return real(s, data, size);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	ssize_t r = real(s, data, size);
+	shim_in = 1;
 	if (r > 0 && data && size) {
 		int saved = errno;
 		struct conn *c = session_conn(l, s, 0, "plt");

@@ -41,8 +41,9 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf, size_t len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
@@ -51,7 +52,7 @@ static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf
 	if (r > 0 && (size_t)r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", buf, (size_t)r);
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -63,8 +64,9 @@ static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_
 	read_fn real = (read_fn)orig_of(st);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, len);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
+	shim_in = 1;
 	int saved = errno;
 	if (r > 0 && (size_t)r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_MBEDTLS, ssl), buf, (size_t)r);
@@ -76,15 +78,17 @@ static int ssl_read(struct inline_site *st, void *ssl, unsigned char *buf, size_
 static int set_hostname(struct inline_site *st, void *ssl, const char *host)
 {
 	hostname_fn real = (hostname_fn)orig_of(st);
-	if (!shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, host);
+	int was = shim_in;
 	shim_in = 1;
 	int r = real(ssl, host);
 	int saved = errno;
 	if (r == 0)
 		hook_key_host(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", host,
 			      host ? strnlen(host, 255) : 0);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -92,12 +96,14 @@ static int set_hostname(struct inline_site *st, void *ssl, const char *host)
 static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
-	if (shim_active() && ssl) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && ssl) {
 		/* before the call: once freed, the address may be handed out again */
 		int saved = errno;
+		int was = shim_in;
 		shim_in = 1;
 		shim_conn_close(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 	}
 	real(ssl);

@@ -187,15 +187,16 @@ SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num);
 	if (r > 0)
 		feed_write(l, ssl, buf, (size_t)r, "plt");
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 SHIM_EXPORT int SSL_write(SSL *, const void *, int) __attribute__((alias("shim_SSL_write")));
@@ -216,15 +217,16 @@ SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t 
 		errno = ENOSYS;
 		return 0;
 	}
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num, written);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
 		feed_write(l, ssl, buf, *written <= num ? *written : num, "plt");
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 SHIM_EXPORT int SSL_write_ex(SSL *, const void *, size_t, size_t *) __attribute__((alias("shim_SSL_write_ex")));
@@ -245,8 +247,10 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 		errno = ENOSYS;
 		return 0;
 	}
-	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (cmd != SSL_CTRL_SET_TLSEXT_HOSTNAME || !shim_tls_write_active())
 		return real(ssl, cmd, larg, parg);
+	int was = shim_in;
 	shim_in = 1;
 	long r = real(ssl, cmd, larg, parg);
 	int saved = errno;
@@ -257,7 +261,7 @@ SHIM_HIDDEN long shim_SSL_ctrl(SSL *ssl, int cmd, long larg, void *parg)
 			conn_unlock(c);
 		}
 	}
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -295,8 +299,9 @@ SHIM_HIDDEN int shim_SSL_read(SSL *ssl, void *buf, int num)
 	}
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num);
+	shim_in = 1;
 	if (r > 0 && num > 0)
 		feed_read(l, ssl, buf, r < num ? (size_t)r : (size_t)num);
 	shim_in = 0;
@@ -322,8 +327,9 @@ SHIM_HIDDEN int shim_SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readby
 	}
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num, readbytes);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num, readbytes);
+	shim_in = 1;
 	if (r == 1 && readbytes && *readbytes > 0)
 		feed_read(l, ssl, buf, *readbytes <= num ? *readbytes : num);
 	shim_in = 0;
@@ -356,8 +362,9 @@ static void *find_bio_write(void *const *fns)
 static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf, size_t size, size_t *written)
 {
 	bio_write_fn real = (bio_write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(b, buf, size, written);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(b, buf, size, written);
@@ -370,49 +377,53 @@ static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf,
 		errno = saved;
 	}
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 
 static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
 {
 	write_fn real = (write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num);
 	if (r > 0)
 		feed_write(st->lib, ssl, buf, (size_t)r, "inline");
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 
 static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf, size_t num, size_t *written)
 {
 	write_ex_fn real = (write_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, num, written);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, num, written);
 	if (r == 1 && written && *written > 0)
 		feed_write(st->lib, ssl, buf, *written <= num ? *written : num, "inline");
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	return r;
 }
 
-/* Reads: as the PLT read hooks, inside the guard (the socket read beneath
- * is ciphertext); a call the PLT hook already holds passes straight on. */
+/* Reads: as the PLT read hooks, inside the guard's TLS-read state (the
+ * socket read beneath is ciphertext, a write from a callback is the host's:
+ * SHIM_IN_TLS_READ); a call the PLT hook already holds passes straight on. */
 static inline int inl_read(struct inline_site *st, SSL *ssl, void *buf, int num)
 {
 	read_fn real = (read_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num);
+	shim_in = 1;
 	if (r > 0 && num > 0)
 		feed_read(st->lib, ssl, buf, r < num ? (size_t)r : (size_t)num);
 	shim_in = 0;
@@ -424,8 +435,9 @@ static inline int inl_read_ex(struct inline_site *st, SSL *ssl, void *buf, size_
 	read_ex_fn real = (read_ex_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, num, readbytes);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, num, readbytes);
+	shim_in = 1;
 	if (r == 1 && readbytes && *readbytes > 0)
 		feed_read(st->lib, ssl, buf, *readbytes <= num ? *readbytes : num);
 	shim_in = 0;

@@ -45,8 +45,9 @@ static inline void *orig_of(struct inline_site *st)
 static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len)
 {
 	write_fn real = (write_fn)orig_of(st);
-	if (!shim_active())
+	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
+	int was = shim_in;
 	shim_in = 1;
 	int inner = shim_inner_begin();
 	int r = real(ssl, buf, len);
@@ -54,7 +55,7 @@ static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len
 	if (r > 0 && r <= len)
 		hook_key_feed(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", buf, (size_t)r);
 	shim_inner_end(inner);
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -66,8 +67,9 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 	read_fn real = (read_fn)orig_of(st);
 	if (!shim_read_on || !shim_active())
 		return real(ssl, buf, len);
-	shim_in = 1;
+	shim_in = SHIM_IN_TLS_READ;
 	int r = real(ssl, buf, len);
+	shim_in = 1;
 	int saved = errno;
 	if (r > 0 && r <= len)
 		hook_key_read(conn_key_space(CONN_SPACE_WOLFSSL, ssl), buf, (size_t)r);
@@ -79,15 +81,17 @@ static int ssl_read(struct inline_site *st, void *ssl, void *buf, int len)
 static int use_sni(struct inline_site *st, void *ssl, unsigned char type, const void *data, unsigned short size)
 {
 	use_sni_fn real = (use_sni_fn)orig_of(st);
-	if (!shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, type, data, size);
+	int was = shim_in;
 	shim_in = 1;
 	int r = real(ssl, type, data, size);
 	int saved = errno;
 	if (r == SHIM_WOLFSSL_SUCCESS && type == SHIM_WOLFSSL_SNI_HOST_NAME && data)
 		hook_key_host(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", data,
 			      strnlen(data, size));
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -95,14 +99,16 @@ static int use_sni(struct inline_site *st, void *ssl, unsigned char type, const 
 static int check_domain(struct inline_site *st, void *ssl, const char *dn)
 {
 	check_domain_fn real = (check_domain_fn)orig_of(st);
-	if (!shim_active())
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (!shim_tls_write_active())
 		return real(ssl, dn);
+	int was = shim_in;
 	shim_in = 1;
 	int r = real(ssl, dn);
 	int saved = errno;
 	if (r == SHIM_WOLFSSL_SUCCESS && dn)
 		hook_key_host(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", dn, strnlen(dn, 255));
-	shim_in = 0;
+	shim_in = was;
 	errno = saved;
 	return r;
 }
@@ -110,11 +116,13 @@ static int check_domain(struct inline_site *st, void *ssl, const char *dn)
 static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
-	if (shim_active() && ssl) {
+	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
+	if (shim_tls_write_active() && ssl) {
 		int saved = errno;
+		int was = shim_in;
 		shim_in = 1;
 		shim_conn_close(conn_key_space(CONN_SPACE_WOLFSSL, ssl));
-		shim_in = 0;
+		shim_in = was;
 		errno = saved;
 	}
 	real(ssl);

@@ -6,6 +6,7 @@
 #include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -137,40 +138,51 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 
 static _Atomic(void *) real_dlsym_p, real_dlvsym_p;
 
-/* The loaded object whose file name is exactly soname (libc.so.6), found by
- * walking the program headers: no symbol of anyone else is involved, so a
- * preloaded library that wraps dlopen (sandboxes, profilers) changes nothing. */
-struct by_soname {
-	const char *soname;
+/* A symbol of the first loaded object whose file name is `file` (libc.so.6),
+ * or starts with it when prefix is set (libssl.so), found by walking the
+ * program headers and reading the object's own symbol table: no symbol of
+ * anyone else is involved, so a preloaded library that wraps dlopen
+ * (sandboxes, profilers) changes nothing. Our own definitions never count. */
+struct by_file {
+	const char *file;
+	bool prefix;
 	const char *name;
 	void *found;
 };
 
-static int soname_cb(struct dl_phdr_info *info, size_t size, void *arg)
+static int by_file_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
-	struct by_soname *b = arg;
+	struct by_file *b = arg;
 	(void)size;
 	if (!info->dlpi_name || !*info->dlpi_name)
 		return 0;
 	const char *base = strrchr(info->dlpi_name, '/');
 	base = base ? base + 1 : info->dlpi_name;
-	if (strcmp(base, b->soname) != 0)
+	if (b->prefix ? strncmp(base, b->file, strlen(b->file)) != 0 : strcmp(base, b->file) != 0)
 		return 0;
 	for (size_t i = 0; i < info->dlpi_phnum; i++) {
 		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
 			continue;
 		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-		b->found = shim_elf_lookup(info->dlpi_addr, dyn, b->name);
-		break;
+		void *p = shim_elf_lookup(info->dlpi_addr, dyn, b->name);
+		if (p && !shim_is_self(p)) {
+			b->found = p;
+			return 1;
+		}
 	}
-	return 1;
+	return 0;
+}
+
+static void *dl_in_file(const char *file, bool prefix, const char *name)
+{
+	struct by_file b = { .file = file, .prefix = prefix, .name = name };
+	dl_iterate_phdr(by_file_cb, &b);
+	return b.found;
 }
 
 static void *dl_in(const char *soname, const char *name)
 {
-	struct by_soname b = { .soname = soname, .name = name };
-	dl_iterate_phdr(soname_cb, &b);
-	return b.found;
+	return dl_in_file(soname, false, name);
 }
 
 static void *dl_own(const char *name)
@@ -346,6 +358,24 @@ void realfamily_after_fork(void)
 	memcpy(&family_lock, &fresh, sizeof fresh);
 }
 
+/* A copy of tmp appended to the family's libraries, under family_lock; NULL
+ * when the family is full. Readers see nlibs only after the entry is whole. */
+static struct reallib *lib_append_locked(struct realfamily *f, const struct reallib *tmp)
+{
+	int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
+	if (n >= REALLIB_MAX)
+		return NULL;
+	struct reallib *l = &f->libs[n];
+	l->handle = tmp->handle;
+	l->base = tmp->base;
+	l->aux = tmp->aux;
+	for (size_t i = 0; i < REALLIB_FNS; i++)
+		atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp->fn[i], memory_order_relaxed),
+				      memory_order_relaxed);
+	atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
+	return l;
+}
+
 static struct reallib *lib_by_base(struct realfamily *f, const void *base)
 {
 	int n = atomic_load_explicit(&f->nlibs, memory_order_acquire);
@@ -396,19 +426,8 @@ static struct reallib *lib_for_anchor(struct realfamily *f, void *p)
 	if (l) {
 		dup = 1;
 	} else {
-		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
-		if (n < REALLIB_MAX) {
-			l = &f->libs[n];
-			l->handle = tmp.handle;
-			l->base = tmp.base;
-			l->aux = tmp.aux;
-			for (size_t i = 0; i < REALLIB_FNS; i++)
-				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
-						      memory_order_relaxed);
-			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
-		} else {
+		if (!(l = lib_append_locked(f, &tmp)))
 			dup = 1;
-		}
 	}
 	pthread_mutex_unlock(&family_lock);
 	if (dup)
@@ -524,35 +543,6 @@ struct reallib *realfamily_for_handle(struct realfamily *f, void *handle)
 	return l;
 }
 
-struct by_prefix {
-	const char *prefix;
-	const char *name;
-	void *found;
-};
-
-static int prefix_cb(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct by_prefix *b = arg;
-	(void)size;
-	if (!info->dlpi_name || !*info->dlpi_name)
-		return 0;
-	const char *base = strrchr(info->dlpi_name, '/');
-	base = base ? base + 1 : info->dlpi_name;
-	if (strncmp(base, b->prefix, strlen(b->prefix)) != 0)
-		return 0;
-	for (size_t i = 0; i < info->dlpi_phnum; i++) {
-		if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
-			continue;
-		const ElfW(Dyn) *dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
-		void *p = shim_elf_lookup(info->dlpi_addr, dyn, b->name);
-		if (p && !shim_is_self(p)) {
-			b->found = p;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i)
 {
 	if (i >= f->nnames || i >= REALLIB_FNS)
@@ -569,11 +559,10 @@ void *realfamily_idle_fn(struct realfamily *f, const void *ret, size_t i)
 	 * like Python's _ssl): the first loaded object of the family's name
 	 * defining it, read from its symbol table (no dlopen/dlclose, which
 	 * glibc makes leak a little per thread) */
-	struct by_prefix b = { .prefix = f->soname, .name = f->names[i] };
-	dl_iterate_phdr(prefix_cb, &b);
-	if (b.found) {
-		atomic_store_explicit(&f->next[i], b.found, memory_order_release);
-		return b.found;
+	p = dl_in_file(f->soname, true, f->names[i]);
+	if (p) {
+		atomic_store_explicit(&f->next[i], p, memory_order_release);
+		return p;
 	}
 	(void)ret;
 	return NULL;
@@ -632,17 +621,7 @@ struct reallib *realfamily_add(struct realfamily *f, const void *fbase, void *ha
 	pthread_mutex_lock(&family_lock);
 	l = lib_by_base(f, fbase);
 	if (!l && fresh) {
-		int n = atomic_load_explicit(&f->nlibs, memory_order_relaxed);
-		if (n < REALLIB_MAX) {
-			l = &f->libs[n];
-			l->handle = tmp.handle;
-			l->base = tmp.base;
-			l->aux = tmp.aux;
-			for (size_t i = 0; i < REALLIB_FNS; i++)
-				atomic_store_explicit(&l->fn[i], atomic_load_explicit(&tmp.fn[i], memory_order_relaxed),
-						      memory_order_relaxed);
-			atomic_store_explicit(&f->nlibs, n + 1, memory_order_release);
-		}
+		l = lib_append_locked(f, &tmp);
 	} else if (l) {
 		for (size_t i = 0; i < f->nnames && i < REALLIB_FNS; i++)
 			if (fns[i])

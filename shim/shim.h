@@ -67,6 +67,23 @@ static inline int shim_active(void)
 	return !shim_in && atomic_load_explicit(&shim_ready, memory_order_acquire);
 }
 
+/* shim_in while a hook's real TLS read runs (1 everywhere else). The socket
+ * I/O beneath that read is ciphertext and passes through, as does a TLS
+ * read there (the same read seen by a second hook, or a stacked layer). A
+ * TLS write that starts there is followed: it is the host's own, from a
+ * callback of the library (OpenSSL's info and new-session callbacks, where
+ * Node runs JavaScript, and the WebSocket upgrade request is written the
+ * moment the handshake completes inside SSL_read), or a stacked layer's
+ * records (TLS inside TLS, which the decoder gives up on). */
+#define SHIM_IN_TLS_READ 2
+
+/* For the TLS write hooks: shim_active(), or inside a real TLS read. Such a
+ * hook saves shim_in and puts it back, not 0. */
+static inline int shim_tls_write_active(void)
+{
+	return (!shim_in || shim_in == SHIM_IN_TLS_READ) && atomic_load_explicit(&shim_ready, memory_order_acquire);
+}
+
 /* Around a hook's real TLS write: start recording the socket the library
  * writes to; at the end, hand it on to an outer recording hook (a
  * TOKSHIM_HOOKS function whose call reached this write). */

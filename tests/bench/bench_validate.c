@@ -1,10 +1,28 @@
-/* validate() against libjwt's jwt_decode() on the same realistic token (HS256,
- * chat + data_sync + voice grants, ~600 bytes), in one run: rounds of each
- * side interleaved, medians reported. Also the HMAC strategies on the same
- * signing input: keyed-once states (keyring_mac) vs one-shot HMAC() vs an
- * EVP_MAC_CTX duplicated per message.
- * Last line: validate_vs_libjwt <libjwt/s> <ours/s> <ratio>. */
+/* validate() against libjwt's jwt_decode() on the same token set: a
+ * realistic token (HS256, chat + data_sync + voice grants, ~600 bytes) and
+ * every bare token of tests/fixtures/tokens.json (Twilio's node helper's
+ * output) whose signature libjwt verifies with the fixtures' secret. Both
+ * sides get the same tokens in the same order; libjwt decodes and verifies
+ * the HMAC, validate() also judges every rule (with each fixture's clock,
+ * product and account) and fingerprints the token.
+ *
+ * The referee (issue 13): instructions per token under callgrind, each side
+ * counted in a run of its own (this program re-runs itself as
+ * `valgrind --tool=callgrind --toggle-collect=bench_loop bench_validate --loop
+ * SIDE N`, after one warm-up pass over the set that keys the HMAC states and
+ * initialises OpenSSL and jansson). Printed in callgrind_bench.sh's format:
+ *   validate_vs_libjwt_instr_ratio <libjwt instr/token> <ours instr/token> <ratio> 5.00 PASS|MISS
+ * Wall-clock rates (rounds of each side interleaved, medians) and the HMAC
+ * strategies on the realistic token's signing input (keyed-once states, one-shot
+ * HMAC(), an EVP_MAC_CTX duplicated per message) are information; their line:
+ *   validate_vs_libjwt <libjwt/s> <ours/s> <ratio>
+ * BENCH_VALIDATE_LOOPS: passes over the set under callgrind (default 20);
+ * BENCH_VALIDATE_SECONDS: length of a wall-clock round (default 0.25). */
+#include <jansson.h>
 #include <jwt.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -21,8 +39,11 @@
 #define KEY "SKfedcba9876543210fedcba9876543210"
 #define ACC "AC0123456789abcdef0123456789abcdef"
 #define SECRET "tokshimFakeTestSecret0000000000x"
+#define FIXTURES "tests/fixtures/tokens.json"
 #define ROUNDS 7
 #define ROUND_SECONDS 0.25
+#define LIMIT 5.0
+#define MAX_TOKENS 128
 
 static double now_s(void)
 {
@@ -43,26 +64,62 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
-static char tok[2048];
+/* one token of the set, with what validate() is told about it */
+struct btok {
+	char *tok; /* new */
+	size_t len;
+	int64_t now;
+	struct vconfig cfg;
+};
+
+static struct btok set[MAX_TOKENS];
+static size_t nset;
+static char tok[2048]; /* the realistic token, set[0] */
 static size_t toklen;
 static struct keyring *kr;
-static struct vconfig cfg;
+static char *accounts[MAX_TOKENS]; /* new: each fixture's account_sid */
 static volatile int sink;
 
-static int run_ours(void)
+static int run_ours(const struct btok *t)
 {
 	static struct diag d;
-	int rc = validate(tok, toklen, T0 + 60, &cfg, &d);
+	int rc = validate(t->tok, t->len, t->now, &t->cfg, &d);
 	sink += (int)d.ncauses;
 	return rc;
 }
 
-static int run_libjwt(void)
+static int run_libjwt(const struct btok *t)
 {
 	jwt_t *jwt = NULL;
-	int rc = jwt_decode(&jwt, tok, (const unsigned char *)SECRET, (int)strlen(SECRET));
+	int rc = jwt_decode(&jwt, t->tok, (const unsigned char *)SECRET, (int)strlen(SECRET));
 	jwt_free(jwt);
 	return rc;
+}
+
+/* One pass of side over the whole set, n times: what callgrind counts
+ * (--toggle-collect=bench_loop). Not static, never inlined, so that its
+ * symbol is there to name. */
+__attribute__((noinline)) void bench_loop(int (*side)(const struct btok *), long n);
+__attribute__((noinline)) void bench_loop(int (*side)(const struct btok *), long n)
+{
+	for (long r = 0; r < n; r++)
+		for (size_t i = 0; i < nset; i++)
+			sink += side(&set[i]);
+}
+
+/* One pass over the set, not counted: the wall-clock rounds and the warm-up. */
+static int pass_ours(void)
+{
+	for (size_t i = 0; i < nset; i++)
+		sink += run_ours(&set[i]);
+	return 0;
+}
+
+static int pass_libjwt(void)
+{
+	for (size_t i = 0; i < nset; i++)
+		sink += run_libjwt(&set[i]);
+	return 0;
 }
 
 static size_t signing_len;
@@ -97,17 +154,19 @@ static int run_hmac_evp_dup(void)
 	return ok ? 0 : -1;
 }
 
-/* Calls fn for about ROUND_SECONDS; returns calls per second. */
+static double round_seconds = ROUND_SECONDS;
+
+/* Calls fn for about round_seconds; returns calls per second. */
 static double rate(int (*fn)(void))
 {
-	long n = 0, batch = 256;
+	long n = 0, batch = 16;
 	double t0 = now_s(), t;
 	do {
 		for (long i = 0; i < batch; i++)
 			fn();
 		n += batch;
 		t = now_s();
-	} while (t - t0 < ROUND_SECONDS);
+	} while (t - t0 < round_seconds);
 	return (double)n / (t - t0);
 }
 
@@ -130,22 +189,149 @@ static void make_token(void)
 	HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const uint8_t *)tok, o, mac, &ml);
 	tok[o++] = '.';
 	o += b64url_encode(mac, ml, tok + o, sizeof tok - o);
+	tok[o] = 0;
 	toklen = o;
 }
 
-int main(void)
+static const char *jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+/* The set: the realistic token, then each fixture token libjwt accepts
+ * with the fixtures' secret (their secret is SECRET, checked). -1 when the
+ * fixtures cannot be read. */
+static int load_set(void)
+{
+	set[0] = (struct btok){.tok = tok, .len = toklen, .now = T0 + 60};
+	vconfig_init(&set[0].cfg);
+	set[0].cfg.keys = kr;
+	set[0].cfg.account_sid = ACC;
+	nset = 1;
+	json_error_t jerr;
+	json_t *root = json_load_file(FIXTURES, 0, &jerr);
+	if (!root) {
+		fprintf(stderr, "bench_validate: cannot read %s: %s\n", FIXTURES, jerr.text);
+		return -1;
+	}
+	const char *secret = jstr(root, "secret");
+	if (!secret || strcmp(secret, SECRET) || !jstr(root, "key_sid") || strcmp(jstr(root, "key_sid"), KEY)) {
+		fprintf(stderr, "bench_validate: %s: not the bench's key and secret\n", FIXTURES);
+		json_decref(root);
+		return -1;
+	}
+	size_t i;
+	json_t *t;
+	json_array_foreach(json_object_get(root, "tokens"), i, t) {
+		const char *s = jstr(t, "token");
+		if (!s || !json_is_true(json_object_get(t, "secret")) || nset == MAX_TOKENS)
+			continue;
+		struct btok b = {.len = strlen(s), .now = json_integer_value(json_object_get(t, "now"))};
+		if (!(b.tok = strdup(s)))
+			break;
+		if (run_libjwt(&b) != 0) { /* wrapped, or a signature libjwt refuses */
+			free(b.tok);
+			continue;
+		}
+		vconfig_init(&b.cfg);
+		b.cfg.keys = kr;
+		const char *acc = jstr(t, "account");
+		if (acc && !(b.cfg.account_sid = accounts[nset] = strdup(acc)))
+			acc = NULL;
+		int p = product_from_name(jstr(t, "product"));
+		b.cfg.product = p < 0 ? PRODUCT_UNKNOWN : (enum product)p;
+		set[nset++] = b;
+	}
+	json_decref(root);
+	return 0;
+}
+
+static void free_set(void)
+{
+	for (size_t i = 1; i < nset; i++) {
+		free(set[i].tok);
+		free(accounts[i]);
+	}
+}
+
+/* Instructions callgrind counts in bench_loop when this program runs
+ * `--loop side loops`; -1 when the run fails. */
+static double count_side(const char *side, long loops)
+{
+	char out[] = "/tmp/bench_validate.cg.XXXXXX";
+	int fd = mkstemp(out);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	char outarg[64], nbuf[32];
+	snprintf(outarg, sizeof outarg, "--callgrind-out-file=%s", out);
+	snprintf(nbuf, sizeof nbuf, "%ld", loops);
+	char self[4096];
+	ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (sl <= 0) {
+		unlink(out);
+		return -1;
+	}
+	self[sl] = 0;
+	char *argv[] = {"valgrind", "--tool=callgrind", "--toggle-collect=bench_loop", outarg, "-q", self,
+			"--loop", (char *)side, nbuf, NULL};
+	extern char **environ;
+	pid_t pid;
+	int st = -1;
+	if (posix_spawnp(&pid, "valgrind", NULL, NULL, argv, environ) != 0 || waitpid(pid, &st, 0) < 0 ||
+	    !WIFEXITED(st) || WEXITSTATUS(st)) {
+		unlink(out);
+		return -1;
+	}
+	double total = -1;
+	FILE *f = fopen(out, "r");
+	char line[256];
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "totals:", 7))
+			total = strtod(line + 7, NULL);
+	if (f)
+		fclose(f);
+	unlink(out);
+	return total;
+}
+
+static int setup(void)
 {
 	make_token();
 	kr = keyring_new();
 	struct tk_error err = {0};
 	if (!kr || keyring_add(kr, KEY, SECRET, strlen(SECRET), &err) < 0) {
 		fprintf(stderr, "bench_validate: cannot set up keyring: %s\n", err.msg);
-		return 1;
+		return -1;
 	}
 	key = keyring_find(kr, KEY, strlen(KEY));
-	vconfig_init(&cfg);
-	cfg.keys = kr;
-	cfg.account_sid = ACC;
+	if (load_set() < 0)
+		return -1;
+	/* both sides must accept the realistic token, or the comparison means nothing */
+	if (run_ours(&set[0]) != 0) {
+		fprintf(stderr, "bench_validate: validate() rejects the benchmark token\n");
+		return -1;
+	}
+	if (run_libjwt(&set[0]) != 0) {
+		fprintf(stderr, "bench_validate: jwt_decode() rejects the benchmark token\n");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (setup() < 0)
+		return 1;
+	if (argc == 4 && !strcmp(argv[1], "--loop")) {
+		int (*side)(const struct btok *) = !strcmp(argv[2], "ours") ? run_ours : run_libjwt;
+		pass_ours(); /* warm-up, outside the count: keys the HMAC states */
+		pass_libjwt();
+		bench_loop(side, strtol(argv[3], NULL, 10));
+		free_set();
+		keyring_free(kr);
+		return 0;
+	}
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
 			       OSSL_PARAM_construct_end()};
@@ -154,35 +340,53 @@ int main(void)
 		fprintf(stderr, "bench_validate: cannot set up EVP_MAC\n");
 		return 1;
 	}
-	/* both sides must accept the token, or the comparison means nothing */
-	if (run_ours() != 0) {
-		fprintf(stderr, "bench_validate: validate() rejects the benchmark token\n");
-		return 1;
-	}
-	if (run_libjwt() != 0) {
-		fprintf(stderr, "bench_validate: jwt_decode() rejects the benchmark token\n");
-		return 1;
-	}
+	const char *rsec = getenv("BENCH_VALIDATE_SECONDS");
+	if (rsec && atof(rsec) > 0)
+		round_seconds = atof(rsec);
+	size_t accepted = 0;
+	for (size_t i = 0; i < nset; i++)
+		accepted += run_ours(&set[i]) == 0;
 
 	double ours[ROUNDS], theirs[ROUNDS], hk[ROUNDS], ho[ROUNDS], he[ROUNDS];
 	for (int r = 0; r < ROUNDS; r++) {
-		theirs[r] = rate(run_libjwt);
-		ours[r] = rate(run_ours);
+		theirs[r] = rate(pass_libjwt) * (double)nset;
+		ours[r] = rate(pass_ours) * (double)nset;
 		hk[r] = rate(run_hmac_keyed);
 		ho[r] = rate(run_hmac_oneshot);
 		he[r] = rate(run_hmac_evp_dup);
 	}
 	double o = median(ours, ROUNDS), t = median(theirs, ROUNDS);
-	printf("bench_validate: token %zu bytes (HS256; chat, data_sync, voice grants), %d rounds of %.2fs, medians\n",
-	       toklen, ROUNDS, ROUND_SECONDS);
-	printf("  libjwt jwt_decode (decode + HMAC verify): %12.0f /s\n", t);
-	printf("  tokshim validate (decode, JSON, HMAC, all rules): %12.0f /s\n", o);
+	printf("bench_validate: %zu tokens (the bench's HS256 token, %zu bytes, and %zu of %s that libjwt verifies;"
+	       " validate() accepts %zu), %d rounds of %.2fs, medians\n",
+	       nset, toklen, nset - 1, FIXTURES, accepted, ROUNDS, round_seconds);
+	printf("  libjwt jwt_decode (decode + HMAC verify): %12.0f tokens/s\n", t);
+	printf("  tokshim validate (decode, JSON, HMAC, all rules): %12.0f tokens/s\n", o);
 	printf("  hmac-sha256 keyed once (keyring_mac): %12.0f /s\n", median(hk, ROUNDS));
 	printf("  hmac-sha256 one-shot HMAC():          %12.0f /s\n", median(ho, ROUNDS));
 	printf("  hmac-sha256 EVP_MAC_CTX_dup:          %12.0f /s\n", median(he, ROUNDS));
 	printf("validate_vs_libjwt %.0f %.0f %.2f\n", t, o, o / t);
+	fflush(stdout);
 	EVP_MAC_CTX_free(mac_keyed);
 	EVP_MAC_free(mac);
+
+	/* the referee: callgrind instructions per token, each side in a run of its own */
+	const char *ls = getenv("BENCH_VALIDATE_LOOPS");
+	long loops = ls && atol(ls) > 0 ? atol(ls) : 20;
+	printf("%-34s %14s %14s %9s %9s  %s\n", "# name", "libjwt", "tokshim", "ratio", "limit", "verdict");
+	double a = count_side("libjwt", loops), b = count_side("ours", loops);
+	int status = 0;
+	if (a <= 0 || b <= 0) {
+		printf("%-34s %14s %14s %9s %9.2f  %s\n", "validate_vs_libjwt_instr_ratio", "n/a", "n/a", "n/a", LIMIT,
+		       "MISS");
+		fprintf(stderr, "bench_validate: the callgrind runs failed (is valgrind installed? make deps)\n");
+		status = 1;
+	} else {
+		double per_a = a / (double)(loops * (long)nset), per_b = b / (double)(loops * (long)nset);
+		double r = per_a / per_b;
+		printf("%-34s %14.1f %14.1f %9.2f %9.2f  %s\n", "validate_vs_libjwt_instr_ratio", per_a, per_b, r, LIMIT,
+		       r >= LIMIT ? "PASS" : "MISS");
+	}
+	free_set();
 	keyring_free(kr);
-	return 0;
+	return status;
 }

@@ -30,6 +30,25 @@ check "curl: answer record 401 20107, agrees, after_ms measured" json_expect_som
 check "curl: stderr says as predicted" grep -q 'SERVER REJECTED http header: status 401, code 20107 (Invalid Access Token signature); as predicted' "$TMP/curl.err"
 check "curl: no secret or token in the records" no_secret_in "$TMP/curl.json" "$BAD_SIG"
 
+# 1b. a C client (tests/e2e/cb_client.c) whose first plaintext is written by
+# its own callback from inside SSL_read (Node's way: the handshake runs inside
+# SSL_read and its handshake-done callback writes the request): seen, and so
+# is the answer; the same for a WebSocket upgrade, the server's reply then
+# its first frame, compressed
+"$TCC" -std=gnu11 -Wall -Wextra -Werror -O2 -o "$TMP/cb_client" "$ROOT/tests/e2e/cb_client.c" -lssl -lcrypto ||
+	fail "build cb_client"
+export TOKSHIM_OUTPUT="json:$TMP/cb.json"
+shim_run "$TMP/cb.out" "$TMP/cb.err" -- "$TMP/cb_client" http "$HP" "$CERT_DIR/ca.pem" "$EXPIRED_CHAT"
+check "written inside SSL_read: the callback wrote, the client got the 401" \
+	bash -c "grep -q 'callback wrote' '$TMP/cb.out' && grep -q 'HTTP/1.1 401' '$TMP/cb.out'"
+check "written inside SSL_read: the token judged, the 401 20104 answers it" json_expect_some "$TMP/cb.json" \
+	'd.get("event") == "answer" and d["channel"] == "http" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+export TOKSHIM_OUTPUT="json:$TMP/cbt.json"
+shim_run "$TMP/cbt.out" "$TMP/cbt.err" -- "$TMP/cb_client" twilsock "$TP" "$CERT_DIR/ca.pem" "$EXPIRED_CHAT"
+check "upgrade written inside SSL_read: the server's reply came compressed" grep -q 'compressed' "$TMP/cbt.out"
+check "upgrade written inside SSL_read: the compressed 401 20104 answers the init" json_expect_some "$TMP/cbt.json" \
+	'd.get("event") == "answer" and d["channel"] == "twilsock" and d["message"] == "init" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+
 # 2. a locally valid token the server rejects with 20103: server_rejected
 stop_server
 start_server --https 0 --twilsock 0 --force-code 20103 || exit 1

@@ -64,11 +64,20 @@ for deflate in on off; do
 		grant=chat:service_sid=$IS
 		[ $sdk = sync ] && grant=data_sync:service_sid=$IS
 		tok=$(mint --grant "$grant" --identity alice --now -7200)
-		TOKSHIM_OUTPUT="json:$TMP/$sdk$deflate.json" shim_run "$TMP/o" "$TMP/e" -- "${CLIENT[@]}" $sdk "$tok" "$URI" 10
-		chk=check
-		[ $sdk = sync ] && [ $deflate = on ] && chk=gap
-		$chk "$sdk deflate=$deflate: 401 20104 answers the init, as predicted" json_expect_some "$TMP/$sdk$deflate.json" \
-			'd.get("event") == "answer" and d["message"] == "init" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+		# Sync's WebSocket (undici's) writes its upgrade from node's
+		# handshake-done callback, inside SSL_read, in most runs but not
+		# all, and the server's reply is its first frame, compressed with
+		# deflate: three connections, each answered
+		runs=1
+		[ $sdk = sync ] && [ $deflate = on ] && runs=3
+		for run in $(seq $runs); do
+			rm -f "$TMP/$sdk$deflate.json"
+			label=
+			[ $runs -gt 1 ] && label=" (connection $run of $runs)"
+			TOKSHIM_OUTPUT="json:$TMP/$sdk$deflate.json" shim_run "$TMP/o" "$TMP/e" -- "${CLIENT[@]}" $sdk "$tok" "$URI" 10
+			check "$sdk deflate=$deflate: 401 20104 answers the init, as predicted$label" json_expect_some "$TMP/$sdk$deflate.json" \
+				'd.get("event") == "answer" and d["message"] == "init" and d["server"]["code"] == 20104 and d["prediction"]["agrees"]'
+		done
 	done
 done
 good=$(mint --grant chat:service_sid=$IS --identity alice)
@@ -97,7 +106,11 @@ TOKSHIM_OUTPUT="json:$TMP/upd.json" shim_run "$TMP/u.out" "$TMP/e" -- "${CLIENT[
 check "updateToken on tokenAboutToExpire: the update answered 200" json_expect_some "$TMP/upd.json" \
 	'd.get("event") == "answer" and d["message"] == "update" and d["server"]["status"] == 200'
 check "updateToken on tokenAboutToExpire: no refresh_missing" bash -c "! grep -q refresh_missing '$TMP/upd.json'"
-gap "updateToken on tokenAboutToExpire: the SDK says updated" grep -q updated "$TMP/u.out"
+# the SDK's own Client.updateToken resolves (the server answers the
+# Conversations client's start, which updateToken waits for: see
+# tests/servers/twilio_like.py, Twilsock message)
+check "updateToken on tokenAboutToExpire: the SDK's updateToken resolved" \
+	bash -c "grep -qx updated '$TMP/u.out' && ! grep -q 'update failed' '$TMP/u.out'"
 
 vold=$(mint --grant voice:incoming.allow=true --identity alice --now -7200)
 TOKSHIM_OUTPUT="json:$TMP/v.json" shim_run "$TMP/v.out" "$TMP/e" -- "${CLIENT[@]}" voice "$vold" "wss://localhost:$VP/signal" 10

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shim benchmark (tests/bench/shim_bench.sh) end to end, tiny: 4 MiB runs,
 # and the callgrind one (tests/bench/callgrind_bench.sh) with one small pair,
-# 2 pairs. Checks that it completes and prints every figure and summary line
+# 2 pairs; bench_validate with one pass per side under callgrind. Checks that
+# it completes and prints every figure and summary line
 # with numbers in them (no timing assertions), and that it fails as it must:
 # when a client crashes, and when the server's byte count differs from the
 # client's.
@@ -148,5 +149,19 @@ if command -v valgrind >/dev/null; then
 	done
 else
 	echo "t_bench_smoke: read_bench skipped: no valgrind"
+fi
+# ---- the validator against libjwt (tests/bench/bench_validate.c), one pass ------------
+if command -v valgrind >/dev/null; then
+	$MAKE --no-print-directory B="$B" "$B/bench/bench_validate" >"$tmp/make.log" 2>&1 ||
+		{ cat "$tmp/make.log" >&2; fail "cannot build bench_validate"; }
+	BENCH_VALIDATE_LOOPS=1 BENCH_VALIDATE_SECONDS=0.01 timeout 300 "$B/bench/bench_validate" >"$tmp/bv.out" 2>"$tmp/bv.err" ||
+		{ cat "$tmp/bv.out" "$tmp/bv.err" >&2; fail "bench_validate exited $?"; }
+	grep -Eq "^validate_vs_libjwt +$num +$num +$num\$" "$tmp/bv.out" || { cat "$tmp/bv.out" >&2; fail "no line 'validate_vs_libjwt'"; }
+	grep -Eq "^validate_vs_libjwt_instr_ratio +$num +$num +$num +$num +(PASS|MISS)\$" "$tmp/bv.out" ||
+		{ cat "$tmp/bv.out" >&2; fail "no line 'validate_vs_libjwt_instr_ratio'"; }
+	grep -Eq '^bench_validate: ([2-9]|[1-9][0-9]+) tokens' "$tmp/bv.out" || { cat "$tmp/bv.out" >&2; fail "the fixture tokens are not in the set"; }
+	grep '^validate_vs' "$tmp/bv.out" # for the log
+else
+	fail "valgrind is not installed (make deps)"
 fi
 echo "t_bench_smoke: ok"

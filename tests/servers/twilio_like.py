@@ -22,6 +22,12 @@ reply shapes and error codes of ../../../shared/TWILIO.md:
 
   Twilsock init/update -> {"method":"reply","id":...,"status":{"code":401,
                            "status":"UNAUTHORIZED","errorCode":20104,...}} or 200 OK
+  Twilsock message     -> (an HTTP request to a service behind Twilsock, in
+                           http_request) 200 OK with the service's http_status,
+                           http_headers and JSON body: the Conversations client's
+                           start (its configuration, its conversations: none,
+                           its Sync maps, Sync's subscription request), 404
+                           for anything else; a client's reply is not answered
   Voice listen         -> {"type":"error","payload":{"error":{"code":31205,...}}}
                            or {"type":"connected",...}
   Video hello/connect  -> {"type":"error","code":20104,"message":"..."} or a
@@ -373,6 +379,84 @@ class TwilioLike:
             header["payload_type"] = "application/json"
         await ws.send(self.tw_frame(header, payload, binary))
 
+    async def tw_upstream(self, ws, binary, mid, scope, req):
+        """A request to a service behind Twilsock (method "message" with
+        http_request {host, path, method, params, headers}): Twilsock's reply
+        is 200 OK, with the service's HTTP status in http_status, its headers
+        in http_headers and its body as the payload (what twilsock's
+        upstream code reads)."""
+        code, body = self.upstream(scope, str(req.get("host", "")), str(req.get("path", "")),
+                                   str(req.get("method", "GET")).upper())
+        log("twilsock upstream %s %s%s: %d" % (str(req.get("method"))[:8], str(req.get("host"))[:64],
+                                                str(req.get("path"))[:96], code))
+        payload = json.dumps(body).encode()
+        header = {"method": "reply", "id": mid, "status": {"code": 200, "status": "OK"},
+                  "http_status": {"code": code, "status": http.HTTPStatus(code).phrase.upper().replace(" ", "_")},
+                  "http_headers": {"Content-Type": "application/json"},
+                  "payload_type": "application/json", "payload_size": len(payload)}
+        await ws.send(self.tw_frame(header, payload, binary))
+
+    def upstream(self, scope, host, path, method):
+        """(HTTP status, JSON body) of the service a Twilsock upstream request
+        names: the Conversations client's configuration (aim.*), which is what
+        its initialisation needs; no other resource exists here (404)."""
+        if host.startswith("aim.") and path == "/Client/v2/Configuration" and method == "GET":
+            region = host.split(".")[1] if host.count(".") >= 3 else "us1"
+            svc = "https://aim.%s.twilio.com/Client/v2/Services/%s" % (region, scope.get("chat"))
+            me = "%s/Users/%s" % (svc, scope.get("identity"))
+            return 200, {
+                "identity": scope.get("identity"),
+                "links": {"my_conversations": me + "/Conversations", "conversations": svc + "/Conversations",
+                          "users": svc + "/Users", "current_user": me, "typing": svc + "/Typing",
+                          "media_service": "https://mcs.%s.twilio.com/v1/Services/%s/Media" % (region, scope.get("chat")),
+                          "media_set_service": "https://mcs.%s.twilio.com/v1/Services/%s/MediaSet" % (region, scope.get("chat")),
+                          "messages_receipts": svc + "/Conversations/%s/Messages/%s/Receipts"},
+                "options": {"consumption_report_interval": "PT10S", "http_cache_interval": "PT5S",
+                            "reachability_enabled": False, "user_infos_to_subscribe": 100,
+                            "media_attachments_count_limit": 10, "media_attachment_size_limit_in_mb": 100,
+                            "media_attachments_total_size_limit_in_mb": 100,
+                            "email_histories_allowed_mime_types": [], "email_bodies_allowed_mime_types": []},
+                "sync_objects": {"my_conversations": "my_conversations", "my_user_info": "my_user_info"}}
+        if host.startswith("aim.") and method == "GET" and path.split("?", 1)[0] == \
+                "/Client/v2/Services/%s/Users/%s/Conversations" % (scope.get("chat"), scope.get("identity")):
+            return 200, {"conversations": [], "meta": {"next_token": None, "previous_token": None}}
+        if host.startswith("cds.") and path.startswith("/v3/Maps/") and method == "GET":
+            return self.sync_map(host, path, scope)
+        if host.startswith("cds.") and path == "/v4/Subscriptions" and method == "POST":
+            # accepted; nothing changes here, so no event is ever delivered
+            # (and none is due within the tests' runs)
+            return 202, {"estimated_delivery_in_ms": 30000, "max_batch_size": 100, "ttl_in_s": 86400}
+        return 404, {"status": 404, "code": 20404, "message": "The requested resource %s was not found" % path[:64],
+                     "more_info": "https://www.twilio.com/docs/errors/20404"}
+
+    SYNC_MAPS = {"my_conversations": {},
+                 "my_user_info": {"friendlyName": {"value": None}, "attributes": {"value": "{}"}}}
+
+    def sync_map(self, host, path, scope):
+        """Sync's maps the Conversations client opens at start: its
+        conversations (none) and its user's info (friendlyName, attributes)."""
+        parts = path.split("?", 1)[0].split("/")  # "", v3, Maps, name[, Items[, key]]
+        name = parts[3] if len(parts) > 3 else ""
+        items = self.SYNC_MAPS.get(name)
+        if items is None:
+            return 404, {"status": 404, "code": 54100, "message": "Map not found"}
+        url = "https://%s/v3/Maps/%s" % (host, name)
+        when = iso(self.now())
+
+        def item(k):
+            return {"key": k, "url": url + "/Items/" + k, "revision": "0", "last_event_id": 0,
+                    "date_updated": when, "date_expires": None, "data": items[k]}
+        if len(parts) == 4:
+            return 200, {"sid": "MP" + hashlib.md5(name.encode()).hexdigest(), "unique_name": name, "url": url,
+                         "revision": "0", "last_event_id": 0, "date_updated": when, "date_expires": None,
+                         "links": {"items": url + "/Items"}}
+        if len(parts) == 5 and parts[4] == "Items":
+            return 200, {"items": [item(k) for k in sorted(items)],
+                         "meta": {"previous_token": None, "next_token": None}}
+        if len(parts) == 6 and parts[4] == "Items" and parts[5] in items:
+            return 200, item(parts[5])
+        return 404, {"status": 404, "code": 54201, "message": "Item not found"}
+
     def tw_scope(self, claims):
         g = claims.get("grants", {})
         return {"identity": g.get("identity"), "sub": claims.get("sub"),
@@ -429,6 +513,10 @@ class TwilioLike:
                 elif scope is None:
                     log("twilsock %s refused 51214: no init yet" % str(method)[:32])
                     await self.tw_reply(ws, binary, mid, 406, 51214)
+                elif method == "reply":
+                    continue  # the client's answer to a server message is not answered
+                elif method == "message" and isinstance(header.get("http_request"), dict):
+                    await self.tw_upstream(ws, binary, mid, scope, header["http_request"])
                 else:
                     await self.tw_reply(ws, binary, mid, 200)
         finally:

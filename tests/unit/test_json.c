@@ -1,5 +1,6 @@
 /* The strict non-allocating JSON parser (decode/json.c). */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decode/json.h"
@@ -174,6 +175,9 @@ Test(json, duplicate_keys_found_after_unescaping)
 		{"{\"alg\":1,\"\\u0061lg\":2}", "alg"},
 		{"{\"x\":{\"a\":1,\"a\":2}}", NULL}, /* only the object asked about */
 		{"{\"ab\":1,\"a\":2,\"b\":3}", NULL},
+		{"{\"\\u0061lg\":1,\"alg\":2}", "alg"}, /* a raw key after its escaped twin */
+		{"{\"ba\":1,\"ab\":2,\"aa\":3,\"bb\":4}", NULL},
+		{"{\"exp\":1,\"iat\":2,\"nbf\":3,\"iss\":4,\"sub\":5,\"jti\":6,\"iat\":7}", "iat"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct json_tok t[16];
@@ -191,6 +195,37 @@ Test(json, duplicate_keys_found_after_unescaping)
 	}
 }
 
+/* Many keys (more than the 64 bits of the filter that skips most
+ * compares): a repeat is found wherever it is, and distinct keys that share
+ * lengths and end bytes are not taken for repeats. */
+Test(json, duplicate_keys_among_many)
+{
+	static char js[4096];
+	static struct json_tok t[512];
+	for (int dup_at = -1; dup_at < 100; dup_at += 7) {
+		size_t o = 0;
+		o += (size_t)snprintf(js + o, sizeof js - o, "{");
+		for (int i = 0; i < 100; i++)
+			o += (size_t)snprintf(js + o, sizeof js - o, "%s\"k%c%02dx\":%d", i ? "," : "", 'a' + i % 3, i, i);
+		if (dup_at >= 0)
+			o += (size_t)snprintf(js + o, sizeof js - o, ",\"k%c%02dx\":0", 'a' + dup_at % 3, dup_at);
+		snprintf(js + o, sizeof js - o, "}");
+		struct json_doc d;
+		cr_assert_eq(parse(&d, js, t, 512), JSON_OK);
+		int k = json_obj_dup(&d, 0);
+		if (dup_at < 0) {
+			cr_expect_eq(k, -1);
+			continue;
+		}
+		cr_assert_geq(k, 0, "repeat of key %d not found", dup_at);
+		char want[16], buf[16];
+		snprintf(want, sizeof want, "k%c%02dx", 'a' + dup_at % 3, dup_at);
+		json_str_copy(&d, k, buf, sizeof buf);
+		cr_expect_str_eq(buf, want);
+		cr_expect_eq((unsigned)k, d.ntoks - 2, "the repeat is the last key");
+	}
+}
+
 Test(json, integers_exact_and_bounded)
 {
 	static const struct {
@@ -201,6 +236,10 @@ Test(json, integers_exact_and_bounded)
 		{"1795377600", JSON_NUM_OK, 1795377600},
 		{"0", JSON_NUM_OK, 0},
 		{"-0", JSON_NUM_OK, 0},
+		{"999999999999999999", JSON_NUM_OK, 999999999999999999},    /* 18 characters */
+		{"-99999999999999999", JSON_NUM_OK, -99999999999999999},    /* 18 characters */
+		{"-999999999999999999", JSON_NUM_OK, -999999999999999999},  /* 19 */
+		{"1000000000000000000", JSON_NUM_OK, 1000000000000000000},  /* 19 */
 		{"9223372036854775807", JSON_NUM_OK, INT64_MAX},
 		{"-9223372036854775808", JSON_NUM_OK, INT64_MIN},
 		{"9223372036854775808", JSON_NUM_RANGE, 0},

@@ -730,6 +730,43 @@ Test(keyring, lines_and_lookup)
 	cr_expect_eq(keyring_count(NULL), 0);
 }
 
+/* Inputs that start with a helper library's header (hashed from a state kept
+ * for it) and ones that almost do: the same digests as OpenSSL's one-shot
+ * SHA256() and HMAC(), at every length around the block boundaries. */
+Test(keyring, header_prefixed_inputs_hash_as_any)
+{
+	static const char *const heads[] = {
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6InR3aWxpby1mcGE7dj0x", /* node */
+		"eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiIsImN0eSI6InR3aWxpby1mcGE7dj0x", /* python */
+		"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6InR3aWxpby1mcGE7dj0y", /* last byte differs */
+		"fyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCIsImN0eSI6InR3aWxpby1mcGE7dj0x", /* first byte differs */
+	};
+	static char buf[400];
+	struct keyring *kr = keyring_new();
+	cr_assert_eq(keyring_add(kr, KEY, SECRET, strlen(SECRET), NULL), 0);
+	const struct keyring_key *k = keyring_find(kr, KEY, strlen(KEY));
+	for (size_t h = 0; h < sizeof heads / sizeof *heads; h++) {
+		for (size_t n = 0; n < 300; n++) {
+			memcpy(buf, heads[h], 64);
+			for (size_t i = 64; i < n + 64; i++)
+				buf[i] = (char)('A' + (i * 7 + n) % 26);
+			size_t len = n + 64;
+			for (size_t cut = 0; cut < 2; cut++) {
+				size_t l = cut ? (n < 64 ? n : 63) : len; /* and inputs shorter than the header */
+				uint8_t md[32], want[32], mac[HMAC_MAX_LEN], wmac[32];
+				unsigned wl = 0;
+				sha256_digest(buf, l, md);
+				SHA256((const uint8_t *)buf, l, want);
+				cr_expect_eq(memcmp(md, want, 32), 0, "sha256 head %zu len %zu", h, l);
+				cr_assert_eq(keyring_mac(k, HMAC_SHA256, buf, l, mac), 0);
+				HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const uint8_t *)buf, l, wmac, &wl);
+				cr_expect_eq(memcmp(mac, wmac, 32), 0, "hmac head %zu len %zu", h, l);
+			}
+		}
+	}
+	keyring_free(kr);
+}
+
 /* RFC 4231 test cases 1, 2 and 6 (a key longer than the block), all three digests. */
 Test(keyring, hmac_matches_rfc4231)
 {

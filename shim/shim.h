@@ -435,9 +435,10 @@ struct conn {
 	int ident;                  /* 1: checked once, dev/ino below are known */
 	int gone;                   /* the fd is no longer that socket */
 	uint64_t dev, ino;
-	/* once its token is judged and its decoder is at rest, a connection
-	 * keeps only this (session_park) and gives its block back to the pool;
-	 * the next bytes the fast path does not take get a block again
+	/* once its token is judged and both directions' decoders are at rest,
+	 * a connection keeps only this (session_park) and gives its block back
+	 * to the pool; the next bytes the fast paths (the hooks', shim_feed's,
+	 * shim_feed_read's on the parked state) do not take get a block again
 	 * (session_unpark). The pages are touched only by a parked connection. */
 	int parked;                 /* park holds the session; s is NULL */
 	int hot;                    /* one of the CONN_HOT connections that keep their block */

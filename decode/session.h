@@ -39,7 +39,7 @@ void session_release(struct session *s);
  * s is not at rest or its history does not fit (nothing written).
  * session_unpark: a block (any, uninitialised) made the session that was
  * parked, going on exactly as it would have. */
-#define SESSION_PARK_SIZE 1536
+#define SESSION_PARK_SIZE 1408
 /* 1 when s is judged and at rest (session_park parks it when it fits). */
 int session_at_rest(const struct session *s);
 int session_park(const struct session *s, void *park);

@@ -427,6 +427,36 @@ Test(park, parked_with_the_answer_awaited)
 	wt_free(&r);
 }
 
+/* A realistic history fits with room to spare: a 30-character identity,
+ * chat and sync services, the init answered and an update awaiting its
+ * reply. */
+Test(park, realistic_history_fits)
+{
+	const char *id = "alice.smith.0123@example.com.x";
+	char ta[4096], tb[4096];
+	wt_token(ta, sizeof ta, id, WT_CHAT_GRANT "," WT_SYNC_GRANT, WT_NOW - 60, WT_NOW + 3600);
+	wt_token(tb, sizeof tb, id, WT_CHAT_GRANT "," WT_SYNC_GRANT, WT_NOW + 3000, WT_NOW + 6600);
+	struct pk k;
+	pk_init(&k, 1, "tsock.us1.twilio.com");
+	struct wt_buf c = {0}, s = {0}, u = {0};
+	ws_open(&c, "");
+	cli_tsock(&c, "TMinit-0123456789abcdef0123456789", "init", ta);
+	wt_printf(&s, UPGRADE_101);
+	srv_reply(&s, "TMinit-0123456789abcdef0123456789", 200, 0);
+	cli_tsock(&u, "TMupdate-0123456789abcdef01234567", "update", tb);
+	pk_client(&k, c.p, c.n, WT_NOW);
+	pk_server(&k, s.p, s.n, WT_NOW);
+	pk_client(&k, u.p, u.n, WT_NOW + 3000);
+	cr_assert_eq(k.got.n, 3, "init, its answer, the update");
+	cr_assert(k.parked, "the update awaits its reply, parked");
+	size_t used = session_park_used(k.park);
+	cr_assert_leq(used, SESSION_PARK_SIZE - 256, "%zu of %d bytes", used, SESSION_PARK_SIZE);
+	pk_free(&k);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&u);
+}
+
 /* More history than the park area holds (eight questions open, each with a
  * long identity): the session keeps its block and goes on. */
 Test(park, too_much_history_keeps_the_block)

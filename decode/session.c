@@ -133,8 +133,9 @@ struct session_parked {
 	int64_t due;            /* session_watch_due when parked */
 	struct ws_frame wf;     /* the client direction's frames */
 	struct ws_frame srv_wf; /* the server's, when srv_ws */
-	uint8_t srv_read;       /* the server's bytes are still read */
-	uint8_t srv_ws;         /* ... as WebSocket frames */
+	uint8_t srv_read;       /* the server's bytes are still fed (the lifetime checks) */
+	uint8_t srv_pass;       /* ... to a decoder that passed through (nothing more to find) */
+	uint8_t srv_ws;         /* ... to its WebSocket decoder */
 	uint8_t q_twilsock;     /* a Twilsock message awaits its reply */
 	uint8_t q_signal;       /* a Voice or Video message awaits its answer */
 	uint16_t len;           /* bytes of packed */
@@ -308,7 +309,8 @@ int session_park(const struct session *s, void *park)
 	 * that ended with an event leaves them closed until the next one) */
 	p->wf = s->w.wf;
 	p->wf.open = s->w.mode == WM_WS;
-	p->srv_read = !s->srv_lost && !wire_srv_passthrough(&s->srv);
+	p->srv_read = !s->srv_lost;
+	p->srv_pass = p->srv_read && wire_srv_passthrough(&s->srv);
 	p->srv_ws = p->srv_read && s->srv.mode == SM_WS;
 	p->q_twilsock = (uint8_t)question_open(s, Q_TWILSOCK);
 	p->q_signal = (uint8_t)question_open(s, Q_SIGNAL);
@@ -341,6 +343,8 @@ struct ws_frame *session_park_frame(void *park)
 size_t session_park_server_take(void *park, const void *buf, size_t len)
 {
 	struct session_parked *p = park;
+	if (p->srv_pass)
+		return len; /* a decoder passed through takes everything, finds nothing */
 	if (!p->srv_ws)
 		return 0;
 	struct ws_frame *f = &p->srv_wf;

@@ -52,12 +52,12 @@ struct ws_frame *session_park_frame(void *park);
  * feed (they count as fed: session_unpark goes on after them): bulk and
  * control frames of the server (ws_frame_take), and whole messages that
  * can change nothing (no question of theirs is open, not a close or a
- * client_update). 0 unless the server's bytes are WebSocket frames being
- * read. The caller feeds through session_feed_server* once its clock
- * passes session_park_due. */
+ * client_update); all of them when the server's decoder passed through.
+ * The caller feeds through session_feed_server* once its clock passes
+ * session_park_due (the lifetime checks are judged on reads too). */
 size_t session_park_server_take(void *park, const void *buf, size_t len);
 /* Non-zero while the parked session reads the server's bytes (0: they
- * need no feed, the server's direction was given up or passed through). */
+ * need no feed, the server's direction was given up). */
 int session_park_reads(const void *park);
 /* session_watch_due of the parked session. */
 int64_t session_park_due(const void *park);

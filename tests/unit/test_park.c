@@ -361,16 +361,14 @@ Test(park, twilsock_live_both_directions_same_records)
 	steps_free(st, n);
 }
 
-/* The same conversation with a few bits changed anywhere, fed at random
- * pieces: parked or in its block, the same records, and every wiped block
- * all zeros (whatever state the changed bytes drive the decoders into; a
- * server direction given up still feeds the lifetime checks). */
-Test(park, mutated_conversations_same_records)
+/* A conversation with a few bits changed anywhere, fed at random pieces:
+ * parked or in its block, the same records, and every wiped block all zeros
+ * (whatever state the changed bytes drive the decoders into; a server
+ * direction given up still feeds the lifetime checks). */
+static void mutated_rounds(const struct step *st, size_t n, int rounds, uint64_t seed, const char *host)
 {
-	struct step st[16], mut[16];
-	size_t n = twilsock_live(st);
-	uint64_t seed = 13;
-	for (int round = 0; round < 300; round++) {
+	struct step mut[16];
+	for (int round = 0; round < rounds; round++) {
 		for (size_t i = 0; i < n; i++) {
 			mut[i] = st[i];
 			mut[i].b.p = malloc(st[i].b.n);
@@ -385,8 +383,8 @@ Test(park, mutated_conversations_same_records)
 		size_t piece = 1 + wt_rand(&seed) % 300;
 		/* the same pieces in a block: parking alone differs */
 		struct pk whole, k;
-		pk_init(&whole, 0, "tsock.us1.twilio.com");
-		pk_init(&k, 1, "tsock.us1.twilio.com");
+		pk_init(&whole, 0, host);
+		pk_init(&k, 1, host);
 		pk_run(&whole, mut, n, piece);
 		pk_run(&k, mut, n, piece);
 		char what[48];
@@ -399,6 +397,43 @@ Test(park, mutated_conversations_same_records)
 		for (size_t i = 0; i < n; i++)
 			free(mut[i].b.p);
 	}
+}
+
+Test(park, mutated_conversations_same_records)
+{
+	struct step st[16];
+	size_t n = twilsock_live(st);
+	mutated_rounds(st, n, 300, 13, "tsock.us1.twilio.com");
+	steps_free(st, n);
+	/* HTTP keep-alive and SIP: requests with tokens, their responses */
+	char t1[4096], t2[4096];
+	wt_token(t1, sizeof t1, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 600);
+	wt_token(t2, sizeof t2, "alice", WT_VOICE_GRANT, WT_NOW + 500, WT_NOW + 4000);
+	const char *body = "{\"code\":20103,\"message\":\"Invalid\",\"status\":401}";
+	memset(st, 0, sizeof st);
+	n = 0;
+	st[n] = (struct step){ 0, WT_NOW, {0} };
+	wt_printf(&st[n++].b, "GET /a HTTP/1.1\r\nHost: x\r\nX-Twilio-Token: %s\r\n\r\n", t1);
+	st[n] = (struct step){ 1, WT_NOW, {0} };
+	wt_printf(&st[n++].b, "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+		  strlen(body), body);
+	st[n] = (struct step){ 0, WT_NOW + 500, {0} };
+	wt_printf(&st[n++].b, "POST /b HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n{\"token\":\"%s\"}",
+		  strlen(t2) + 12, t2);
+	st[n] = (struct step){ 1, WT_NOW + 501, {0} };
+	wt_printf(&st[n++].b, "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
+	st[n] = (struct step){ 0, WT_NOW + 5000, {0} };
+	wt_printf(&st[n++].b, "GET /c HTTP/1.1\r\nHost: x\r\n\r\n");
+	mutated_rounds(st, n, 300, 7, "api.twilio.com");
+	steps_free(st, n);
+	n = 0;
+	st[n] = (struct step){ 0, WT_NOW, {0} };
+	wt_printf(&st[n++].b, "REGISTER sip:x SIP/2.0\r\nCSeq: 1 REGISTER\r\nX-Twilio-AccessToken: %s\r\nContent-Length: 0\r\n\r\n", t1);
+	st[n] = (struct step){ 1, WT_NOW, {0} };
+	wt_printf(&st[n++].b, "SIP/2.0 100 Trying\r\nContent-Length: 0\r\n\r\nSIP/2.0 403 Forbidden\r\nX-Twilio-Error: 20104 Expired\r\nContent-Length: 0\r\n\r\n");
+	st[n] = (struct step){ 0, WT_NOW + 700, {0} };
+	wt_printf(&st[n++].b, "OPTIONS sip:x SIP/2.0\r\nCSeq: 2 OPTIONS\r\nContent-Length: 0\r\n\r\n");
+	mutated_rounds(st, n, 200, 5, NULL);
 	steps_free(st, n);
 }
 

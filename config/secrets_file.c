@@ -6,8 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
-enum secrets_status secrets_file_load(struct keyring *kr, const char *path, struct tk_error *err)
+TK_COLD enum secrets_status secrets_file_load(struct keyring *kr, const char *path, struct tk_error *err)
 {
 	/* O_NONBLOCK: a FIFO (or a device) must not hang the caller, above all a
 	 * host at load; a regular file reads the same either way */

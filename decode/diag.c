@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "decode/cold.h"
 
 struct cause_def {
 	const char *name;
@@ -30,7 +31,7 @@ const char *severity_name(enum severity s)
 	return (unsigned)s < 3 ? severity_names[s] : "error";
 }
 
-int severity_from_name(const char *name)
+TK_COLD int severity_from_name(const char *name)
 {
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(name, severity_names[i]))
@@ -167,7 +168,7 @@ void diag_finish(struct diag *d)
 		d->code = 51007;
 }
 
-int sid_is(const char *s, size_t n, const char *prefix)
+TK_LOAD_TEXT int sid_is(const char *s, size_t n, const char *prefix)
 {
 	if (n != 34 || (prefix && (s[0] != prefix[0] || s[1] != prefix[1])))
 		return 0;

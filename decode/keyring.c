@@ -32,6 +32,7 @@
 #include <openssl/params.h>
 #else
 #include <openssl/sha.h>
+#include "decode/cold.h"
 #endif
 
 #define SID_MAX 64
@@ -93,7 +94,7 @@ size_t hmac_len(enum hmac_alg alg)
 	return alg == HMAC_SHA256 ? 32 : alg == HMAC_SHA384 ? 48 : 64;
 }
 
-struct keyring *keyring_new(void)
+TK_COLD struct keyring *keyring_new(void)
 {
 	return calloc(1, sizeof(struct keyring));
 }
@@ -128,7 +129,7 @@ void keyring_free(struct keyring *kr)
 	free(kr);
 }
 
-size_t keyring_count(const struct keyring *kr)
+TK_COLD size_t keyring_count(const struct keyring *kr)
 {
 	return kr ? kr->n : 0;
 }
@@ -298,7 +299,7 @@ void sha256_digest(const void *data, size_t n, uint8_t *md)
 }
 #endif
 
-int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, size_t secret_len,
+TK_COLD int keyring_add(struct keyring *kr, const char *key_sid, const char *secret, size_t secret_len,
 		struct tk_error *err)
 {
 	if (!kr) {

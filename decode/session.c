@@ -11,6 +11,7 @@
 #include "decode/wire_int.h"
 #include "decode/wire_rest.h"
 #include "decode/wire_srv.h"
+#include "decode/cold.h"
 
 #define SESSION_SEEN_MAX 32 /* distinct tokens remembered per connection */
 #define SESSION_Q_MAX 8     /* token-carrying messages awaiting an answer */
@@ -274,7 +275,7 @@ static size_t park_unpack(const unsigned char *in, size_t len, size_t at, unsign
 	return at;
 }
 
-size_t session_sizeof(void)
+TK_COLD size_t session_sizeof(void)
 {
 	return sizeof(struct session);
 }
@@ -608,6 +609,8 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 	}
 	if (kind == Q_SEQ)
 		seq = wire_request_seq(&s->w);
+	else if (kind == Q_SIGNAL && ev->channel == CHANNEL_VOICE)
+		seq = (int)wire_voice_registers(&s->w); /* the registers sent before it */
 	else if (kind == Q_STREAM)
 		seq = (int)ev->stream;
 	if (kind == Q_NONE || (kind == Q_TWILSOCK && !id[0]) || s->cfg.no_answers)
@@ -901,6 +904,13 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 			return 0;
 		q = oldest(s, Q_SIGNAL, ev->msg == SRV_MSG_VOICE_ERROR ? CHANNEL_VOICE : CHANNEL_UNKNOWN);
 		if (!q)
+			return 0;
+		/* Twilio answers a Voice `register` that arrives before the listen's
+		 * token is validated with 31204 (the Voice SDK's changelog, 2.18):
+		 * after a register sent since the listen, a 31204 may be the
+		 * register's, not the listen's verdict: no answer */
+		if (ev->msg == SRV_MSG_VOICE_ERROR && ev->code == 31204 && q->channel == CHANNEL_VOICE &&
+		    wire_voice_registers(&s->w) != (unsigned)q->seq)
 			return 0;
 		return answer(s, q, 0, ev, now, now_ms, emit, ctx);
 	case SRV_MSG_VOICE_OK:

@@ -9,8 +9,9 @@
 
 #include "decode/product.h"
 #include "decode/validate_int.h"
+#include "decode/cold.h"
 
-void vconfig_init(struct vconfig *cfg)
+TK_COLD void vconfig_init(struct vconfig *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->skew = 30;

@@ -103,6 +103,10 @@ int wire_passthrough(const struct wire *w);
  * SIP ACK): the server's final responses come in this order, so a token
  * event's request is answered by the response of this number. */
 int wire_request_seq(const struct wire *w);
+/* The number of Voice signalling `register` messages sent on w so far (they
+ * carry no token; Twilio answers one that arrives before the `listen`'s
+ * token is validated with 31204). */
+unsigned wire_voice_registers(const struct wire *w);
 /* permessage-deflate parameters of a WebSocket upgrade (RFC 7692). */
 #define WIRE_WS_DEFLATE 1u        /* permessage-deflate offered */
 #define WIRE_WS_CLIENT_NO_CTX 2u  /* client_no_context_takeover */

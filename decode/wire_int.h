@@ -143,6 +143,10 @@ struct wire {
 	char small[WIRE_SMALL_LINE];
 	size_t small_len;
 
+	/* Voice `register` messages sent so far (from 0 again after a park: no
+	 * answer is awaited then) */
+	unsigned voice_registers;
+
 	/* inflate (permessage-deflate) */
 	int z_ready;
 	z_stream z;

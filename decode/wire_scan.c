@@ -8,6 +8,7 @@
 
 #include "decode/b64url.h"
 #include "decode/wire_int.h"
+#include "decode/cold.h"
 
 /* ---- JSON ------------------------------------------------------------------ */
 
@@ -447,7 +448,7 @@ static int parse_rule(const char *s, size_t n, struct host_rule *r, struct tk_er
 	return 0;
 }
 
-int host_rules_parse(const char *spec, struct host_rule *rules, size_t cap, struct tk_error *err)
+TK_COLD int host_rules_parse(const char *spec, struct host_rule *rules, size_t cap, struct tk_error *err)
 {
 	size_t count = 0;
 	const char *s = spec ? spec : "";

@@ -4,6 +4,7 @@
  * answer-shaped messages of Twilsock, Voice and Video; HTTP/2 frames and
  * header blocks through decode/wire_h2.c (direction H2_SERVER). */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -186,19 +187,23 @@ static void json_message(const char *b, size_t n, struct srv_event *ev)
 		json_text(b, n, "message", ev->text, sizeof ev->text);
 		return;
 	}
+	/* a success shape has no code: its text is its type, the reply's name */
 	if (wire_jspan_eq(&type, "connected") || wire_jspan_eq(&type, "ready")) {
 		/* Voice's answers to a good listen; Video also says "connected" */
 		ev->msg = wire_json_member(b, n, "payload", &inner) ? SRV_MSG_VOICE_OK : SRV_MSG_VIDEO_OK;
+		snprintf(ev->text, sizeof ev->text, "%s", wire_jspan_eq(&type, "ready") ? "ready" : "connected");
 		return;
 	}
 	if (wire_jspan_eq(&type, "welcome")) {
 		ev->msg = SRV_MSG_VIDEO_OK;
+		snprintf(ev->text, sizeof ev->text, "welcome");
 		return;
 	}
 	if (wire_jspan_eq(&type, "msg") && wire_json_member(b, n, "body", &inner) && !inner.is_string &&
 	    wire_json_member(inner.p, inner.n, "type", &btype)) {
 		if (wire_jspan_eq(&btype, "connected") || wire_jspan_eq(&btype, "welcome")) {
 			ev->msg = SRV_MSG_VIDEO_OK;
+			snprintf(ev->text, sizeof ev->text, "%s", wire_jspan_eq(&btype, "welcome") ? "welcome" : "connected");
 		} else if (wire_jspan_eq(&btype, "error")) {
 			ev->msg = SRV_MSG_VIDEO_ERROR;
 			json_int(inner.p, inner.n, "code", &ev->code);

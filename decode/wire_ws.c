@@ -322,11 +322,20 @@ static const char *video_type(const struct jspan *t)
 	return NULL;
 }
 
+unsigned wire_voice_registers(const struct wire *w)
+{
+	return w->voice_registers;
+}
+
 static void json_msg(struct wire *w, const char *b, size_t n)
 {
 	struct jspan type, inner, tok, btype;
 	if (!wire_json_member(b, n, "type", &type))
 		return;
+	if (wire_jspan_eq(&type, "register")) {
+		w->voice_registers++;
+		return;
+	}
 	if (wire_jspan_eq(&type, "listen")) {
 		if (wire_json_member(b, n, "payload", &inner) && !inner.is_string &&
 		    wire_json_member(inner.p, inner.n, "token", &tok) && plausible(w, HINT_VOICE, &tok))

@@ -7,7 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fd_id_get(int fd, struct fd_id *id)
+#include "decode/cold.h"
+
+TK_COLD int fd_id_get(int fd, struct fd_id *id)
 {
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0)
@@ -60,7 +62,7 @@ int fd_place_high(int fd)
 	return nfd;
 }
 
-void fd_watch_set(struct fd_watch *w, int fd, const struct fd_id *id)
+TK_COLD void fd_watch_set(struct fd_watch *w, int fd, const struct fd_id *id)
 {
 	w->id = *id;
 	atomic_store(&w->lost, 0);

@@ -559,9 +559,13 @@ static void text_answer(struct sb *b, const struct diag *d, const struct conn_in
 	const struct server_code *sc = a->code ? server_code_find(a->code) : NULL;
 	if (a->code)
 		sb_printf(b, "%s code %d", a->status ? "," : ":", a->code);
-	else if (!a->status)
-		sb_puts(b, ":");
-	if (sc) {
+	if (!a->code && !a->status) {
+		/* no status, no code (a Voice or Video success shape): its text names it */
+		if (a->text[0]) {
+			sb_puts(b, ": ");
+			text_str(b, a->text, text_max < 80 ? text_max : 80);
+		}
+	} else if (sc) {
 		sb_puts(b, " (");
 		sb_puts(b, sc->meaning);
 		sb_puts(b, ")");

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
 struct rl_entry {
 	int used;
@@ -43,7 +44,9 @@ struct reporter {
 	int cee_idx;          /* the syslog:cee sink; -1: none */
 	size_t nsinks;
 	struct sink sinks[REPORTER_MAX_SINKS];
-	struct rl_entry table[REPORTER_TABLE];
+	/* REPORTER_TABLE entries, allocated at the first report: a process
+	 * that never reports a token does not carry them */
+	struct rl_entry *table;
 };
 
 /* 1 when err_fd is still the file it was when the reporter was made. */
@@ -82,7 +85,7 @@ static void warn_fd(struct reporter *r, const char *fmt, ...)
 }
 
 /* Robust: a thread that ends holding it does not lock every report out. */
-static void mutex_init_robust(pthread_mutex_t *m)
+TK_COLD static void mutex_init_robust(pthread_mutex_t *m)
 {
 	pthread_mutexattr_t a;
 	if (pthread_mutexattr_init(&a) != 0) {
@@ -163,7 +166,7 @@ struct output_item {
 };
 
 /* The next entry from *p into it; 0 at the end of the list. */
-static int output_next(const char **p, struct output_item *it)
+TK_COLD static int output_next(const char **p, struct output_item *it)
 {
 	while (**p) {
 		const char *end = strchr(*p, ',');
@@ -225,7 +228,7 @@ int reporter_output_valid(const char *spec, struct tk_error *err)
 	return 0;
 }
 
-static void parse_output(struct reporter *r, const struct reporter_options *o)
+TK_COLD static void parse_output(struct reporter *r, const struct reporter_options *o)
 {
 	const char *p = o->output && o->output[0] ? o->output : "stderr";
 	int none = 0, bad = 0;
@@ -299,7 +302,7 @@ static void parse_output(struct reporter *r, const struct reporter_options *o)
 	}
 }
 
-struct reporter *reporter_new(const struct reporter_options *o)
+TK_COLD struct reporter *reporter_new(const struct reporter_options *o)
 {
 	static const struct reporter_options defaults = {0};
 	if (!o)
@@ -345,6 +348,7 @@ void reporter_free(struct reporter *r)
 	for (size_t i = 0; i < r->nsinks; i++)
 		sink_release(&r->sinks[i]);
 	pthread_mutex_destroy(&r->lock);
+	free(r->table);
 	free(r);
 }
 
@@ -443,6 +447,8 @@ static uint32_t cause_mask(const struct diag *d, enum severity level)
 
 static struct rl_entry *rl_find(struct reporter *r, const char *fp, uint32_t causes)
 {
+	if (!r->table)
+		return NULL;
 	for (size_t i = 0; i < REPORTER_TABLE; i++) {
 		struct rl_entry *e = &r->table[i];
 		if (e->used && e->causes == causes && !strcmp(e->fp, fp))
@@ -541,6 +547,11 @@ int reporter_report(struct reporter *r, const struct diag *d, const struct conn_
 		errno = saved;
 		return 0; /* stepped aside: the report is lost, the host goes on */
 	}
+	if (!r->table && !(r->table = calloc(REPORTER_TABLE, sizeof *r->table))) {
+		pthread_mutex_unlock(&r->lock);
+		errno = saved;
+		return 0; /* no memory for the table: the report is lost, the host goes on */
+	}
 	struct rl_entry *e = rl_find(r, d->token.fingerprint, causes);
 	if (!e) {
 		e = rl_take(r, now);
@@ -581,7 +592,7 @@ void reporter_tick(struct reporter *r, int64_t now)
 		errno = saved;
 		return;
 	}
-	for (size_t i = 0; i < REPORTER_TABLE; i++) {
+	for (size_t i = 0; r->table && i < REPORTER_TABLE; i++) {
 		struct rl_entry *e = &r->table[i];
 		if (e->used && e->pending && now - e->last_line >= r->window)
 			summary(r, e, now);

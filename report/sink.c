@@ -22,6 +22,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
 /* One write that raises no signal the host did not ask for: SIGXFSZ (a
  * file at RLIMIT_FSIZE) and SIGPIPE (a pipe with no reader) are blocked on
@@ -150,10 +151,18 @@ void sink_release(struct sink *s)
 	memset(s, 0, sizeof *s);
 }
 
-void sink_clear(struct sink *s)
+TK_COLD void sink_clear(struct sink *s)
 {
 	memset(s, 0, sizeof *s);
 	s->min_sev = SEV_INFO;
+}
+
+TK_COLD void *sink_state_alloc(size_t size, size_t head)
+{
+	void *p = malloc(size);
+	if (p)
+		memset(p, 0, head);
+	return p;
 }
 
 void sink_free_state(struct sink *s)

@@ -2,11 +2,19 @@
 #ifndef TOKSHIM_REPORT_SINK_INT_H
 #define TOKSHIM_REPORT_SINK_INT_H
 
+#include <stddef.h>
+
 #include "report/fd_watch.h"
 #include "report/report.h"
 
 /* s zeroed, min_sev SEV_INFO: the start of every constructor. */
 void sink_clear(struct sink *s);
+/* A sink state of size bytes whose first head bytes are zeroed and whose
+ * rest (its record buffer, written before every use) is left untouched:
+ * the buffer's pages are not touched, so not resident, before the first
+ * record. NULL when out of memory. */
+void *sink_state_alloc(size_t size, size_t head);
+#define SINK_STATE_ALLOC(type) ((type *)sink_state_alloc(sizeof(type), offsetof(type, buf)))
 /* free(s->state): the release of a sink whose state holds nothing else. */
 void sink_free_state(struct sink *s);
 /* "<ident>[pid]: " into buf, "" when ident is empty. */

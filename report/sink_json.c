@@ -19,6 +19,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
 struct json_state {
 	struct fd_watch w; /* fd -1: none (a reopen failed) */
@@ -204,7 +205,7 @@ static const struct sink_ops json_ops = {
 	.release = json_release,
 };
 
-int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err)
+TK_COLD int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err)
 {
 	sink_clear(s);
 	if (!path || !path[0]) {
@@ -233,7 +234,7 @@ int sink_json_open(struct sink *s, const char *path, report_write_fn write_fn, s
 		free(copy);
 		return -1;
 	}
-	struct json_state *j = calloc(1, sizeof *j);
+	struct json_state *j = SINK_STATE_ALLOC(struct json_state);
 	if (!j) {
 		tk_error_set(err, "cannot open 'json' sink: out of memory");
 		free(copy);

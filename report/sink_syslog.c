@@ -9,6 +9,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
 struct syslog_state {
 	struct syslog_sock sk;
@@ -108,11 +109,11 @@ static const struct sink_ops syslog_ops = {
 	.release = syslog_release,
 };
 
-int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err)
+TK_COLD int sink_syslog_open(struct sink *s, const char *path, report_write_fn write_fn, struct tk_error *err)
 {
 	(void)write_fn; /* send(MSG_DONTWAIT) on our own socket */
 	sink_clear(s);
-	struct syslog_state *st = calloc(1, sizeof *st);
+	struct syslog_state *st = SINK_STATE_ALLOC(struct syslog_state);
 	if (!st) {
 		tk_error_set(err, "cannot open 'syslog' sink: out of memory");
 		return -1;

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
 /* A whole message, header included, stays under rsyslog's default
  * maxMessageSize (8 KiB) with room for the header a relay puts in front:
@@ -147,10 +148,10 @@ static void cee_hostname(char *out, size_t cap)
 	out[n] = '\0';
 }
 
-int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err)
+TK_COLD int sink_syslog_cee_open(struct sink *s, const char *path, struct tk_error *err)
 {
 	sink_clear(s);
-	struct cee_state *st = calloc(1, sizeof *st);
+	struct cee_state *st = SINK_STATE_ALLOC(struct cee_state);
 	if (!st) {
 		tk_error_set(err, "cannot open 'syslog:cee' sink: out of memory");
 		return -1;

@@ -16,6 +16,7 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include "decode/cold.h"
 
 struct text_state {
 	struct fd_watch w; /* lost: off for good (the host closed it) */
@@ -107,7 +108,7 @@ static const struct sink_ops text_ops = {
 	.release = sink_free_state,
 };
 
-int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char *ident, int color,
+TK_COLD int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char *ident, int color,
 		   struct tk_error *err)
 {
 	sink_clear(s);
@@ -116,7 +117,7 @@ int sink_text_open(struct sink *s, int fd, report_write_fn write_fn, const char 
 		tk_error_set(err, "cannot open 'stderr' sink: fd %d: %s", fd, strerror(fd < 0 ? EBADF : errno));
 		return -1;
 	}
-	struct text_state *t = calloc(1, sizeof *t);
+	struct text_state *t = SINK_STATE_ALLOC(struct text_state);
 	if (!t) {
 		tk_error_set(err, "cannot open 'stderr' sink: out of memory");
 		return -1;

@@ -9,7 +9,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int syslog_sock_init(struct syslog_sock *sk, const char *path)
+#include "decode/cold.h"
+
+TK_COLD int syslog_sock_init(struct syslog_sock *sk, const char *path)
 {
 	if (!path || !path[0])
 		path = "/dev/log";

@@ -4,7 +4,9 @@
 
 #include "report/report.h"
 
-int report_wall_clock(int64_t *out)
+#include "decode/cold.h"
+
+TK_COLD int report_wall_clock(int64_t *out)
 {
 	struct timespec ts;
 	int saved = errno;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "shim/shim.h"
+#include "decode/cold.h"
 
 __thread int shim_in __attribute__((tls_model("initial-exec")));
 __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
@@ -12,9 +13,19 @@ atomic_int shim_ready;
 
 static int pid;
 
-void shim_pid_set(void)
+TK_COLD void shim_pid_set(void)
 {
 	pid = (int)getpid();
+}
+
+/* glibc's, exported since 2.3.2 (every architecture we build for); dso:
+ * our __dso_handle, so that the handler goes if the object is unloaded */
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void), void *dso);
+extern void *__dso_handle;
+
+TK_COLD int shim_atfork_child(void (*child)(void))
+{
+	return __register_atfork(NULL, NULL, child, __dso_handle);
 }
 
 int shim_pid(void)

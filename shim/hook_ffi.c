@@ -35,6 +35,7 @@
 #include "shim/inline.h"
 #include "shim/shim.h"
 #include "shim/lazy.h"
+#include "decode/cold.h"
 
 /* libffi's type objects, from the copy loaded at the first description
  * (shim/lazy.c): libtokshim.so does not link libffi */
@@ -372,17 +373,19 @@ struct obj {
 };
 
 static struct {
-	struct obj o[FFI_OBJS_MAX];
 	size_t n;
 	unsigned long long adds, subs;
 	int have_counts;
+	struct obj o[FFI_OBJS_MAX];
 } objs;
 
 /* The objects scanned already (by load bias and dynamic section). */
 static struct {
-	uintptr_t base[FFI_OBJS_MAX];
-	const void *dyn[FFI_OBJS_MAX];
 	size_t n;
+	struct {
+		uintptr_t base;
+		const void *dyn;
+	} o[FFI_OBJS_MAX];
 } seen;
 
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
@@ -653,7 +656,7 @@ static void patch_obj(const struct obj *o)
 static int was_seen(const struct obj *o)
 {
 	for (size_t i = 0; i < seen.n; i++)
-		if (seen.base[i] == o->base && seen.dyn[i] == o->dyn)
+		if (seen.o[i].base == o->base && seen.o[i].dyn == o->dyn)
 			return 1;
 	return 0;
 }
@@ -692,8 +695,8 @@ static void scan(int force)
 			continue;
 		patch_obj(o);
 		if (seen.n < FFI_OBJS_MAX) {
-			seen.base[seen.n] = o->base;
-			seen.dyn[seen.n] = o->dyn;
+			seen.o[seen.n].base = o->base;
+			seen.o[seen.n].dyn = o->dyn;
 			seen.n++;
 		}
 	}
@@ -756,7 +759,7 @@ static int add_hook(const struct hookdesc *d, const char *text, size_t tn, struc
 	return 1;
 }
 
-void shim_ffi_init(const char *spec)
+TK_COLD void shim_ffi_init(const char *spec)
 {
 	const char *p;
 	size_t n;
@@ -781,7 +784,7 @@ void shim_ffi_init(const char *spec)
 	shim_warn("TOKSHIM_HOOKS: patching references is not supported on this architecture: "
 		  "only dlsym look-ups get the hooks");
 #endif
-	pthread_atfork(NULL, NULL, after_fork_child);
+	shim_atfork_child(after_fork_child);
 	pthread_mutex_lock(&ffi_lock);
 	scan(1);
 	for (int i = 0; i < nh; i++)

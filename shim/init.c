@@ -44,7 +44,7 @@ __attribute__((constructor)) static void shim_init(void)
 	/* the built-in targets first: a description of one of them is refused */
 	shim_targets_init();
 	shim_ffi_init(getenv("TOKSHIM_HOOKS"));
-	pthread_atfork(NULL, NULL, after_fork_child);
+	shim_atfork_child(after_fork_child);
 	atomic_store_explicit(&shim_ready, 1, memory_order_release);
 out:
 	errno = saved;

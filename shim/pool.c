@@ -11,6 +11,7 @@
 
 #include "decode/session.h"
 #include "shim/shim.h"
+#include "decode/cold.h"
 
 #define BLOCKS_KEPT 16
 static struct {
@@ -34,7 +35,7 @@ static size_t block_size_compute(void)
 	return sz;
 }
 
-void shim_block_init(void)
+TK_COLD void shim_block_init(void)
 {
 	block_size_now = block_size_compute();
 }

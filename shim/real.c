@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "shim/shim.h"
+#include "decode/cold.h"
 
 /* ---- glibc's dlsym and dlvsym ---------------------------------------------
  * We interpose dlsym and dlvsym, so neither can be used to find the real
@@ -21,7 +22,7 @@
  * (libdl.so.2 before 2.34), found by its file name: not through dlopen's
  * address, which another preloaded library may wrap. */
 
-static uint32_t gnu_hash(const char *s)
+TK_COLD static uint32_t gnu_hash(const char *s)
 {
 	uint32_t h = 5381;
 	for (; *s; s++)
@@ -50,14 +51,14 @@ static uintptr_t dyn_addr(ElfW(Addr) base, ElfW(Addr) v)
 }
 
 /* s defines the function name (strsz: the string table's size, 0 unknown). */
-static int sym_ok(const ElfW(Sym) *s, const char *strtab, size_t strsz, const char *name)
+TK_COLD static int sym_ok(const ElfW(Sym) *s, const char *strtab, size_t strsz, const char *name)
 {
 	unsigned type = s->st_info & 0xf; /* ELF32_ST_TYPE == ELF64_ST_TYPE */
 	return s->st_shndx != SHN_UNDEF && s->st_value != 0 && (type == STT_FUNC || type == STT_NOTYPE) &&
 	       (!strsz || s->st_name < strsz) && strcmp(strtab + s->st_name, name) == 0;
 }
 
-void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn)
+TK_COLD void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn)
 {
 	memset(e, 0, sizeof *e);
 	e->base = base;
@@ -73,12 +74,12 @@ void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn)
 	}
 }
 
-uint32_t shim_elf_gnu_hash(const char *name)
+TK_COLD uint32_t shim_elf_gnu_hash(const char *name)
 {
 	return gnu_hash(name);
 }
 
-void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h, size_t *size)
+TK_COLD void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t h, size_t *size)
 {
 	const ElfW(Sym) *symtab = e->symtab;
 	const char *strtab = e->strtab;
@@ -150,7 +151,7 @@ struct by_file {
 	void *found;
 };
 
-static int by_file_cb(struct dl_phdr_info *info, size_t size, void *arg)
+TK_COLD static int by_file_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct by_file *b = arg;
 	(void)size;
@@ -185,7 +186,7 @@ static void *dl_in(const char *soname, const char *name)
 	return dl_in_file(soname, false, name);
 }
 
-static void *dl_own(const char *name)
+TK_COLD static void *dl_own(const char *name)
 {
 	void *p;
 	/* glibc >= 2.34: libc.so.6; before: libdl.so.2 */
@@ -206,7 +207,7 @@ void *shim_real_dl(const char *name)
 	return dl_own(name);
 }
 
-void *shim_real_dlsym_ptr(void)
+TK_COLD void *shim_real_dlsym_ptr(void)
 {
 	void *p = atomic_load_explicit(&real_dlsym_p, memory_order_acquire);
 	if (!p && (p = dl_own("dlsym")))
@@ -214,7 +215,7 @@ void *shim_real_dlsym_ptr(void)
 	return p;
 }
 
-void *shim_real_dlvsym_ptr(void)
+TK_COLD void *shim_real_dlvsym_ptr(void)
 {
 	void *p = atomic_load_explicit(&real_dlvsym_p, memory_order_acquire);
 	if (!p && (p = dl_own("dlvsym")))
@@ -223,7 +224,7 @@ void *shim_real_dlvsym_ptr(void)
 }
 
 /* Called from this object: RTLD_NEXT means "after libtokshim.so". */
-void *shim_real_dlsym(void *handle, const char *name)
+TK_COLD void *shim_real_dlsym(void *handle, const char *name)
 {
 	void *(*fn)(void *, const char *) = (void *(*)(void *, const char *))shim_real_dlsym_ptr();
 	return fn ? fn(handle, name) : NULL;
@@ -305,7 +306,7 @@ SHIM_HIDDEN int shim_sys_dup3(int oldfd, int newfd, int flags)
 	return (int)syscall(SYS_dup3, oldfd, newfd, flags);
 }
 
-void shim_libc_init(void)
+TK_COLD void shim_libc_init(void)
 {
 	shim_real_dlsym_ptr();
 	shim_real_dlvsym_ptr();

@@ -18,17 +18,19 @@
 #include "shim/clock.h"
 #include "shim/fast.h"
 #include "shim/shim.h"
+#include "decode/cold.h"
 
 int shim_read_on = 1;
 
 #define SHIM_HOSTS_MAX 64
 
+/* the rules last: TOKSHIM_HOSTS's few leave the rest of the array untouched */
 static struct {
 	struct keyring *keys;
-	char account[40];
-	struct host_rule hosts[SHIM_HOSTS_MAX];
-	struct session_config scfg;
 	struct reporter *rep;
+	char account[40];
+	struct session_config scfg;
+	struct host_rule hosts[SHIM_HOSTS_MAX];
 } g;
 
 static ssize_t real_write_fn(int fd, const void *buf, size_t len)
@@ -146,7 +148,7 @@ static const struct h2_hpack_ops *hpack_ops(void)
 	return ops;
 }
 
-static int config_read(void)
+TK_COLD static int config_read(void)
 {
 	const char *v;
 
@@ -213,7 +215,7 @@ static int config_read(void)
 	return 0;
 }
 
-int shim_core_init(void)
+TK_COLD int shim_core_init(void)
 {
 	if (config_read() < 0) {
 		shim_warn("out of memory at load: hooking nothing");

@@ -114,6 +114,11 @@ static inline void shim_note_inner_fd(int fd)
 
 /* Records getpid(): at load and in a fork child. */
 void shim_pid_set(void);
+/* pthread_atfork(NULL, NULL, child): glibc's registration called directly,
+ * as libc_nonshared's pthread_atfork does, from our cold text (the linker
+ * puts libc_nonshared's copy at the far end of the text, a page the load
+ * would otherwise touch for this call alone). 0, or an error number. */
+int shim_atfork_child(void (*child)(void));
 /* The pid recorded last (this process's, also in a vfork child). */
 int shim_pid(void);
 /* Non-zero in a child that shares our memory with no fork handler run (a

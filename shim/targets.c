@@ -31,6 +31,7 @@
 
 #include "shim/inline.h"
 #include "shim/shim.h"
+#include "decode/cold.h"
 
 int shim_inline_on = 1;
 
@@ -68,12 +69,16 @@ static int was_refused(const void *p)
 }
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+/* each object's base and dynamic section side by side, the count first:
+ * the few objects of a small process touch one page of .bss */
 static struct {
-	uintptr_t base[OBJS_SEEN];
-	const void *dyn[OBJS_SEEN];
 	size_t n;
 	unsigned long long adds, subs;
 	int counted;
+	struct {
+		uintptr_t base;
+		const void *dyn;
+	} o[OBJS_SEEN];
 } seen;
 
 /* ---- .symtab from the file on disk --------------------------------------- */
@@ -89,7 +94,7 @@ struct symfile {
 	size_t nph;
 };
 
-static void *map_range(int fd, off_t off, size_t len, void **base, size_t *maplen)
+TK_COLD static void *map_range(int fd, off_t off, size_t len, void **base, size_t *maplen)
 {
 	long page = sysconf(_SC_PAGESIZE);
 	off_t a = off & ~(off_t)(page - 1);
@@ -102,21 +107,24 @@ static void *map_range(int fd, off_t off, size_t len, void **base, size_t *maple
 	return (char *)*base + (off - a);
 }
 
-static void symfile_close(struct symfile *sf)
+TK_COLD static void symfile_close(struct symfile *sf)
 {
 	if (sf->map_sym)
 		munmap(sf->map_sym, sf->len_sym);
 	if (sf->map_str)
 		munmap(sf->map_str, sf->len_str);
-	if (sf->fd >= 0)
-		close(sf->fd);
+	if (sf->fd >= 0) {
+		/* libc's close, not our hook's (our own descriptor) */
+		int (*real_close)(int) = (int (*)(int))SHIM_LIBC(close);
+		real_close(sf->fd);
+	}
 	memset(sf, 0, sizeof *sf);
 	sf->fd = -1;
 }
 
 /* 0 with the file's .symtab mapped; -1 when it has none (stripped) or is
  * not the ELF of this process's kind. */
-static int symfile_open(struct symfile *sf, const char *path)
+TK_COLD static int symfile_open(struct symfile *sf, const char *path)
 {
 	memset(sf, 0, sizeof *sf);
 	sf->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -203,7 +211,7 @@ static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const
 }
 
 /* ---- one object ---------------------------------------------------------------- */
-static int name_says_tls(const char *path)
+TK_COLD static int name_says_tls(const char *path)
 {
 	static const char *const words[] = { "libssl", "libboringssl", "libgnutls", "libmbedtls", "libwolfssl" };
 	const char *b = strrchr(path, '/');
@@ -245,7 +253,7 @@ struct wanted {
 	size_t nt, n;
 };
 
-static void wanted_fill(struct wanted *w)
+TK_COLD static void wanted_fill(struct wanted *w)
 {
 	memset(w, 0, sizeof *w);
 	for (size_t i = 0; i < NTABLES; i++)
@@ -384,7 +392,7 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 static struct wanted names_tmpl;
 static int names_ready;
 
-static void scan_object(struct dl_phdr_info *info, int is_main)
+TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
 {
 	const ElfW(Dyn) *dyn = NULL;
 	for (size_t i = 0; i < info->dlpi_phnum; i++)
@@ -431,7 +439,7 @@ static void scan_object(struct dl_phdr_info *info, int is_main)
 static int was_seen(uintptr_t base, const void *dyn)
 {
 	for (size_t i = 0; i < seen.n; i++)
-		if (seen.base[i] == base && seen.dyn[i] == dyn)
+		if (seen.o[i].base == base && seen.o[i].dyn == dyn)
 			return 1;
 	return 0;
 }
@@ -441,7 +449,7 @@ struct scan_ctx {
 	int first;
 };
 
-static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
+TK_COLD static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct scan_ctx *sc = arg;
 	int first = sc->first;
@@ -458,8 +466,8 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	if (was_seen(info->dlpi_addr, dyn))
 		return 0;
 	if (seen.n < OBJS_SEEN) {
-		seen.base[seen.n] = info->dlpi_addr;
-		seen.dyn[seen.n] = dyn;
+		seen.o[seen.n].base = info->dlpi_addr;
+		seen.o[seen.n].dyn = dyn;
 		seen.n++;
 	}
 	if (info->dlpi_addr == sc->self)
@@ -472,7 +480,7 @@ static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
-static uintptr_t self_bias(void)
+TK_COLD static uintptr_t self_bias(void)
 {
 	Dl_info info;
 	struct link_map *lm = NULL;
@@ -483,7 +491,7 @@ static uintptr_t self_bias(void)
 
 /* dl_iterate_phdr's counters say whether anything was loaded or unloaded
  * since the last scan (one call, no callback work, when nothing changed). */
-static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
+TK_COLD static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	int *changed = arg;
 	if (size < offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
@@ -496,7 +504,7 @@ static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-static void scan(void)
+TK_COLD static void scan(void)
 {
 	int changed = 1;
 	dl_iterate_phdr(count_cb, &changed);
@@ -513,7 +521,7 @@ static void after_fork_child(void)
 	inline_after_fork();
 }
 
-void shim_targets_init(void)
+TK_COLD void shim_targets_init(void)
 {
 	const char *v = getenv("TOKSHIM_INLINE");
 	if (v && *v && strcmp(v, "0") != 0 && strcmp(v, "1") != 0)
@@ -522,7 +530,7 @@ void shim_targets_init(void)
 		shim_inline_on = 0;
 	if (!shim_inline_on)
 		return;
-	pthread_atfork(NULL, NULL, after_fork_child);
+	shim_atfork_child(after_fork_child);
 	pthread_mutex_lock(&lock);
 	scan();
 	pthread_mutex_unlock(&lock);

@@ -4,7 +4,9 @@
 # real clients against the local Twilio-like server: curl (SSL_read) and an
 # HTTP 401 JSON body, our C Twilsock/Voice/Video clients (OpenSSL reads of
 # compressed and plain server frames), a Python Twilsock client on plain TCP
-# (recv, also with MSG_PEEK first).
+# (recv, also with MSG_PEEK first), a client that writes its request from
+# OpenSSL's handshake callback inside SSL_read (as Node does), through the
+# PLT hooks and (static libssl.a) the inline ones.
 . "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_certs || { echo "FAIL: certificate"; exit 1; }
@@ -141,5 +143,27 @@ export TOKSHIM_OUTPUT="stderr,json:$TMP/r0.json"
 TOKSHIM_READ=0 shim_run "$TMP/r0.out" "$TMP/r0.err" -- "$PY" "$ROOT/tests/e2e/tsock_raw.py" --port "$WP" "$EXPIRED_CHAT"
 check "TOKSHIM_READ=0: the prediction, no answer" bash -c "grep -q '\"event\":\"token\"' '$TMP/r0.json' && ! grep -q '\"event\":\"answer\"' '$TMP/r0.json'"
 check "TOKSHIM_READ=0: the client still gets its reply" grep -q '"code": 401' "$TMP/r0.out"
+
+# 6. the request written from OpenSSL's info callback at the end of the
+# handshake, inside the SSL_read that completed it (Node writes its WebSocket
+# upgrade there): seen, and its answer read. Dynamic libssl (PLT hooks) and
+# static libssl.a (inline hooks).
+stop_server
+start_server --https 0 || exit 1
+HP=$(port_of https)
+EXPIRED_V=$(mint --grant video --identity alice --now -7200)
+LIBDIR=$(dirname "$("$TCC" -print-file-name=libssl.a)")
+"$TCC" -std=gnu11 -O2 -o "$TMP/cbwrite" "$ROOT/tests/e2e/inline/cbwrite.c" -lssl -lcrypto &&
+	"$TCC" -std=gnu11 -O2 -o "$TMP/cbwrite_static" "$ROOT/tests/e2e/inline/cbwrite.c" \
+		"$LIBDIR/libssl.a" "$LIBDIR/libcrypto.a" -ldl -pthread || fail "build cbwrite"
+for v in cbwrite:plt cbwrite_static:inline; do
+	prog=${v%%:*} hook=${v#*:}
+	rm -f "$TMP/cb.json"
+	export TOKSHIM_OUTPUT="json:$TMP/cb.json"
+	shim_run "$TMP/cb.out" "$TMP/cb.err" -- "$TMP/$prog" "$HP" "$CERT_DIR/ca.pem" localhost "$EXPIRED_V"
+	check "$prog: the request went from the callback, the 401 came back" bash -c "[ $RC = 0 ] && grep -qx 'HTTP/1.1 401 Unauthorized' '$TMP/cb.out'"
+	check "$prog: the token written inside SSL_read is seen ($hook hook), its 401 20104 answers it" json_expect_some "$TMP/cb.json" \
+		'd.get("event") == "answer" and d["server"]["code"] == 20104 and d["prediction"]["agrees"] and d["connection"]["hook"] == "'$hook'"'
+done
 
 e2e_done

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The shim benchmark (tests/bench/shim_bench.sh) end to end, tiny: 4 MiB runs,
 # and the callgrind one (tests/bench/callgrind_bench.sh) with one small pair,
-# 2 pairs; bench_validate with one pass per side under callgrind. Checks that
-# it completes and prints every figure and summary line
+# 2 pairs; bench_validate with one pass per side under callgrind; the aarch64
+# fast-path one (tests/bench/aarch64_bench.sh, TCP only) where an arm64 build
+# exists. Checks that it completes and prints every figure and summary line
 # with numbers in them (no timing assertions), and that it fails as it must:
 # when a client crashes, and when the server's byte count differs from the
 # client's.
@@ -133,6 +134,26 @@ BENCH_CONN_N1=20 BENCH_CONN_N2=60 B="$B" timeout 120 bash tests/bench/conn_mem_b
 grep -Eq "^conn_judged_bytes +$num +$num +$num +2048 +(PASS|MISS)\$" "$tmp/cm.out" ||
 	{ cat "$tmp/cm.out" >&2; fail "no line 'conn_judged_bytes'"; }
 cat "$tmp/cm.out" # for the log
+
+# ---- the aarch64 fast-path benchmark (tests/bench/aarch64_bench.sh), TCP only --------
+# Runs where an arm64 build of the shim exists (make ARCH=arm64, make cross-test
+# and make bench make one; a whole cross build here would cost make test a
+# minute or two): brought up to date, with the arm64 bench client.
+BA=${BA:-build-arm64}
+if [ -e "$BA/libtokshim.so" ] && command -v qemu-aarch64-static >/dev/null && command -v valgrind >/dev/null; then
+	$MAKE --no-print-directory ARCH=arm64 B="$BA" "$BA/libtokshim.so" "$BA/bench/tools/tls_client" >"$tmp/make.log" 2>&1 ||
+		{ cat "$tmp/make.log" >&2; fail "cannot build the arm64 shim and bench client"; }
+	BENCH_A64_SMOKE=1 B="$B" BA="$BA" timeout 300 bash tests/bench/aarch64_bench.sh >"$tmp/a64" 2>"$tmp/a64err" ||
+		{ cat "$tmp/a64" "$tmp/a64err" >&2; fail "aarch64_bench.sh exited $?"; }
+	grep -Eq "^x86_64_fastpath_added_instr_per_write +$num +$num +$num +- +reference\$" "$tmp/a64" ||
+		{ cat "$tmp/a64" >&2; fail "no line 'x86_64_fastpath_added_instr_per_write'"; }
+	for f in aarch64_fastpath_added_instr_per_write aarch64_clock_calls_per_write; do
+		grep -Eq "^$f +$num +$num +$num +$num +(PASS|MISS)\$" "$tmp/a64" || { cat "$tmp/a64" >&2; fail "no line '$f'"; }
+	done
+	cat "$tmp/a64" # for the log
+else
+	echo "t_bench_smoke: aarch64_bench skipped: no $BA/libtokshim.so (make ARCH=arm64) or no qemu-aarch64-static"
+fi
 
 # ---- the read-path benchmark (tests/bench/read_bench.sh), tiny ------------------------
 if command -v valgrind >/dev/null; then

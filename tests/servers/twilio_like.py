@@ -29,7 +29,7 @@ reply shapes and error codes of ../../../shared/TWILIO.md:
                            its Sync maps, Sync's subscription request), 404
                            for anything else; a client's reply is not answered
   Voice listen         -> {"type":"error","payload":{"error":{"code":31205,...}}}
-                           or {"type":"connected",...}
+                           or {"type":"connected",...}; register -> {"type":"ready"}
   Video hello/connect  -> {"type":"error","code":20104,"message":"..."} or a
                            {"type":"msg","body":{"type":"connected",...}}
   HTTP                 -> 401 {"code":20101,"message":...,"status":401} or 200
@@ -548,7 +548,17 @@ class TwilioLike:
         await ws.close(1000, "token expired")
 
     # ---- Voice ---------------------------------------------------------------
+    # The Voice SDK's signalling (@twilio/voice-sdk's pstream and Device):
+    # `listen` carries the token; on a good one the server says `connected`
+    # with what Device reads from it (region, edge, home, token.identity and
+    # token.ttl, the seconds it lasts, from which it times tokenWillExpire), and
+    # answers the `register` that follows with `ready` (the Device is then
+    # registered). A `register` before a listen was accepted earns a 31204
+    # (the SDK's CHANGELOG, 2.18: registrations replayed before the server
+    # validated the token were rejected with 31204). A bad token: an `error`
+    # with payload.error.code, then the server closes.
     async def voice(self, ws):
+        accepted = False
         async for data in ws:
             if data in ("\n", b"\n"):
                 await ws.send("\n")  # heartbeat
@@ -558,7 +568,18 @@ class TwilioLike:
             except ValueError:
                 log("voice message refused: not JSON")
                 continue
-            if not isinstance(msg, dict) or msg.get("type") != "listen":
+            if not isinstance(msg, dict):
+                continue
+            if msg.get("type") == "register":
+                if accepted:
+                    log("voice register: ready")
+                    await ws.send(json.dumps({"type": "ready", "version": "1.6", "payload": {}}))
+                else:
+                    log("voice register before an accepted listen: 31204")
+                    await ws.send(json.dumps({"type": "error", "payload": {"error": {
+                        "code": 31204, "message": VOICE_TEXTS[31204]}}}))
+                continue
+            if msg.get("type") != "listen":
                 continue
             payload = msg.get("payload") if isinstance(msg.get("payload"), dict) else {}
             try:
@@ -571,10 +592,19 @@ class TwilioLike:
                     "code": code, "message": VOICE_TEXTS[code]}}}))
                 await ws.close(1000, "unauthorized")
                 return
-            log("voice listen accepted identity=%s exp=%s" % (claims["grants"].get("identity"), iso(claims["exp"])))
+            identity = claims["grants"].get("identity")
+            log("voice listen accepted identity=%s exp=%s" % (identity, iso(claims["exp"])))
+            accepted = True
             await self.delay()
+            # ttl: the token's lifetime as signed (exp - nbf, else - iat), so
+            # that the answer is the same for the same token whenever it
+            # comes (tests compare runs); a token minted just before it
+            # connects has that much left
+            start = claims.get("nbf", claims.get("iat"))
+            ttl = int(claims["exp"] - start) if is_num(start) else int(claims["exp"] - self.now())
             await ws.send(json.dumps({"type": "connected", "version": "1.6", "payload": {
-                "region": "gll", "edge": "roaming", "token_expires": iso(claims["exp"])}}))
+                "region": "gll", "edge": "roaming", "home": "gll",
+                "token": {"identity": identity, "ttl": max(0, ttl)}}}))
 
     # ---- Video ---------------------------------------------------------------
     async def video(self, ws):

@@ -207,6 +207,40 @@ Test(wire_srv, websocket_server_frames_with_own_deflate_context)
 	wt_free(&z2);
 }
 
+/* What the real Voice SDK's connection gave the shim when the upgrade was
+ * not seen (node writes it from OpenSSL's handshake callback, inside
+ * SSL_read): the server's bytes from its first frame on, as captured from
+ * tests/servers/twilio_like.py (python websockets, permessage-deflate with
+ * context takeover): the 31205 error compressed (RSV1), then the close. */
+static const char voice_err_deflated_hex[] =
+	"c14caa562aa92c4855b252504a2d2aca2f52d251502a48acccc94f4c018a55430541ace4fc1490326343230353a0a2d"
+	"cd4e2e2c474b046aff0108592fcecd43c85d48a82cca2d414a5dada5a0000"
+	"880e03e8756e617574686f72697a6564";
+
+static void put_hex(struct wt_buf *b, const char *hex)
+{
+	for (size_t i = 0; hex[i] && hex[i + 1]; i += 2) {
+		unsigned v;
+		cr_assert_eq(sscanf(hex + i, "%2x", &v), 1);
+		uint8_t c = (uint8_t)v;
+		wt_put(b, &c, 1);
+	}
+}
+
+Test(wire_srv, compressed_first_frame_without_handshake)
+{
+	struct wt_buf b = {0};
+	put_hex(&b, voice_err_deflated_hex);
+	struct evs e;
+	srv_feed_all(&b, &e);
+	cr_assert_geq(e.n, 1);
+	cr_assert_eq(e.e[0].msg, SRV_MSG_VOICE_ERROR);
+	cr_assert_eq(e.e[0].code, 31205);
+	cr_assert_str_eq(e.e[0].text, "JWT token expired");
+	splits_agree(&b);
+	wt_free(&b);
+}
+
 Test(wire_srv, masked_server_frame_stops_reading)
 {
 	struct wt_buf b = {0};
@@ -323,15 +357,18 @@ Test(wire_srv, message_shapes)
 		const char *msg;
 		enum srv_msg want;
 		int code;
+		const char *text;
 	} cases[] = {
-		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0},
-		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0},
-		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104},
-		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0},
-		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0},
-		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000},
-		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0},
-		{"\n", SRV_MSG_OTHER, 0},
+		{"{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}", SRV_MSG_VOICE_OK, 0, "connected"},
+		{"{\"type\":\"ready\",\"payload\":{}}", SRV_MSG_VOICE_OK, 0, "ready"},
+		{"{\"type\":\"error\",\"code\":20104,\"message\":\"Access Token expired\"}", SRV_MSG_VIDEO_ERROR, 20104,
+		 "Access Token expired"},
+		{"{\"type\":\"welcome\",\"version\":2}", SRV_MSG_VIDEO_OK, 0, "welcome"},
+		{"{\"id\":\"x\",\"type\":\"msg\",\"body\":{\"type\":\"connected\",\"sid\":\"RM1\"}}", SRV_MSG_VIDEO_OK, 0,
+		 "connected"},
+		{"{\"type\":\"msg\",\"body\":{\"type\":\"error\",\"code\":53000}}", SRV_MSG_VIDEO_ERROR, 53000, ""},
+		{"{\"type\":\"heartbeat\"}", SRV_MSG_OTHER, 0, ""},
+		{"\n", SRV_MSG_OTHER, 0, ""},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct srv_event ev;
@@ -339,6 +376,7 @@ Test(wire_srv, message_shapes)
 		wire_srv_message(cases[i].msg, strlen(cases[i].msg), &ev);
 		cr_expect_eq(ev.msg, cases[i].want, "case %zu", i);
 		cr_expect_eq(ev.code, cases[i].code, "case %zu", i);
+		cr_expect_str_eq(ev.text, cases[i].text, "case %zu", i);
 	}
 	const char *hdr = "{\"method\":\"close\",\"id\":\"TM7\",\"status\":{\"code\":410,\"status\":"
 			  "\"TOKEN_EXPIRED\",\"errorCode\":51207,\"description\":\"x\"}}";
@@ -652,6 +690,126 @@ Test(answer, voice_31205_and_video_error)
 	fx_free(&f);
 	wt_free(&c);
 	wt_free(&s);
+	wt_free(&m);
+}
+
+/* The real Voice SDK (@twilio/voice-sdk 2.18.5): its listen as it sends it
+ * (payload first, then type and version), the session started at that
+ * frame (the upgrade unseen), the server's compressed 31205 error next. */
+Test(answer, voice_sdk_listen_then_compressed_31205_without_handshake)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 7200, WT_NOW - 3600);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	wt_printf(&m,
+		  "{\"payload\":{\"browserinfo\":{\"browser\":{\"platform\":\"linux\",\"userAgent\":"
+		  "\"Node.js v20.20.2\"},\"p\":\"browser\",\"plugin\":\"rtc\",\"v\":\"2.18.5\"},"
+		  "\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	put_hex(&s, voice_err_deflated_hex);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].channel, CHANNEL_VOICE);
+	cr_assert_str_eq(f.got.d[0].message, "listen");
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.n, 2);
+	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
+	cr_assert_eq(f.got.d[1].answer.code, 31205);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 0);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+/* The same SDK with a good token, its stream seen from the listen on: the
+ * server's `connected` then `ready` (the answer to the SDK's register),
+ * both compressed with context takeover, as captured: one answer, an
+ * accept as predicted, named by the reply. */
+static const char voice_ok_deflated_hex[] =
+	"c16b4c8cc10ac23010447fa5ec590a220af56f4232c4a5dbdd12172194fcbb4df0e071de9b9983bceea0e744d154111d"
+	"892e137d50de6cdaf9757e74b2872a16d2490e2ac83f9945ba44cae3a358d85873472fdbf0d7705ba163cc09eaecb5cb"
+	"201c31b4cb996ff76569ad7d01c10faa86bba9283531a592a07b6a6b01008800";
+
+Test(answer, voice_sdk_good_listen_connected_then_ready_without_handshake)
+{
+	struct fx f;
+	fx_init(&f, NULL);
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	struct wt_buf c = {0}, s = {0}, m = {0};
+	wt_printf(&m,
+		  "{\"payload\":{\"browserinfo\":{\"browser\":{\"platform\":\"linux\",\"userAgent\":"
+		  "\"Node.js v20.20.2\"},\"p\":\"browser\",\"plugin\":\"rtc\",\"v\":\"2.18.5\"},"
+		  "\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
+	put_hex(&s, voice_ok_deflated_hex);
+	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+	cr_assert_eq(f.got.d[0].accept, 1);
+	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
+	cr_assert_eq(f.got.n, 2);
+	cr_assert_eq(f.got.d[1].event, DIAG_EV_ANSWER);
+	cr_assert_eq(f.got.d[1].answer.server_accept, 1);
+	cr_assert_eq(f.got.d[1].answer.pred_accept, 1);
+	cr_assert_eq(f.got.d[1].ncauses, 0);
+	char out[4096];
+	report_format_text(out, sizeof out, &f.got.d[1], NULL, "", 0);
+	cr_assert(strstr(out, "SERVER ACCEPTED voice listen: connected; as predicted"), "%s", out);
+	fx_free(&f);
+	wt_free(&c);
+	wt_free(&s);
+	wt_free(&m);
+}
+
+/* A register sent right behind the listen (SDKs before 2.18 replayed a
+ * queued one on reconnect, and a registration timer could tick there):
+ * Twilio rejects it with 31204 while the listen's token is still being
+ * validated. That 31204 is not the listen's verdict: the `connected` after
+ * it is, an accept, with no server_rejected. With no register since the
+ * listen, a 31204 is the listen's answer. */
+Test(answer, voice_31204_after_a_register_is_not_the_listens_answer)
+{
+	char t[4096];
+	wt_token(t, sizeof t, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	struct wt_buf m = {0};
+	wt_printf(&m, "{\"payload\":{\"reconnectTimeout\":0,\"token\":\"%s\"},\"type\":\"listen\",\"version\":\"1.6\"}",
+		  t);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	const char *e31204 = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31204,\"message\":\"JWT is invalid\"}}}";
+	const char *conn = "{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}";
+	for (int with_register = 0; with_register <= 1; with_register++) {
+		struct fx f;
+		fx_init(&f, "voice-js.roaming.twilio.com");
+		struct wt_buf c = {0}, s = {0};
+		ws_open(&c, "/signal");
+		wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
+		if (with_register)
+			wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
+		wt_printf(&s, UPGRADE_101);
+		srv_frame(&s, 0, 1, e31204, strlen(e31204));
+		srv_frame(&s, 0, 1, conn, strlen(conn));
+		cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
+		cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "with_register %d", with_register);
+		cr_assert_eq(f.got.n, 2);
+		const struct diag *a = &f.got.d[1];
+		cr_assert_eq(a->event, DIAG_EV_ANSWER);
+		if (with_register) {
+			cr_assert_eq(a->answer.server_accept, 1);
+			cr_assert_eq(a->ncauses, 0);
+		} else {
+			cr_assert_eq(a->answer.server_accept, 0);
+			cr_assert_eq(a->answer.code, 31204);
+			cr_assert(has(a, CAUSE_SERVER_REJECTED));
+		}
+		fx_free(&f);
+		wt_free(&c);
+		wt_free(&s);
+	}
 	wt_free(&m);
 }
 

@@ -5,12 +5,17 @@
  * permessage-deflate: whether the peer accepted the offer is not visible in
  * one direction's bytes, so each message decides by its RSV1 bit. The
  * direction's inflate stream is kept across messages (context takeover), or
- * reset after each message when the direction does without it
+ * reset at each message's start when the direction does without it
  * (client_no_context_takeover / server_no_context_takeover, w->ws_no_ctx).
  * When inflating fails (the context was lost), the stream is reset and the
- * next message tried anew. Every compressed message is inflated, also the
- * ones not kept, so that the context stays in step; uncompressed messages
- * that cannot hold a token are skipped by length. */
+ * next message tried anew. Inflate writes into the scratch buffer, a window
+ * large enough for zlib's fast loop, and the message keeps from there what
+ * it wants, as from a plain frame's payload. Once a message is judged (not
+ * a Twilsock message, or its header read) nothing more of it is looked at:
+ * uncompressed, it is skipped by length; compressed with context takeover,
+ * every byte of it is still inflated so that the dictionary stays in step;
+ * compressed without, its remaining bytes are skipped by length, not
+ * inflated (the stream is reset at the next message). */
 #include <limits.h>
 #include <string.h>
 
@@ -110,6 +115,22 @@ static void unmask_copy(unsigned char *out, const unsigned char *in, size_t n, c
 
 static void twilsock_msg(struct wire *w, const char *b, size_t n);
 
+/* The open message is judged: nothing more of it is looked at. An
+ * uncompressed one goes on by length; a compressed one too when its sender
+ * starts each message with a fresh compressor (ws_no_ctx): its stream is
+ * reset at the next message (frame_start), and the inflating stops here.
+ * With context takeover every compressed byte is still inflated, to keep
+ * the dictionary the next messages refer to. */
+static void judged(struct wire *w)
+{
+	if (!w->msg_z) {
+		w->wf.skip = 1;
+	} else if (w->ws_no_ctx) {
+		w->wf.skip = 1;
+		w->msg_zdone = 1;
+	}
+}
+
 /* A Twilsock message's preamble in the kept bytes: msg_want becomes its
  * length plus its header's (capped). Not a preamble: the whole message is
  * kept and scanned as any other. */
@@ -146,8 +167,7 @@ static void twilsock_progress(struct wire *w)
 		twilsock_msg(w, w->buf, w->msg_len);
 	}
 	w->msg_mode = MM_DISCARD;
-	if (!w->msg_z)
-		w->wf.skip = 1;
+	judged(w);
 }
 
 /* How many more bytes to keep of the message, at most cap. */
@@ -171,66 +191,76 @@ static void decide(struct wire *w)
 {
 	if (w->msg_mode == MM_UNDECIDED && w->msg_len >= 8) {
 		w->msg_mode = memcmp(w->buf, "TWILSOCK", 8) ? MM_DISCARD : MM_COLLECT;
-		/* an uncompressed message nobody looks at: the rest by length */
-		if (w->msg_mode == MM_DISCARD && !w->msg_z)
-			w->wf.skip = 1;
+		/* a message nobody looks at */
+		if (w->msg_mode == MM_DISCARD)
+			judged(w);
 	}
 }
 
-/* Plain payload bytes of a data frame. */
-static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
+/* Bytes of the message's payload, in order (unmasked with mask from mask
+ * offset off, or as they are when mask is NULL): what keep_room allows is
+ * kept in buf, the message decided and a Twilsock header read as soon as
+ * their bytes are there. Returns how many of the n bytes the message
+ * still wanted: all n unless it stopped wanting any (judged, or past its
+ * cap: msg_trunc). */
+static size_t msg_keep(struct wire *w, const unsigned char *p, size_t n, const uint8_t *mask, size_t off)
 {
-	while (n) {
-		size_t k = n;
+	size_t done = 0;
+	while (done < n) {
 		if (w->msg_mode == MM_DISCARD)
-			return;
-		size_t room = keep_room(w, WIRE_MSG_MAX - w->msg_len);
+			return done;
+		size_t k = n - done, room = keep_room(w, WIRE_MSG_MAX - w->msg_len);
 		if (k > room)
 			k = room;
 		if (k == 0) {
 			/* the message is longer than the cap: keep its prefix */
 			w->msg_trunc = 1;
-			return;
+			return done;
 		}
-		unmask_copy((unsigned char *)w->buf + w->msg_len, p, k, w->wf.mask, w->wf.mask_off);
+		if (mask)
+			unmask_copy((unsigned char *)w->buf + w->msg_len, p + done, k, mask, off + done);
+		else
+			memcpy(w->buf + w->msg_len, p + done, k);
 		w->msg_len += k;
-		w->wf.mask_off = (uint8_t)((w->wf.mask_off + k) & 3);
-		p += k;
-		n -= k;
+		done += k;
 		decide(w);
 		twilsock_progress(w);
-		if (w->job.active)
-			return;
 	}
+	return done;
 }
 
+/* Plain payload bytes of a data frame. */
+static void msg_plain(struct wire *w, const unsigned char *p, size_t n)
+{
+	msg_keep(w, p, n, w->wf.mask, w->wf.mask_off);
+	w->wf.mask_off = (uint8_t)((w->wf.mask_off + n) & 3);
+}
+
+/* Inflates in[0..n) (unmasked) into the scratch buffer, a window large
+ * enough for zlib's fast loop (inflate_fast wants 258 bytes of room), and
+ * keeps from there what the message wants (msg_keep). */
 static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
 {
+	_Static_assert(sizeof w->zscratch_out >= 2048, "inflate's output window fits its fast loop");
 	if (w->msg_zdone)
 		return;
 	w->z.next_in = (Bytef *)in;
 	w->z.avail_in = (uInt)n;
 	for (;;) {
-		unsigned char *out;
-		size_t cap;
-		int into_buf = w->msg_mode != MM_DISCARD && w->msg_len < WIRE_MSG_MAX;
-		if (into_buf) {
-			out = (unsigned char *)w->buf + w->msg_len;
-			cap = keep_room(w, WIRE_MSG_MAX - w->msg_len);
-		} else {
-			out = w->zscratch_out;
-			cap = sizeof w->zscratch_out;
-		}
-		w->z.next_out = out;
-		w->z.avail_out = (uInt)cap;
+		w->z.next_out = w->zscratch_out;
+		w->z.avail_out = (uInt)sizeof w->zscratch_out;
 		int r = inflate(&w->z, Z_SYNC_FLUSH);
-		size_t produced = cap - w->z.avail_out;
-		if (into_buf)
-			w->msg_len += produced;
-		else if (produced && w->msg_mode != MM_DISCARD)
-			w->msg_trunc = 1;
-		decide(w);
-		twilsock_progress(w);
+		size_t produced = sizeof w->zscratch_out - w->z.avail_out;
+		if (produced)
+			msg_keep(w, w->zscratch_out, produced, NULL, 0);
+		if (w->msg_zdone)
+			return; /* judged: the rest goes uninflated (judged) */
+		if (w->ws_no_ctx && w->msg_trunc) {
+			/* past the cap, nothing more is looked at and no context
+			 * is kept: the message is read as it is at its end */
+			w->msg_zdone = 1;
+			return;
+		}
 		if (r == Z_STREAM_END) {
 			/* the sender ended its deflate stream: the next message starts anew */
 			inflateReset(&w->z);
@@ -252,18 +282,42 @@ static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
 	}
 }
 
+/* The compressed input inflated at once. Without context takeover, the
+ * start of a message is inflated a little at a time: the message may be
+ * judged from its first bytes, and then the rest is not inflated. Each
+ * step gives inflate the compressed bytes that can hold what the message
+ * still wants (never fewer output bytes than input bytes, but for a
+ * block's header: Z_STEP_HDR more in the first step). */
+#define Z_STEP_MIN 64
+#define Z_STEP_HDR 96
+
+static size_t z_step(const struct wire *w)
+{
+	size_t want = w->msg_mode == MM_DISCARD ? 0 : keep_room(w, WIRE_MSG_MAX - w->msg_len);
+	if (w->wf.dir == WS_CLIENT && w->msg_len < 64 && want < 64 - w->msg_len)
+		want = 64 - w->msg_len; /* a Twilsock preamble, if it is one */
+	if (want < Z_STEP_MIN)
+		want = Z_STEP_MIN;
+	return want + (w->z.total_in ? 0 : Z_STEP_HDR);
+}
+
 static void msg_deflated(struct wire *w, const unsigned char *p, size_t n)
 {
-	while (n) {
+	while (n && !w->msg_zdone) {
 		size_t k = n < WIRE_SCRATCH ? n : WIRE_SCRATCH;
-		if (!w->msg_zdone) {
-			unmask_copy(w->zscratch_in, p, k, w->wf.mask, w->wf.mask_off);
-			inflate_chunk(w, w->zscratch_in, k);
+		if (w->ws_no_ctx) {
+			size_t step = z_step(w);
+			if (k > step)
+				k = step;
 		}
+		unmask_copy(w->zscratch_in, p, k, w->wf.mask, w->wf.mask_off);
+		inflate_chunk(w, w->zscratch_in, k);
 		w->wf.mask_off = (uint8_t)((w->wf.mask_off + k) & 3);
 		p += k;
 		n -= k;
 	}
+	/* the rest is not inflated: only the mask offset goes on */
+	w->wf.mask_off = (uint8_t)((w->wf.mask_off + n) & 3);
 }
 
 /* ---- messages -------------------------------------------------------------------- */
@@ -363,11 +417,8 @@ static void json_msg(struct wire *w, const char *b, size_t n)
 static void message_end(struct wire *w)
 {
 	static const unsigned char tail[4] = {0x00, 0x00, 0xff, 0xff};
-	if (w->msg_z) {
+	if (w->msg_z)
 		inflate_chunk(w, tail, sizeof tail);
-		if (w->ws_no_ctx && !w->msg_zdone)
-			inflateReset(&w->z); /* the sender's next message starts a new context */
-	}
 	if (w->msg_mode != MM_COLLECT || w->msg_len == 0)
 		return;
 	const char *b = w->buf;
@@ -405,11 +456,17 @@ static void frame_start(struct wire *w, const struct ws_hdr *h)
 	w->msg_zdone = 0;
 	w->msg_want = 0;
 	w->msg_mode = h->op == 1 ? MM_COLLECT : MM_UNDECIDED;
-	if (w->msg_z && z_ensure(w) < 0) {
+	if (!w->msg_z)
+		return;
+	if (z_ensure(w) < 0) {
 		if (!w->pending_err)
 			w->pending_err = WIRE_E_NOMEM;
 		w->msg_zdone = 1;
 		w->msg_mode = MM_DISCARD;
+	} else if (w->ws_no_ctx) {
+		/* the sender's compressor starts each message anew; the last
+		 * message may have been left before its end (judged) */
+		inflateReset(&w->z);
 	}
 }
 

@@ -64,6 +64,30 @@ static void diff_msg(struct wt_buf *b, int op, const void *msg, size_t n, int le
 	wt_free(&z);
 }
 
+/* A data message in nfrag frames, a ping after the first; compressed
+ * (RSV1 on the first frame) when the stream deflates. */
+static void diff_msg_frags(struct wt_buf *b, int op, const void *msg, size_t n, int nfrag, int lenmode)
+{
+	struct wt_buf z = {0};
+	const unsigned char *p = msg;
+	if (diff_k.deflate) {
+		wt_deflate(&diff_z, msg, n, &z);
+		if (diff_k.no_ctx)
+			deflateReset(&diff_z);
+		p = z.p;
+		n = z.n;
+	}
+	size_t at = 0;
+	for (int i = 0; i < nfrag; i++) {
+		size_t end = i == nfrag - 1 ? n : n * (size_t)(i + 1) / (size_t)nfrag;
+		diff_frame(b, i == nfrag - 1, i == 0 && diff_k.deflate, i == 0 ? op : 0, p + at, end - at, lenmode);
+		if (i == 0 && nfrag > 1)
+			diff_frame(b, 1, 0, 9, "pi", 2, 0);
+		at = end;
+	}
+	wt_free(&z);
+}
+
 #define DIFF_EV_MAX 256
 
 struct diff_ev {
@@ -184,7 +208,7 @@ static void diff_stream(struct wt_buf *s)
 			     "Sec-WebSocket-Version: 13\r\n\r\n");
 	int nframes = 20 + (int)(diff_rand() % 60);
 	for (int i = 0; i < nframes; i++) {
-		unsigned what = diff_rand() % 12;
+		unsigned what = diff_rand() % 14;
 		int lm = (int)(diff_rand() % 3);
 		lm = lm == 0 ? 0 : lm == 1 ? 16 : 64;
 		if (what <= 4) {
@@ -219,6 +243,30 @@ static void diff_stream(struct wt_buf *s)
 			diff_msg(s, 1, msg, (size_t)n, lm);
 		} else if (what == 9) {
 			diff_msg(s, 1, "{\"type\":\"ping\"}", 15, 0);
+		} else if (what == 12 || what == 13) {
+			/* a Twilsock message of a method with no token, or a
+			 * binary message, with a payload of up to 20 KiB (a token
+			 * text in it, never looked at), in up to three frames */
+			size_t pn = 1 + diff_rand() % 20000, at = 0;
+			int64_t iat = WT_NOW - 60;
+			wt_token(tok, sizeof tok, "dora", WT_CHAT_GRANT, iat, iat + 3600);
+			struct wt_buf m = {0};
+			if (what == 12) {
+				snprintf(hdr, sizeof hdr, "{\"method\":\"message\",\"id\":\"TM%u\",\"payload_size\":%zu}",
+					 diff_rand(), pn);
+				wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+			} else {
+				wt_put(&m, "\x01", 1);
+			}
+			while (at < pn) {
+				if (diff_rand() % 9 == 0)
+					wt_printf(&m, "{\"token\":\"%s\"}", tok);
+				else
+					wt_printf(&m, "{\"k\":%u},", diff_rand() % 5000);
+				at = m.n;
+			}
+			diff_msg_frags(s, 2, m.p, m.n, 1 + (int)(diff_rand() % 3), lm);
+			wt_free(&m);
 		} else if (what == 10) {
 			diff_frame(s, 1, 0, 10, "pong", 4, 0);
 		} else {

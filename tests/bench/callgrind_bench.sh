@@ -10,8 +10,11 @@
 # (I(long) - I(short)) / (writes(long) - writes(short)), which leaves out
 # start-up, the handshake and the init. Twilsock figures send every bulk
 # frame as a whole Twilsock message (binary, or text with --text); the
-# deflate figures send them compressed (permessage-deflate negotiated, each
-# message inflated by the shim): information, no limit (limit "-", INFO).
+# deflate figures send them compressed (permessage-deflate negotiated with
+# client_no_context_takeover: the shim inflates each message's start, up
+# to its Twilsock header, and skips the rest by length; the _ctx figures
+# with context takeover: every byte inflated): information, no limit
+# (limit "-", INFO).
 # Exec figures: /bin/true's whole run; PSS: idle `sleep` processes (below).
 #
 # BENCH_CG_ONLY=REGEX runs only the per-write figures whose name matches.
@@ -91,6 +94,8 @@ else
 	per_write tls_16k_instr_per_write 0.25 16384 2 6
 	per_write tw_16k_deflate_instr_per_write - 16384 2 6 --twilsock --deflate
 	per_write tw_1k_deflate_instr_per_write - 1024 1 3 --twilsock --deflate
+	per_write tw_16k_deflate_ctx_instr_per_write - 16384 2 6 --twilsock --deflate-ctx
+	per_write tw_1k_deflate_ctx_instr_per_write - 1024 1 3 --twilsock --deflate-ctx
 fi
 [ -s "$tmp/shim.jsonl" ] && { echo "# the shim reported on the bench's valid token:"; head -c 400 "$tmp/shim.jsonl"; echo; }
 

@@ -17,7 +17,9 @@
  * compressed (RSV1; --size is then the message's uncompressed length): each
  * compressed on its own, so the one compressed frame made at the start
  * stands for every message (the client's own compression is not measured,
- * as its masking is not).
+ * as its masking is not). --deflate-ctx: the same messages, the offer
+ * without client_no_context_takeover (context takeover: a reader must
+ * inflate every message whole, for the dictionary).
  *
  * Modes (one result line on stdout, "result key=value ..."):
  *   stream   one connection, --mib MiB of --size byte frames, one SSL_write
@@ -78,7 +80,7 @@ struct opts {
 	long exp;
 	int twilsock; /* bulk frames are Twilsock messages */
 	int text;     /* ... in text frames */
-	int deflate;  /* permessage-deflate: bulk messages compressed */
+	int deflate;  /* permessage-deflate: bulk messages compressed (2: context takeover offered) */
 };
 
 static struct opts o = { .mode = "stream", .size = 16384, .mib = 512, .conns = 40, .threads = 8,
@@ -394,7 +396,9 @@ static int conn_upgrade(struct conn *c)
 			 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
 			 "Sec-WebSocket-Version: 13\r\nUser-Agent: tokshim-bench/1\r\n%s\r\n",
 			 key,
-			 o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" : "");
+			 o.deflate == 1   ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n"
+			 : o.deflate == 2 ? "Sec-WebSocket-Extensions: permessage-deflate\r\n"
+					  : "");
 	if (conn_write(c, req, (size_t)n) != 0)
 		return -1;
 	size_t rn = 0;
@@ -609,7 +613,7 @@ static int mode_threads(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tls_client --port N [--tcp] [--twilsock [--text]] [--deflate] [--cafile FILE]\n"
+	fprintf(stderr, "usage: tls_client --port N [--tcp] [--twilsock [--text]] [--deflate|--deflate-ctx] [--cafile FILE]\n"
 			"                  [--mode stream|latency|threads]\n"
 			"                  [--size BYTES] [--mib N] [--conns N] [--threads N] [--writes N]\n"
 			"                  [--exp SECONDS]\n");
@@ -632,8 +636,8 @@ int main(int argc, char **argv)
 			o.text = 1;
 			continue;
 		}
-		if (strcmp(a, "--deflate") == 0) {
-			o.deflate = 1;
+		if (strcmp(a, "--deflate") == 0 || strcmp(a, "--deflate-ctx") == 0) {
+			o.deflate = a[9] ? 2 : 1;
 			continue;
 		}
 		if (!v)

@@ -252,15 +252,16 @@ static void *serve(void *arg)
 	const char *ext;
 	size_t en;
 	ws_accept(key, kn, acc);
-	/* permessage-deflate offered: accepted as offered (the frames are
-	 * counted, never inflated) */
+	/* permessage-deflate offered: accepted as offered, with or without
+	 * client_no_context_takeover (the frames are counted, never inflated) */
 	w.deflate = find_header(req, "Sec-WebSocket-Extensions", &ext, &en) == 0 &&
 		    memmem(ext, en, "permessage-deflate", 18) != NULL;
+	int no_ctx = w.deflate && memmem(ext, en, "client_no_context_takeover", 26) != NULL;
 	int m = snprintf(resp, sizeof(resp),
 			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
-			 acc,
-			 w.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" : "");
+			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s%s%s\r\n",
+			 acc, w.deflate ? "Sec-WebSocket-Extensions: permessage-deflate" : "",
+			 no_ctx ? "; client_no_context_takeover" : "", w.deflate ? "\r\n" : "");
 	if (conn_write_all(&c, resp, (size_t)m) != 0) {
 		fail = "cannot write 101";
 		goto out;

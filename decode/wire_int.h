@@ -9,13 +9,13 @@
  *                   kept and scanned for a Twilio JWT; the rest is skipped by length.
  *   WIRE_MSG_MAX    the prefix of a WebSocket text message, or of a binary one
  *                   that starts with "TWILSOCK", kept (inflated) and scanned;
- *                   the rest is skipped by length (or inflated into a scratch
- *                   buffer to keep the permessage-deflate context). Of a
- *                   Twilsock message (text or binary) only the preamble
- *                   `TWILSOCK V3.0 <n>\r\n` and the n bytes of header JSON
- *                   are kept: the header is scanned as soon as it is complete,
- *                   the payload skipped by length (inflated, not kept, when
- *                   compressed).
+ *                   the rest is skipped by length (compressed with context
+ *                   takeover: inflated into a scratch buffer, to keep the
+ *                   permessage-deflate context). Of a Twilsock message (text
+ *                   or binary) only the preamble `TWILSOCK V3.0 <n>\r\n` and
+ *                   the n bytes of header JSON are kept: the header is scanned
+ *                   as soon as it is complete, the payload skipped by length
+ *                   (compressed with context takeover: inflated, not kept).
  *   WIRE_ZARENA     the bump arena zlib's inflate allocates from (its state and
  *                   a 32 KiB window).
  * Binary WebSocket messages that do not start with "TWILSOCK", HTTP bodies of

@@ -13,7 +13,8 @@ _Static_assert(offsetof(struct wire, zscratch_in) < offsetof(struct wire, zscrat
 void wire_wipe(struct wire *w, uint64_t fed)
 {
 	/* an inflate stream is set up (z_ensure) before anything is written to
-	 * the scratch buffers or the arena, and inflates into buf; HTTP/2 (its
+	 * the scratch buffers or the arena; what it inflates into the output
+	 * scratch buffer is kept in buf (more bytes than were fed); HTTP/2 (its
 	 * inflater's ops, set by h2_init) writes its arena and stashes fields in
 	 * buf at fixed offsets. Other units are stored from buf's start, at
 	 * most the bytes fed. */

@@ -41,7 +41,8 @@ struct ws_frame {
 	uint8_t payload;  /* 1: inside the current frame's payload; 0: a header is next */
 	uint8_t in_msg;   /* a data message is open: continuations follow */
 	uint8_t hdr_len;  /* bytes of a header split across feeds, kept in hdr */
-	uint8_t skip;     /* the open message is skipped by length (not kept, not compressed) */
+	uint8_t skip;     /* the open message is skipped by length: judged, and either
+			   * uncompressed or compressed without context takeover */
 	uint8_t fin, op, rsv1; /* of the current frame */
 	uint8_t mask_off; /* the mask offset of the next payload byte */
 	uint8_t mask[4];

@@ -10,11 +10,16 @@
 # (I(long) - I(short)) / (writes(long) - writes(short)), which leaves out
 # start-up, the handshake and the init. Twilsock figures send every bulk
 # frame as a whole Twilsock message (binary, or text with --text); the
-# deflate figures send them compressed (permessage-deflate negotiated with
+# deflate figures send them compressed, permessage-deflate negotiated with
 # client_no_context_takeover: the shim inflates each message's start, up
-# to its Twilsock header, and skips the rest by length; the _ctx figures
-# with context takeover: every byte inflated): information, no limit
-# (limit "-", INFO).
+# to its Twilsock header, and skips the rest by length. Their limit, +320%
+# of the bench's small writes (a compressed message of 236 or 335 bytes),
+# is zlib's own work on a message's start, about 20 k instructions: the
+# Huffman tables of its dynamic block built (11 k) and read (5 k) before
+# its first byte, then the header inflated; a message inflated whole
+# again, as the _ctx figures do, misses it. The _ctx figures, context
+# takeover (every byte inflated, for the dictionary): information, no
+# limit (limit "-", INFO).
 # Exec figures: /bin/true's whole run; PSS: idle `sleep` processes (below).
 #
 # BENCH_CG_ONLY=REGEX runs only the per-write figures whose name matches.
@@ -85,6 +90,7 @@ per_write() {
 
 if [ "$SMOKE" = 1 ]; then
 	per_write tw_16k_text_instr_per_write 1 16384 1 2 --twilsock --text
+	per_write tw_16k_deflate_instr_per_write 320 16384 1 2 --twilsock --deflate
 else
 	per_write tw_16k_instr_per_write 1 16384 2 6 --twilsock
 	per_write tw_16k_text_instr_per_write 1 16384 2 6 --twilsock --text
@@ -92,8 +98,8 @@ else
 	per_write tw_1k_text_instr_per_write 3 1024 1 3 --twilsock --text
 	per_write tls_64_instr_per_write 1 64 1 2
 	per_write tls_16k_instr_per_write 0.25 16384 2 6
-	per_write tw_16k_deflate_instr_per_write - 16384 2 6 --twilsock --deflate
-	per_write tw_1k_deflate_instr_per_write - 1024 1 3 --twilsock --deflate
+	per_write tw_16k_deflate_instr_per_write 320 16384 2 6 --twilsock --deflate
+	per_write tw_1k_deflate_instr_per_write 320 1024 1 3 --twilsock --deflate
 	per_write tw_16k_deflate_ctx_instr_per_write - 16384 2 6 --twilsock --deflate-ctx
 	per_write tw_1k_deflate_ctx_instr_per_write - 1024 1 3 --twilsock --deflate-ctx
 fi

@@ -117,7 +117,7 @@ pid=
 if command -v valgrind >/dev/null; then
 	BENCH_CG_SMOKE=1 B="$B" timeout 300 bash tests/bench/callgrind_bench.sh >"$tmp/cg" 2>"$tmp/cgerr" ||
 		{ cat "$tmp/cg" "$tmp/cgerr" >&2; fail "callgrind_bench.sh exited $?"; }
-	for f in tw_16k_text_instr_per_write exec_true_instr_ratio idle_pss_added_kb; do
+	for f in tw_16k_text_instr_per_write tw_16k_deflate_instr_per_write exec_true_instr_ratio idle_pss_added_kb; do
 		grep -Eq "^$f +$num +$num +$num +$num +(PASS|MISS)\$" "$tmp/cg" || { cat "$tmp/cg" >&2; fail "no callgrind line '$f'"; }
 	done
 	grep -q "reported on the bench's valid token" "$tmp/cg" && { cat "$tmp/cg" >&2; fail "the shim reported on a valid token"; }

@@ -9,9 +9,9 @@
 __thread int shim_in __attribute__((tls_model("initial-exec")));
 __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
 __thread int64_t shim_nested_id __attribute__((tls_model("initial-exec"))) = -1;
-atomic_int shim_ready;
+atomic_int shim_ready TK_LOAD_BSS;
 
-static int pid;
+static int pid TK_LOAD_BSS;
 
 TK_COLD void shim_pid_set(void)
 {

@@ -24,14 +24,14 @@ int shim_read_on = 1;
 
 #define SHIM_HOSTS_MAX 64
 
-/* the rules last: TOKSHIM_HOSTS's few leave the rest of the array untouched */
 static struct {
 	struct keyring *keys;
 	struct reporter *rep;
 	char account[40];
 	struct session_config scfg;
-	struct host_rule hosts[SHIM_HOSTS_MAX];
-} g;
+} g TK_LOAD_BSS;
+/* TOKSHIM_HOSTS's rules: apart from g, untouched without that variable */
+static struct host_rule hosts[SHIM_HOSTS_MAX];
 
 static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 {
@@ -201,15 +201,15 @@ TK_COLD static int config_read(void)
 
 	if ((v = getenv("TOKSHIM_HOSTS")) && *v) {
 		struct tk_error err = { 0 };
-		memset(g.hosts, 0, sizeof g.hosts);
-		int n = host_rules_parse(v, g.hosts, SHIM_HOSTS_MAX, &err);
+		memset(hosts, 0, sizeof hosts);
+		int n = host_rules_parse(v, hosts, SHIM_HOSTS_MAX, &err);
 		if (n < 0) {
 			shim_warn("TOKSHIM_HOSTS: %s", err.msg);
 			n = 0;
-			while (n < SHIM_HOSTS_MAX && g.hosts[n].host[0])
+			while (n < SHIM_HOSTS_MAX && hosts[n].host[0])
 				n++;
 		}
-		g.scfg.w.hosts = g.hosts;
+		g.scfg.w.hosts = hosts;
 		g.scfg.w.nhosts = (size_t)n;
 	}
 	return 0;

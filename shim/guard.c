@@ -9,9 +9,11 @@
 __thread int shim_in __attribute__((tls_model("initial-exec")));
 __thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
 __thread int64_t shim_nested_id __attribute__((tls_model("initial-exec"))) = -1;
-atomic_int shim_ready TK_LOAD_BSS;
+atomic_int shim_ready;
 
 static int pid TK_LOAD_BSS;
+/* the ready flag too is written at load: with that state (decode/cold.h) */
+extern atomic_int shim_ready TK_LOAD_BSS;
 
 TK_COLD void shim_pid_set(void)
 {

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# What the load maps of libtokshim.so in an idle process (README, "Memory
+# added to an idle process"; make bench's idle_pss_added_kb measures the
+# PSS). `sleep` runs with the shim configured (a secret, a JSON-lines
+# output) and, once it sleeps, its smaps say which of the library's pages
+# are resident:
+# - the read-only segment (the unwind tables, shim/layout.ld) has none: the
+#   load reads no string nor table outside the text segment;
+# - the text segment has at most 64 KiB: the strings, tables and load-time
+#   code the load reads lie in one fault-around window (the kernel maps the
+#   64 KiB around a page touched; more means the load ran code outside the
+#   TK_COLD group, or that group and .rodata outgrew 64 KiB);
+# - the anonymous mapping after the library's (.bss) has at most 2 pages:
+#   the state the load writes is gathered (TK_LOAD_BSS).
+# Native builds only: under qemu-user the resident pages are the emulator's.
+. "$(dirname "$0")/lib.sh"
+e2e_init
+if [ -n "$TARCH" ]; then
+	echo "skip: resident pages under qemu-user are the emulator's"
+	e2e_done
+	exit
+fi
+exe=$(realpath "$(command -v sleep)")
+env -u LD_PRELOAD LD_PRELOAD="$SHIM" TOKSHIM_SECRET="$SECRET" TOKSHIM_ACCOUNT_SID="$ACCOUNT" \
+	TOKSHIM_OUTPUT="json:$TMP/out.jsonl" sleep 30 &
+pid=$!
+PIDS+=("$pid")
+sleeping() {
+	[ "$(readlink "/proc/$pid/exe")" = "$exe" ] && [ "$(awk '{ print $3 }' "/proc/$pid/stat")" = S ]
+}
+wait_for 10 sleeping || { fail "sleep under the shim did not start"; e2e_done; exit; }
+sleep 0.2
+cp "/proc/$pid/smaps" "$TMP/smaps" || { fail "cannot read the smaps of $pid"; e2e_done; exit; }
+
+# .eh_frame's file offset: the mapping that holds it is the read-only segment
+eh_off=$(readelf -SW "$SHIM" | sed 's/^ *\[ *[0-9]*\]//' | awk '$1 == ".eh_frame" { print $4 }')
+[ -n "$eh_off" ] || fail "libtokshim.so has no .eh_frame"
+# per mapping of the library, and the anonymous one right after it (.bss):
+# PERMS FILE_START FILE_END RSS_KB (in hex, "anon" for that one)
+awk -v lib="$SHIM" '
+	/^[0-9a-f]+-[0-9a-f]+ / {
+		split($1, r, "-"); cur = ""
+		if ($6 == lib) cur = $2 " " $3 " " r[1] " " r[2]
+		else if (prev_lib && $6 == "") cur = "anon 0 0 0"
+		prev_lib = ($6 == lib)
+	}
+	/^Rss:/ && cur != "" { print cur, $2; cur = "" }' "$TMP/smaps" >"$TMP/maps"
+cat "$TMP/maps"
+ro= x= bss=
+while read -r perms off start end rss; do
+	case $perms in
+	anon) bss=$rss ;;
+	r-xp) x=$rss ;;
+	r--p) [ $((16#$off)) -le $((16#$eh_off)) ] && [ $((16#$eh_off)) -lt $((16#$off + 16#$end - 16#$start)) ] && ro=$rss ;;
+	esac
+done <"$TMP/maps"
+check "the read-only segment is among the mappings" [ -n "$ro" ]
+check "the load maps no page of the read-only segment (${ro:-?} kB)" [ "${ro:-1}" -eq 0 ]
+check "the load maps at most 64 KiB of the text segment (${x:-?} kB)" [ -n "$x" ] && [ "${x:-999}" -le 64 ]
+check "the load dirties at most 2 pages of .bss (${bss:-0} kB)" [ "${bss:-0}" -le 8 ]
+kill "$pid" 2>/dev/null
+e2e_done

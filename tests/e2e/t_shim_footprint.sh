@@ -10,8 +10,8 @@
 #   code the load reads lie in one fault-around window (the kernel maps the
 #   64 KiB around a page touched; more means the load ran code outside the
 #   TK_COLD group, or that group and .rodata outgrew 64 KiB);
-# - the anonymous mapping after the library's (.bss) has at most 2 pages:
-#   the state the load writes is gathered (TK_LOAD_BSS).
+# - at most 2 pages of its .bss are present (pagemap): the state the load
+#   writes is gathered (TK_LOAD_BSS).
 # Native builds only: under qemu-user the resident pages are the emulator's.
 . "$(dirname "$0")/lib.sh"
 e2e_init

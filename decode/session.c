@@ -7,7 +7,9 @@
 
 #include "decode/server_codes.h"
 #include "decode/session.h"
+#include "decode/twilsock.h"
 #include "decode/wire_int.h"
+#include "decode/wire_rest.h"
 #include "decode/wire_srv.h"
 #include "decode/cold.h"
 
@@ -62,13 +64,21 @@ struct session_hist {
 	int64_t warned_at;     /* the server said token_about_to_expire then (seconds), 0 not */
 };
 
+/* What a session block holds beyond its small fields (session_wipe). */
+enum { USED_D = 1, USED_VW = 2 };
+
 struct session {
 	struct session_config cfg;
+	/* this block's own use, for session_wipe (not parked): the bytes fed
+	 * to each direction's decoder since the block was taken, USED_* */
+	uint64_t fed_c, fed_s;
+	unsigned used;
+
+	/* parked (session_park): from h to w */
 	struct session_hist h;
 	int judged;    /* a token was validated on this connection */
 
-	/* the server's direction (not parked: a session parks only with no
-	 * question open and the server's direction given up or not read) */
+	/* the server's direction: the messages awaiting an answer */
 	struct question q[SESSION_Q_MAX];
 	uint64_t q_order;
 	int responses;         /* final HTTP/SIP responses seen */
@@ -82,14 +92,188 @@ struct session {
 	 * no initialising, and its pages are touched only once a token is seen */
 	struct validate_work vw;
 };
+_Static_assert(offsetof(struct session, w) < offsetof(struct session, srv) &&
+		       offsetof(struct session, srv) < offsetof(struct session, d) &&
+		       offsetof(struct session, d) < offsetof(struct session, vw),
+	       "session_wipe lists struct session's large members in offset order");
 
-/* A parked session: its history and its decoder at rest, no buffer. */
+static int question_open(const struct session *s, enum q_kind k)
+{
+	for (size_t i = 0; i < SESSION_Q_MAX; i++)
+		if (s->q[i].kind == k)
+			return 1;
+	return 0;
+}
+
+/* Whether a server message (ev->kind SRV_EV_MESSAGE) can change anything:
+ * a reply while a Twilsock message awaits one, a Voice/Video answer shape
+ * while their message awaits one, a close or a client_update (answers, and
+ * the lifetime checks); any other message is read past. */
+static int message_matters(int q_twilsock, int q_signal, const struct srv_event *ev)
+{
+	switch (ev->msg) {
+	case SRV_MSG_TW_REPLY:
+		return q_twilsock;
+	case SRV_MSG_TW_CLOSE:
+	case SRV_MSG_TW_CLIENT_UPDATE:
+		return 1;
+	case SRV_MSG_VOICE_ERROR:
+	case SRV_MSG_VIDEO_ERROR:
+	case SRV_MSG_VOICE_OK:
+	case SRV_MSG_VIDEO_OK:
+		return q_signal;
+	default:
+		return 0;
+	}
+}
+
+/* A parked session: the frame states the fast paths go on with, and the
+ * rest packed (park_pack): the history and the open questions, and both
+ * directions' decoders at rest, no buffer. */
 struct session_parked {
-	struct session_hist h;
-	int64_t due;   /* session_watch_due when parked */
-	uint64_t wire[(WIRE_REST_SIZE + 7) / 8];
+	int64_t due;            /* session_watch_due when parked */
+	struct ws_frame wf;     /* the client direction's frames */
+	struct ws_frame srv_wf; /* the server's, when srv_ws */
+	uint8_t srv_read;       /* the server's bytes are still fed (the lifetime checks) */
+	uint8_t srv_pass;       /* ... to a decoder that passed through (nothing more to find) */
+	uint8_t srv_ws;         /* ... to its WebSocket decoder */
+	uint8_t q_twilsock;     /* a Twilsock message awaits its reply */
+	uint8_t q_signal;       /* a Voice or Video message awaits its answer */
+	uint16_t len;           /* bytes of packed */
+	unsigned char packed[];
 };
-_Static_assert(sizeof(struct session_parked) <= SESSION_PARK_SIZE, "SESSION_PARK_SIZE too small");
+#define PARK_PACKED_MAX (SESSION_PARK_SIZE - offsetof(struct session_parked, packed))
+_Static_assert(offsetof(struct session_parked, packed) + 256 <= SESSION_PARK_SIZE, "SESSION_PARK_SIZE too small");
+
+/* The parts of a session a park packs, in order: the session's history and
+ * questions, each direction's decoder at rest without its frame state
+ * (kept apart, for the fast paths). */
+struct park_seg {
+	unsigned char *p;
+	size_t n;
+};
+
+static size_t park_segs(struct session *s, struct park_seg seg[6])
+{
+	unsigned char *b = (unsigned char *)s, *w = (unsigned char *)&s->w, *sw = (unsigned char *)&s->srv.ws;
+	size_t wf = offsetof(struct wire, wf), wf_end = wf + sizeof(struct ws_frame);
+	seg[0] = (struct park_seg){ b + offsetof(struct session, h), offsetof(struct session, w) - offsetof(struct session, h) };
+	seg[1] = (struct park_seg){ w, wf };
+	seg[2] = (struct park_seg){ w + wf_end, WIRE_REST_SIZE - wf_end };
+	seg[3] = (struct park_seg){ (unsigned char *)&s->srv, WIRE_SRV_REST_SIZE };
+	seg[4] = (struct park_seg){ sw, wf };
+	seg[5] = (struct park_seg){ sw + wf_end, WIRE_REST_SIZE - wf_end };
+	return 6;
+}
+
+/* The packing: mostly zeros (empty slots, short strings in fixed arrays),
+ * so runs of zeros are counted and other bytes copied. A control byte c
+ * below 0x80 is followed by c + 1 literal bytes; from 0x80, with the next
+ * byte, it is a run of ((c & 0x7f) << 8 | next) + 1 zeros. Each part is
+ * packed on its own. */
+#define ZRUN_MAX 32768
+#define LIT_MAX 128
+
+/* Zeros at p[0..n), counted up to lim: 32 bytes a step while they last. */
+static inline size_t zeros_at(const unsigned char *p, size_t n, size_t lim)
+{
+	size_t i = 0;
+	if (lim > n)
+		lim = n;
+	for (uint64_t v[4]; i + 32 <= lim; i += 32) {
+		memcpy(v, p + i, 32);
+		if (v[0] | v[1] | v[2] | v[3])
+			break;
+	}
+	for (uint64_t v; i + 8 <= lim; i += 8) {
+		memcpy(&v, p + i, 8);
+		if (v)
+			break;
+	}
+	while (i < lim && !p[i])
+		i++;
+	return i;
+}
+
+/* Non-zero when no byte of the 8 at p is zero. */
+static int no_zero_byte(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return !((v - ones) & ~v & highs);
+}
+
+/* Packs p[0..n) at out[at..cap); the new end, or 0 when it does not fit. */
+static size_t park_pack(unsigned char *out, size_t cap, size_t at, const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t z = zeros_at(p + i, n - i, ZRUN_MAX);
+		/* a run of 3 or more (or the part's end) costs less counted */
+		if (z >= 3 || (z && i + z == n)) {
+			if (at + 2 > cap)
+				return 0;
+			out[at++] = (unsigned char)(0x80 | (z - 1) >> 8);
+			out[at++] = (unsigned char)(z - 1);
+			i += z;
+			continue;
+		}
+		size_t s = i;
+		while (i < n && i - s < LIT_MAX) {
+			if (i + 8 <= n && no_zero_byte(p + i)) {
+				i += 8;
+				continue;
+			}
+			if (p[i]) {
+				i++;
+				continue;
+			}
+			/* a zero: a run of 3, or zeros to the part's end, ends it */
+			size_t e = i + 3 < n ? i + 3 : n, j = i;
+			while (j < e && !p[j])
+				j++;
+			if (j == e)
+				break;
+			i = j;
+		}
+		if (i - s > LIT_MAX)
+			i = s + LIT_MAX;
+		if (at + 1 + (i - s) > cap)
+			return 0;
+		out[at++] = (unsigned char)(i - s - 1);
+		memcpy(out + at, p + s, i - s);
+		at += i - s;
+	}
+	return at;
+}
+
+/* Unpacks into p[0..n) from in[at..len); the new position. */
+static size_t park_unpack(const unsigned char *in, size_t len, size_t at, unsigned char *p, size_t n)
+{
+	size_t i = 0;
+	while (i < n && at < len) {
+		unsigned c = in[at++];
+		size_t k;
+		if (c & 0x80) {
+			k = at < len ? ((size_t)(c & 0x7f) << 8 | in[at++]) + 1 : 0;
+			if (k > n - i)
+				k = n - i;
+			memset(p + i, 0, k);
+		} else {
+			k = (size_t)c + 1;
+			if (k > n - i)
+				k = n - i;
+			if (k > len - at)
+				k = len - at;
+			memcpy(p + i, in + at, k);
+			at += k;
+		}
+		i += k;
+	}
+	memset(p + i, 0, n - i); /* not reached from a park of ours */
+	return at;
+}
 
 TK_COLD size_t session_sizeof(void)
 {
@@ -106,10 +290,7 @@ void session_init(struct session *s, const struct session_config *cfg, int tls)
 
 int session_at_rest(const struct session *s)
 {
-	/* the server's direction is not parked: only a session that reads
-	 * nothing more from it (given up, passed through: no answer can come)
-	 * parks */
-	return s->judged && wire_at_rest(&s->w) && (s->srv_lost || wire_srv_passthrough(&s->srv));
+	return s->judged && wire_at_rest(&s->w) && (s->srv_lost || wire_srv_at_rest(&s->srv));
 }
 
 int session_park(const struct session *s, void *park)
@@ -117,37 +298,129 @@ int session_park(const struct session *s, void *park)
 	if (!session_at_rest(s))
 		return 0;
 	struct session_parked *p = park;
-	p->h = s->h;
+	struct park_seg seg[6];
+	size_t nseg = park_segs((struct session *)s, seg), at = 0;
+	for (size_t i = 0; i < nseg; i++)
+		if (!(at = park_pack(p->packed, PARK_PACKED_MAX, at, seg[i].p, seg[i].n)))
+			return 0; /* more history than fits: the block is kept */
+	p->len = (uint16_t)at;
 	p->due = session_watch_due(s);
-	memcpy(p->wire, &s->w, WIRE_REST_SIZE);
+	/* a decoder at rest has no event pending: its frames are open to the
+	 * fast paths as its next feed would leave them (wire_feed: a feed
+	 * that ended with an event leaves them closed until the next one) */
+	p->wf = s->w.wf;
+	p->wf.open = s->w.mode == WM_WS;
+	p->srv_read = !s->srv_lost;
+	p->srv_pass = p->srv_read && wire_srv_passthrough(&s->srv);
+	p->srv_ws = p->srv_read && s->srv.mode == SM_WS;
+	p->q_twilsock = (uint8_t)question_open(s, Q_TWILSOCK);
+	p->q_signal = (uint8_t)question_open(s, Q_SIGNAL);
+	p->srv_wf = s->srv.ws.wf;
+	p->srv_wf.open = p->srv_ws && s->srv.ws.mode == WM_WS;
 	return 1;
 }
 
 void session_unpark(struct session *s, const struct session_config *cfg, const void *park)
 {
 	const struct session_parked *p = park;
-	memset(s, 0, offsetof(struct session, w));
+	memset(s, 0, offsetof(struct session, h));
 	s->cfg = *cfg;
-	s->h = p->h;
-	s->judged = 1;
-	memcpy(&s->w, p->wire, WIRE_REST_SIZE);
+	struct park_seg seg[6];
+	size_t nseg = park_segs(s, seg), at = 0;
+	for (size_t i = 0; i < nseg; i++)
+		at = park_unpack(p->packed, p->len, at, seg[i].p, seg[i].n);
+	s->w.wf = p->wf;
+	s->srv.ws.wf = p->srv_wf;
 	wire_resume(&s->w, &s->cfg.w);
-	/* no question was open and nothing more was read from the server */
-	wire_srv_init(&s->srv, &s->cfg.w);
-	wire_srv_lost(&s->srv);
-	s->srv_lost = 1;
+	wire_srv_resume(&s->srv, &s->cfg.w);
 }
 
 struct ws_frame *session_park_frame(void *park)
 {
 	struct session_parked *p = park;
-	return &((struct wire *)(void *)p->wire)->wf;
+	return &p->wf;
+}
+
+size_t session_park_server_take(void *park, const void *buf, size_t len)
+{
+	struct session_parked *p = park;
+	if (p->srv_pass)
+		return len; /* a decoder passed through takes everything, finds nothing */
+	if (!p->srv_ws)
+		return 0;
+	struct ws_frame *f = &p->srv_wf;
+	const unsigned char *b = buf;
+	size_t used = 0;
+	for (;;) {
+		/* bulk and control frames */
+		used += ws_frame_take(f, b + used, len - used);
+		if (used == len || !f->open || f->payload || f->hdr_len || f->in_msg)
+			return used;
+		/* a text or binary message the decoder would read: read past
+		 * when it can change nothing (message_matters on what
+		 * wire_srv_message makes of it: of a Twilsock message the
+		 * preamble and header, which must be in hand, else the whole
+		 * message, as the decoder keeps them) */
+		struct ws_hdr h;
+		int k = ws_hdr_parse(b + used, len - used, WS_SERVER, 0, &h);
+		if (k <= 0 || h.rsv1 || (h.op != 1 && h.op != 2))
+			return used;
+		size_t avail = len - used - (size_t)k, have = avail < h.len ? avail : (size_t)h.len;
+		const char *m = (const char *)b + used + (size_t)k;
+		size_t hoff, hlen;
+		if (twilsock_preamble(m, have, &hoff, &hlen) == 1 && hlen <= have - hoff &&
+		    hoff + hlen <= WIRE_MSG_MAX) {
+			have = hoff + hlen;
+		} else if (h.len > have || h.len > WIRE_MSG_MAX || !h.fin) {
+			return used;
+		}
+		struct srv_event ev;
+		memset(&ev, 0, sizeof ev);
+		wire_srv_message(m, have, &ev);
+		if (message_matters(p->q_twilsock, p->q_signal, &ev))
+			return used;
+		ws_frame_begin(f, &h);
+		f->skip = 1;
+		if (h.len > avail) {
+			f->left = h.len - avail;
+			return len;
+		}
+		used += (size_t)k + (size_t)h.len;
+		f->left = 0;
+		if (ws_frame_end(f))
+			f->skip = 0;
+	}
+}
+
+int session_park_reads(const void *park)
+{
+	const struct session_parked *p = park;
+	return p->srv_read;
+}
+
+size_t session_park_used(const void *park)
+{
+	const struct session_parked *p = park;
+	return offsetof(struct session_parked, packed) + p->len;
 }
 
 int64_t session_park_due(const void *park)
 {
 	const struct session_parked *p = park;
 	return p->due;
+}
+
+void session_wipe(struct session *s)
+{
+	wire_wipe(&s->w, s->fed_c);
+	wire_srv_wipe(&s->srv, s->fed_s);
+	const struct wipe_span spans[] = {
+		{ offsetof(struct session, w), sizeof s->w, 0 },
+		{ offsetof(struct session, srv), sizeof s->srv, 0 },
+		{ offsetof(struct session, d), sizeof s->d, s->used & USED_D ? sizeof s->d : 0 },
+		{ offsetof(struct session, vw), sizeof s->vw, s->used & USED_VW ? sizeof s->vw : 0 },
+	};
+	wipe_spans(s, sizeof *s, spans, sizeof spans / sizeof spans[0]);
 }
 
 void session_set_host(struct session *s, const char *host, size_t n)
@@ -252,6 +525,13 @@ static int seen_before(struct session *s, const char *tok, size_t n)
 	return 0;
 }
 
+/* A question answered or dropped: its slot all zeros (a parked session
+ * packs a free slot into two bytes). */
+static void question_clear(struct question *q)
+{
+	memset(q, 0, sizeof *q);
+}
+
 static const char fix_update[] =
 	"refresh with a token for the same identity, service and account as the connection's "
 	"first one, or open a new connection for the new identity";
@@ -347,6 +627,7 @@ static void ask(struct session *s, const struct wire_event *ev, int64_t now_ms)
 	}
 	if (kind == Q_STREAM)
 		wire_srv_h2_want(&s->srv, ev->stream);
+	question_clear(q);
 	q->kind = kind;
 	q->seq = seq;
 	snprintf(q->id, sizeof q->id, "%s", id);
@@ -374,6 +655,7 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 	v.host_product = ev->host_product;
 	v.choose_product = 1;
 	v.host_region = ev->region[0] ? ev->region : NULL;
+	s->used |= USED_D | USED_VW;
 	validate_ex(ev->token, ev->token_len, now, &v, &s->d, &s->vw);
 	s->judged = 1;
 	s->d.channel = ev->channel;
@@ -405,6 +687,7 @@ static int on_token(struct session *s, const struct wire_event *ev, int64_t now,
 
 static void lifetime_start(struct session *s, int64_t now)
 {
+	s->used |= USED_D;
 	diag_init(&s->d, now);
 	s->d.event = DIAG_EV_LIFETIME;
 	s->d.token = s->h.newest;
@@ -502,6 +785,7 @@ static void answer_causes(struct session *s, const struct question *q, const str
 static int answer(struct session *s, struct question *q, int accept, const struct srv_event *sev,
 		  int64_t now, int64_t now_ms, session_emit_fn emit, void *ctx)
 {
+	s->used |= USED_D;
 	diag_init(&s->d, now);
 	s->d.event = DIAG_EV_ANSWER;
 	s->d.token = q->tok;
@@ -531,7 +815,7 @@ static int answer(struct session *s, struct question *q, int accept, const struc
 		a->level = accept ? SEV_INFO : SEV_WARNING;
 	s->d.accept = accept;
 	s->d.code = accept ? 0 : sev->code;
-	q->kind = Q_NONE;
+	question_clear(q);
 	if (emit)
 		emit(ctx, &s->d);
 	return 1;
@@ -554,6 +838,9 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 		     session_emit_fn emit, void *ctx)
 {
 	struct question *q = NULL;
+	if (ev->kind == SRV_EV_MESSAGE &&
+	    !message_matters(question_open(s, Q_TWILSOCK), question_open(s, Q_SIGNAL), ev))
+		return 0;
 	switch (ev->kind) {
 	case SRV_EV_HTTP:
 	case SRV_EV_SIP:
@@ -580,7 +867,7 @@ static int on_server(struct session *s, const struct srv_event *ev, int64_t now,
 			return 0;
 		}
 		if (ev->status >= 500 || ev->status < 100) {
-			q->kind = Q_NONE; /* the server failed: no verdict on the token */
+			question_clear(q); /* the server failed: no verdict on the token */
 			return 0;
 		}
 		return answer(s, q, ev->status < 400, ev, now, now_ms, emit, ctx);
@@ -680,6 +967,7 @@ static inline __attribute__((always_inline)) int feed(struct session *s, const c
 	int64_t now_ms = -1;
 	if (!len)
 		return 0;
+	s->fed_c += len;
 	/* HTTP/2 DATA frames: skipped by length, no event possible (the
 	 * WebSocket frame parser's own fast path runs inside wire_feed) */
 	if (s->w.h2f.armed)
@@ -726,6 +1014,7 @@ static int feed_server(struct session *s, const char *p, size_t len, int64_t now
 	size_t off = 0;
 	if (!len || s->srv_lost)
 		return 0;
+	s->fed_s += len;
 	for (;;) {
 		/* until no event: an HTTP/2 header block may end with no more bytes */
 		struct srv_event ev;
@@ -772,5 +1061,5 @@ void session_server_lost(struct session *s)
 	s->srv_lost = 1;
 	wire_srv_lost(&s->srv);
 	for (size_t i = 0; i < SESSION_Q_MAX; i++)
-		s->q[i].kind = Q_NONE;
+		question_clear(&s->q[i]);
 }

@@ -27,25 +27,48 @@ void session_set_host(struct session *s, const char *host, size_t n);
 void session_set_port(struct session *s, unsigned short port);
 void session_release(struct session *s);
 
-/* Parking: a session whose token was judged and whose decoder is at rest
- * (between messages or requests, nothing buffered, no inflate context to
- * keep) fits in SESSION_PARK_SIZE bytes: what later checks need (the init
- * token's identity, service and account for update_mismatch, the tokens
- * already reported, the newest token for expired_in_use) and the decoder's
- * position. session_park: 1 with park filled (the block may then be
- * released), 0 when s is not at rest (nothing written). session_unpark: a
- * block (any, uninitialised) made the session that was parked, going on
- * exactly as it would have. */
-#define SESSION_PARK_SIZE 1664
-/* 1 when session_park would park s. */
+/* Parking: a session whose token was judged and whose decoders are at rest
+ * (the client's between messages or requests, the server's between
+ * answers, or not read; nothing buffered, no inflate context to keep) fits
+ * in SESSION_PARK_SIZE bytes: what later checks need (the init token's
+ * identity, service and account for update_mismatch, the tokens already
+ * reported, the newest token for refresh_missing and expired_in_use, the
+ * questions awaiting an answer) and both decoders' positions (frame states,
+ * Twilsock message boundaries, HTTP request and response counts).
+ * session_park: 1 with park filled (the block may then be released), 0 when
+ * s is not at rest or its history does not fit (nothing written).
+ * session_unpark: a block (any, uninitialised) made the session that was
+ * parked, going on exactly as it would have. */
+#define SESSION_PARK_SIZE 1408
+/* 1 when s is judged and at rest (session_park parks it when it fits). */
 int session_at_rest(const struct session *s);
 int session_park(const struct session *s, void *park);
 void session_unpark(struct session *s, const struct session_config *cfg, const void *park);
-/* The parked decoder's frame state, for the fast path while parked
- * (ws_frame_take on it counts as fed: session_unpark goes on from it). */
+/* The parked decoder's frame state of the client's direction, for the
+ * write fast path while parked (ws_frame_take on it counts as fed:
+ * session_unpark goes on from it). */
 struct ws_frame *session_park_frame(void *park);
+/* The read fast path while parked: the bytes of buf[0..len) that need no
+ * feed (they count as fed: session_unpark goes on after them): bulk and
+ * control frames of the server (ws_frame_take), and whole messages that
+ * can change nothing (no question of theirs is open, not a close or a
+ * client_update); all of them when the server's decoder passed through.
+ * The caller feeds through session_feed_server* once its clock passes
+ * session_park_due (the lifetime checks are judged on reads too). */
+size_t session_park_server_take(void *park, const void *buf, size_t len);
+/* Non-zero while the parked session reads the server's bytes (0: they
+ * need no feed, the server's direction was given up). */
+int session_park_reads(const void *park);
 /* session_watch_due of the parked session. */
 int64_t session_park_due(const void *park);
+/* The bytes of park in use (at most SESSION_PARK_SIZE). */
+size_t session_park_used(const void *park);
+
+/* Wipes what s's block can hold of its connection (after session_release,
+ * before the block is reused): every small field, and of each buffer the
+ * part its decoders can have written since session_init or session_unpark
+ * on an all-zero block. The block is all zeros after. */
+void session_wipe(struct session *s);
 
 /* Feeds bytes written by the client at time `now`; emits a diagnosis for each
  * new token found (the same token twice on one connection: once), for an

@@ -2,7 +2,10 @@
  *
  * It grows, bounded by memory: slots live in segments of CONN_SEG_SLOTS,
  * mmap'ed when the free ones run out (never unmapped, so a slot pointer
- * stays valid for the process's life) and handed out from a free list. An
+ * stays valid for the process's life), each slot made when first handed out
+ * (a segment's pages are touched by the connections that use them: a
+ * process with a few connections pays for a few slots) and reused from a
+ * free list. An
  * fd below CONN_FD_MAX is found in one step through a direct map (slot
  * index + 1), so a write to a file or pipe costs one load. Pointer keys are
  * found through an open-addressed index of slot numbers, kept at most half
@@ -56,6 +59,7 @@ static atomic_int hot_n;              /* connections with c->hot set */
 static struct {
 	atomic_int lock;
 	uint32_t nslots;      /* slots in the segments mapped so far */
+	uint32_t fresh;       /* slots below it have been handed out (made) once */
 	uint32_t free_head;   /* first free slot, CONN_NO_SLOT none */
 	uint32_t nfree;
 } tab = { .free_head = CONN_NO_SLOT };
@@ -118,8 +122,10 @@ static void *map_zero(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Under the table's lock: one more segment of free slots; 0 when out of
- * memory or segments. */
+/* Under the table's lock: one more segment of slots, all zeros (free, key
+ * 0), made one at a time as they are first handed out (fresh_slot), so that
+ * a segment's pages are touched by the connections that use them; 0 when
+ * out of memory or segments. */
 static int seg_grow(void)
 {
 	uint32_t s = tab.nslots / CONN_SEG_SLOTS;
@@ -128,16 +134,21 @@ static int seg_grow(void)
 	struct conn *seg = map_zero(CONN_SEG_SLOTS * sizeof(struct conn));
 	if (!seg)
 		return 0;
-	for (uint32_t i = 0; i < CONN_SEG_SLOTS; i++) {
-		seg[i].fd = -1;
-		seg[i].slot = tab.nslots + i;
-		seg[i].next_free = i + 1 < CONN_SEG_SLOTS ? tab.nslots + i + 1 : tab.free_head;
-	}
 	atomic_store_explicit(&shim_conn_segs[s], seg, memory_order_release);
-	tab.free_head = tab.nslots;
 	tab.nslots += CONN_SEG_SLOTS;
-	tab.nfree += CONN_SEG_SLOTS;
 	return 1;
+}
+
+/* Under the table's lock: a slot never handed out before, made; NULL when
+ * out of memory or segments. */
+static struct conn *fresh_slot(void)
+{
+	if (tab.fresh == tab.nslots && !seg_grow())
+		return NULL;
+	struct conn *c = shim_conn_at(tab.fresh);
+	c->fd = -1;
+	c->slot = tab.fresh++;
+	return c;
 }
 
 static uint32_t slot_no(const struct conn *c)
@@ -466,6 +477,8 @@ static void state_free(struct conn *c)
 		c->s = NULL;
 		c->s_size = 0;
 	}
+	if (c->parked)
+		explicit_bzero(c->park, session_park_used(c->park));
 	c->parked = 0;
 	if (c->hot) {
 		c->hot = 0;
@@ -508,11 +521,15 @@ static struct conn *slot_take(conn_key key)
 		return NULL;
 	struct conn *c = NULL;
 	struct pindex *t = NULL;
-	if ((tab.free_head != CONN_NO_SLOT || seg_grow()) &&
+	if ((tab.free_head != CONN_NO_SLOT || tab.fresh < tab.nslots || seg_grow()) &&
 	    ((key & 3) == CONN_FD || (t = pidx_room()))) {
-		c = shim_conn_at(tab.free_head);
-		tab.free_head = c->next_free;
-		tab.nfree--;
+		if (tab.free_head != CONN_NO_SLOT) {
+			c = shim_conn_at(tab.free_head);
+			tab.free_head = c->next_free;
+			tab.nfree--;
+		} else {
+			c = fresh_slot();
+		}
 		c->ikey = key;
 		if (t)
 			pidx_put(t, key, slot_no(c) + 2);
@@ -581,7 +598,7 @@ void conn_after_fork(void)
 	atomic_store_explicit(&hot_n, 0, memory_order_relaxed);
 	tab.free_head = CONN_NO_SLOT;
 	tab.nfree = 0;
-	for (uint32_t i = tab.nslots; i-- > 0;) {
+	for (uint32_t i = tab.fresh; i-- > 0;) {
 		struct conn *c = shim_conn_at(i);
 		conn_key k = atomic_load_explicit(&c->key, memory_order_relaxed);
 		if (k != 0 && k != CONN_TOMB && c->s) {

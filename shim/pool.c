@@ -1,5 +1,6 @@
 /* Session blocks: mmap'ed, kept in a bounded free list when released so that
- * a new connection reuses one (no mmap, no page faults, no munmap). The
+ * a new connection reuses one (no mmap, no page faults, no munmap), all
+ * zeros (fresh, or wiped by session_wipe). The
  * list sits under a spinlock taken once per connection, never per write;
  * blocks are all of one size (session_sizeof, rounded up to pages). */
 #include <sched.h>
@@ -81,18 +82,22 @@ void *shim_block_get(size_t *size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-void shim_block_put(void *p, size_t size)
+void shim_block_put(struct session *s, size_t size)
 {
+	void *p = s;
 	if (!p)
 		return;
 	/* the block held the connection's bytes, tokens and signatures
 	 * included: nothing of them stays in memory once it ends (a core
-	 * dump, a debugger, a later connection's block). An unmapped block
-	 * needs no wipe: its pages go back to the kernel. */
+	 * dump, a debugger, a later connection's block). session_wipe clears
+	 * what the session used (a parked connection resumed for one message
+	 * costs that message's bytes, not the block's size), leaving the block
+	 * all zeros as a fresh one. An unmapped block needs no wipe: its pages
+	 * go back to the kernel. */
 	if (size == block_size() && pool_lock()) {
 		if (pool.n < BLOCKS_KEPT) {
 			pool_unlock();
-			explicit_bzero(p, size);
+			session_wipe(s);
 			if (pool_lock()) {
 				if (pool.n < BLOCKS_KEPT) {
 					pool.b[pool.n++] = p;

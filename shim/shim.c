@@ -319,11 +319,51 @@ static int looks_tls(const unsigned char *p, size_t n)
 	return n >= 3 && p[0] >= 0x14 && p[0] <= 0x18 && p[1] == 3 && p[2] <= 4;
 }
 
+/* The time the session's checks are next due (c->due) has not come: by the
+ * thread's cached clock (shim/clock.h), no clock read. */
+static int due_not_passed(const struct conn *c)
+{
+	return c->due == INT64_MAX || shim_now_cached() <= c->due;
+}
+
+/* After a feed of c (locked, with a block): judged and at rest, c parks
+ * (its block back to the pool, the fast paths on the parked frame states),
+ * unless it is one of the hot connections or its history does not fit; else
+ * the fast paths go on with the session's own state. */
+static void park_or_keep(struct conn *c)
+{
+	if (!c->hot && session_at_rest(c->s) && !conn_hot(c) && session_park(c->s, c->park)) {
+		session_release(c->s);
+		shim_block_put(c->s, c->s_size);
+		c->s = NULL;
+		c->s_size = 0;
+		c->parked = 1;
+		c->fast = session_park_frame(c->park);
+		c->fast_h2 = NULL; /* a parked decoder never speaks HTTP/2 */
+		c->due = session_park_due(c->park);
+		return;
+	}
+	/* for the hooks' fast path (shim/fast.h) */
+	c->fast = session_frame(c->s);
+	c->fast_h2 = session_fast_h2(c->s);
+	c->due = session_watch_due(c->s);
+}
+
 void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
 	if (__builtin_expect(!c->s, 0) && c->parked) {
+		/* what the hooks' fast path did not try (it looks at the thread's
+		 * last connection only): taken on the parked frame state first */
+		struct ws_frame *f = session_park_frame(c->park);
+		if (f->open && due_not_passed(c)) {
+			size_t k = ws_frame_take(f, buf, len);
+			if (k == len)
+				return;
+			buf = (const char *)buf + k;
+			len -= k;
+		}
 		if (session_resume(c) < 0) {
 			conn_set_passthrough(c);
 			return;
@@ -342,22 +382,7 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 		conn_set_passthrough(c);
 		return;
 	}
-	if (!c->hot && session_at_rest(c->s) && !conn_hot(c) && session_park(c->s, c->park)) {
-		/* judged and at rest: the block goes back to the pool */
-		session_release(c->s);
-		shim_block_put(c->s, c->s_size);
-		c->s = NULL;
-		c->s_size = 0;
-		c->parked = 1;
-		c->fast = session_park_frame(c->park);
-		c->fast_h2 = NULL; /* a parked decoder never speaks HTTP/2 */
-		c->due = session_park_due(c->park);
-		return;
-	}
-	/* for the hooks' fast path (shim/fast.h) */
-	c->fast = session_frame(c->s);
-	c->fast_h2 = session_fast_h2(c->s);
-	c->due = session_watch_due(c->s);
+	park_or_keep(c);
 }
 
 void shim_conn_close(conn_key key)
@@ -372,26 +397,41 @@ void shim_conn_close(conn_key key)
 }
 
 /* ---- the read path ------------------------------------------------------------ */
+
 void shim_feed_read(struct conn *c, const void *buf, size_t len)
 {
-	if (!len || !c->s || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
-	/* bulk server frames that cannot answer anything: taken by length, no
-	 * clock read but the cached one (shim/fast.h), no session feed */
-	struct ws_frame *f = session_server_frame(c->s);
-	if (f && f->open && (c->due == INT64_MAX || shim_now_cached() <= c->due)) {
-		size_t k = ws_frame_take(f, buf, len);
-		if (k == len)
-			return;
-		buf = (const char *)buf + k;
-		len -= k;
+	/* what needs no feed is taken by length with no clock read but the
+	 * cached one (shim/fast.h): the session's bulk server frames, or the
+	 * parked session's, and there also the messages that can change
+	 * nothing */
+	size_t k = 0;
+	if (c->s) {
+		struct ws_frame *f = session_server_frame(c->s);
+		if (f && f->open && due_not_passed(c))
+			k = ws_frame_take(f, buf, len);
+	} else if (c->parked && session_park_reads(c->park)) {
+		if (due_not_passed(c))
+			k = session_park_server_take(c->park, buf, len);
+	} else {
+		return; /* nothing written yet (no session), or the server's bytes not read */
+	}
+	if (k == len)
+		return;
+	buf = (const char *)buf + k;
+	len -= k;
+	/* an answer, a Twilsock message, an HTTP response: the session */
+	if (!c->s && session_resume(c) < 0) {
+		conn_set_passthrough(c);
+		return;
 	}
 	session_feed_server_clock(c->s, buf, len, shim_clock, emit, c);
 	if (__builtin_expect(session_passthrough(c->s) || c->gone, 0)) {
 		conn_set_passthrough(c);
 		return;
 	}
-	c->due = session_watch_due(c->s);
+	park_or_keep(c);
 }
 
 void shim_feed_read_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, size_t total)
@@ -406,6 +446,18 @@ void shim_feed_read_iov(struct conn *c, const struct iovec *iov, size_t iovcnt, 
 
 void shim_read_lost(struct conn *c)
 {
-	if (c->s)
-		session_server_lost(c->s);
+	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
+		return;
+	if (!c->s && c->parked && session_resume(c) < 0) {
+		conn_set_passthrough(c);
+		return;
+	}
+	if (!c->s)
+		return;
+	session_server_lost(c->s);
+	if (__builtin_expect(session_passthrough(c->s), 0)) {
+		conn_set_passthrough(c);
+		return;
+	}
+	park_or_keep(c);
 }

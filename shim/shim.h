@@ -359,9 +359,12 @@ int shim_targets_patched(const char *name);
 
 /* ---- session blocks (pool.c) ----------------------------------------------
  * mmap'ed, kept in a bounded free list when released so that a new
- * connection reuses one (no mmap, no page faults, no munmap). */
+ * connection reuses one (no mmap, no page faults, no munmap). A block is
+ * all zeros when handed out; one handed back (its session released) is
+ * wiped of what its session used (session_wipe) or unmapped. */
+struct session;
 void *shim_block_get(size_t *size);
-void shim_block_put(void *p, size_t size);
+void shim_block_put(struct session *s, size_t size);
 /* In a fork child: the list's lock; the parent's blocks are not reused. */
 void shim_block_after_fork(void);
 /* The block size, computed once by the constructor before the host can
@@ -437,9 +440,10 @@ struct conn {
 	int ident;                  /* 1: checked once, dev/ino below are known */
 	int gone;                   /* the fd is no longer that socket */
 	uint64_t dev, ino;
-	/* once its token is judged and its decoder is at rest, a connection
-	 * keeps only this (session_park) and gives its block back to the pool;
-	 * the next bytes the fast path does not take get a block again
+	/* once its token is judged and both directions' decoders are at rest,
+	 * a connection keeps only this (session_park) and gives its block back
+	 * to the pool; the next bytes the fast paths (the hooks', shim_feed's,
+	 * shim_feed_read's on the parked state) do not take get a block again
 	 * (session_unpark). The pages are touched only by a parked connection. */
 	int parked;                 /* park holds the session; s is NULL */
 	int hot;                    /* one of the CONN_HOT connections that keep their block */

@@ -31,6 +31,9 @@ bash tests/bench/read_bench.sh || status=1
 # instruction counts under callgrind: Twilsock messages, exec, idle PSS (issue 13)
 echo "==== callgrind_bench"
 bash tests/bench/callgrind_bench.sh || status=1
+# what a judged, live connection keeps in memory (issue 13)
+echo "==== conn_mem_bench"
+bash tests/bench/conn_mem_bench.sh || status=1
 # the per-write fast path on aarch64 under qemu-user, beside x86-64 (issue 13)
 echo "==== aarch64_bench"
 bash tests/bench/aarch64_bench.sh || status=1

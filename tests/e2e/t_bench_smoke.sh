@@ -126,6 +126,15 @@ else
 	fail "valgrind is not installed (make deps)"
 fi
 
+# ---- the per-connection memory benchmark (tests/bench/conn_mem_bench.sh), tiny ---------
+$MAKE --no-print-directory B="$B" "$B/bench/tools/tsock_many" >"$tmp/make.log" 2>&1 ||
+	{ cat "$tmp/make.log" >&2; fail "cannot build tsock_many"; }
+BENCH_CONN_N1=20 BENCH_CONN_N2=60 B="$B" timeout 120 bash tests/bench/conn_mem_bench.sh >"$tmp/cm.out" 2>"$tmp/cm.err" ||
+	{ cat "$tmp/cm.out" "$tmp/cm.err" >&2; fail "conn_mem_bench.sh exited $?"; }
+grep -Eq "^conn_judged_bytes +$num +$num +$num +2048 +(PASS|MISS)\$" "$tmp/cm.out" ||
+	{ cat "$tmp/cm.out" >&2; fail "no line 'conn_judged_bytes'"; }
+cat "$tmp/cm.out" # for the log
+
 # ---- the aarch64 fast-path benchmark (tests/bench/aarch64_bench.sh), TCP only --------
 # Runs where an arm64 build of the shim exists (make ARCH=arm64, make cross-test
 # and make bench make one; a whole cross build here would cost make test a

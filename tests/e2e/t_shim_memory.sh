@@ -6,7 +6,8 @@
 # mappings (where the shim's blocks live; not [stack] nor [heap], which are
 # the client's own) are read through /proc/PID/mem and searched for the
 # signature. A baseline run where the client keeps its own copy (in its
-# .bss, an anonymous mapping too) shows the search finds one.
+# .bss, an anonymous mapping too) shows the search finds one. Then the same
+# with 40 live connections, most of them parked (below).
 . "$(dirname "$0")/lib.sh"
 e2e_init
 H=$ROOT/tests/e2e/hostile
@@ -78,4 +79,82 @@ dump hold
 rc=$?
 check "after close: the token was judged" json_expect "$TMP/hold.json" '"expired" in ids'
 check "after close: no copy of the signature in the host's memory (rc $rc)" test $rc = 1
+
+# ---- parked connections: their blocks went back to the pool wiped of what they used ----
+# 40 live Twilsock connections over TLS (tests/bench/tools/tsock_many), each
+# judged at its init and answered: all but the 16 hot ones (the first 16
+# judged, p0..p15, which keep their blocks until they close) are parked,
+# their blocks wiped (only the parts used) and pooled or unmapped. With every
+# connection still open (the client wiped its own copies once sent), the
+# client's anonymous memory holds the hot ones' tokens (the search works)
+# and none of the parked ones'.
+e2e_certs || { fail certificate; e2e_done; exit; }
+${MAKE:-make} --no-print-directory -C "$ROOT" B="$BUILD" "$BUILD/bench/tools/tsock_many" >"$TMP/make.log" 2>&1 ||
+	{ cat "$TMP/make.log"; fail "build tsock_many"; e2e_done; exit; }
+mkfifo "$TMP/sctl"
+"$PY" "$ROOT/tests/e2e/many/tsock_server.py" "$CERT_DIR/server.pem" "$CERT_DIR/server.key" <"$TMP/sctl" \
+	>"$TMP/tsrv.out" 2>"$TMP/tsrv.err" &
+PIDS+=($!)
+exec 9>"$TMP/sctl"
+wait_for 15 grep -qx ready "$TMP/tsrv.out" || { fail "twilsock server"; e2e_done; exit; }
+TPORT=$(head -1 "$TMP/tsrv.out")
+"$PY" - "$SECRET" "$KEY" "$ACCOUNT" >"$TMP/toks" <<'PYEOF'
+import sys, time
+from jwt_sign import sign
+secret, key, account = sys.argv[1:4]
+now = int(time.time())
+for i in range(40):
+    print(sign({"jti": "%s-%d-p%d" % (key, now, i), "iss": key, "sub": account, "iat": now - 10, "nbf": now - 10,
+                "exp": now + 3600, "grants": {"identity": "p%d" % i,
+                "chat": {"service_sid": "IS0123456789abcdef0123456789abcdef"}}}, secret))
+PYEOF
+cut -d. -f3 "$TMP/toks" >"$TMP/sigs"
+# many: runs the client with the shim, 40 connections open and answered;
+# prints which connections' signatures its anonymous memory holds
+# (found: p<i> ...); 2 on trouble
+many() {
+	local mode=wipe pid rc
+	rm -f "$TMP/cctl"
+	mkfifo "$TMP/cctl"
+	env LD_PRELOAD="$SHIM" TOKSHIM_SECRET="$SECRET" TOKSHIM_OUTPUT="json:$TMP/many_$mode.json" TOKSHIM_LEVEL=info \
+		"$BUILD/bench/tools/tsock_many" --port "$TPORT" --tokens "$TMP/toks" --wipe \
+		<"$TMP/cctl" >"$TMP/many_$mode.out" 2>"$TMP/many_$mode.err" &
+	pid=$!
+	PIDS+=($pid)
+	exec 8>"$TMP/cctl"
+	printf 'open 40\nrelease\n' >&8
+	wait_for 60 grep -qx "released 40 ok 40" "$TMP/many_$mode.out" || { echo "  client did not finish"; exec 8>&-; return 2; }
+	"$PY" - "$pid" "$TMP/sigs" <<'PYEOF'
+import sys
+pid, sigs = sys.argv[1], [l.strip().encode() for l in open(sys.argv[2]) if l.strip()]
+found = set()
+with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+    for line in maps:
+        f = line.split()
+        if len(f) > 5 or not f[1].startswith("rw"):
+            continue  # a file or [stack], [heap], [vvar]: not anonymous memory
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        try:
+            mem.seek(lo)
+            data = mem.read(hi - lo)
+        except OSError:
+            continue
+        found.update(i for i, s in enumerate(sigs) if s in data)
+print("found:", " ".join("p%d" % i for i in sorted(found)))
+PYEOF
+	rc=$?
+	printf 'quit\n' >&8
+	exec 8>&-
+	wait_for 20 grep -qx "closed 40" "$TMP/many_$mode.out"
+	return $rc
+}
+many >"$TMP/found"
+rc=$?
+cat "$TMP/found"
+check "parked: the client ran (rc $rc)" test $rc = 0
+check "parked: 40 inits judged and answered" test "$(grep -c '"event":"answer"' "$TMP/many_wipe.json")" = 40
+check "parked: the search finds the hot connections' tokens (their blocks kept while open)" \
+	grep -Eq '^found:.* p[0-9]( |$)' "$TMP/found"
+check "parked: no signature of a parked connection (p16..p39) in the host's memory while open" \
+	bash -c "! grep -Eq ' p(1[6-9]|[23][0-9])( |\$)' '$TMP/found'"
 e2e_done

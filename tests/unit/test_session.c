@@ -40,7 +40,7 @@ static void fx_init(struct fx *f, const char *host)
 	f->s = malloc(session_sizeof());
 	f->got = calloc(1, sizeof *f->got);
 	session_init(f->s, &f->cfg, 1);
-	/* the server's direction is not read here (a session parks only then) */
+	/* the server's direction is not read here (tests/unit/test_park.c reads both) */
 	session_server_lost(f->s);
 	if (host)
 		session_set_host(f->s, host, strlen(host));

@@ -241,7 +241,10 @@ SHIM_SEG_ALIGN ?= $(if $(filter armhf,$(ARCH))$(filter arm-%,$(CC_PREFIX)),,-Wl,
 # (shim/layout.ld): the strings and tables the load reads then share the
 # load-time code's fault-around window, and the load maps no page of the
 # read-only segment (64 KB of PSS in every process). The price: those bytes
-# are executable. SHIM_LAYOUT= keeps the linker's layout.
+# are executable. And the state the load writes (TK_LOAD_BSS) together after
+# .data: one page of .bss dirtied, not one per file (16 KB).
+# tests/e2e/t_shim_footprint.sh checks both. SHIM_LAYOUT= keeps the
+# linker's layout.
 SHIM_LAYOUT ?= -Wl,-T,shim/layout.ld
 
 # no libcrypto, libffi nor zlib: shim/lazy.c loads each at its first use

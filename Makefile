@@ -318,7 +318,7 @@ $(B)/bench/%: tests/bench/%.c $(B)/libreport.a $(B)/libdecode.a
 BENCH_TOOLS := $(patsubst tests/bench/tools/%.c,$(B)/bench/tools/%,$(wildcard tests/bench/tools/*.c))
 $(B)/bench/tools/%: tests/bench/tools/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(WARN) $(SSL_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) -pthread
+	$(CC) $(WARN) $(SSL_CFLAGS) $(Z_CFLAGS) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--as-needed -lssl $(SSL_LIBS) $(Z_LIBS) -pthread
 
 # the arm64 shim and bench client of tests/bench/aarch64_bench.sh (the
 # fast path on aarch64 under qemu-user), built into $(B)-arm64/

@@ -27,19 +27,51 @@ static inline __attribute__((always_inline)) int preamble_in(const char *b, size
 	} else if (memcmp(b, "TWILSOCK V3.", n)) {
 		return -1;
 	}
-	size_t i = 12, lim1 = n < 20 ? n : 20;
-	while (i < lim1 && (unsigned char)(b[i] - '0') < 10)
-		i++;
-	if (i >= n)
-		return i >= 20 ? -1 : 0;
-	if (i == 12 || b[i] != ' ')
-		return -1;
+	size_t i = 12;
+	if (n > 14 && (unsigned char)(b[12] - '0') < 10 && b[13] == ' ') {
+		i = 13; /* one digit of minor version: the common case */
+	} else {
+		size_t lim1 = n < 20 ? n : 20;
+		while (i < lim1 && (unsigned char)(b[i] - '0') < 10)
+			i++;
+		if (i >= n)
+			return i >= 20 ? -1 : 0;
+		if (i == 12 || b[i] != ' ')
+			return -1;
+	}
 	i++;
-	/* at most 8 digits: the loop stops at a ninth */
-	size_t len = 0, s = i, lim = n - i > 9 ? i + 9 : n;
-	for (unsigned v; i < lim && (v = (unsigned char)(b[i] - '0')) < 10; i++)
-		len = len * 10 + v;
-	size_t d = i - s;
+	size_t len = 0, s = i, d;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (n - i >= 10) {
+		/* the length's digits eight bytes at a time: a byte is a digit
+		 * when, xor '0', it is below 10 (adding 0x76 leaves its top bit
+		 * clear); a carry out of a non-digit byte can only mark bytes
+		 * after it, and the first non-digit is what counts */
+		uint64_t w, ones = 0x0101010101010101u;
+		memcpy(&w, b + i, 8);
+		uint64_t x = w ^ (ones * '0');
+		uint64_t t = ((x + ones * 0x76) | x) & (ones * 0x80);
+		d = t ? (size_t)__builtin_ctzll(t) / 8 : 8;
+		if (d == 8 && (unsigned char)(b[i + 8] - '0') < 10)
+			return -1; /* a ninth digit */
+		if (d) {
+			/* the d digits as the top bytes of eight, leading zeros
+			 * below: three multiplies fold them into a number */
+			uint64_t v = d == 8 ? x : x << (8 * (8 - d));
+			v = (v & (ones * 0x0f)) * 2561 >> 8;
+			v = (v & 0x00ff00ff00ff00ffu) * 6553601 >> 16;
+			len = (size_t)((v & 0x0000ffff0000ffffu) * 42949672960001u >> 32);
+		}
+		i += d;
+	} else
+#endif
+	{
+		/* at most 8 digits: the loop stops at a ninth */
+		size_t lim = n - i > 9 ? i + 9 : n;
+		for (unsigned v; i < lim && (v = (unsigned char)(b[i] - '0')) < 10; i++)
+			len = len * 10 + v;
+		d = i - s;
+	}
 	if (d > 8)
 		return -1;
 	if (i + 1 >= n)
@@ -137,7 +169,9 @@ static void unmask(char *out, const unsigned char *q, size_t from, size_t to, co
  * often is. A multiple of 4, as unmask wants. */
 #define TWILSOCK_FAST_PART 64
 
-int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4])
+/* ws_twilsock_skippable for any message: up to TWILSOCK_FAST_MAX bytes
+ * unmasked. */
+static int __attribute__((noinline)) skippable_any(const unsigned char *q, size_t n, const uint8_t mask[4])
 {
 	char b[TWILSOCK_FAST_MAX];
 	size_t k = n < sizeof b ? n : sizeof b, pre = k < TWILSOCK_FAST_PART ? k : TWILSOCK_FAST_PART;
@@ -158,4 +192,49 @@ int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4
 		unmask(b, q, pre, end, mask);
 	}
 	return method_in(b + hoff, hlen, &m) == 0;
+}
+
+/* 64 bytes of q unmasked into out, sixteen at a time. */
+static inline void unmask64(char *out, const unsigned char *q, const uint8_t mask[4])
+{
+	typedef uint32_t v4 __attribute__((vector_size(16)));
+	uint32_t m4;
+	memcpy(&m4, mask, 4);
+	v4 m = { m4, m4, m4, m4 }, a, b, c, d;
+	memcpy(&a, q, 16);
+	memcpy(&b, q + 16, 16);
+	memcpy(&c, q + 32, 16);
+	memcpy(&d, q + 48, 16);
+	a ^= m;
+	b ^= m;
+	c ^= m;
+	d ^= m;
+	memcpy(out, &a, 16);
+	memcpy(out + 16, &b, 16);
+	memcpy(out + 32, &c, 16);
+	memcpy(out + 48, &d, 16);
+}
+_Static_assert(TWILSOCK_FAST_PART == 64, "unmask64 unmasks 64 bytes");
+
+int ws_twilsock_skippable(const unsigned char *q, size_t n, const uint8_t mask[4])
+{
+	if (n < TWILSOCK_FAST_PART)
+		return skippable_any(q, n, mask);
+	/* the common case: the preamble and the method in the first 64 bytes */
+	char b[TWILSOCK_FAST_PART];
+	size_t hoff, hlen;
+	const char *m;
+	unmask64(b, q, mask);
+	if (preamble_in(b, 32, &hoff, &hlen) != 1 || hlen > (n < TWILSOCK_FAST_MAX ? n : TWILSOCK_FAST_MAX) - hoff)
+		return 0;
+	size_t end = hoff + hlen;
+	if (end <= TWILSOCK_FAST_PART)
+		return method_in(b + hoff, hlen, &m) == 0;
+	/* method_in reads left to right and stops at the method's value, so a
+	 * method found in a prefix of the header is the one the whole header
+	 * gives; when the prefix shows none, the whole header */
+	int r = method_in(b + hoff, TWILSOCK_FAST_PART - hoff, &m);
+	if (r >= 0)
+		return r == 0;
+	return skippable_any(q, n, mask);
 }

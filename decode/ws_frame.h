@@ -33,18 +33,31 @@ struct ws_hdr {
 
 struct ws_frame {
 	uint64_t left;    /* payload bytes of the current frame still to come */
-	uint8_t dir;      /* enum ws_dir */
+	/* the six bytes from open to hdr_len, together, tell a frame at rest
+	 * (ws_frame_at_rest) */
 	uint8_t open;     /* the decoder lets ws_frame_take go on (WebSocket, no event pending) */
-	uint8_t payload;  /* 1: inside the current frame's payload; 0: a header is next */
 	uint8_t seen;     /* a frame header has been read on this stream */
+	uint8_t dir;      /* enum ws_dir */
+	uint8_t payload;  /* 1: inside the current frame's payload; 0: a header is next */
 	uint8_t in_msg;   /* a data message is open: continuations follow */
+	uint8_t hdr_len;  /* bytes of a header split across feeds, kept in hdr */
 	uint8_t skip;     /* the open message is skipped by length (not kept, not compressed) */
 	uint8_t fin, op, rsv1; /* of the current frame */
-	uint8_t hdr_len;  /* bytes of a header split across feeds, kept in hdr */
 	uint8_t mask_off; /* the mask offset of the next payload byte */
 	uint8_t mask[4];
 	uint8_t hdr[14];
 };
+_Static_assert(offsetof(struct ws_frame, hdr_len) == offsetof(struct ws_frame, open) + 5,
+	       "ws_frame_at_rest reads open..hdr_len as one run");
+
+/* f is at rest: the client's direction between frames, outside a message,
+ * a frame already seen, the decoder letting ws_frame_take go on. A write
+ * that is one whole frame ws_frame_whole accepts leaves it so. */
+static inline int ws_frame_at_rest(const struct ws_frame *f)
+{
+	static const uint8_t rest[6] = { 1, 1, WS_CLIENT, 0, 0, 0 };
+	return memcmp(&f->open, rest, sizeof rest) == 0;
+}
 
 /* The first byte of a frame that may come next: RSV2/RSV3 clear; a control
  * frame final and not compressed; a continuation only inside a message and
@@ -250,33 +263,51 @@ static __attribute__((noinline, unused)) size_t ws_frame_skip_call(struct ws_fra
 	return ws_frame_skip(f, p, n);
 }
 
+/* The size of the header (6 or 8) of p[0..n) when it is one whole masked
+ * client frame that ws_frame_skip takes from a frame at rest
+ * (ws_frame_at_rest) with no event, leaving it at rest: a text or binary
+ * message of its own (FIN, no RSV), 7- or 16-bit length, either binary and
+ * not "TWILSOCK", or a Twilsock message of a method with no token
+ * (ws_twilsock_skippable); else 0. Reads p only: the decision depends on
+ * the bytes alone. */
+/* The decision on the payload of such a frame, whose header p[0..size)
+ * is known to be well formed for it (len payload bytes, 8 at least): 1 when
+ * it is binary and not "TWILSOCK", or a Twilsock message of a method with
+ * no token. */
+static inline int ws_frame_payload_ok(const unsigned char *p, size_t size, size_t len)
+{
+	uint32_t m4;
+	memcpy(&m4, p + size - 4, 4);
+	int tw = ws_is_twilsock4(p + size, m4);
+	return (!tw && p[0] == 0x82) || (tw && ws_twilsock_skippable(p + size, len, p + size - 4));
+}
+
+static inline size_t ws_frame_whole(const unsigned char *p, size_t n)
+{
+	if (n < 14 || (p[0] != 0x82 && p[0] != 0x81) || !(p[1] & 0x80) || (p[1] & 0x7f) == 127)
+		return 0;
+	size_t size = 6, len = p[1] & 0x7f;
+	if (len == 126) {
+		size = 8;
+		len = (size_t)ws_hdr_len16(p);
+	}
+	if (size + len != n || len < 8)
+		return 0;
+	return ws_frame_payload_ok(p, size, len) ? size : 0;
+}
+
 /* The per-write fast path (the shim's hooks): ws_frame_skip while the
  * decoder lets it (f->open). */
 static inline size_t ws_frame_take(struct ws_frame *f, const unsigned char *p, size_t n)
 {
 	if (!f->open)
 		return 0;
-	/* the common cases first: the write is one whole masked client frame, a
-	 * text or binary message of its own (FIN, no RSV), 7- or 16-bit length,
-	 * either binary and not "TWILSOCK", or a Twilsock message of a method
-	 * with no token (ws_twilsock_skippable): what ws_frame_skip would take,
-	 * with the state it would leave */
-	if (n >= 14 && (p[0] == 0x82 || p[0] == 0x81) && (p[1] & 0x80) && (p[1] & 0x7f) != 127 &&
-	    !(f->payload | f->in_msg | f->hdr_len) && f->dir == WS_CLIENT) {
-		size_t size = 6, len = p[1] & 0x7f;
-		if (len == 126) {
-			size = 8;
-			len = (size_t)ws_hdr_len16(p);
-		}
-		uint32_t m4;
-		memcpy(&m4, p + size - 4, 4);
-		if (size + len == n && len >= 8) {
-			int tw = ws_is_twilsock4(p + size, m4);
-			if ((!tw && p[0] == 0x82) || (tw && ws_twilsock_skippable(p + size, len, p + size - 4))) {
-				f->seen = 1; /* the frame's own fields matter only inside it */
-				return n;
-			}
-		}
+	/* the common case first: the write is one whole frame ws_frame_whole
+	 * takes, with the state ws_frame_skip would leave (the frame's own
+	 * fields matter only inside it) */
+	if (!(f->payload | f->in_msg | f->hdr_len) && f->dir == WS_CLIENT && ws_frame_whole(p, n)) {
+		f->seen = 1;
+		return n;
 	}
 	return ws_frame_skip_call(f, p, n);
 }

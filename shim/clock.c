@@ -3,9 +3,34 @@
 
 #include "decode/session.h"
 
-__thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
-__thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
 _Atomic uint64_t shim_cntfrq;
+_Atomic uint64_t shim_tsc_rate;
+
+void shim_tick_calibrate(uint64_t tsc)
+{
+	static _Atomic uint64_t tsc0, ns0;
+	struct timespec ts;
+	int saved = errno;
+	int ok = clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
+	errno = saved;
+	if (!ok)
+		return;
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	uint64_t t0 = atomic_load_explicit(&tsc0, memory_order_relaxed);
+	uint64_t n0 = atomic_load_explicit(&ns0, memory_order_relaxed);
+	if (!n0 || tsc <= t0 || ns <= n0) {
+		/* the first sample (or one that went backwards: a migrated
+		 * thread on unsynchronised counters): start again */
+		atomic_store_explicit(&tsc0, tsc, memory_order_relaxed);
+		atomic_store_explicit(&ns0, ns, memory_order_relaxed);
+		return;
+	}
+	if (ns - n0 < 20000000u)
+		return;
+	double rate = (double)(tsc - t0) * 1e9 / (double)(ns - n0) * 0.875;
+	if (rate >= 1e6 && rate < 1e12)
+		atomic_store_explicit(&shim_tsc_rate, (uint64_t)rate, memory_order_relaxed);
+}
 
 int64_t shim_clock(int precise)
 {

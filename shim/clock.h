@@ -9,16 +9,23 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "shim/thread.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
 
-/* Per thread: the last second read from the coarse clock, and the CPU's
- * counter then (x86's TSC, aarch64's virtual counter CNTVCT_EL0). */
-extern __thread int64_t shim_now_sec __attribute__((tls_model("initial-exec")));
-extern __thread uint64_t shim_now_tsc __attribute__((tls_model("initial-exec")));
+/* Per thread (shim/thread.h): the last second read from the coarse clock,
+ * shim_now_sec, and the CPU's counter then, shim_now_tsc (x86's TSC,
+ * aarch64's virtual counter CNTVCT_EL0). */
 /* aarch64: the counter's frequency (CNTFRQ_EL0), read once */
 extern _Atomic uint64_t shim_cntfrq;
+/* x86: the TSC's ticks per second, measured against CLOCK_MONOTONIC over
+ * 20 ms at least and taken 7/8 of (a span of ticks lasts at least the
+ * time it stands for); 0 until known. Measured by shim_tick_calibrate,
+ * called on the clock cache's refreshes until it is known. */
+extern _Atomic uint64_t shim_tsc_rate;
+void shim_tick_calibrate(uint64_t tsc);
 
 /* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
  * (2^22 TSC ticks; 1/512 s of aarch64's counter; the coarse clock itself
@@ -32,6 +39,8 @@ static inline int64_t shim_now_cached(void)
 	if (t - shim_now_tsc < ((uint64_t)1 << 22))
 		return shim_now_sec;
 	shim_now_tsc = t;
+	if (__builtin_expect(!atomic_load_explicit(&shim_tsc_rate, memory_order_relaxed), 0))
+		shim_tick_calibrate(t);
 #elif defined(__aarch64__)
 	uint64_t t, f = atomic_load_explicit(&shim_cntfrq, memory_order_relaxed);
 	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(t));
@@ -51,6 +60,48 @@ static inline int64_t shim_now_cached(void)
 		return INT64_MAX; /* cannot tell: the slow path decides */
 	}
 	return shim_now_sec = (int64_t)ts.tv_sec;
+}
+
+/* The CPU's counter now (as shim_now_tsc holds it); 0 where user space has
+ * none (32-bit ARM). */
+static inline uint64_t shim_ticks(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return __rdtsc();
+#elif defined(__aarch64__)
+	uint64_t t;
+	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(t));
+	return t;
+#else
+	return 0;
+#endif
+}
+
+/* The counter value until which the second the last shim_now_cached call
+ * of this thread returned stays its answer (shim_ticks() below it: no
+ * clock read needed); 0 where there is no counter. */
+static inline uint64_t shim_now_fresh_until(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return shim_now_tsc + ((uint64_t)1 << 22);
+#elif defined(__aarch64__)
+	return shim_now_tsc + (atomic_load_explicit(&shim_cntfrq, memory_order_relaxed) >> 9);
+#else
+	return 0;
+#endif
+}
+
+/* The counter's ticks in a second, at most (0: not known yet, or no
+ * counter). */
+static inline uint64_t shim_tick_rate(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return atomic_load_explicit(&shim_tsc_rate, memory_order_relaxed);
+#elif defined(__aarch64__)
+	return atomic_load_explicit(&shim_cntfrq, memory_order_relaxed);
+#else
+	return 0;
+#endif
 }
 
 /* The session's clock (session_feed_clock, session_feed_server_clock):

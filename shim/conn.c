@@ -487,6 +487,8 @@ static void state_free(struct conn *c)
 	c->fast = NULL;
 	c->fast_h2 = NULL;
 	c->due = INT64_MAX;
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (c->pend) {
 		munmap(c->pend, CONN_PEND_MAX);
 		c->pend = NULL;
@@ -615,6 +617,8 @@ void conn_after_fork(void)
 		c->hot = 0;
 		c->fast = NULL;
 		c->fast_h2 = NULL;
+		conn_quick_off(c);
+		conn_due_changed(c);
 		c->ikey = 0;
 		atomic_store_explicit(&c->key, k ? CONN_TOMB : 0, memory_order_relaxed);
 		atomic_store_explicit(&c->lock, 0, memory_order_relaxed);

@@ -6,9 +6,14 @@
 #include "shim/shim.h"
 #include "decode/cold.h"
 
-__thread int shim_in __attribute__((tls_model("initial-exec")));
-__thread int shim_inner_fd __attribute__((tls_model("initial-exec"))) = -2;
-__thread int64_t shim_nested_id __attribute__((tls_model("initial-exec"))) = -1;
+/* the thread's last connection before it has one: a slot no key matches */
+struct conn shim_conn_none;
+
+__thread struct shim_thread shim_thr __attribute__((tls_model("initial-exec"))) = {
+	.inner_fd = -2,
+	.nested_id = -1,
+	.last = &shim_conn_none,
+};
 atomic_int shim_ready;
 
 static int pid TK_LOAD_BSS;

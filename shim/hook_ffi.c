@@ -346,12 +346,15 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	}
 	int inner = shim_inner_begin();
 	int64_t nested = shim_nested_id;
+	int rec = shim_thr.nest_rec;
 	shim_nested_id = 0;
+	shim_thr.nest_rec = 1; /* no quick way for the TLS writes beneath (shim/fast.h) */
 	ffi_call(cif, FFI_FN(real), ret, args);
 	int saved = errno;
 	shim_in = 1;
 	int64_t below = shim_nested_id;
 	shim_nested_id = nested;
+	shim_thr.nest_rec = rec;
 	if (h->d.kind == HD_WRITE)
 		on_write(h, ret, args, below, copied);
 	else

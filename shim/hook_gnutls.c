@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/types.h>
 
+#include "shim/fast.h"
 #include "shim/shim.h"
 
 typedef struct gnutls_session_int *gnutls_session_t;
@@ -34,18 +35,31 @@ struct realfamily shim_gnutls_family = {
 };
 #define F (&shim_gnutls_family)
 
+/* Makes a session's connection (shim_conn_make_fn): its peer. */
+struct session_make {
+	struct reallib *l;
+	gnutls_session_t s;
+	const char *hook;
+};
+
+static struct conn *session_make(conn_key key, void *arg)
+{
+	struct session_make *m = arg;
+	struct conn *c = conn_add(key, "gnutls", 1);
+	if (c) {
+		c->hook = m->hook;
+		get_int_fn gi = (get_int_fn)reallib_fn(F, m->l, G_TRANSPORT_GET_INT);
+		conn_set_peer_fd(c, gi ? gi(m->s) : -1);
+	}
+	return c;
+}
+
+/* The connection of s, locked (the thread's last one: shim_conn_get); made
+ * when create is set. */
 static struct conn *session_conn(struct reallib *l, gnutls_session_t s, int create, const char *hook)
 {
-	conn_key key = conn_key_ptr(CONN_GNUTLS, s);
-	struct conn *c = conn_find(key);
-	if (!c && create && (c = conn_add(key, "gnutls", 1))) {
-		c->hook = hook;
-		get_int_fn gi = (get_int_fn)reallib_fn(F, l, G_TRANSPORT_GET_INT);
-		conn_set_peer_fd(c, gi ? gi(s) : -1);
-	}
-	if (c && c->fd < 0 && shim_inner_fd >= 0)
-		conn_set_peer_fd(c, shim_inner_fd);
-	return c;
+	struct session_make m = { l, s, hook };
+	return shim_conn_get(conn_key_ptr(CONN_GNUTLS, s), create ? session_make : NULL, &m);
 }
 
 /* GnuTLS's codes for a send to be retried (gnutls/gnutls.h). */
@@ -67,17 +81,17 @@ static void pend_keep(struct conn *c, const void *data, size_t size)
 	}
 	c->pend_n = size < CONN_PEND_MAX ? size : CONN_PEND_MAX;
 	memcpy(c->pend, data, c->pend_n);
+	/* no quick way while a copy waits: the next send wipes it */
+	conn_quick_off(c);
 }
 
-static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_session_t s, const void *data, size_t size,
-				  const char *hook)
+/* After a send's real call (outside the quick way, or a quick one not put
+ * out whole): r bytes sent are taken by the fast path or fed (a retry with
+ * NULL, 0 reports the copy pend_keep made), a send to be retried keeps a
+ * copy. Inside the guard; errno kept. */
+static void __attribute__((noinline)) record_sent(struct reallib *l, gnutls_session_t s, const void *data,
+						  size_t size, ssize_t r, const char *hook)
 {
-	if (!shim_tls_write_active())
-		return real(s, data, size);
-	int was = shim_in;
-	shim_in = 1;
-	int inner = shim_inner_begin();
-	ssize_t r = real(s, data, size);
 	int saved = errno;
 	if (r > 0) {
 		struct conn *c = session_conn(l, s, 1, hook);
@@ -86,7 +100,10 @@ static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_sessio
 				shim_nested_id = (int64_t)c->id;
 			conn_hook_fed(c, hook);
 			if (data && size) {
-				shim_feed(c, data, (size_t)r < size ? (size_t)r : size);
+				size_t n = (size_t)r < size ? (size_t)r : size;
+				size_t k = c->pend_n ? 0 : shim_take_locked(c, data, n);
+				if (k < n)
+					shim_feed(c, (const char *)data + k, n - k);
 			} else if (c->pend_n) {
 				/* the retry of a send that returned E_AGAIN */
 				shim_feed(c, c->pend, (size_t)r < c->pend_n ? (size_t)r : c->pend_n);
@@ -103,9 +120,26 @@ static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_sessio
 			conn_unlock(c);
 		}
 	}
-	shim_inner_end(inner);
-	shim_in = was;
 	errno = saved;
+}
+
+/* The quick way (shim/fast.h) first: a send put out whole that needs no
+ * feed costs nothing more. */
+static inline ssize_t record_send(send_fn real, struct reallib *l, gnutls_session_t s, const void *data, size_t size,
+				  const char *hook)
+{
+	if (!shim_tls_write_active())
+		return real(s, data, size);
+	int was = shim_in;
+	int q = data && size && shim_tls_quick(conn_key_ptr(CONN_GNUTLS, s), data, size);
+	shim_in = 1;
+	int inner = q ? 0 : shim_inner_begin();
+	ssize_t r = real(s, data, size);
+	if (!q || r != (ssize_t)size)
+		record_sent(l, s, data, size, r, hook);
+	if (!q)
+		shim_inner_end(inner);
+	shim_in = was;
 	return r;
 }
 
@@ -119,13 +153,21 @@ SHIM_HIDDEN ssize_t shim_gnutls_record_send(gnutls_session_t s, const void *data
 		}
 		return idle(s, data, size);
 	}
-	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
-	send_fn real = (send_fn)reallib_call_fn(F, l, G_SEND);
-	if (!real) {
-		errno = ENOSYS;
-		return -1;
+	/* the call site's library and function, cached per thread */
+	const void *ret = __builtin_return_address(0);
+	struct shim_site *sc = &shim_thr.sites[SITE_GNUTLS_SEND];
+	if (__builtin_expect(sc->site != ret, 0)) {
+		struct reallib *l = realfamily_for_caller(F, ret);
+		send_fn real = (send_fn)reallib_call_fn(F, l, G_SEND);
+		if (!real) {
+			errno = ENOSYS;
+			return -1;
+		}
+		sc->fn = (void *)real;
+		sc->lib = l;
+		sc->site = ret;
 	}
-	return record_send(real, l, s, data, size, "plt");
+	return record_send((send_fn)sc->fn, sc->lib, s, data, size, "plt");
 }
 SHIM_EXPORT ssize_t gnutls_record_send(gnutls_session_t, const void *, size_t)
 	__attribute__((alias("shim_gnutls_record_send")));

@@ -43,17 +43,11 @@ static int ssl_write(struct inline_site *st, void *ssl, const unsigned char *buf
 	write_fn real = (write_fn)orig_of(st);
 	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
-	int was = shim_in;
-	shim_in = 1;
-	int inner = shim_inner_begin();
+	conn_key key = conn_key_space(CONN_SPACE_MBEDTLS, ssl);
+	int was, inner, q = hook_key_write_begin(key, buf, len, &inner, &was);
 	int r = real(ssl, buf, len);
-	int saved = errno;
 	/* the bytes written; 0 and the negative MBEDTLS_ERR_* count nothing */
-	if (r > 0 && (size_t)r <= len)
-		hook_key_feed(conn_key_space(CONN_SPACE_MBEDTLS, ssl), "mbedtls", "inline", buf, (size_t)r);
-	shim_inner_end(inner);
-	shim_in = was;
-	errno = saved;
+	hook_key_write_end(q, inner, was, key, "mbedtls", "inline", buf, len, r > 0 && (size_t)r <= len ? (size_t)r : 0);
 	return r;
 }
 

@@ -85,104 +85,133 @@ static void on_new(struct reallib *l)
 	l->aux = fn ? fn(CRYPTO_EX_INDEX_SSL, 0, NULL, NULL, NULL, ex_free) : -1;
 }
 
-/* Per thread, the last call site of each write hook and the real function
- * it reaches (realfamily_for_caller and reallib_fn once per site, not per
- * call), and the slot of the last connection written to (checked under its
- * lock: a stale one costs a failed compare). Initial-exec TLS: no malloc. */
-struct site_cache {
-	const void *site;
-	struct reallib *l;
-	void *fn;
-};
-static __thread struct site_cache sc_write __attribute__((tls_model("initial-exec")));
-static __thread struct site_cache sc_write_ex __attribute__((tls_model("initial-exec")));
-static __thread struct site_cache sc_read __attribute__((tls_model("initial-exec")));
-static __thread struct site_cache sc_read_ex __attribute__((tls_model("initial-exec")));
-static __thread struct conn *last_conn __attribute__((tls_model("initial-exec")));
-
-static inline void *site_fn(struct site_cache *sc, const void *ret, size_t i, struct reallib **lp)
+/* The call site of a hook and the real function it reaches, cached per
+ * thread (shim/thread.h): realfamily_for_caller and reallib_call_fn once
+ * per site, not per call. */
+static inline void *site_fn(enum shim_site_id id, const void *ret, size_t i, struct reallib **lp)
 {
-	if (__builtin_expect(sc->site == ret && sc->fn != NULL, 1)) {
-		*lp = sc->l;
+	struct shim_site *sc = &shim_thr.sites[id];
+	if (__builtin_expect(sc->site == ret, 1)) {
+		*lp = sc->lib;
 		return sc->fn;
 	}
 	struct reallib *l = realfamily_for_caller(F, ret);
 	void *fn = reallib_call_fn(F, l, i);
 	if (fn) {
-		sc->site = ret;
-		sc->l = l;
 		sc->fn = fn;
+		sc->lib = l;
+		sc->site = ret;
 	}
 	*lp = l;
 	return fn;
 }
 
-/* The connection of ssl, locked; created (with its host, peer and ex_data)
- * when create is set. Called inside the guard. */
-static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create, const char *hook)
+/* Makes ssl's connection (shim_conn_make_fn): its host, peer and ex_data. */
+struct ssl_make {
+	struct reallib *l;
+	SSL *ssl;
+	const char *hook;
+};
+
+static struct conn *ssl_make(conn_key key, void *arg)
 {
-	conn_key key = conn_key_ptr(CONN_SSL, ssl);
-	struct conn *c = last_conn;
-	/* the key checked first: never wait for the lock of another connection */
-	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))
-		c = conn_find(key);
-	if (!c && create && (c = conn_add(key, "openssl", 1))) {
-		c->hook = hook;
-		set_ex_data_fn set = (set_ex_data_fn)reallib_fn(F, l, O_SET_EX_DATA);
-		if (l->aux >= 0 && set)
-			set(ssl, l->aux, ssl);
-		servername_fn sn = (servername_fn)reallib_fn(F, l, O_SERVERNAME);
-		const char *h = sn ? sn(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
-		if (h)
-			conn_set_host(c, h, strlen(h));
-		get_fd_fn gfd = (get_fd_fn)reallib_fn(F, l, O_GET_FD);
-		conn_set_peer_fd(c, gfd ? gfd(ssl) : -1);
-	}
-	if (c) {
-		last_conn = c;
-		/* curl's SSL has no fd (its own BIO): the socket the library wrote to */
-		if (c->fd < 0 && shim_inner_fd >= 0)
-			conn_set_peer_fd(c, shim_inner_fd);
-	}
+	struct ssl_make *m = arg;
+	struct reallib *l = m->l;
+	SSL *ssl = m->ssl;
+	struct conn *c = conn_add(key, "openssl", 1);
+	if (!c)
+		return NULL;
+	c->hook = m->hook;
+	set_ex_data_fn set = (set_ex_data_fn)reallib_fn(F, l, O_SET_EX_DATA);
+	if (l->aux >= 0 && set)
+		set(ssl, l->aux, ssl);
+	servername_fn sn = (servername_fn)reallib_fn(F, l, O_SERVERNAME);
+	const char *h = sn ? sn(ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+	if (h)
+		conn_set_host(c, h, strlen(h));
+	get_fd_fn gfd = (get_fd_fn)reallib_fn(F, l, O_GET_FD);
+	conn_set_peer_fd(c, gfd ? gfd(ssl) : -1);
 	return c;
 }
 
-static void __attribute__((noinline)) feed(struct reallib *l, SSL *ssl, const void *buf, size_t n, const char *hook)
+/* The connection of ssl, locked; made (with its host, peer and ex_data)
+ * when create is set. Called inside the guard. */
+static struct conn *ssl_conn(struct reallib *l, SSL *ssl, int create, const char *hook)
 {
-	int saved = errno;
-	struct conn *c = ssl_conn(l, ssl, 1, hook);
-	if (c) {
-		conn_hook_fed(c, hook);
-		shim_feed(c, buf, n);
-		if (shim_nested_id == 0)
-			shim_nested_id = (int64_t)c->id;
-		conn_unlock(c);
-	}
-	errno = saved;
+	struct ssl_make m = { l, ssl, hook };
+	return shim_conn_get(conn_key_ptr(CONN_SSL, ssl), create ? ssl_make : NULL, &m);
 }
 
-/* What the write of n bytes on ssl costs the thread: nothing but shim_take
- * on the last connection written to (shim/fast.h), else the feed. */
+/* The n bytes a write on ssl put out (inside the guard): the fast path,
+ * else the feed. */
 static inline void feed_write(struct reallib *l, SSL *ssl, const void *buf, size_t n, const char *hook)
 {
-	struct conn *c = last_conn;
-	size_t k = c ? shim_take(c, conn_key_ptr(CONN_SSL, ssl), buf, n) : 0;
-	if (__builtin_expect(k < n || shim_nested_id == 0, 0))
-		feed(l, ssl, (const char *)buf + k, n - k, hook);
+	struct ssl_make m = { l, ssl, hook };
+	shim_tls_written(conn_key_ptr(CONN_SSL, ssl), buf, n, hook, ssl_make, &m);
 }
 
-SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
+/* The rest of a write that went the quick way (shim_tls_quick) but was put
+ * out in part, n bytes (the guard left): fed as any other write. r is
+ * returned. */
+static int __attribute__((noinline)) quick_part(const void *ret, SSL *ssl, const void *buf, size_t n, int r)
+{
+	int saved = errno;
+	shim_in = 1;
+	struct reallib *l = realfamily_for_caller(F, ret);
+	if (l)
+		feed_write(l, ssl, buf, n, "plt");
+	shim_in = 0;
+	errno = saved;
+	return r;
+}
+
+/* The quick way's real calls: what the rest needs is kept in the thread's
+ * block (shim_thr.quick) rather than in registers saved around the call. */
+static inline __attribute__((always_inline)) int quick_write(SSL *ssl, const void *buf, int num, const void *ret)
+{
+	shim_thr.quick.ret = ret;
+	shim_thr.quick.ssl = ssl;
+	shim_thr.quick.buf = buf;
+	shim_thr.quick.num = (size_t)num;
+	write_fn real = (write_fn)shim_thr.sites[SITE_SSL_WRITE].fn;
+	shim_in = 1;
+	int r = real(ssl, buf, num);
+	shim_in = 0;
+	if (__builtin_expect(r <= 0 || (size_t)r >= shim_thr.quick.num, 1))
+		return r;
+	return quick_part(shim_thr.quick.ret, shim_thr.quick.ssl, shim_thr.quick.buf, (size_t)r, r);
+}
+
+static inline __attribute__((always_inline)) int quick_write_ex(SSL *ssl, const void *buf, size_t num,
+								size_t *written, const void *ret)
+{
+	shim_thr.quick.ret = ret;
+	shim_thr.quick.ssl = ssl;
+	shim_thr.quick.buf = buf;
+	shim_thr.quick.num = num;
+	shim_thr.quick.written = written;
+	write_ex_fn real = (write_ex_fn)shim_thr.sites[SITE_SSL_WRITE_EX].fn;
+	shim_in = 1;
+	int r = real(ssl, buf, num, written);
+	shim_in = 0;
+	size_t *w = shim_thr.quick.written;
+	if (__builtin_expect(r != 1 || !w || *w >= shim_thr.quick.num || !*w, 1))
+		return r;
+	return quick_part(shim_thr.quick.ret, shim_thr.quick.ssl, shim_thr.quick.buf, *w, r);
+}
+
+static int __attribute__((noinline)) write_slow(SSL *ssl, const void *buf, int num, const void *ret)
 {
 	struct reallib *l;
 	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
-		write_fn idle = (write_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_WRITE);
+		write_fn idle = (write_fn)realfamily_idle_fn(F, ret, O_WRITE);
 		if (!idle) {
 			errno = ENOSYS;
 			return -1;
 		}
 		return idle(ssl, buf, num);
 	}
-	write_fn real = (write_fn)site_fn(&sc_write, __builtin_return_address(0), O_WRITE, &l);
+	write_fn real = (write_fn)site_fn(SITE_SSL_WRITE, ret, O_WRITE, &l);
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
@@ -199,20 +228,56 @@ SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
 	shim_in = was;
 	return r;
 }
+
+static int write_slow(SSL *ssl, const void *buf, int num, const void *ret);
+static int write_ex_slow(SSL *ssl, const void *buf, size_t num, size_t *written, const void *ret);
+
+/* A Twilsock message on the quick way's doorstep: decided out of line. */
+static int __attribute__((noinline)) write_tw(SSL *ssl, const void *buf, int num, const void *ret)
+{
+	if (shim_quick_tw(shim_thr.last, buf, (size_t)num))
+		return quick_write(ssl, buf, num, ret);
+	return write_slow(ssl, buf, num, ret);
+}
+
+static int __attribute__((noinline)) write_ex_tw(SSL *ssl, const void *buf, size_t num, size_t *written,
+						  const void *ret)
+{
+	if (shim_quick_tw(shim_thr.last, buf, num))
+		return quick_write_ex(ssl, buf, num, written, ret);
+	return write_ex_slow(ssl, buf, num, written, ret);
+}
+
+/* The quick way first (shim/fast.h): the site known, a write that needs no
+ * feed when put out whole; every other way out a tail call, so that the
+ * common case saves no registers. */
+SHIM_HIDDEN int shim_SSL_write(SSL *ssl, const void *buf, int num)
+{
+	const void *ret = __builtin_return_address(0);
+	if (__builtin_expect(shim_thr.sites[SITE_SSL_WRITE].site == ret, 1) && num > 0) {
+		int q = shim_tls_quick3(conn_key_ptr(CONN_SSL, ssl), buf, (size_t)num);
+		if (__builtin_expect(q == 1, 1))
+			return quick_write(ssl, buf, num, ret);
+		if (q == 2)
+			return write_tw(ssl, buf, num, ret);
+	}
+	return write_slow(ssl, buf, num, ret);
+}
 SHIM_EXPORT int SSL_write(SSL *, const void *, int) __attribute__((alias("shim_SSL_write")));
 
-SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
+static int __attribute__((noinline)) write_ex_slow(SSL *ssl, const void *buf, size_t num, size_t *written,
+						    const void *ret)
 {
 	struct reallib *l;
 	if (__builtin_expect(!atomic_load_explicit(&shim_ready, memory_order_acquire), 0)) {
-		write_ex_fn idle = (write_ex_fn)realfamily_idle_fn(F, __builtin_return_address(0), O_WRITE_EX);
+		write_ex_fn idle = (write_ex_fn)realfamily_idle_fn(F, ret, O_WRITE_EX);
 		if (!idle) {
 			errno = ENOSYS;
 			return 0;
 		}
 		return idle(ssl, buf, num, written);
 	}
-	write_ex_fn real = (write_ex_fn)site_fn(&sc_write_ex, __builtin_return_address(0), O_WRITE_EX, &l);
+	write_ex_fn real = (write_ex_fn)site_fn(SITE_SSL_WRITE_EX, ret, O_WRITE_EX, &l);
 	if (!real) {
 		errno = ENOSYS;
 		return 0;
@@ -228,6 +293,19 @@ SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t 
 	shim_inner_end(inner);
 	shim_in = was;
 	return r;
+}
+
+SHIM_HIDDEN int shim_SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
+{
+	const void *ret = __builtin_return_address(0);
+	if (__builtin_expect(shim_thr.sites[SITE_SSL_WRITE_EX].site == ret, 1)) {
+		int q = shim_tls_quick3(conn_key_ptr(CONN_SSL, ssl), buf, num);
+		if (__builtin_expect(q == 1, 1))
+			return quick_write_ex(ssl, buf, num, written, ret);
+		if (q == 2)
+			return write_ex_tw(ssl, buf, num, written, ret);
+	}
+	return write_ex_slow(ssl, buf, num, written, ret);
 }
 SHIM_EXPORT int SSL_write_ex(SSL *, const void *, size_t, size_t *) __attribute__((alias("shim_SSL_write_ex")));
 
@@ -292,7 +370,7 @@ SHIM_HIDDEN int shim_SSL_read(SSL *ssl, void *buf, int num)
 		return idle(ssl, buf, num);
 	}
 	struct reallib *l;
-	read_fn real = (read_fn)site_fn(&sc_read, __builtin_return_address(0), O_READ, &l);
+	read_fn real = (read_fn)site_fn(SITE_SSL_READ, __builtin_return_address(0), O_READ, &l);
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
@@ -320,7 +398,7 @@ SHIM_HIDDEN int shim_SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readby
 		return idle(ssl, buf, num, readbytes);
 	}
 	struct reallib *l;
-	read_ex_fn real = (read_ex_fn)site_fn(&sc_read_ex, __builtin_return_address(0), O_READ_EX, &l);
+	read_ex_fn real = (read_ex_fn)site_fn(SITE_SSL_READ_EX, __builtin_return_address(0), O_READ_EX, &l);
 	if (!real) {
 		errno = ENOSYS;
 		return 0;
@@ -381,19 +459,32 @@ static inline int inl_bio_write(struct inline_site *st, BIO *b, const char *buf,
 	return r;
 }
 
+/* After an entry hook's real write put out w of n bytes: fed unless the
+ * quick way (q) covers them; the guard back to was, errno kept. */
+static inline void inl_write_end(struct inline_site *st, int q, int inner, int was, SSL *ssl, const void *buf,
+				 size_t n, size_t w)
+{
+	if (w && (!q || w < n)) {
+		int saved = errno;
+		feed_write(st->lib, ssl, buf, w, "inline");
+		errno = saved;
+	}
+	if (!q)
+		shim_inner_end(inner);
+	shim_in = was;
+}
+
 static inline int inl_write(struct inline_site *st, SSL *ssl, const void *buf, int num)
 {
 	write_fn real = (write_fn)atomic_load_explicit(&st->orig, memory_order_acquire);
 	if (!shim_tls_write_active())
 		return real(ssl, buf, num);
 	int was = shim_in;
+	int q = num > 0 && shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, (size_t)num);
 	shim_in = 1;
-	int inner = shim_inner_begin();
+	int inner = q ? 0 : shim_inner_begin();
 	int r = real(ssl, buf, num);
-	if (r > 0)
-		feed_write(st->lib, ssl, buf, (size_t)r, "inline");
-	shim_inner_end(inner);
-	shim_in = was;
+	inl_write_end(st, q, inner, was, ssl, buf, num > 0 ? (size_t)num : 0, r > 0 ? (size_t)r : 0);
 	return r;
 }
 
@@ -403,13 +494,12 @@ static inline int inl_write_ex(struct inline_site *st, SSL *ssl, const void *buf
 	if (!shim_tls_write_active())
 		return real(ssl, buf, num, written);
 	int was = shim_in;
+	int q = shim_tls_quick(conn_key_ptr(CONN_SSL, ssl), buf, num);
 	shim_in = 1;
-	int inner = shim_inner_begin();
+	int inner = q ? 0 : shim_inner_begin();
 	int r = real(ssl, buf, num, written);
-	if (r == 1 && written && *written > 0)
-		feed_write(st->lib, ssl, buf, *written <= num ? *written : num, "inline");
-	shim_inner_end(inner);
-	shim_in = was;
+	inl_write_end(st, q, inner, was, ssl, buf, num,
+		      r == 1 && written && *written > 0 ? (*written <= num ? *written : num) : 0);
 	return r;
 }
 

@@ -47,16 +47,11 @@ static int ssl_write(struct inline_site *st, void *ssl, const void *buf, int len
 	write_fn real = (write_fn)orig_of(st);
 	if (!shim_tls_write_active())
 		return real(ssl, buf, len);
-	int was = shim_in;
-	shim_in = 1;
-	int inner = shim_inner_begin();
+	conn_key key = conn_key_space(CONN_SPACE_WOLFSSL, ssl);
+	int was, inner, q = hook_key_write_begin(key, buf, len > 0 ? (size_t)len : 0, &inner, &was);
 	int r = real(ssl, buf, len);
-	int saved = errno;
-	if (r > 0 && r <= len)
-		hook_key_feed(conn_key_space(CONN_SPACE_WOLFSSL, ssl), "wolfssl", "inline", buf, (size_t)r);
-	shim_inner_end(inner);
-	shim_in = was;
-	errno = saved;
+	hook_key_write_end(q, inner, was, key, "wolfssl", "inline", buf, len > 0 ? (size_t)len : 0,
+			   r > 0 && r <= len ? (size_t)r : 0);
 	return r;
 }
 

@@ -332,6 +332,8 @@ static int due_not_passed(const struct conn *c)
  * the fast paths go on with the session's own state. */
 static void park_or_keep(struct conn *c)
 {
+	/* c->due is set anew: the quick check's time is checked again */
+	conn_due_changed(c);
 	if (!c->hot && session_at_rest(c->s) && !conn_hot(c) && session_park(c->s, c->park)) {
 		session_release(c->s);
 		shim_block_put(c->s, c->s_size);
@@ -353,6 +355,9 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 {
 	if (!len || atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
+	/* the decoder is about to change: shim_take arms the quick check again */
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (__builtin_expect(!c->s, 0) && c->parked) {
 		/* what the hooks' fast path did not try (it looks at the thread's
 		 * last connection only): taken on the parked frame state first */
@@ -383,6 +388,37 @@ void shim_feed(struct conn *c, const void *buf, size_t len)
 		return;
 	}
 	park_or_keep(c);
+}
+
+struct conn *shim_conn_get(conn_key key, shim_conn_make_fn make, void *arg)
+{
+	struct conn *c = shim_thr.last;
+	/* the key checked first: never wait for the lock of another connection */
+	if (!c || atomic_load_explicit(&c->key, memory_order_relaxed) != key || !(c = conn_lock_if(c, key)))
+		c = conn_find(key);
+	if (!c && make)
+		c = make(key, arg);
+	if (c) {
+		shim_thr.last = c;
+		/* curl's SSL has no fd (its own BIO): the socket the library wrote to */
+		if (c->fd < 0 && shim_inner_fd >= 0)
+			conn_set_peer_fd(c, shim_inner_fd);
+	}
+	return c;
+}
+
+void shim_tls_feed(conn_key key, const void *buf, size_t n, const char *hook, shim_conn_make_fn make, void *arg)
+{
+	int saved = errno;
+	struct conn *c = shim_conn_get(key, make, arg);
+	if (c) {
+		conn_hook_fed(c, hook);
+		shim_feed(c, buf, n);
+		if (shim_nested_id == 0)
+			shim_nested_id = (int64_t)c->id;
+		conn_unlock(c);
+	}
+	errno = saved;
 }
 
 void shim_conn_close(conn_key key)

@@ -28,6 +28,7 @@
 #include <sys/uio.h>
 
 #include "decode/session.h"
+#include "shim/thread.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_HIDDEN __attribute__((visibility("hidden")))
@@ -49,14 +50,12 @@ static inline void shim_cpu_relax(void)
 }
 
 /* ---- recursion guard, process identity (guard.c) --------------------------
- * Non-zero while this thread runs shim code or a real function called by a
- * hook: any I/O that starts there passes straight through. Initial-exec TLS:
- * no __tls_get_addr, no malloc, in a hook. */
-extern __thread int shim_in __attribute__((tls_model("initial-exec")));
-/* While a hook runs a real TLS write: -1, then the first socket the library
- * wrote to underneath (the peer of a connection whose SSL_get_fd is -1). -2
- * when not recording. */
-extern __thread int shim_inner_fd __attribute__((tls_model("initial-exec")));
+ * The per-thread state (shim/thread.h), among it:
+ * shim_in: non-zero while this thread runs shim code or a real function
+ * called by a hook: any I/O that starts there passes straight through.
+ * shim_inner_fd: while a hook runs a real TLS write, -1, then the first
+ * socket the library wrote to underneath (the peer of a connection whose
+ * SSL_get_fd is -1); -2 when not recording. */
 
 /* Non-zero once the constructor has read the configuration and the shim is
  * not disabled (TOKSHIM_DISABLE=1): hooks only forward until then. */
@@ -139,11 +138,11 @@ void shim_core_fini(void);
 void shim_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same with "info:" (a hook stepped aside), only at TOKSHIM_LEVEL=info. */
 void shim_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* While a hook of a TOKSHIM_HOOKS description runs the real function: 0,
- * then the report id of the first connection a built-in hook fed
- * underneath (that write and the described one are the same plaintext: one
- * report). -1 when not recording. */
-extern __thread int64_t shim_nested_id __attribute__((tls_model("initial-exec")));
+/* shim_nested_id (shim/thread.h): while a hook of a TOKSHIM_HOOKS
+ * description runs the real function, 0, then the report id of the first
+ * connection a built-in hook fed underneath (that write and the described
+ * one are the same plaintext: one report); -1 when not recording.
+ * shim_thr.nest_rec is 1 while it records. */
 /* One warning per variable, not one per bad element: shim_warn_note keeps
  * the first problem and counts; shim_warn_flush says it once ("VAR: first"
  * or "VAR: N problems, the first: first") and resets. */
@@ -413,11 +412,24 @@ struct conn {
 	/* guarded by the table's lock */
 	uint32_t next_free;         /* the free list's next slot */
 	conn_key ikey;              /* the key its index entry was made for */
+	/* the write hooks' quick check (shim/fast.h), written under the lock
+	 * with atomic stores, read without it (q_n with acquire, the others
+	 * with plain loads that the compiler folds into the compares: each an
+	 * aligned word, set before q_n and cleared after it): a write that is
+	 * one whole frame like the last one the fast path took with the
+	 * decoder at rest (its length q_n, SIZE_MAX when off; its header's
+	 * first bytes under q_mask; its header's size) leaves the decoder at
+	 * rest and needs no feed */
+	size_t q_n;
+	uint32_t q_hdr, q_mask;
+	/* shim_ticks() below this: the time is not past due (0: unknown) */
+	uint64_t due_tick;
+	uint32_t q_size;
 	/* guarded by lock */
+	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
 	uint64_t id;                /* unique in the process, for the reporter */
 	struct session *s;          /* mmap'ed at the first data, NULL before */
 	size_t s_size;
-	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
 	const char *library;        /* "openssl", "gnutls", "mbedtls", "wolfssl", "libc", "ffi:NAME" */
 	const char *hook;           /* how its writes are seen: "plt" (set by conn_add), "inline", "ffi" */
 	int hook_fed;               /* 1 once a write was fed: hook names that write's hook (a
@@ -451,6 +463,17 @@ struct conn {
 };
 _Static_assert(sizeof(struct conn) <= 2048, "a followed connection stays within 2 KiB");
 #define CONN_PEND_MAX 16384     /* a TLS record's plaintext at most */
+
+/* The quick check of c is off (its decoder may change) / its time is to be
+ * checked again (its due time changed). */
+static inline void conn_quick_off(struct conn *c)
+{
+	__atomic_store_n(&c->q_n, SIZE_MAX, __ATOMIC_RELAXED);
+}
+static inline void conn_due_changed(struct conn *c)
+{
+	__atomic_store_n(&c->due_tick, 0, __ATOMIC_RELAXED);
+}
 
 /* The segments of slots, for the fast paths' look-up through shim_fd_map:
  * each mapped before any slot of it is published, never moved. */

@@ -458,3 +458,74 @@ Test(conn, format_addr)
 	struct sockaddr sa = { .sa_family = AF_UNIX };
 	cr_assert_eq(conn_format_addr(&sa, sizeof sa, buf, sizeof buf, &port), 0);
 }
+
+/* A masked binary frame of n bytes in all (7- or 16-bit length), payload
+ * first bytes pay[0..8). */
+static size_t frame(unsigned char *f, size_t n, unsigned op, const char *pay)
+{
+	size_t hs = n - 6 <= 125 ? 6 : 8, len = n - hs;
+	f[0] = (unsigned char)(0x80 | op);
+	if (hs == 6) {
+		f[1] = (unsigned char)(0x80 | len);
+	} else {
+		f[1] = 0x80 | 126;
+		f[2] = (unsigned char)(len >> 8);
+		f[3] = (unsigned char)len;
+	}
+	static const unsigned char mask[4] = { 0x11, 0x22, 0x33, 0x44 };
+	memcpy(f + hs - 4, mask, 4);
+	for (size_t i = 0; i < len; i++)
+		f[hs + i] = (unsigned char)((i < 8 ? pay[i] : 'p') ^ mask[i & 3]);
+	return n;
+}
+
+/* The write hooks' quick check (shim/fast.h): armed by shim_take on a whole
+ * frame taken at rest, it accepts writes of that shape only, and none once
+ * the decoder may change or the time is to be checked again. */
+Test(conn, quick_check_follows_the_fast_path)
+{
+	conn_key k = ptr_key(1);
+	struct conn *c = conn_add(k, "openssl", 1);
+	cr_assert_not_null(c);
+	struct ws_frame f;
+	memset(&f, 0, sizeof f);
+	f.open = 1;
+	f.dir = WS_CLIENT;
+	c->fast = &f;
+	c->due = INT64_MAX;
+	conn_unlock(c);
+	unsigned char a[200], b[200];
+	for (size_t n = 64; n <= 200; n += 136) {
+		f.seen = 0; /* a stream's first frame */
+		frame(a, n, 2, "bulkdata");
+		cr_assert_eq(shim_quick(c, k, a, n), 0, "not armed yet");
+		cr_assert_eq(shim_take(c, k, a, n), n, "the first frame (sets seen)");
+		cr_assert_eq(shim_quick(c, k, a, n), 0, "a first frame arms nothing");
+		cr_assert_eq(shim_take(c, k, a, n), n);
+		cr_assert_eq(shim_quick(c, k, a, n), 1, "armed: the same shape");
+		cr_assert_eq(shim_quick(c, k ^ 8, a, n), 0, "another key");
+		frame(b, n - 1, 2, "bulkdata");
+		cr_assert_eq(shim_quick(c, k, b, n - 1), 0, "another length");
+		frame(b, n, 2, "bulkdata");
+		b[0] = 0x02; /* not FIN */
+		cr_assert_eq(shim_quick(c, k, b, n), 0, "another header");
+		frame(b, n, 1, "textdata");
+		cr_assert_eq(shim_quick(c, k, b, n), 0, "a text frame is scanned");
+		frame(b, n, 2, "TWILSOCK");
+		cr_assert_eq(shim_quick(c, k, b, n), 0, "a Twilsock message that is not one");
+		f.in_msg = 1; /* the decoder moved on */
+		conn_quick_off(c);
+		cr_assert_eq(shim_quick(c, k, a, n), 0, "off");
+		cr_assert_eq(shim_take(c, k, a, n), 0, "not at rest: the decoder");
+		f.in_msg = 0;
+		cr_assert_eq(shim_take(c, k, a, n), n);
+		cr_assert_eq(shim_quick(c, k, a, n), 1);
+		conn_due_changed(c);
+		cr_assert_eq(shim_quick(c, k, a, n), 0, "the time to check again");
+		c->due = 0; /* long past */
+		cr_assert_eq(shim_take(c, k, a, n), 0, "past due: the slow path");
+		cr_assert_eq(shim_quick(c, k, a, n), 0);
+		c->due = INT64_MAX;
+		conn_quick_off(c);
+	}
+}

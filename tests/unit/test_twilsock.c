@@ -2,7 +2,9 @@
  * for the common header layout agrees with wire_json_member's reading of
  * every header, and the fast path's masked reading (ws_twilsock_skippable)
  * agrees with the decision on the unmasked message, for every mask offset
- * pattern and for headers past the first 64 bytes. */
+ * pattern and for headers past the first 64 bytes; the preamble's reading
+ * (its length's digits eight at a time) agrees with a byte-by-byte one on
+ * every prefix of every shape. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,4 +87,61 @@ Test(twilsock, masked_fast_reading_agrees)
 			}
 		}
 	}
+}
+
+/* the oracle: the preamble read byte by byte */
+static int preamble_bytes(const char *b, size_t n, size_t *hoff, size_t *hlen)
+{
+	if (memcmp(b, "TWILSOCK V3.", n < 12 ? n : 12))
+		return -1;
+	if (n < 12)
+		return 0;
+	size_t i = 12, lim1 = n < 20 ? n : 20;
+	while (i < lim1 && (unsigned char)(b[i] - '0') < 10)
+		i++;
+	if (i >= n)
+		return i >= 20 ? -1 : 0;
+	if (i == 12 || b[i] != ' ')
+		return -1;
+	i++;
+	size_t len = 0, s = i, lim = n - i > 9 ? i + 9 : n;
+	for (unsigned v; i < lim && (v = (unsigned char)(b[i] - '0')) < 10; i++)
+		len = len * 10 + v;
+	size_t d = i - s;
+	if (d > 8)
+		return -1;
+	if (i + 1 >= n)
+		return 0;
+	if (d == 0 || b[i] != '\r' || b[i + 1] != '\n')
+		return -1;
+	*hoff = i + 2;
+	*hlen = len;
+	return 1;
+}
+
+Test(twilsock, preamble_agrees_with_bytewise_reading)
+{
+	static const char *const minors[] = {"", "0", "1", "12", "0123456", "01234567", "012345678"};
+	static const char *const lens[] = {"",	 "0",	  "7",	    "42",	"160",	    "1234",
+					   "99999", "123456", "1234567", "12345678", "123456789", "1234567890",
+					   "00000012", "9x", "/", ":"};
+	static const char *const ends[] = {"\r\n{\"method\":\"message\"}\r\npayload", "\r", "\rx", "\n\r", " \r\n", "x"};
+	size_t checked = 0;
+	for (size_t a = 0; a < sizeof minors / sizeof *minors; a++)
+		for (size_t b = 0; b < sizeof lens / sizeof *lens; b++)
+			for (size_t c = 0; c < sizeof ends / sizeof *ends; c++) {
+				char msg[128];
+				int mn = snprintf(msg, sizeof msg, "TWILSOCK V3.%s %s%s", minors[a], lens[b], ends[c]);
+				for (size_t n = 0; n <= (size_t)mn; n++) {
+					size_t h1 = 0, l1 = 0, h2 = 0, l2 = 0;
+					int r1 = twilsock_preamble(msg, n, &h1, &l1);
+					int r2 = preamble_bytes(msg, n, &h2, &l2);
+					cr_assert_eq(r1, r2, "'%.*s': %d, byte by byte %d", (int)n, msg, r1, r2);
+					if (r1 == 1)
+						cr_assert(h1 == h2 && l1 == l2, "'%.*s': at %zu len %zu, byte by byte %zu %zu",
+							  (int)n, msg, h1, l1, h2, l2);
+					checked += r1 == 1;
+				}
+			}
+	cr_assert_gt(checked, 100, "whole preambles were among the shapes");
 }

@@ -11,7 +11,13 @@
  * With --tcp the same stream goes over plain write() (ws://). With
  * --twilsock each bulk frame is a whole Twilsock message, `TWILSOCK V3.0 <n>`,
  * a header JSON of method "message" (no token) and the payload to fill
- * --size; --text sends those frames as text frames (opcode 1).
+ * --size; --text sends those frames as text frames (opcode 1). With
+ * --deflate the upgrade offers permessage-deflate with
+ * client_no_context_takeover (RFC 7692) and every bulk message is sent
+ * compressed (RSV1; --size is then the message's uncompressed length): each
+ * compressed on its own, so the one compressed frame made at the start
+ * stands for every message (the client's own compression is not measured,
+ * as its masking is not).
  *
  * Modes (one result line on stdout, "result key=value ..."):
  *   stream   one connection, --mib MiB of --size byte frames, one SSL_write
@@ -51,6 +57,8 @@
 #include <openssl/sha.h>
 #include <openssl/ssl.h>
 
+#include <zlib.h>
+
 #define HOST "tsock.us1.twilio.com"
 #define DEFAULT_SECRET "tokshim-bench-secret-0123456789ab"
 #define ACCOUNT_SID "AC0123456789abcdef0123456789abcdef"
@@ -70,6 +78,7 @@ struct opts {
 	long exp;
 	int twilsock; /* bulk frames are Twilsock messages */
 	int text;     /* ... in text frames */
+	int deflate;  /* permessage-deflate: bulk messages compressed */
 };
 
 static struct opts o = { .mode = "stream", .size = 16384, .mib = 512, .conns = 40, .threads = 8,
@@ -186,7 +195,38 @@ static size_t make_frame(unsigned char *out, int opcode, const void *payload, si
 	return h + n;
 }
 
-/* A frame of exactly `size` bytes, header included. */
+/* in[0..n) compressed as one permessage-deflate message (RFC 7692 7.2.1:
+ * raw deflate, a sync flush, its final 00 00 ff ff dropped), fresh context;
+ * new, its length in *outn. */
+static unsigned char *deflate_msg(const unsigned char *in, size_t n, size_t *outn)
+{
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+		die("deflateInit2 failed");
+	size_t cap = deflateBound(&z, (uLong)n) + 16;
+	unsigned char *out = malloc(cap);
+	if (!out)
+		die("out of memory");
+	z.next_in = (Bytef *)in;
+	z.avail_in = (uInt)n;
+	z.next_out = out;
+	z.avail_out = (uInt)cap;
+	if (deflate(&z, Z_SYNC_FLUSH) != Z_OK || z.avail_in != 0)
+		die("deflate failed");
+	size_t k = cap - z.avail_out;
+	deflateEnd(&z);
+	if (k < 4 || memcmp(out + k - 4, "\0\0\xff\xff", 4) != 0)
+		die("deflate: no sync flush marker");
+	*outn = k - 4;
+	return out;
+}
+
+static size_t g_bulk_len; /* the length of bulk_frame's frame */
+
+/* A frame of exactly `size` bytes, header included (with --deflate: of
+ * the compressed message whose uncompressed frame would be `size` bytes;
+ * its length in g_bulk_len). */
 static unsigned char *bulk_frame(size_t size)
 {
 	size_t h = size - 6 <= 125 ? 6 : size - 8 <= 65535 ? 8 : 14;
@@ -225,8 +265,20 @@ static unsigned char *bulk_frame(size_t size)
 		}
 	}
 	RAND_bytes(mask, 4);
+	if (o.deflate) {
+		size_t zn;
+		unsigned char *z = deflate_msg(payload, n, &zn);
+		free(f);
+		if (!(f = malloc(zn + 14)))
+			die("out of memory");
+		g_bulk_len = make_frame(f, 0x40 | (o.text ? 1 : 2), z, zn, mask);
+		free(z);
+		free(payload);
+		return f;
+	}
 	if (make_frame(f, o.text ? 1 : 2, payload, n, mask) != size)
 		die("frame size mismatch");
+	g_bulk_len = size;
 	free(payload);
 	return f;
 }
@@ -340,8 +392,9 @@ static int conn_upgrade(struct conn *c)
 	int n = snprintf(req, sizeof(req),
 			 "GET /v3/wsconnect HTTP/1.1\r\nHost: " HOST "\r\nUpgrade: websocket\r\n"
 			 "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-			 "Sec-WebSocket-Version: 13\r\nUser-Agent: tokshim-bench/1\r\n\r\n",
-			 key);
+			 "Sec-WebSocket-Version: 13\r\nUser-Agent: tokshim-bench/1\r\n%s\r\n",
+			 key,
+			 o.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" : "");
 	if (conn_write(c, req, (size_t)n) != 0)
 		return -1;
 	size_t rn = 0;
@@ -359,6 +412,8 @@ static int conn_upgrade(struct conn *c)
 	EVP_EncodeBlock((unsigned char *)want, md, SHA_DIGEST_LENGTH);
 	if (strncmp(resp, "HTTP/1.1 101 ", 13) != 0 || !strstr(resp, want))
 		return -1;
+	if (o.deflate && !strstr(resp, "permessage-deflate"))
+		return -1; /* the server did not accept the extension */
 	/* the server sends nothing more until our close frame */
 	return memmem(resp, rn, "\r\n\r\n", 4) == resp + rn - 4 ? 0 : -1;
 }
@@ -436,7 +491,7 @@ static int mode_stream(void)
 	long long i0 = instr_now();
 	double c0 = cpu_s(), t0 = now_s();
 	for (uint64_t i = 0; i < n; i++)
-		if (conn_send_frame(&c, f, o.size) != 0)
+		if (conn_send_frame(&c, f, g_bulk_len) != 0)
 			die("write failed");
 	long long i1 = instr_now();
 	const char *err = conn_finish(&c);
@@ -515,7 +570,7 @@ static void *writer(void *arg)
 	struct conn *c = arg;
 	pthread_barrier_wait(&g_bar);
 	for (uint64_t i = 0; i < o.writes; i++)
-		if (conn_send_frame(c, g_frame, o.size) != 0)
+		if (conn_send_frame(c, g_frame, g_bulk_len) != 0)
 			die("write failed");
 	const char *err = conn_finish(c);
 	if (err)
@@ -554,7 +609,7 @@ static int mode_threads(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: tls_client --port N [--tcp] [--twilsock [--text]] [--cafile FILE]\n"
+	fprintf(stderr, "usage: tls_client --port N [--tcp] [--twilsock [--text]] [--deflate] [--cafile FILE]\n"
 			"                  [--mode stream|latency|threads]\n"
 			"                  [--size BYTES] [--mib N] [--conns N] [--threads N] [--writes N]\n"
 			"                  [--exp SECONDS]\n");
@@ -575,6 +630,10 @@ int main(int argc, char **argv)
 		}
 		if (strcmp(a, "--text") == 0) {
 			o.text = 1;
+			continue;
+		}
+		if (strcmp(a, "--deflate") == 0) {
+			o.deflate = 1;
 			continue;
 		}
 		if (!v)

@@ -122,6 +122,7 @@ struct walker {
 	int opcode;
 	uint64_t frames, bytes;
 	int closed;            /* a close frame was fully read */
+	int deflate;           /* permessage-deflate accepted: RSV1 allowed */
 	uint64_t close_len;
 	const char *err;
 };
@@ -169,7 +170,7 @@ static void walker_feed(struct walker *w, const unsigned char *p, size_t n)
 			continue;
 		/* header complete */
 		const unsigned char *h = w->hdr;
-		if ((h[0] & 0x70) != 0) {
+		if ((h[0] & (w->deflate ? 0x30 : 0x70)) != 0) {
 			w->err = "reserved bits set";
 			return;
 		}
@@ -247,12 +248,19 @@ static void *serve(void *arg)
 		fail = "not a websocket upgrade";
 		goto out;
 	}
-	char acc[64], resp[256];
+	char acc[64], resp[384];
+	const char *ext;
+	size_t en;
 	ws_accept(key, kn, acc);
+	/* permessage-deflate offered: accepted as offered (the frames are
+	 * counted, never inflated) */
+	w.deflate = find_header(req, "Sec-WebSocket-Extensions", &ext, &en) == 0 &&
+		    memmem(ext, en, "permessage-deflate", 18) != NULL;
 	int m = snprintf(resp, sizeof(resp),
 			 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-			 acc);
+			 "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n",
+			 acc,
+			 w.deflate ? "Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover\r\n" : "");
 	if (conn_write_all(&c, resp, (size_t)m) != 0) {
 		fail = "cannot write 101";
 		goto out;

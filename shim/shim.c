@@ -308,6 +308,9 @@ static int session_resume(struct conn *c)
 	c->s = p;
 	c->s_size = size;
 	session_unpark(c->s, &g.scfg, c->park);
+	/* the packed history (identities, SIDs, Twilsock ids) lives on in the
+	 * block now: none of it stays behind in the slot */
+	explicit_bzero(c->park, sizeof c->park);
 	c->parked = 0;
 	return 0;
 }

@@ -460,7 +460,10 @@ void shim_feed_read(struct conn *c, const void *buf, size_t len)
 		return;
 	buf = (const char *)buf + k;
 	len -= k;
-	/* an answer, a Twilsock message, an HTTP response: the session */
+	/* an answer, a Twilsock message, an HTTP response: the session, which
+	 * the write hooks' quick check does not go on from meanwhile */
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (!c->s && session_resume(c) < 0) {
 		conn_set_passthrough(c);
 		return;
@@ -487,6 +490,8 @@ void shim_read_lost(struct conn *c)
 {
 	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (!c->s && c->parked && session_resume(c) < 0) {
 		conn_set_passthrough(c);
 		return;

@@ -220,9 +220,9 @@ $(B)/libconfig.a: $(CONFIG_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && $(AR) rcs $@ $^
 
-# The shim's relative relocations packed (DT_RELR, glibc >= 2.36): its
-# first segment, which the dynamic loader reads whole into every process,
-# shrinks from 22 KiB to 8 KiB. Used where the linker packs them without a
+# The shim's relative relocations packed (DT_RELR): its first segment, which
+# the dynamic loader reads whole into every process, is then about 8 KiB.
+# The library then needs glibc >= 2.36 at run time (README). Used where the linker packs them without a
 # warning (binutils 2.40 does on x86-64, ignores it on ARM); RELR= turns it off.
 RELR ?= $(shell printf 'int x; int *p = &x;\n' | $(CC) $(SYSROOT_FLAGS) -shared -fPIC -x c -o /dev/null - \
           -Wl,-z,pack-relative-relocs 2>&1 | grep -q . || echo -Wl,-z,pack-relative-relocs)
@@ -237,10 +237,20 @@ RELR ?= $(shell printf 'int x; int *p = &x;\n' | $(CC) $(SYSROOT_FLAGS) -shared 
 # drops it anywhere.
 SHIM_SEG_ALIGN ?= $(if $(filter armhf,$(ARCH))$(filter arm-%,$(CC_PREFIX)),,-Wl,-z,max-page-size=0x10000)
 
+# The shim's .rodata in its text segment, just before the text
+# (shim/layout.ld): the strings and tables the load reads then share the
+# load-time code's fault-around window, and the load maps no page of the
+# read-only segment (64 KB of PSS in every process). The price: those bytes
+# are executable. And the state the load writes (TK_LOAD_BSS) together after
+# .data: one page of .bss dirtied, not one per file (16 KB).
+# tests/e2e/t_shim_footprint.sh checks both. SHIM_LAYOUT= keeps the
+# linker's layout.
+SHIM_LAYOUT ?= -Wl,-T,shim/layout.ld
+
 # no libcrypto, libffi nor zlib: shim/lazy.c loads each at its first use
-$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a shim/exports.map
+$(B)/libtokshim.so: $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a shim/exports.map shim/layout.ld
 	$(CC) -shared $(CFLAGS) $(LDFLAGS) -Wl,--version-script=shim/exports.map \
-	  -Wl,-z,nodelete $(RELR) $(SHIM_SEG_ALIGN) -o $@ $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
+	  -Wl,-z,nodelete $(RELR) $(SHIM_SEG_ALIGN) $(SHIM_LAYOUT) -o $@ $(SHIM_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a \
 	  -ldl -pthread
 
 $(B)/tokshim: $(CLI_OBJ) $(B)/libconfig.a $(B)/libreport.a $(B)/libdecode.a

@@ -14,5 +14,12 @@
  * SID check of TOKSHIM_ACCOUNT_SID and of every token): placed with the
  * cold code, compiled and predicted as usual. */
 #define TK_LOAD_TEXT __attribute__((section(".text.unlikely.tk_load")))
+/* Zero-initialised state the load writes (the configuration, the resolved
+ * libc functions, the symbol names looked for): shim/layout.ld puts it
+ * together just after .data, so the load dirties one page of .bss, not one
+ * in each object's .bss. TK_LOAD_BSS_TAIL: a table whose start alone the
+ * load writes (a count, a few entries), placed after the rest. */
+#define TK_LOAD_BSS __attribute__((section(".bss.tk_load")))
+#define TK_LOAD_BSS_TAIL __attribute__((section(".bss.tk_load_tail")))
 
 #endif

@@ -24,7 +24,7 @@ static inline __attribute__((always_inline)) int preamble_in(const char *b, size
 		memcpy(&y, " V3.", 4);
 		if (a != x || c != y)
 			return -1;
-	} else if (memcmp(b, "TWILSOCK V3.", n)) {
+	} else if (memcmp(b, "TWILSOCK V3.", n < 12 ? n : 12)) { /* n < 12 here */
 		return -1;
 	}
 	size_t i = 12;

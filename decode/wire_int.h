@@ -135,6 +135,10 @@ struct wire {
 	unsigned char raw_prev;
 	size_t raw_seen, raw_ctrl;
 
+	/* Voice `register` messages sent so far: a 31204 after a register
+	 * sent since the listen answers the register, not the listen */
+	unsigned voice_registers;
+
 	/* Everything above is what a decoder at rest (wire_at_rest) needs to go
 	 * on: a session parks it (session_park) and a fresh block goes on from
 	 * a copy of it. What follows is rebuilt from nothing. */
@@ -142,10 +146,6 @@ struct wire {
 
 	char small[WIRE_SMALL_LINE];
 	size_t small_len;
-
-	/* Voice `register` messages sent so far (from 0 again after a park: no
-	 * answer is awaited then) */
-	unsigned voice_registers;
 
 	/* inflate (permessage-deflate) */
 	int z_ready;

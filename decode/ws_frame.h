@@ -264,13 +264,6 @@ static __attribute__((noinline, unused)) size_t ws_frame_skip_call(struct ws_fra
 	return ws_frame_skip(f, p, n);
 }
 
-/* The size of the header (6 or 8) of p[0..n) when it is one whole masked
- * client frame that ws_frame_skip takes from a frame at rest
- * (ws_frame_at_rest) with no event, leaving it at rest: a text or binary
- * message of its own (FIN, no RSV), 7- or 16-bit length, either binary and
- * not "TWILSOCK", or a Twilsock message of a method with no token
- * (ws_twilsock_skippable); else 0. Reads p only: the decision depends on
- * the bytes alone. */
 /* The decision on the payload of such a frame, whose header p[0..size)
  * is known to be well formed for it (len payload bytes, 8 at least): 1 when
  * it is binary and not "TWILSOCK", or a Twilsock message of a method with
@@ -283,6 +276,13 @@ static inline int ws_frame_payload_ok(const unsigned char *p, size_t size, size_
 	return (!tw && p[0] == 0x82) || (tw && ws_twilsock_skippable(p + size, len, p + size - 4));
 }
 
+/* The size of the header (6 or 8) of p[0..n) when it is one whole masked
+ * client frame that ws_frame_skip takes from a frame at rest
+ * (ws_frame_at_rest) with no event, leaving it at rest: a text or binary
+ * message of its own (FIN, no RSV), 7- or 16-bit length, either binary and
+ * not "TWILSOCK", or a Twilsock message of a method with no token
+ * (ws_twilsock_skippable); else 0. Reads p only: the decision depends on
+ * the bytes alone. */
 static inline size_t ws_frame_whole(const unsigned char *p, size_t n)
 {
 	if (n < 14 || (p[0] != 0x82 && p[0] != 0x81) || !(p[1] & 0x80) || (p[1] & 0x7f) == 127)

@@ -327,7 +327,12 @@ TK_COLD struct reporter *reporter_new(const struct reporter_options *o)
 		atomic_init(&r->err_fd, -1); /* closed at load: no stderr sink */
 	}
 	r->window = o->window > 0 ? o->window : REPORTER_WINDOW;
-	snprintf(r->ident, sizeof r->ident, "%s", o->ident && o->ident[0] ? o->ident : "tokshim");
+	/* a bounded copy, not snprintf: the load calls no printf function
+	 * (their libc pages stay unmapped in a process that prints nothing) */
+	const char *ident = o->ident && o->ident[0] ? o->ident : "tokshim";
+	size_t idn = strnlen(ident, sizeof r->ident - 1);
+	memcpy(r->ident, ident, idn);
+	r->ident[idn] = '\0';
 	r->level = SEV_WARNING;
 	if (o->level && o->level[0]) {
 		int l = severity_from_name(o->level);

@@ -6,9 +6,38 @@
 _Atomic uint64_t shim_cntfrq;
 _Atomic uint64_t shim_tsc_rate;
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+/* 1: the TSC runs at one rate in every power state (CPUID 0x80000007,
+ * EDX bit 8), so a span of its ticks stands for a span of time */
+static int tsc_invariant(void)
+{
+	static atomic_int known; /* 0 not asked, 1 no, 2 yes */
+	int k = atomic_load_explicit(&known, memory_order_relaxed);
+	if (!k) {
+		unsigned a, b, c, d;
+		k = __get_cpuid(0x80000007, &a, &b, &c, &d) && (d & (1u << 8)) ? 2 : 1;
+		atomic_store_explicit(&known, k, memory_order_relaxed);
+	}
+	return k == 2;
+}
+#else
+static int tsc_invariant(void)
+{
+	return 0;
+}
+#endif
+
 void shim_tick_calibrate(uint64_t tsc)
 {
-	static _Atomic uint64_t tsc0, ns0;
+	/* this thread's samples: a pair read by one thread, on the CPU it ran
+	 * on then; the first rate measured waits for a second one alike */
+	static __thread uint64_t tsc0 __attribute__((tls_model("initial-exec")));
+	static __thread uint64_t ns0 __attribute__((tls_model("initial-exec")));
+	static __thread double rate0 __attribute__((tls_model("initial-exec")));
+	if (!tsc_invariant())
+		return;
 	struct timespec ts;
 	int saved = errno;
 	int ok = clock_gettime(CLOCK_MONOTONIC, &ts) == 0;
@@ -16,20 +45,28 @@ void shim_tick_calibrate(uint64_t tsc)
 	if (!ok)
 		return;
 	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	uint64_t t0 = atomic_load_explicit(&tsc0, memory_order_relaxed);
-	uint64_t n0 = atomic_load_explicit(&ns0, memory_order_relaxed);
-	if (!n0 || tsc <= t0 || ns <= n0) {
-		/* the first sample (or one that went backwards: a migrated
-		 * thread on unsynchronised counters): start again */
-		atomic_store_explicit(&tsc0, tsc, memory_order_relaxed);
-		atomic_store_explicit(&ns0, ns, memory_order_relaxed);
+	if (!ns0 || tsc <= tsc0 || ns <= ns0) {
+		/* the first sample, or one that went backwards (the thread moved
+		 * to a CPU whose counter is behind): start again */
+		tsc0 = tsc;
+		ns0 = ns;
+		rate0 = 0;
 		return;
 	}
-	if (ns - n0 < 20000000u)
+	if (ns - ns0 < 20000000u)
 		return;
-	double rate = (double)(tsc - t0) * 1e9 / (double)(ns - n0) * 0.875;
-	if (rate >= 1e6 && rate < 1e12)
-		atomic_store_explicit(&shim_tsc_rate, (uint64_t)rate, memory_order_relaxed);
+	double rate = (double)(tsc - tsc0) * 1e9 / (double)(ns - ns0);
+	tsc0 = tsc;
+	ns0 = ns;
+	if (rate < 1e6 || rate > 2e10) {
+		rate0 = 0;
+		return;
+	}
+	double prev = rate0;
+	rate0 = rate;
+	if (prev && rate > prev - prev / 64 && rate < prev + prev / 64)
+		atomic_store_explicit(&shim_tsc_rate, (uint64_t)((rate < prev ? rate : prev) * 0.875),
+				      memory_order_relaxed);
 }
 
 int64_t shim_clock(int precise)

@@ -21,9 +21,11 @@
 /* aarch64: the counter's frequency (CNTFRQ_EL0), read once */
 extern _Atomic uint64_t shim_cntfrq;
 /* x86: the TSC's ticks per second, measured against CLOCK_MONOTONIC over
- * 20 ms at least and taken 7/8 of (a span of ticks lasts at least the
- * time it stands for); 0 until known. Measured by shim_tick_calibrate,
- * called on the clock cache's refreshes until it is known. */
+ * 20 ms at least by one thread, twice in a row alike within 1/64, and
+ * taken 7/8 of (a span of ticks lasts at least the time it stands for);
+ * never known (0) on a CPU without an invariant TSC, which the window of
+ * the clock cache alone serves. Measured by shim_tick_calibrate, called on
+ * the clock cache's refreshes until it is known. */
 extern _Atomic uint64_t shim_tsc_rate;
 void shim_tick_calibrate(uint64_t tsc);
 
@@ -77,28 +79,30 @@ static inline uint64_t shim_ticks(void)
 #endif
 }
 
-/* The counter value until which the second the last shim_now_cached call
- * of this thread returned stays its answer (shim_ticks() below it: no
- * clock read needed); 0 where there is no counter. */
-static inline uint64_t shim_now_fresh_until(void)
+/* The ticks from shim_now_tsc for which the second the last
+ * shim_now_cached call of this thread returned stays its answer (no clock
+ * read needed); 0 where there is no counter. */
+static inline uint64_t shim_now_fresh_win(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-	return shim_now_tsc + ((uint64_t)1 << 22);
+	return (uint64_t)1 << 22;
 #elif defined(__aarch64__)
-	return shim_now_tsc + (atomic_load_explicit(&shim_cntfrq, memory_order_relaxed) >> 9);
+	return atomic_load_explicit(&shim_cntfrq, memory_order_relaxed) >> 9;
 #else
 	return 0;
 #endif
 }
 
 /* The counter's ticks in a second, at most (0: not known yet, or no
- * counter). */
+ * counter): x86's measured rate; 7/8 of aarch64's stated frequency (a
+ * board's firmware may state CNTFRQ_EL0 a little off). */
 static inline uint64_t shim_tick_rate(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	return atomic_load_explicit(&shim_tsc_rate, memory_order_relaxed);
 #elif defined(__aarch64__)
-	return atomic_load_explicit(&shim_cntfrq, memory_order_relaxed);
+	uint64_t f = atomic_load_explicit(&shim_cntfrq, memory_order_relaxed);
+	return f > 1 ? f - f / 8 : 0;
 #else
 	return 0;
 #endif

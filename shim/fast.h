@@ -41,9 +41,11 @@ static inline __attribute__((always_inline)) int shim_quick3(const struct conn *
 	/* n is the length of a frame taken before: 14 bytes at least */
 	uint32_t h, m4, v, tw;
 	memcpy(&h, p, 4);
-	if ((h & c->q_mask) != c->q_hdr || shim_ticks() >= c->due_tick)
+	if ((h & __atomic_load_n(&c->q_mask, __ATOMIC_RELAXED)) != __atomic_load_n(&c->q_hdr, __ATOMIC_RELAXED) ||
+	    (uintptr_t)shim_ticks() - __atomic_load_n(&c->tick0, __ATOMIC_RELAXED) >=
+		    __atomic_load_n(&c->tick_win, __ATOMIC_RELAXED))
 		return 0;
-	size_t hs = c->q_size;
+	size_t hs = __atomic_load_n(&c->q_size, __ATOMIC_RELAXED);
 	memcpy(&m4, p + hs - 4, 4);
 	memcpy(&v, p + hs, 4);
 	memcpy(&tw, "TWIL", 4);
@@ -56,7 +58,7 @@ static inline __attribute__((always_inline)) int shim_quick3(const struct conn *
  * (matched by p) known whole. */
 static inline int shim_quick_tw(const struct conn *c, const void *p, size_t n)
 {
-	size_t hs = c->q_size;
+	size_t hs = __atomic_load_n(&c->q_size, __ATOMIC_RELAXED);
 	return ws_frame_payload_ok(p, hs, n - hs);
 }
 
@@ -69,24 +71,29 @@ static inline __attribute__((always_inline)) int shim_quick(const struct conn *c
 }
 
 /* Under c's lock, with key checked: 1 when the time is not past c's due
- * time (the slow path decides otherwise), the quick check's due_tick armed
- * for as long as that answer holds: the clock cache's window while the
- * second read is the due one, else a second of the counter's ticks (due is
- * a second away at least; a wall clock set forward is seen within a
- * second). */
+ * time (the slow path decides otherwise), the quick check's window armed
+ * for as long as that answer holds, from the counter value the thread's
+ * cached second was read at: the clock cache's window while the second
+ * read is the due one, else a second of the counter's ticks where the
+ * counter's rate is known (due is a second away at least; a wall clock set
+ * forward is seen within a second). */
 static inline int shim_due_ok(struct conn *c)
 {
 	if (c->due == INT64_MAX) {
-		__atomic_store_n(&c->due_tick, UINT64_MAX, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->tick0, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->tick_win, UINTPTR_MAX, __ATOMIC_RELAXED);
 		return 1;
 	}
 	int64_t now = shim_now_cached();
 	if (now > c->due)
 		return 0;
-	uint64_t rate = shim_tick_rate(), until = shim_now_fresh_until();
-	if (rate && now < c->due && shim_now_tsc + rate > until)
-		until = shim_now_tsc + rate;
-	__atomic_store_n(&c->due_tick, until, __ATOMIC_RELAXED);
+	uint64_t rate = shim_tick_rate(), win = shim_now_fresh_win();
+	if (rate && now < c->due && rate > win)
+		win = rate;
+	/* a reader without the lock may pair an old start with a new length
+	 * or the reverse: at most one write of a window just re-armed */
+	__atomic_store_n(&c->tick0, (uintptr_t)shim_now_tsc, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tick_win, (uintptr_t)(win < UINTPTR_MAX ? win : UINTPTR_MAX), __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -105,11 +112,6 @@ static inline void shim_quick_on(struct conn *c, const unsigned char *p, size_t 
 	__atomic_store_n(&c->q_n, n, __ATOMIC_RELEASE);
 }
 
-/* Bytes of buf[0..n) that need no feed on c, which should hold key: n for a
- * connection with nothing more to find (no lock: a stale answer costs at most
- * the bytes of one write of a connection re-made this instant), else what
- * the decoder's fast path takes under the lock (0 when the lock is busy).
- * Sets neither errno nor anything else outside c. */
 /* shim_take's work on c, locked by the caller and holding its key. */
 static inline __attribute__((always_inline)) size_t shim_take_locked(struct conn *c, const void *buf, size_t n)
 {
@@ -139,6 +141,11 @@ static inline __attribute__((always_inline)) size_t shim_take_locked(struct conn
 	return k;
 }
 
+/* Bytes of buf[0..n) that need no feed on c, which should hold key: n for a
+ * connection with nothing more to find (no lock: a stale answer costs at most
+ * the bytes of one write of a connection re-made this instant), else what
+ * the decoder's fast path takes under the lock (0 when the lock is busy).
+ * Sets neither errno nor anything else outside c. */
 static inline __attribute__((always_inline)) size_t shim_take(struct conn *c, conn_key key, const void *buf, size_t n)
 {
 	if (atomic_load_explicit(&c->key, memory_order_relaxed) != key)

@@ -16,7 +16,9 @@ __thread struct shim_thread shim_thr __attribute__((tls_model("initial-exec"))) 
 };
 atomic_int shim_ready;
 
-static int pid;
+static int pid TK_LOAD_BSS;
+/* the ready flag too is written at load: with that state (decode/cold.h) */
+extern atomic_int shim_ready TK_LOAD_BSS;
 
 TK_COLD void shim_pid_set(void)
 {

@@ -169,12 +169,12 @@ static int __attribute__((noinline)) quick_part(const void *ret, SSL *ssl, const
  * block (shim_thr.quick) rather than in registers saved around the call. */
 static inline __attribute__((always_inline)) int quick_write(SSL *ssl, const void *buf, int num, const void *ret)
 {
+	shim_in = 1; /* first: a signal handler's SSL_write then leaves shim_thr.quick alone */
 	shim_thr.quick.ret = ret;
 	shim_thr.quick.ssl = ssl;
 	shim_thr.quick.buf = buf;
 	shim_thr.quick.num = (size_t)num;
 	write_fn real = (write_fn)shim_thr.sites[SITE_SSL_WRITE].fn;
-	shim_in = 1;
 	int r = real(ssl, buf, num);
 	shim_in = 0;
 	if (__builtin_expect(r <= 0 || (size_t)r >= shim_thr.quick.num, 1))
@@ -185,13 +185,13 @@ static inline __attribute__((always_inline)) int quick_write(SSL *ssl, const voi
 static inline __attribute__((always_inline)) int quick_write_ex(SSL *ssl, const void *buf, size_t num,
 								size_t *written, const void *ret)
 {
+	shim_in = 1; /* first, as in quick_write */
 	shim_thr.quick.ret = ret;
 	shim_thr.quick.ssl = ssl;
 	shim_thr.quick.buf = buf;
 	shim_thr.quick.num = num;
 	shim_thr.quick.written = written;
 	write_ex_fn real = (write_ex_fn)shim_thr.sites[SITE_SSL_WRITE_EX].fn;
-	shim_in = 1;
 	int r = real(ssl, buf, num, written);
 	shim_in = 0;
 	size_t *w = shim_thr.quick.written;
@@ -229,7 +229,6 @@ static int __attribute__((noinline)) write_slow(SSL *ssl, const void *buf, int n
 	return r;
 }
 
-static int write_slow(SSL *ssl, const void *buf, int num, const void *ret);
 static int write_ex_slow(SSL *ssl, const void *buf, size_t num, size_t *written, const void *ret);
 
 /* A Twilsock message on the quick way's doorstep: decided out of line. */

@@ -24,7 +24,7 @@ static struct {
  * constructor, before the host can start a thread (read-only after, so
  * neither a data race nor a lazily filled static); a call before that (no
  * hook works yet) computes it without storing it. */
-static size_t block_size_now;
+static size_t block_size_now TK_LOAD_BSS;
 
 static size_t block_size_compute(void)
 {

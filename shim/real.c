@@ -137,7 +137,7 @@ void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name)
 	return shim_elf_find(&e, name, gnu_hash(name), NULL);
 }
 
-static _Atomic(void *) real_dlsym_p, real_dlvsym_p;
+static _Atomic(void *) real_dlsym_p TK_LOAD_BSS, real_dlvsym_p TK_LOAD_BSS;
 
 /* A symbol of the first loaded object whose file name is `file` (libc.so.6),
  * or starts with it when prefix is set (libssl.so), found by walking the
@@ -231,7 +231,7 @@ TK_COLD void *shim_real_dlsym(void *handle, const char *name)
 }
 
 /* ---- libc ------------------------------------------------------------------ */
-struct libc_real shim_libc;
+struct libc_real shim_libc TK_LOAD_BSS;
 
 void *shim_libc_resolve(_Atomic(void *) *slot, const char *name)
 {

@@ -24,14 +24,14 @@ int shim_read_on = 1;
 
 #define SHIM_HOSTS_MAX 64
 
-/* the rules last: TOKSHIM_HOSTS's few leave the rest of the array untouched */
 static struct {
 	struct keyring *keys;
 	struct reporter *rep;
 	char account[40];
 	struct session_config scfg;
-	struct host_rule hosts[SHIM_HOSTS_MAX];
-} g;
+} g TK_LOAD_BSS;
+/* TOKSHIM_HOSTS's rules: apart from g, untouched without that variable */
+static struct host_rule hosts[SHIM_HOSTS_MAX];
 
 static ssize_t real_write_fn(int fd, const void *buf, size_t len)
 {
@@ -201,15 +201,15 @@ TK_COLD static int config_read(void)
 
 	if ((v = getenv("TOKSHIM_HOSTS")) && *v) {
 		struct tk_error err = { 0 };
-		memset(g.hosts, 0, sizeof g.hosts);
-		int n = host_rules_parse(v, g.hosts, SHIM_HOSTS_MAX, &err);
+		memset(hosts, 0, sizeof hosts);
+		int n = host_rules_parse(v, hosts, SHIM_HOSTS_MAX, &err);
 		if (n < 0) {
 			shim_warn("TOKSHIM_HOSTS: %s", err.msg);
 			n = 0;
-			while (n < SHIM_HOSTS_MAX && g.hosts[n].host[0])
+			while (n < SHIM_HOSTS_MAX && hosts[n].host[0])
 				n++;
 		}
-		g.scfg.w.hosts = g.hosts;
+		g.scfg.w.hosts = hosts;
 		g.scfg.w.nhosts = (size_t)n;
 	}
 	return 0;
@@ -308,6 +308,9 @@ static int session_resume(struct conn *c)
 	c->s = p;
 	c->s_size = size;
 	session_unpark(c->s, &g.scfg, c->park);
+	/* the packed history (identities, SIDs, Twilsock ids) lives on in the
+	 * block now: none of it stays behind in the slot */
+	explicit_bzero(c->park, sizeof c->park);
 	c->parked = 0;
 	return 0;
 }
@@ -457,7 +460,10 @@ void shim_feed_read(struct conn *c, const void *buf, size_t len)
 		return;
 	buf = (const char *)buf + k;
 	len -= k;
-	/* an answer, a Twilsock message, an HTTP response: the session */
+	/* an answer, a Twilsock message, an HTTP response: the session, which
+	 * the write hooks' quick check does not go on from meanwhile */
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (!c->s && session_resume(c) < 0) {
 		conn_set_passthrough(c);
 		return;
@@ -484,6 +490,8 @@ void shim_read_lost(struct conn *c)
 {
 	if (atomic_load_explicit(&c->passthrough, memory_order_relaxed))
 		return;
+	conn_quick_off(c);
+	conn_due_changed(c);
 	if (!c->s && c->parked && session_resume(c) < 0) {
 		conn_set_passthrough(c);
 		return;

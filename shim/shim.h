@@ -414,7 +414,7 @@ struct conn {
 	conn_key ikey;              /* the key its index entry was made for */
 	/* the write hooks' quick check (shim/fast.h), written under the lock
 	 * with atomic stores, read without it (q_n with acquire, the others
-	 * with plain loads that the compiler folds into the compares: each an
+	 * relaxed, which the compiler folds into the compares: each an
 	 * aligned word, set before q_n and cleared after it): a write that is
 	 * one whole frame like the last one the fast path took with the
 	 * decoder at rest (its length q_n, SIZE_MAX when off; its header's
@@ -422,8 +422,11 @@ struct conn {
 	 * rest and needs no feed */
 	size_t q_n;
 	uint32_t q_hdr, q_mask;
-	/* shim_ticks() below this: the time is not past due (0: unknown) */
-	uint64_t due_tick;
+	/* the time is not past due while shim_ticks() - tick0 < tick_win,
+	 * as unsigned words (a counter that went back, a thread on a CPU whose
+	 * counter is behind, gives a huge difference: the slow path decides);
+	 * tick_win 0: unknown. Word-sized, so never read torn. */
+	uintptr_t tick0, tick_win;
 	uint32_t q_size;
 	/* guarded by lock */
 	int tls;                    /* 1: SSL/gnutls plaintext, 0: TCP payload */
@@ -472,7 +475,7 @@ static inline void conn_quick_off(struct conn *c)
 }
 static inline void conn_due_changed(struct conn *c)
 {
-	__atomic_store_n(&c->due_tick, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->tick_win, 0, __ATOMIC_RELAXED);
 }
 
 /* The segments of slots, for the fast paths' look-up through shim_fd_map:

@@ -68,7 +68,7 @@ static int was_refused(const void *p)
 	return 0;
 }
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t lock TK_LOAD_BSS = PTHREAD_MUTEX_INITIALIZER;
 /* each object's base and dynamic section side by side, the count first:
  * the few objects of a small process touch one page of .bss */
 static struct {
@@ -79,7 +79,7 @@ static struct {
 		uintptr_t base;
 		const void *dyn;
 	} o[OBJS_SEEN];
-} seen;
+} seen TK_LOAD_BSS_TAIL;
 
 /* ---- .symtab from the file on disk --------------------------------------- */
 struct symfile {
@@ -389,8 +389,8 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 }
 
 /* The names, made once (under the lock): a scan copies the table. */
-static struct wanted names_tmpl;
-static int names_ready;
+static struct wanted names_tmpl TK_LOAD_BSS;
+static int names_ready TK_LOAD_BSS;
 
 TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
 {

@@ -762,3 +762,46 @@ Test(park, wipe_leaves_no_byte)
 		wt_free(&s[i]);
 	}
 }
+
+/* A listen, then a register in a write of its own (the connection parks
+ * between them), then the register's early 31204 and the listen's
+ * connected: the register count survives the park, so the 31204 is not
+ * taken for the listen's answer. */
+Test(park, voice_register_count_across_park)
+{
+	char v[4096], m[4300];
+	wt_token(v, sizeof v, "alice", WT_VOICE_GRANT, WT_NOW - 60, WT_NOW + 3540);
+	int mn = snprintf(m, sizeof m, "{\"type\":\"listen\",\"version\":\"1.6\",\"payload\":{\"token\":\"%s\"}}", v);
+	const char *reg = "{\"payload\":{\"media\":{\"audio\":true}},\"type\":\"register\",\"version\":\"1.6\"}";
+	const char *e31204 = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31204,\"message\":\"JWT is invalid\"}}}";
+	const char *conn = "{\"type\":\"connected\",\"payload\":{\"region\":\"gll\"}}";
+	struct step st[4];
+	memset(st, 0, sizeof st);
+	st[0] = (struct step){ 0, WT_NOW, {0} };
+	wt_printf(&st[0].b, "GET /signal HTTP/1.1\r\nHost: voice-js.roaming.twilio.com\r\nUpgrade: websocket\r\n"
+			 "Connection: Upgrade\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Version: 13\r\n\r\n");
+	wt_frame(&st[0].b, 1, 0, 1, m, (size_t)mn, 0);
+	st[1] = (struct step){ 1, WT_NOW, {0} };
+	wt_printf(&st[1].b, UPGRADE_101);
+	st[2] = (struct step){ 0, WT_NOW, {0} };
+	wt_frame(&st[2].b, 1, 0, 1, reg, strlen(reg), 0);
+	st[3] = (struct step){ 1, WT_NOW, {0} };
+	srv_frame(&st[3].b, 0, 1, e31204, strlen(e31204));
+	srv_frame(&st[3].b, 0, 1, conn, strlen(conn));
+	struct got ref = {0};
+	for (int parking = 0; parking <= 1; parking++) {
+		struct pk k;
+		pk_init(&k, parking, NULL);
+		pk_run(&k, st, 4, SIZE_MAX);
+		if (!parking)
+			ref = k.got;
+		else {
+			cr_assert_gt(k.parks, 0);
+			same_records(&k.got, &ref, "voice");
+		}
+		pk_free(&k);
+	}
+	cr_assert_eq(ref.n, 2);
+	cr_assert_eq(ref.d[1].answer.server_accept, 1);
+	steps_free(st, 4);
+}

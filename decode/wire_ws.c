@@ -200,22 +200,21 @@ static void decide(struct wire *w)
 /* Bytes of the message's payload, in order (unmasked with mask from mask
  * offset off, or as they are when mask is NULL): what keep_room allows is
  * kept in buf, the message decided and a Twilsock header read as soon as
- * their bytes are there. Returns how many of the n bytes the message
- * still wanted: all n unless it stopped wanting any (judged, or past its
- * cap: msg_trunc). */
-static size_t msg_keep(struct wire *w, const unsigned char *p, size_t n, const uint8_t *mask, size_t off)
+ * their bytes are there; the rest is dropped (the message judged, or past
+ * its cap: msg_trunc). */
+static void msg_keep(struct wire *w, const unsigned char *p, size_t n, const uint8_t *mask, size_t off)
 {
 	size_t done = 0;
 	while (done < n) {
 		if (w->msg_mode == MM_DISCARD)
-			return done;
+			return;
 		size_t k = n - done, room = keep_room(w, WIRE_MSG_MAX - w->msg_len);
 		if (k > room)
 			k = room;
 		if (k == 0) {
 			/* the message is longer than the cap: keep its prefix */
 			w->msg_trunc = 1;
-			return done;
+			return;
 		}
 		if (mask)
 			unmask_copy((unsigned char *)w->buf + w->msg_len, p + done, k, mask, off + done);
@@ -226,7 +225,6 @@ static size_t msg_keep(struct wire *w, const unsigned char *p, size_t n, const u
 		decide(w);
 		twilsock_progress(w);
 	}
-	return done;
 }
 
 /* Plain payload bytes of a data frame. */
@@ -254,7 +252,7 @@ static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
 		if (produced)
 			msg_keep(w, w->zscratch_out, produced, NULL, 0);
 		if (w->msg_zdone)
-			return; /* judged: the rest goes uninflated (judged) */
+			return; /* judged: the rest goes uninflated */
 		if (w->ws_no_ctx && w->msg_trunc) {
 			/* past the cap, nothing more is looked at and no context
 			 * is kept: the message is read as it is at its end */
@@ -285,9 +283,9 @@ static void inflate_chunk(struct wire *w, const unsigned char *in, size_t n)
 /* The compressed input inflated at once. Without context takeover, the
  * start of a message is inflated a little at a time: the message may be
  * judged from its first bytes, and then the rest is not inflated. Each
- * step gives inflate the compressed bytes that can hold what the message
- * still wants (never fewer output bytes than input bytes, but for a
- * block's header: Z_STEP_HDR more in the first step). */
+ * step gives inflate about as many compressed bytes as the message still
+ * wants (deflate seldom makes data longer), Z_STEP_HDR more in the first
+ * step for the block's header (its Huffman code lengths). */
 #define Z_STEP_MIN 64
 #define Z_STEP_HDR 96
 

@@ -216,6 +216,9 @@ TK_COLD static int name_says_tls(const char *path)
 	static const char *const words[] = { "libssl", "libboringssl", "libgnutls", "libmbedtls", "libwolfssl" };
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
+	/* most objects' names fail at their fourth byte (libc.so.6, libm...) */
+	if (strncmp(b, "lib", 3) != 0 || !strchr("sbgmw", b[3]) || !b[3])
+		return 0;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 		if (strncmp(b, words[i], strlen(words[i])) == 0)
 			return 1;
@@ -243,7 +246,9 @@ static int links_tls(uintptr_t base, const ElfW(Dyn) *dyn)
 	return 0;
 }
 
-/* All names a scan looks for: targets first, then the families' others. */
+/* All names a scan looks for: targets first, then the families' names (a
+ * name may stand twice, a target's and a family's: each is looked up, and
+ * wanted_addr takes the first found; no compare of every pair at load). */
 struct wanted {
 	const char *name[TARGETS_MAX + 64];
 	void *addr[TARGETS_MAX + 64];
@@ -263,14 +268,8 @@ TK_COLD static void wanted_fill(struct wanted *w)
 		}
 	w->n = w->nt;
 	for (size_t i = 0; i < NTABLES; i++)
-		for (size_t j = 0; j < families[i]->nnames && w->n < sizeof w->name / sizeof w->name[0]; j++) {
-			const char *nm = families[i]->names[j];
-			size_t k = 0;
-			while (k < w->n && strcmp(w->name[k], nm) != 0)
-				k++;
-			if (k == w->n)
-				w->name[w->n++] = nm;
-		}
+		for (size_t j = 0; j < families[i]->nnames && w->n < sizeof w->name / sizeof w->name[0]; j++)
+			w->name[w->n++] = families[i]->names[j];
 }
 
 static void *wanted_addr(const struct wanted *w, const char *name)
@@ -388,9 +387,9 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 	}
 }
 
-/* The names, made once (under the lock): a scan copies the table. */
+/* The names, made once (under the lock), and the scans' addresses. */
 static struct wanted names_tmpl TK_LOAD_BSS;
-static int names_ready TK_LOAD_BSS;
+static int names_ready TK_LOAD_BSS; /* 0 not made, 1 the targets' hashes known, 2 all hashes */
 
 TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
 {
@@ -399,31 +398,42 @@ TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
 		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
 			dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
 	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
+	/* the targets' hashes at the first object, the families' others at the
+	 * first object that defines a target (most processes have none) */
 	if (!names_ready) {
 		wanted_fill(&names_tmpl);
-		for (size_t i = 0; i < names_tmpl.n; i++)
+		for (size_t i = 0; i < names_tmpl.nt; i++)
 			names_tmpl.hash[i] = shim_elf_gnu_hash(names_tmpl.name[i]);
 		names_ready = 1;
 	}
 	struct wanted *w = &names_tmpl;
-	memset(w->addr, 0, sizeof w->addr);
-	memset(w->size, 0, sizeof w->size);
 	size_t hits = 0;
 	struct shim_elf e;
 	shim_elf_open(&e, info->dlpi_addr, dyn);
 	/* the targets first: most objects define none (a bloom-filter miss each) */
-	if (dyn)
-		for (size_t i = 0; i < w->nt; i++)
-			if (!w->t[i]->find && (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], &w->size[i])))
-				hits++;
+	for (size_t i = 0; i < w->nt; i++) {
+		w->addr[i] = NULL;
+		w->size[i] = 0;
+		if (dyn && !w->t[i]->find && (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], &w->size[i])))
+			hits++;
+	}
 	if (hits) {
-		for (size_t i = w->nt; i < w->n; i++)
+		if (names_ready == 1) {
+			for (size_t i = w->nt; i < w->n; i++)
+				w->hash[i] = shim_elf_gnu_hash(w->name[i]);
+			names_ready = 2;
+		}
+		for (size_t i = w->nt; i < w->n; i++) {
 			w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], NULL);
+			w->size[i] = 0;
+		}
 	} else {
 		int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
 		struct symfile sf;
 		if (!want_symtab || !path || !*path || symfile_open(&sf, path) != 0)
 			return;
+		memset(w->addr, 0, w->n * sizeof w->addr[0]);
+		memset(w->size, 0, w->n * sizeof w->size[0]);
 		symfile_lookup(&sf, info->dlpi_addr, w->name, w->n, w->addr, w->size);
 		symfile_close(&sf);
 		for (size_t i = 0; i < w->nt; i++)
@@ -445,7 +455,6 @@ static int was_seen(uintptr_t base, const void *dyn)
 }
 
 struct scan_ctx {
-	uintptr_t self;
 	int first;
 };
 
@@ -470,22 +479,16 @@ TK_COLD static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		seen.o[seen.n].dyn = dyn;
 		seen.n++;
 	}
-	if (info->dlpi_addr == sc->self)
+	/* ourselves (our program headers lie in our first segment) */
+	if (shim_is_self(info->dlpi_phdr))
 		return 0;
 	/* the vDSO and ld.so define no TLS function */
 	const char *nm = info->dlpi_name ? info->dlpi_name : "";
-	if (!first && (!*nm || strstr(nm, "linux-vdso") || strstr(nm, "/ld-linux")))
+	const char *base = strrchr(nm, '/');
+	base = base ? base + 1 : nm;
+	if (!first && (!*nm || strncmp(base, "linux-vdso", 10) == 0 || strncmp(base, "ld-linux", 8) == 0))
 		return 0;
 	scan_object(info, first);
-	return 0;
-}
-
-TK_COLD static uintptr_t self_bias(void)
-{
-	Dl_info info;
-	struct link_map *lm = NULL;
-	if (dladdr1((void *)shim_targets_init, &info, (void **)&lm, RTLD_DL_LINKMAP) && lm)
-		return lm->l_addr;
 	return 0;
 }
 
@@ -510,7 +513,7 @@ TK_COLD static void scan(void)
 	dl_iterate_phdr(count_cb, &changed);
 	if (!changed)
 		return;
-	struct scan_ctx sc = { .self = self_bias(), .first = 1 };
+	struct scan_ctx sc = { .first = 1 };
 	dl_iterate_phdr(scan_cb, &sc);
 }
 

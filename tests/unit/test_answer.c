@@ -10,7 +10,7 @@
 #include "decode/wire_srv.h"
 #include "decode/ws_frame.h"
 #include "report/report.h"
-#include "tests/unit/wire_testlib.h"
+#include "tests/unit/session_testlib.h"
 
 /* ---- server frames: unmasked ---- */
 static void srv_frame(struct wt_buf *b, int rsv1, int op, const void *payload, size_t n)
@@ -391,19 +391,6 @@ Test(wire_srv, message_shapes)
 }
 
 /* ---- the session ---- */
-#define MAXD 8
-struct got {
-	size_t n;
-	struct diag d[MAXD];
-};
-
-static void collect(void *ctx, const struct diag *d)
-{
-	struct got *g = ctx;
-	if (g->n < MAXD)
-		g->d[g->n] = *d;
-	g->n++;
-}
 
 struct fx {
 	struct keyring *kr;
@@ -415,15 +402,8 @@ struct fx {
 static void fx_init(struct fx *f, const char *host)
 {
 	memset(f, 0, sizeof *f);
-	f->kr = keyring_new();
-	struct tk_error err = {0};
-	cr_assert_eq(keyring_add(f->kr, WT_KEY, WT_SECRET, strlen(WT_SECRET), &err), 0, "%s", err.msg);
-	vconfig_init(&f->cfg.v);
-	f->cfg.v.keys = f->kr;
-	f->s = malloc(session_sizeof());
-	session_init(f->s, &f->cfg, 1);
-	if (host)
-		session_set_host(f->s, host, strlen(host));
+	f->kr = st_config(&f->cfg, NULL);
+	f->s = st_session(&f->cfg, host);
 }
 
 static void fx_free(struct fx *f)

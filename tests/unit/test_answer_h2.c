@@ -10,7 +10,7 @@
 #include "decode/session.h"
 #include "decode/wire_h2.h"
 #include "decode/wire_srv.h"
-#include "tests/unit/wire_testlib.h"
+#include "tests/unit/session_testlib.h"
 
 static const struct wire_config h2cfg = {.hpack = h2_hpack_static};
 
@@ -264,19 +264,6 @@ Test(answer_h2, without_hpack_or_not_http2)
 }
 
 /* ---- the session: tokens on streams, answers per stream ---- */
-#define MAXD 8
-struct got {
-	size_t n;
-	struct diag d[MAXD];
-};
-
-static void collect(void *ctx, const struct diag *d)
-{
-	struct got *g = ctx;
-	if (g->n < MAXD)
-		g->d[g->n] = *d;
-	g->n++;
-}
 
 struct fx {
 	struct keyring *kr;
@@ -288,14 +275,9 @@ struct fx {
 static void fx_init(struct fx *f)
 {
 	memset(f, 0, sizeof *f);
-	f->kr = keyring_new();
-	struct tk_error err = {0};
-	cr_assert_eq(keyring_add(f->kr, WT_KEY, WT_SECRET, strlen(WT_SECRET), &err), 0, "%s", err.msg);
-	vconfig_init(&f->cfg.v);
-	f->cfg.v.keys = f->kr;
+	f->kr = st_config(&f->cfg, NULL);
 	f->cfg.w.hpack = h2_hpack_static;
-	f->s = malloc(session_sizeof());
-	session_init(f->s, &f->cfg, 1);
+	f->s = st_session(&f->cfg, NULL);
 }
 
 static void fx_free(struct fx *f)

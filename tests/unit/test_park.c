@@ -11,22 +11,8 @@
 #include "decode/session.h"
 #include "decode/wire_h2.h"
 #include "decode/ws_frame.h"
-#include "tests/unit/wire_testlib.h"
-
-#define MAXD 16
-
-struct got {
-	size_t n;
-	struct diag d[MAXD];
-};
-
-static void collect(void *ctx, const struct diag *d)
-{
-	struct got *g = ctx;
-	if (g->n < MAXD)
-		g->d[g->n] = *d;
-	g->n++;
-}
+#define MAXD 16 /* records kept per run */
+#include "tests/unit/session_testlib.h"
 
 /* A session in a block the way the shim holds one: the block, or (parked)
  * the park area alone. */
@@ -46,19 +32,10 @@ struct pk {
 static void pk_init(struct pk *k, int parking, const char *host)
 {
 	memset(k, 0, sizeof *k);
-	k->kr = keyring_new();
-	struct tk_error err = {0};
-	cr_assert_eq(keyring_add(k->kr, WT_KEY, WT_SECRET, strlen(WT_SECRET), &err), 0, "%s", err.msg);
-	vconfig_init(&k->cfg.v);
-	k->cfg.v.keys = k->kr;
-	k->cfg.v.account_sid = WT_ACCOUNT;
+	k->kr = st_config(&k->cfg, WT_ACCOUNT);
 	k->cfg.w.hpack = h2_hpack_static;
 	k->parking = parking;
-	/* all zeros, as the pool hands blocks out */
-	k->s = calloc(1, session_sizeof());
-	session_init(k->s, &k->cfg, 1);
-	if (host)
-		session_set_host(k->s, host, strlen(host));
+	k->s = st_session(&k->cfg, host);
 }
 
 /* Bytes of s[0..n) that are not zero. */

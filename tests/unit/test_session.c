@@ -4,22 +4,8 @@
 #include <string.h>
 
 #include "decode/session.h"
-#include "tests/unit/wire_testlib.h"
+#include "tests/unit/session_testlib.h"
 
-#define MAXD 8
-
-struct got {
-	size_t n;
-	struct diag d[MAXD];
-};
-
-static void collect(void *ctx, const struct diag *d)
-{
-	struct got *g = ctx;
-	if (g->n < MAXD)
-		g->d[g->n] = *d;
-	g->n++;
-}
 
 struct fx {
 	struct keyring *kr;
@@ -31,19 +17,11 @@ struct fx {
 static void fx_init(struct fx *f, const char *host)
 {
 	memset(f, 0, sizeof *f);
-	f->kr = keyring_new();
-	struct tk_error err = {0};
-	cr_assert_eq(keyring_add(f->kr, WT_KEY, WT_SECRET, strlen(WT_SECRET), &err), 0, "%s", err.msg);
-	vconfig_init(&f->cfg.v);
-	f->cfg.v.keys = f->kr;
-	f->cfg.v.account_sid = WT_ACCOUNT;
-	f->s = malloc(session_sizeof());
+	f->kr = st_config(&f->cfg, WT_ACCOUNT);
 	f->got = calloc(1, sizeof *f->got);
-	session_init(f->s, &f->cfg, 1);
+	f->s = st_session(&f->cfg, host);
 	/* the server's direction is not read here (tests/unit/test_park.c reads both) */
 	session_server_lost(f->s);
-	if (host)
-		session_set_host(f->s, host, strlen(host));
 }
 
 static void fx_free(struct fx *f)

@@ -339,17 +339,6 @@ TK_COLD void shim_libc_init(void)
 #endif
 }
 
-/* The first and past-the-last bytes of libtokshim.so's own image (the
- * linker's symbols: its ELF header, the end of its bss): a range check, not
- * a dladdr (which walks every loaded object's symbols). */
-extern const char __ehdr_start[] SHIM_HIDDEN;
-extern const char _end[] SHIM_HIDDEN;
-
-int shim_is_self(const void *p)
-{
-	return (uintptr_t)p >= (uintptr_t)__ehdr_start && (uintptr_t)p < (uintptr_t)_end;
-}
-
 /* ---- library families --------------------------------------------------- */
 static pthread_mutex_t family_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -240,8 +240,17 @@ int shim_sys_dup3(int oldfd, int newfd, int flags);
 		p_;                                                                     \
 	})
 
-/* Non-zero when p lies inside libtokshim.so. */
-int shim_is_self(const void *p);
+/* Non-zero when p lies inside libtokshim.so: between the first and
+ * past-the-last bytes of its own image (the linker's symbols: its ELF
+ * header, the end of its bss). A range check, not a dladdr (which walks every
+ * loaded object's symbols); inline, so that the load's callers touch no page
+ * of the hot text. */
+extern const char __ehdr_start[] SHIM_HIDDEN;
+extern const char _end[] SHIM_HIDDEN;
+static inline int shim_is_self(const void *p)
+{
+	return (uintptr_t)p >= (uintptr_t)__ehdr_start && (uintptr_t)p < (uintptr_t)_end;
+}
 
 /* A family of libraries providing hooked functions (libssl, libgnutls) and,
  * per library loaded in the process, the real functions of that library. */

@@ -101,7 +101,9 @@ say() {
 	printf '%s\n' "$cmd" >"$out/$side.ctl"
 	while ! grep -Eq "$want" "$out/$side.out"; do
 		i=$((i + 1))
-		kill -0 "$pid" 2>/dev/null || die "$side: the client died at '$cmd': $(tail -3 "$out/$side.err")"
+		# a client that said its line and exited between the two looks is done
+		kill -0 "$pid" 2>/dev/null || grep -Eq "$want" "$out/$side.out" ||
+			die "$side: the client died at '$cmd': $(tail -3 "$out/$side.err")"
 		[ $i -ge $limit ] && die "$side: no '$want' after '$cmd'"
 		sleep 0.1
 	done

@@ -12,28 +12,11 @@
 #include "report/report.h"
 #include "tests/unit/session_testlib.h"
 
-/* ---- server frames: unmasked ---- */
-static void srv_frame(struct wt_buf *b, int rsv1, int op, const void *payload, size_t n)
-{
-	uint8_t h[10];
-	size_t k = 0;
-	h[k++] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | op);
-	if (n < 126) {
-		h[k++] = (uint8_t)n;
-	} else {
-		h[k++] = 126;
-		h[k++] = (uint8_t)(n >> 8);
-		h[k++] = (uint8_t)n;
-	}
-	wt_put(b, h, k);
-	wt_put(b, payload, n);
-}
-
 static void srv_tsock(struct wt_buf *b, const char *hdr)
 {
 	struct wt_buf m = {0};
 	wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
-	srv_frame(b, 0, 2, m.p, m.n);
+	wt_srv_frame(b, 0, 2, m.p, m.n);
 	wt_free(&m);
 }
 
@@ -182,10 +165,10 @@ Test(wire_srv, websocket_server_frames_with_own_deflate_context)
 	wt_deflate(&z, m1.p, m1.n, &z1);
 	wt_deflate(&z, m2.p, m2.n, &z2); /* refers back to the first: context takeover */
 	deflateEnd(&z);
-	srv_frame(&b, 1, 2, z1.p, z1.n);
-	srv_frame(&b, 0, 9, "", 0); /* a ping between */
-	srv_frame(&b, 1, 2, z2.p, z2.n);
-	srv_frame(&b, 0, 1, "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}",
+	wt_srv_frame(&b, 1, 2, z1.p, z1.n);
+	wt_srv_frame(&b, 0, 9, "", 0); /* a ping between */
+	wt_srv_frame(&b, 1, 2, z2.p, z2.n);
+	wt_srv_frame(&b, 0, 1, "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}",
 		  strlen("{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}"));
 	struct evs e;
 	srv_feed_all(&b, &e);
@@ -606,7 +589,7 @@ Test(answer, refresh_missing_after_token_about_to_expire)
 	wt_printf(&s, UPGRADE_101);
 	tsock_reply(&s, "TMa", 200, 0, "");
 	srv_tsock(&warn, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
-	srv_frame(&ping, 0, 9, "", 0);
+	wt_srv_frame(&ping, 0, 9, "", 0);
 	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "an accept that agrees");
 	cr_assert_eq(f.got.d[1].answer.level, SEV_INFO);
@@ -655,9 +638,9 @@ Test(answer, voice_31205_and_video_error)
 	wt_frame(&c, 1, 0, 1, m.p, m.n, 0);
 	wt_printf(&s, UPGRADE_101);
 	const char *other = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31000,\"message\":\"general\"}}}";
-	srv_frame(&s, 0, 1, other, strlen(other)); /* not a token code: no answer */
+	wt_srv_frame(&s, 0, 1, other, strlen(other)); /* not a token code: no answer */
 	const char *err = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}";
-	srv_frame(&s, 0, 1, err, strlen(err));
+	wt_srv_frame(&s, 0, 1, err, strlen(err));
 	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
 	cr_assert_eq(f.got.d[1].answer.code, 31205);
@@ -771,8 +754,8 @@ Test(answer, voice_31204_after_a_register_is_not_the_listens_answer)
 		if (with_register)
 			wt_frame(&c, 1, 0, 1, reg, strlen(reg), 0);
 		wt_printf(&s, UPGRADE_101);
-		srv_frame(&s, 0, 1, e31204, strlen(e31204));
-		srv_frame(&s, 0, 1, conn, strlen(conn));
+		wt_srv_frame(&s, 0, 1, e31204, strlen(e31204));
+		wt_srv_frame(&s, 0, 1, conn, strlen(conn));
 		cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 		cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "with_register %d", with_register);
 		cr_assert_eq(f.got.n, 2);
@@ -961,13 +944,13 @@ Test(answer, read_fast_path_differential)
 	wt_printf(&s, UPGRADE_101);
 	unsigned char bulk[3000];
 	memset(bulk, 'B', sizeof bulk);
-	srv_frame(&s, 0, 2, bulk, sizeof bulk);
-	srv_frame(&s, 0, 10, "", 0);
+	wt_srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	wt_srv_frame(&s, 0, 10, "", 0);
 	tsock_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
-	srv_frame(&s, 0, 2, bulk, 200);
-	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	wt_srv_frame(&s, 0, 2, bulk, 200);
+	wt_srv_frame(&s, 0, 2, bulk, sizeof bulk);
 	tsock_reply(&s, "TMb", 401, 20104, "Access Token expired or expiration date invalid");
-	srv_frame(&s, 0, 2, bulk, sizeof bulk);
+	wt_srv_frame(&s, 0, 2, bulk, sizeof bulk);
 
 	struct fx whole;
 	fx_init(&whole, "tsock.us1.twilio.com");

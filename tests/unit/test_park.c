@@ -146,23 +146,6 @@ static void pk_run(struct pk *k, const struct step *st, size_t n, size_t piece)
 	}
 }
 
-/* ---- frames ---- */
-static void srv_frame(struct wt_buf *b, int rsv1, int op, const void *payload, size_t n)
-{
-	uint8_t h[10];
-	size_t k = 0;
-	h[k++] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | op);
-	if (n < 126) {
-		h[k++] = (uint8_t)n;
-	} else {
-		h[k++] = 126;
-		h[k++] = (uint8_t)(n >> 8);
-		h[k++] = (uint8_t)n;
-	}
-	wt_put(b, h, k);
-	wt_put(b, payload, n);
-}
-
 static void tsock_text(struct wt_buf *m, const char *hdr, const char *payload)
 {
 	wt_printf(m, "TWILSOCK V3.0 %zu\r\n%s\r\n%s", strlen(hdr), hdr, payload ? payload : "");
@@ -172,7 +155,7 @@ static void srv_tsock(struct wt_buf *b, const char *hdr)
 {
 	struct wt_buf m = {0};
 	tsock_text(&m, hdr, NULL);
-	srv_frame(b, 0, 2, m.p, m.n);
+	wt_srv_frame(b, 0, 2, m.p, m.n);
 	wt_free(&m);
 }
 
@@ -240,14 +223,14 @@ static size_t twilsock_live(struct step *st)
 	wt_frame(&st[n].b, 1, 0, 2, bulk, sizeof bulk, 0);
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 1, {0} };
-	srv_frame(&st[n].b, 0, 2, bulk, sizeof bulk);
-	srv_frame(&st[n].b, 0, 9, "", 0);
+	wt_srv_frame(&st[n].b, 0, 2, bulk, sizeof bulk);
+	wt_srv_frame(&st[n].b, 0, 9, "", 0);
 	srv_reply(&st[n].b, "TMp1", 200, 0); /* another id: no answer */
 	srv_tsock(&st[n].b, "{\"method\":\"message\",\"id\":\"TMm\",\"payload_size\":0}");
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 2, {0} };
 	srv_reply(&st[n].b, "TMinit", 200, 0);
-	srv_frame(&st[n].b, 0, 2, bulk, 500);
+	wt_srv_frame(&st[n].b, 0, 2, bulk, 500);
 	n++;
 	st[n] = (struct step){ 0, WT_NOW + 100, {0} };
 	cli_tsock(&st[n].b, "TMupd", "update", tb);
@@ -259,10 +242,10 @@ static size_t twilsock_live(struct step *st)
 	srv_tsock(&st[n].b, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 590, {0} };
-	srv_frame(&st[n].b, 0, 9, "", 0);
+	wt_srv_frame(&st[n].b, 0, 9, "", 0);
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 601, {0} };
-	srv_frame(&st[n].b, 0, 9, "", 0);
+	wt_srv_frame(&st[n].b, 0, 9, "", 0);
 	n++;
 	st[n] = (struct step){ 0, WT_NOW + 700, {0} };
 	cli_tsock(&st[n].b, "TMp2", "ping", NULL);
@@ -435,8 +418,8 @@ Test(park, parked_with_the_answer_awaited)
 	memset(bulk, 'x', sizeof bulk);
 	wt_frame(&cb, 1, 0, 2, bulk, sizeof bulk, 0);
 	cli_tsock(&cb, "TMp", "ping", NULL);
-	srv_frame(&sb, 0, 2, bulk, sizeof bulk);
-	srv_frame(&sb, 0, 10, "", 0);
+	wt_srv_frame(&sb, 0, 2, bulk, sizeof bulk);
+	wt_srv_frame(&sb, 0, 10, "", 0);
 	int unparks = k.unparks;
 	for (int i = 0; i < 10; i++) {
 		pk_client(&k, cb.p, cb.n, WT_NOW + 1);
@@ -457,7 +440,7 @@ Test(park, parked_with_the_answer_awaited)
 	struct wt_buf o = {0}, w = {0};
 	srv_reply(&o, "TMp", 200, 0);
 	srv_tsock(&o, "{\"method\":\"message\",\"id\":\"TMn\",\"payload_size\":0}");
-	srv_frame(&o, 0, 1, "{\"type\":\"connected\"}", 20);
+	wt_srv_frame(&o, 0, 1, "{\"type\":\"connected\"}", 20);
 	unparks = k.unparks;
 	for (int i = 0; i < 10; i++)
 		pk_server(&k, o.p, o.n, WT_NOW + 3);
@@ -578,7 +561,7 @@ Test(park, deflate_parks_only_without_context_takeover)
 		memset(&zr, 0, sizeof zr);
 		deflateInit2(&zr, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
 		wt_deflate(&zr, rm.p, rm.n, &rz);
-		srv_frame(&s2, 1, 2, rz.p, rz.n);
+		wt_srv_frame(&s2, 1, 2, rz.p, rz.n);
 		pk_server(&k, s2.p, s2.n, WT_NOW + 1);
 		cr_assert_eq(k.got.n, 2, "the compressed answer read");
 		cr_assert_eq(k.got.d[1].answer.code, 20103);
@@ -669,7 +652,7 @@ Test(park, wipe_leaves_no_byte)
 		memset(&zs, 0, sizeof zs);
 		deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY);
 		wt_deflate(&zs, m.p, m.n, &z);
-		srv_frame(&s[2], 1, 2, z.p, z.n);
+		wt_srv_frame(&s[2], 1, 2, z.p, z.n);
 		deflateEnd(&zs);
 		wt_free(&m);
 		wt_free(&z);
@@ -706,7 +689,7 @@ Test(park, wipe_leaves_no_byte)
 		wt_frame(&c[6], 1, 0, 1, m, (size_t)mn, 0);
 		wt_printf(&s[6], UPGRADE_101);
 		const char *err = "{\"type\":\"error\",\"payload\":{\"error\":{\"code\":31205,\"message\":\"JWT token expired\"}}}";
-		srv_frame(&s[6], 0, 1, err, strlen(err));
+		wt_srv_frame(&s[6], 0, 1, err, strlen(err));
 	}
 	static const size_t pieces[] = { 1, 13, 500, SIZE_MAX };
 	/* the records each case gives: its token's (one per token and connection), and the
@@ -763,8 +746,8 @@ Test(park, voice_register_count_across_park)
 	st[2] = (struct step){ 0, WT_NOW, {0} };
 	wt_frame(&st[2].b, 1, 0, 1, reg, strlen(reg), 0);
 	st[3] = (struct step){ 1, WT_NOW, {0} };
-	srv_frame(&st[3].b, 0, 1, e31204, strlen(e31204));
-	srv_frame(&st[3].b, 0, 1, conn, strlen(conn));
+	wt_srv_frame(&st[3].b, 0, 1, e31204, strlen(e31204));
+	wt_srv_frame(&st[3].b, 0, 1, conn, strlen(conn));
 	struct got ref = {0};
 	for (int parking = 0; parking <= 1; parking++) {
 		struct pk k;

@@ -128,6 +128,23 @@ static inline void wt_frame(struct wt_buf *b, int fin, int rsv1, int op, const v
 	}
 }
 
+/* One server frame: FIN, unmasked, 7- or 16-bit length (n < 65536). */
+static inline void wt_srv_frame(struct wt_buf *b, int rsv1, int op, const void *payload, size_t n)
+{
+	uint8_t h[4];
+	size_t k = 0;
+	h[k++] = (uint8_t)(0x80 | (rsv1 ? 0x40 : 0) | op);
+	if (n < 126) {
+		h[k++] = (uint8_t)n;
+	} else {
+		h[k++] = 126;
+		h[k++] = (uint8_t)(n >> 8);
+		h[k++] = (uint8_t)n;
+	}
+	wt_put(b, h, k);
+	wt_put(b, payload, n);
+}
+
 /* permessage-deflate: compresses one message with z (raw deflate, kept
  * across messages for context takeover), strips the 00 00 ff ff tail. */
 static inline void wt_deflate(z_stream *z, const void *msg, size_t n, struct wt_buf *out)

@@ -320,14 +320,9 @@ static void handler(ffi_cif *cif, void *ret, void **args, void *user)
 	/* 0, or inside a real TLS read (the host called back from it) */
 	int was = shim_in;
 	if (h->d.kind == HD_FREE) {
-		/* before the call: once freed, the address may be handed out again */
-		int saved = errno;
-		shim_in = 1;
 		conn_key key = key_ffi(h->group, h->d.args[h->d.conn], arg_bits(h->d.args[h->d.conn], args[h->d.conn]));
 		if (key)
-			shim_conn_close(key);
-		shim_in = was;
-		errno = saved;
+			shim_conn_close_hooked(key);
 		ffi_call(cif, FFI_FN(real), ret, args);
 		return;
 	}

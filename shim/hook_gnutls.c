@@ -220,14 +220,8 @@ SHIM_HIDDEN void shim_gnutls_deinit(gnutls_session_t s)
 	struct reallib *l = realfamily_for_caller(F, __builtin_return_address(0));
 	deinit_fn real = (deinit_fn)reallib_call_fn(F, l, G_DEINIT);
 	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
-	if (shim_tls_write_active() && s) {
-		int saved = errno;
-		int was = shim_in;
-		shim_in = 1;
-		shim_conn_close(conn_key_ptr(CONN_GNUTLS, s));
-		shim_in = was;
-		errno = saved;
-	}
+	if (shim_tls_write_active() && s)
+		shim_conn_close_hooked(conn_key_ptr(CONN_GNUTLS, s));
 	if (real)
 		real(s);
 }

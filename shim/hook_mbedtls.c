@@ -91,15 +91,8 @@ static void ssl_free(struct inline_site *st, void *ssl)
 {
 	free_fn real = (free_fn)orig_of(st);
 	/* the host's call, also from a callback inside a TLS read (shim_tls_write_active) */
-	if (shim_tls_write_active() && ssl) {
-		/* before the call: once freed, the address may be handed out again */
-		int saved = errno;
-		int was = shim_in;
-		shim_in = 1;
-		shim_conn_close(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
-		shim_in = was;
-		errno = saved;
-	}
+	if (shim_tls_write_active() && ssl)
+		shim_conn_close_hooked(conn_key_space(CONN_SPACE_MBEDTLS, ssl));
 	real(ssl);
 }
 

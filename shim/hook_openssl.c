@@ -72,11 +72,7 @@ static void ex_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long a
 	(void)ad, (void)idx, (void)argl, (void)argp;
 	if (!ptr)
 		return;
-	int saved = errno, was = shim_in;
-	shim_in = 1;
-	shim_conn_close(conn_key_ptr(CONN_SSL, parent));
-	shim_in = was;
-	errno = saved;
+	shim_conn_close_hooked(conn_key_ptr(CONN_SSL, parent));
 }
 
 static void on_new(struct reallib *l)

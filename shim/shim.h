@@ -19,6 +19,7 @@
 #ifndef TOKSHIM_SHIM_H
 #define TOKSHIM_SHIM_H
 
+#include <errno.h>
 #include <link.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -165,6 +166,17 @@ void shim_feed(struct conn *c, const void *buf, size_t len);
  * decoder still holds is judged (session_end), then it is forgotten (its
  * token bytes wiped with its block). Nothing when key is not followed. */
 void shim_conn_close(conn_key key);
+/* shim_conn_close from a hook seeing the host end a connection (a TLS
+ * library's free, before the real call: once freed, the address may be
+ * handed out again): inside the guard, the guard's state and errno kept. */
+static inline void shim_conn_close_hooked(conn_key key)
+{
+	int saved = errno, was = shim_in;
+	shim_in = 1;
+	shim_conn_close(key);
+	shim_in = was;
+	errno = saved;
+}
 /* Feeds bytes the client read on c (locked), the server's answers: the
  * server decoder, the answer and lifetime records. Nothing with
  * TOKSHIM_READ=0, or before the client wrote (no session). */

@@ -283,7 +283,7 @@ SITE_HOOK(3)
 _Static_assert(INLINE_COPIES == 4, "one SITE_HOOK line per copy");
 
 static const struct inline_target t_send = {
-	.symbol = "gnutls_record_send",
+	INLINE_SYMBOL("gnutls_record_send"),
 	.kind = IK_WRITE,
 	.family = F,
 	.fn = G_SEND,

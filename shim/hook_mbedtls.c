@@ -120,7 +120,7 @@ SITE_HOOKS(3)
 _Static_assert(INLINE_COPIES == 4, "one SITE_HOOKS line per copy");
 
 static const struct inline_target t_write = {
-	.symbol = "mbedtls_ssl_write",
+	INLINE_SYMBOL("mbedtls_ssl_write"),
 	.kind = IK_WRITE,
 	.family = F,
 	.fn = M_WRITE,
@@ -128,7 +128,7 @@ static const struct inline_target t_write = {
 	.site = site_write,
 };
 static const struct inline_target t_host = {
-	.symbol = "mbedtls_ssl_set_hostname",
+	INLINE_SYMBOL("mbedtls_ssl_set_hostname"),
 	.kind = IK_HOST,
 	.family = F,
 	.fn = M_SET_HOSTNAME,
@@ -136,7 +136,7 @@ static const struct inline_target t_host = {
 	.site = site_host,
 };
 static const struct inline_target t_free = {
-	.symbol = "mbedtls_ssl_free",
+	INLINE_SYMBOL("mbedtls_ssl_free"),
 	.kind = IK_FREE,
 	.family = F,
 	.fn = M_FREE,
@@ -145,7 +145,7 @@ static const struct inline_target t_free = {
 };
 
 static const struct inline_target t_read = {
-	.symbol = "mbedtls_ssl_read",
+	INLINE_SYMBOL("mbedtls_ssl_read"),
 	.kind = IK_READ,
 	.family = F,
 	.fn = M_READ,

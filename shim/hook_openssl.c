@@ -557,7 +557,7 @@ SITE_HOOKS(3)
 _Static_assert(INLINE_COPIES == 4, "one SITE_HOOKS line per copy");
 
 static const struct inline_target t_write = {
-	.symbol = "SSL_write",
+	INLINE_SYMBOL("SSL_write"),
 	.kind = IK_WRITE,
 	.family = F,
 	.fn = O_WRITE,
@@ -565,7 +565,7 @@ static const struct inline_target t_write = {
 	.site = site_write,
 };
 static const struct inline_target t_write_ex = {
-	.symbol = "SSL_write_ex",
+	INLINE_SYMBOL("SSL_write_ex"),
 	.kind = IK_WRITE,
 	.family = F,
 	.fn = O_WRITE_EX,
@@ -584,7 +584,7 @@ static const struct inline_target t_bio_write = {
 };
 
 static const struct inline_target t_read = {
-	.symbol = "SSL_read",
+	INLINE_SYMBOL("SSL_read"),
 	.kind = IK_READ,
 	.family = F,
 	.fn = O_READ,
@@ -592,7 +592,7 @@ static const struct inline_target t_read = {
 	.site = site_read,
 };
 static const struct inline_target t_read_ex = {
-	.symbol = "SSL_read_ex",
+	INLINE_SYMBOL("SSL_read_ex"),
 	.kind = IK_READ,
 	.family = F,
 	.fn = O_READ_EX,

@@ -146,7 +146,7 @@ _Static_assert(INLINE_COPIES == 4, "one SITE_HOOKS line per copy");
 
 #define TARGET(var, sym, kd, idx, pfx, sites)                                                          \
 	static const struct inline_target var = {                                                      \
-		.symbol = sym,                                                                         \
+		INLINE_SYMBOL(sym),                                                                    \
 		.kind = kd,                                                                            \
 		.family = F,                                                                           \
 		.fn = idx,                                                                             \

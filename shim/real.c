@@ -62,6 +62,8 @@ TK_COLD void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) 
 {
 	memset(e, 0, sizeof *e);
 	e->base = base;
+	/* with a GNU hash table the SysV one is never read: the walk ends once
+	 * the GNU one and the symbol and string tables are known */
 	for (const ElfW(Dyn) *d = dyn; d && d->d_tag != DT_NULL; d++) {
 		switch (d->d_tag) {
 		case DT_SYMTAB: e->symtab = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
@@ -69,7 +71,17 @@ TK_COLD void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) 
 		case DT_STRSZ: e->strsz = d->d_un.d_val; break;
 		case DT_GNU_HASH: e->gnuhash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
 		case DT_HASH: e->hash = (const void *)dyn_addr(base, d->d_un.d_ptr); break;
-		default: break;
+		default: continue;
+		}
+		if (e->gnuhash && e->symtab && e->strtab && e->strsz)
+			break;
+	}
+	if (e->gnuhash) {
+		uint32_t nbuckets = e->gnuhash[0], bloom_size = e->gnuhash[2];
+		if (nbuckets && bloom_size && !(bloom_size & (bloom_size - 1))) {
+			e->bloom = (const void *)&e->gnuhash[4];
+			e->bloom_mask = bloom_size - 1;
+			e->bloom_shift = e->gnuhash[3];
 		}
 	}
 }

@@ -216,18 +216,46 @@ void shim_libc_init(void);
  * does not define it. Reads memory only: no loader lock, no allocation. */
 void *shim_elf_lookup(ElfW(Addr) base, const ElfW(Dyn) *dyn, const char *name);
 /* The same in steps, for many names in one object: its dynamic section read
- * once, each name's GNU hash computed once (shim_elf_gnu_hash). */
+ * once, each name's GNU hash computed once (shim_elf_gnu_hash, or
+ * SHIM_GNU_HASH at compile time). */
 struct shim_elf {
 	ElfW(Addr) base;
 	const ElfW(Sym) *symtab;
 	const char *strtab;
 	size_t strsz;
 	const uint32_t *gnuhash, *hash;
+	/* the GNU hash table's bloom filter when its size is a power of two
+	 * (as ld.so requires), else NULL */
+	const ElfW(Addr) *bloom;
+	uint32_t bloom_mask, bloom_shift;
 };
 void shim_elf_open(struct shim_elf *e, ElfW(Addr) base, const ElfW(Dyn) *dyn);
 uint32_t shim_elf_gnu_hash(const char *name);
 /* size: the symbol's st_size (0 unknown), when not NULL */
 void *shim_elf_find(const struct shim_elf *e, const char *name, uint32_t gnu_hash, size_t *size);
+/* 0 when e's bloom filter says it defines no symbol of GNU hash h (what
+ * shim_elf_find answers first for most names an object lacks), without a
+ * call; 1: maybe, ask shim_elf_find. */
+static inline int shim_elf_may_define(const struct shim_elf *e, uint32_t h)
+{
+	const unsigned bits = sizeof(ElfW(Addr)) * 8;
+	if (!e->bloom)
+		return 1;
+	ElfW(Addr) word = e->bloom[(h / bits) & e->bloom_mask];
+	ElfW(Addr) mask = ((ElfW(Addr))1 << (h % bits)) | ((ElfW(Addr))1 << ((h >> e->bloom_shift) % bits));
+	return (word & mask) == mask;
+}
+/* The GNU hash of a string literal of at most 32 characters, a constant
+ * (shim_elf_gnu_hash's value): the names the load looks up in every object
+ * are not hashed at run time. A longer literal does not compile. */
+#define SHIM_GH_(s, i, h)                                                                 \
+	((uint32_t)(h) * ((i) < sizeof(s) - 1 ? 33u : 1u) +                                \
+	 ((i) < sizeof(s) - 1 ? (uint32_t)(unsigned char)(s)[(i) < sizeof(s) ? (i) : 0] : 0u))
+#define SHIM_GH4_(s, i, h) SHIM_GH_(s, (i) + 3, SHIM_GH_(s, (i) + 2, SHIM_GH_(s, (i) + 1, SHIM_GH_(s, i, h))))
+#define SHIM_GH16_(s, i, h) \
+	SHIM_GH4_(s, (i) + 12, SHIM_GH4_(s, (i) + 8, SHIM_GH4_(s, (i) + 4, SHIM_GH4_(s, i, h))))
+#define SHIM_GNU_HASH(s) \
+	((uint32_t)(SHIM_GH16_(s, 16, SHIM_GH16_(s, 0, 5381u)) + 0 * sizeof(char[sizeof(s) <= 33 ? 1 : -1])))
 int shim_sys_connect(int fd, __CONST_SOCKADDR_ARG addr, socklen_t len);
 ssize_t shim_sys_send(int fd, const void *buf, size_t n, int flags);
 ssize_t shim_sys_sendto(int fd, const void *buf, size_t n, int flags, __CONST_SOCKADDR_ARG addr, socklen_t alen);
@@ -347,6 +375,7 @@ struct inline_site {
 
 struct inline_target {
 	const char *symbol;       /* "SSL_write"; with find, a label for messages */
+	uint32_t hash;            /* SHIM_GNU_HASH(symbol), without find */
 	/* A function found from the library's others (fns: family->names'
 	 * addresses), not by a symbol of its own (a static function); NULL:
 	 * by symbol. */
@@ -357,6 +386,8 @@ struct inline_target {
 	void *hook[INLINE_COPIES];
 	struct inline_site *site; /* [INLINE_COPIES] */
 };
+/* A target's symbol and its hash, in its initialiser. */
+#define INLINE_SYMBOL(s) .symbol = s, .hash = SHIM_GNU_HASH(s)
 
 /* Each family's targets, NULL-terminated. */
 extern const struct inline_target *const shim_openssl_inline[];

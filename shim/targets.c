@@ -7,12 +7,17 @@
  * change, see hook_dlopen.c, is looked into with dlsym before use).
  *
  * Start-up cost: a .dynsym look-up is a GNU-hash bloom test for most names
- * (a few dozen instructions per name and object). .symtab is read from disk
- * only for the main executable when it does not link a shared TLS library,
- * and for objects whose file name says TLS (libssl, libmbedtls, ...) but
- * whose .dynsym lacks the targets; a stripped file costs an open, two preads
- * and a close. Nothing is patched, and capstone is never loaded, in a
- * process without targets.
+ * (a dozen instructions per name and object, the names hashed at compile
+ * time). .symtab is read from disk only for the main executable when it
+ * does not link a shared TLS library, and for objects whose file name says
+ * TLS (libssl, libmbedtls, ...) but whose .dynsym lacks the targets; a
+ * stripped file costs an open, an fstat, two preads and a close, into a
+ * buffer on the stack. Nothing is patched, and capstone is never loaded, in
+ * a process without targets. Each libc function the load calls for the
+ * first time costs ld.so's lazy binding, several hundred instructions, more
+ * than the finder's own work: the finder calls only what the rest of the
+ * load calls anyway, and one more, syscall() for the file reads on 64-bit
+ * targets (open and pread on 32-bit ones).
  *
  * Safety: patching happens only at load (the constructor, before main) and
  * in dlopen for objects that dlopen just mapped, before any caller has their
@@ -22,11 +27,13 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
-#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "shim/inline.h"
@@ -68,7 +75,20 @@ static int was_refused(const void *p)
 	return 0;
 }
 
-static pthread_mutex_t lock TK_LOAD_BSS = PTHREAD_MUTEX_INITIALIZER;
+/* Non-zero while a scan runs: one scan at a time, and a scan never waits
+ * for another (shim_targets_rescan says why); an atomic flag, not a mutex,
+ * as the load calls no pthread_mutex_lock of its own otherwise. */
+static atomic_int scanning TK_LOAD_BSS;
+
+TK_COLD static int scan_begin(void)
+{
+	return atomic_exchange_explicit(&scanning, 1, memory_order_acquire) == 0;
+}
+
+TK_COLD static void scan_end(void)
+{
+	atomic_store_explicit(&scanning, 0, memory_order_release);
+}
 /* each object's base and dynamic section side by side, the count first:
  * the few objects of a small process touch one page of .bss */
 static struct {
@@ -107,6 +127,33 @@ TK_COLD static void *map_range(int fd, off_t off, size_t len, void **base, size_
 	return (char *)*base + (off - a);
 }
 
+/* The file's system calls. On 64-bit targets open and pread go through
+ * syscall(), one libc function bound for both; on 32-bit ones the pread
+ * system call splits the offset in each ABI's own way, so libc's pread. */
+TK_COLD static int file_open(const char *path)
+{
+	return (int)syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+}
+
+TK_COLD static ssize_t file_pread(int fd, void *buf, size_t n, off_t off)
+{
+#if UINTPTR_MAX > 0xffffffffu
+	return syscall(SYS_pread64, fd, buf, n, off);
+#else
+	return pread(fd, buf, n, off);
+#endif
+}
+
+TK_COLD static void symfile_init(struct symfile *sf)
+{
+	sf->fd = -1;
+	sf->sym = NULL;
+	sf->str = NULL;
+	sf->nsym = sf->strsz = sf->nph = 0;
+	sf->map_sym = sf->map_str = NULL;
+	sf->len_sym = sf->len_str = 0;
+}
+
 TK_COLD static void symfile_close(struct symfile *sf)
 {
 	if (sf->map_sym)
@@ -118,49 +165,52 @@ TK_COLD static void symfile_close(struct symfile *sf)
 		int (*real_close)(int) = (int (*)(int))SHIM_LIBC(close);
 		real_close(sf->fd);
 	}
-	memset(sf, 0, sizeof *sf);
-	sf->fd = -1;
+	symfile_init(sf);
 }
+
+/* Section headers read at a time (on the stack). */
+#define SHDR_CHUNK 32
 
 /* 0 with the file's .symtab mapped; -1 when it has none (stripped) or is
  * not the ELF of this process's kind. */
 TK_COLD static int symfile_open(struct symfile *sf, const char *path)
 {
-	memset(sf, 0, sizeof *sf);
-	sf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	symfile_init(sf);
+	sf->fd = file_open(path);
 	if (sf->fd < 0)
 		return -1;
 	ElfW(Ehdr) eh;
 	struct stat st;
-	if (fstat(sf->fd, &st) != 0 || !S_ISREG(st.st_mode) || pread(sf->fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+	if (fstat(sf->fd, &st) != 0 || !S_ISREG(st.st_mode) || file_pread(sf->fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
 	    eh.e_shentsize != sizeof(ElfW(Shdr)) || eh.e_shnum == 0 || eh.e_shnum > 4096 ||
 	    eh.e_phentsize != sizeof(ElfW(Phdr)))
 		goto fail;
-	size_t shsz = (size_t)eh.e_shnum * sizeof(ElfW(Shdr));
-	ElfW(Shdr) *sh = malloc(shsz);
-	if (!sh)
-		goto fail;
-	if (pread(sf->fd, sh, shsz, (off_t)eh.e_shoff) != (ssize_t)shsz) {
-		free(sh);
-		goto fail;
+	/* the first SHT_SYMTAB, as many headers at a time as the buffer holds */
+	ElfW(Shdr) sh[SHDR_CHUNK], s = { 0 }, t;
+	size_t found = eh.e_shnum;
+	for (size_t at = 0; at < eh.e_shnum && found == eh.e_shnum; at += SHDR_CHUNK) {
+		size_t k = eh.e_shnum - at < SHDR_CHUNK ? eh.e_shnum - at : SHDR_CHUNK;
+		if (file_pread(sf->fd, sh, k * sizeof sh[0], (off_t)(eh.e_shoff + at * sizeof sh[0])) !=
+		    (ssize_t)(k * sizeof sh[0]))
+			goto fail;
+		for (size_t i = 0; i < k; i++)
+			if (sh[i].sh_type == SHT_SYMTAB && sh[i].sh_link < eh.e_shnum &&
+			    sh[i].sh_entsize == sizeof(ElfW(Sym))) {
+				found = at + i;
+				s = sh[i];
+				break;
+			}
 	}
-	int found = -1;
-	for (size_t i = 0; i < eh.e_shnum; i++)
-		if (sh[i].sh_type == SHT_SYMTAB && sh[i].sh_link < eh.e_shnum && sh[i].sh_entsize == sizeof(ElfW(Sym))) {
-			found = (int)i;
-			break;
-		}
-	if (found < 0) {
-		free(sh);
+	if (found == eh.e_shnum)
 		goto fail;
-	}
-	ElfW(Shdr) s = sh[found], t = sh[s.sh_link];
-	free(sh);
+	if (file_pread(sf->fd, &t, sizeof t, (off_t)(eh.e_shoff + (size_t)s.sh_link * sizeof t)) != (ssize_t)sizeof t)
+		goto fail;
 	if ((uint64_t)s.sh_offset + s.sh_size > (uint64_t)st.st_size || (uint64_t)t.sh_offset + t.sh_size > (uint64_t)st.st_size)
 		goto fail;
 	sf->nph = eh.e_phnum < 16 ? eh.e_phnum : 16;
-	if (pread(sf->fd, sf->ph, sf->nph * sizeof(ElfW(Phdr)), (off_t)eh.e_phoff) != (ssize_t)(sf->nph * sizeof(ElfW(Phdr))))
+	if (file_pread(sf->fd, sf->ph, sf->nph * sizeof(ElfW(Phdr)), (off_t)eh.e_phoff) !=
+	    (ssize_t)(sf->nph * sizeof(ElfW(Phdr))))
 		goto fail;
 	sf->sym = map_range(sf->fd, (off_t)s.sh_offset, s.sh_size, &sf->map_sym, &sf->len_sym);
 	sf->str = map_range(sf->fd, (off_t)t.sh_offset, t.sh_size, &sf->map_str, &sf->len_str);
@@ -201,7 +251,7 @@ static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const
 				continue;
 			unsigned char disk[16];
 			off_t off = symfile_offset(sf, (uintptr_t)s->st_value);
-			if (off < 0 || pread(sf->fd, disk, sizeof disk, off) != (ssize_t)sizeof disk ||
+			if (off < 0 || file_pread(sf->fd, disk, sizeof disk, off) != (ssize_t)sizeof disk ||
 			    memcmp(disk, (const void *)(bias + s->st_value), sizeof disk) != 0)
 				continue;
 			addr[j] = (void *)(bias + s->st_value);
@@ -211,33 +261,34 @@ static void symfile_lookup(struct symfile *sf, uintptr_t bias, const char *const
 }
 
 /* ---- one object ---------------------------------------------------------------- */
+/* s begins with p (a loop, not strncmp: no libc function the load would
+ * call for this alone) */
+TK_COLD static int starts_with(const char *s, const char *p)
+{
+	for (; *p; s++, p++)
+		if (*s != *p)
+			return 0;
+	return 1;
+}
+
 TK_COLD static int name_says_tls(const char *path)
 {
-	static const char *const words[] = { "libssl", "libboringssl", "libgnutls", "libmbedtls", "libwolfssl" };
+	static const char *const words[] = { "ssl", "boringssl", "gnutls", "mbedtls", "wolfssl" };
 	const char *b = strrchr(path, '/');
 	b = b ? b + 1 : path;
-	/* most objects' names fail at their fourth byte (libc.so.6, libm...) */
-	if (strncmp(b, "lib", 3) != 0 || !strchr("sbgmw", b[3]) || !b[3])
+	/* "lib" then one of the words: most names fail at their fourth byte */
+	if (!starts_with(b, "lib"))
 		return 0;
 	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-		if (strncmp(b, words[i], strlen(words[i])) == 0)
+		if (starts_with(b + 3, words[i]))
 			return 1;
 	return 0;
 }
 
-static uintptr_t dyn_ptr(uintptr_t base, ElfW(Addr) v)
-{
-	return v < base ? base + v : v;
-}
-
 /* The main executable links a shared TLS library (then its static copy, if
- * any, is not worth a read of .symtab). */
-static int links_tls(uintptr_t base, const ElfW(Dyn) *dyn)
+ * any, is not worth a read of .symtab); strtab: its dynamic string table. */
+TK_COLD static int links_tls(const ElfW(Dyn) *dyn, const char *strtab)
 {
-	const char *strtab = NULL;
-	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
-		if (d->d_tag == DT_STRTAB)
-			strtab = (const char *)dyn_ptr(base, d->d_un.d_ptr);
 	if (!strtab)
 		return 0;
 	for (const ElfW(Dyn) *d = dyn; d->d_tag != DT_NULL; d++)
@@ -258,15 +309,24 @@ struct wanted {
 	size_t nt, n;
 };
 
+/* The targets' names and hashes; w: zero (in .bss), filled once. */
 TK_COLD static void wanted_fill(struct wanted *w)
 {
-	memset(w, 0, sizeof *w);
 	for (size_t i = 0; i < NTABLES; i++)
 		for (const struct inline_target *const *t = tables[i]; *t && w->nt < TARGETS_MAX; t++) {
 			w->t[w->nt] = *t;
+			w->hash[w->nt] = (*t)->hash;
 			w->name[w->nt++] = (*t)->symbol;
 		}
 	w->n = w->nt;
+}
+
+/* The families' names after the targets', once: needed only where a target
+ * was found or a .symtab is read. */
+TK_COLD static void wanted_families(struct wanted *w)
+{
+	if (w->n != w->nt)
+		return;
 	for (size_t i = 0; i < NTABLES; i++)
 		for (size_t j = 0; j < families[i]->nnames && w->n < sizeof w->name / sizeof w->name[0]; j++)
 			w->name[w->n++] = families[i]->names[j];
@@ -387,23 +447,21 @@ static void patch_family(struct realfamily *f, struct wanted *w, const char *pat
 	}
 }
 
-/* The names, made once (under the lock), and the scans' addresses. */
+/* The names, made once (under the scan flag), and the scans' addresses. */
 static struct wanted names_tmpl TK_LOAD_BSS;
-static int names_ready TK_LOAD_BSS; /* 0 not made, 1 the targets' hashes known, 2 all hashes */
+/* 0 not made, 1 the targets' names and hashes, 2 all names, hashed */
+static int names_ready TK_LOAD_BSS;
 
-TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
+/* dyn: the object's dynamic section (NULL: none) */
+TK_COLD static void scan_object(struct dl_phdr_info *info, const ElfW(Dyn) *dyn, int is_main)
 {
-	const ElfW(Dyn) *dyn = NULL;
-	for (size_t i = 0; i < info->dlpi_phnum; i++)
-		if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-			dyn = (const void *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
 	const char *path = is_main ? "/proc/self/exe" : info->dlpi_name;
-	/* the targets' hashes at the first object, the families' others at the
-	 * first object that defines a target (most processes have none) */
+	/* the targets' names and hashes (compile-time constants) at the first
+	 * object, the families' names at the first object that defines a
+	 * target (most processes have none) or has a .symtab, hashed at the
+	 * first that defines a target */
 	if (!names_ready) {
 		wanted_fill(&names_tmpl);
-		for (size_t i = 0; i < names_tmpl.nt; i++)
-			names_tmpl.hash[i] = shim_elf_gnu_hash(names_tmpl.name[i]);
 		names_ready = 1;
 	}
 	struct wanted *w = &names_tmpl;
@@ -414,10 +472,12 @@ TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
 	for (size_t i = 0; i < w->nt; i++) {
 		w->addr[i] = NULL;
 		w->size[i] = 0;
-		if (dyn && !w->t[i]->find && (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], &w->size[i])))
+		if (dyn && !w->t[i]->find && shim_elf_may_define(&e, w->hash[i]) &&
+		    (w->addr[i] = shim_elf_find(&e, w->name[i], w->hash[i], &w->size[i])))
 			hits++;
 	}
 	if (hits) {
+		wanted_families(w);
 		if (names_ready == 1) {
 			for (size_t i = w->nt; i < w->n; i++)
 				w->hash[i] = shim_elf_gnu_hash(w->name[i]);
@@ -428,10 +488,11 @@ TK_COLD static void scan_object(struct dl_phdr_info *info, int is_main)
 			w->size[i] = 0;
 		}
 	} else {
-		int want_symtab = is_main ? !(dyn && links_tls(info->dlpi_addr, dyn)) : name_says_tls(path);
+		int want_symtab = is_main ? !(dyn && links_tls(dyn, e.strtab)) : name_says_tls(path);
 		struct symfile sf;
 		if (!want_symtab || !path || !*path || symfile_open(&sf, path) != 0)
 			return;
+		wanted_families(w);
 		memset(w->addr, 0, w->n * sizeof w->addr[0]);
 		memset(w->size, 0, w->n * sizeof w->size[0]);
 		symfile_lookup(&sf, info->dlpi_addr, w->name, w->n, w->addr, w->size);
@@ -486,9 +547,9 @@ TK_COLD static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	const char *nm = info->dlpi_name ? info->dlpi_name : "";
 	const char *base = strrchr(nm, '/');
 	base = base ? base + 1 : nm;
-	if (!first && (!*nm || strncmp(base, "linux-vdso", 10) == 0 || strncmp(base, "ld-linux", 8) == 0))
+	if (!first && (!*nm || starts_with(base, "linux-vdso") || starts_with(base, "ld-linux")))
 		return 0;
-	scan_object(info, first);
+	scan_object(info, dyn, first);
 	return 0;
 }
 
@@ -510,7 +571,9 @@ TK_COLD static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 TK_COLD static void scan(void)
 {
 	int changed = 1;
-	dl_iterate_phdr(count_cb, &changed);
+	/* the first scan needs no count to compare with */
+	if (seen.counted)
+		dl_iterate_phdr(count_cb, &changed);
 	if (!changed)
 		return;
 	struct scan_ctx sc = { .first = 1 };
@@ -519,8 +582,7 @@ TK_COLD static void scan(void)
 
 static void after_fork_child(void)
 {
-	pthread_mutex_t fresh = PTHREAD_MUTEX_INITIALIZER;
-	memcpy(&lock, &fresh, sizeof fresh);
+	scan_end(); /* a scan another thread of the parent was making */
 	inline_after_fork();
 }
 
@@ -534,9 +596,12 @@ TK_COLD void shim_targets_init(void)
 	if (!shim_inline_on)
 		return;
 	shim_atfork_child(after_fork_child);
-	pthread_mutex_lock(&lock);
+	/* another thread's scan (the library was dlopen'ed, not preloaded) sees
+	 * what this one would */
+	if (!scan_begin())
+		return;
 	scan();
-	pthread_mutex_unlock(&lock);
+	scan_end();
 }
 
 void shim_targets_rescan(void)
@@ -546,12 +611,12 @@ void shim_targets_rescan(void)
 	/* A scan takes the loader's lock underneath (dl_iterate_phdr, a
 	 * dlopen RTLD_NOLOAD, the engine's first dlopen of capstone); a thread
 	 * inside dlopen holds it while a constructor may reach our dlopen or
-	 * dlsym. So a rescan never waits for another: a busy lock means a scan
+	 * dlsym. So a rescan never waits for another: a busy flag means a scan
 	 * is under way, and what it misses the next dlopen or dlsym finds. */
-	if (pthread_mutex_trylock(&lock) != 0)
+	if (!scan_begin())
 		return;
 	scan();
-	pthread_mutex_unlock(&lock);
+	scan_end();
 }
 
 int shim_targets_patched(const char *name)

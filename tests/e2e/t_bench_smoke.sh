@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The shim benchmark (tests/bench/shim_bench.sh) end to end, tiny: 4 MiB runs,
 # and the callgrind one (tests/bench/callgrind_bench.sh) with one small pair,
-# 2 pairs; bench_validate with one pass per side under callgrind; the aarch64
+# 2 pairs; bench_validate with one pass per side under callgrind and one
+# trap-flag count over two tokens; the aarch64
 # fast-path one (tests/bench/aarch64_bench.sh, TCP only) where an arm64 build
 # exists. Checks that it completes and prints every figure and summary line
 # with numbers in them (no timing assertions), and that it fails as it must:
@@ -175,11 +176,15 @@ fi
 if command -v valgrind >/dev/null; then
 	$MAKE --no-print-directory B="$B" "$B/bench/bench_validate" >"$tmp/make.log" 2>&1 ||
 		{ cat "$tmp/make.log" >&2; fail "cannot build bench_validate"; }
-	BENCH_VALIDATE_LOOPS=1 BENCH_VALIDATE_SECONDS=0.01 timeout 300 "$B/bench/bench_validate" >"$tmp/bv.out" 2>"$tmp/bv.err" ||
+	BENCH_VALIDATE_LOOPS=1 BENCH_VALIDATE_SECONDS=0.01 BENCH_VALIDATE_STEP_TOKENS=2 timeout 300 "$B/bench/bench_validate" >"$tmp/bv.out" 2>"$tmp/bv.err" ||
 		{ cat "$tmp/bv.out" "$tmp/bv.err" >&2; fail "bench_validate exited $?"; }
 	grep -Eq "^validate_vs_libjwt +$num +$num +$num\$" "$tmp/bv.out" || { cat "$tmp/bv.out" >&2; fail "no line 'validate_vs_libjwt'"; }
-	grep -Eq "^validate_vs_libjwt_instr_ratio +$num +$num +$num +$num +(PASS|MISS)\$" "$tmp/bv.out" ||
+	grep -Eq "^validate_vs_libjwt_instr_ratio +$num +$num +$num +- +INFO\$" "$tmp/bv.out" ||
 		{ cat "$tmp/bv.out" >&2; fail "no line 'validate_vs_libjwt_instr_ratio'"; }
+	grep -Eq "^validate_vs_libjwt_native_instr +$num +$num +$num +$num +(PASS|MISS)\$" "$tmp/bv.out" ||
+		{ cat "$tmp/bv.out" >&2; fail "no line 'validate_vs_libjwt_native_instr'"; }
+	awk '$1 == "validate_vs_libjwt_native_instr" { ok = $2 > 10000 && $3 > 1000 } END { exit !ok }' "$tmp/bv.out" ||
+		{ cat "$tmp/bv.out" >&2; fail "the trap-flag counts are not instruction counts of a validation"; }
 	grep -Eq '^bench_validate: ([2-9]|[1-9][0-9]+) tokens' "$tmp/bv.out" || { cat "$tmp/bv.out" >&2; fail "the fixture tokens are not in the set"; }
 	grep '^validate_vs' "$tmp/bv.out" # for the log
 else

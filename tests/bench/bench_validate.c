@@ -309,16 +309,15 @@ static double count_side(const char *side, long loops)
 	return total;
 }
 
-
 #if defined(__x86_64__)
 /* The native count: instructions the CPU retires in passes of a side over
  * the set, with the instructions the host really runs (OpenSSL's SHA
- * extensions among them, which valgrind cannot run and replaces by its
- * plain SHA-256 code, about 1,800 instructions a block). While EFLAGS.TF is
- * set the CPU traps after every instruction it retires; the SIGTRAP handler
- * (which runs with TF clear) counts the traps: the figure a hardware
- * instruction counter gives, in user space. An empty loop measured the same
- * way takes off the cost of switching the flag. */
+ * extensions among them, which valgrind cannot run: OpenSSL takes its
+ * vector SHA-256 code there, about 1,800 instructions a block). While
+ * EFLAGS.TF is set the CPU traps after every instruction it retires; the
+ * SIGTRAP handler (which runs with TF clear) counts the traps: the figure a
+ * hardware instruction counter gives, in user space. An empty loop measured
+ * the same way takes off the cost of switching the flag. */
 static volatile long traps;
 
 static void on_trap(int sig)
@@ -327,14 +326,17 @@ static void on_trap(int sig)
 	traps++;
 }
 
+/* EFLAGS.TF on and off, the push below the red zone the compiler may use */
 static inline void trap_flag_set(void)
 {
-	__asm__ volatile("pushfq\n\torq $0x100, (%%rsp)\n\tpopfq" ::: "memory", "cc");
+	__asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\tlea 128(%%rsp), %%rsp" :::
+				 "memory", "cc");
 }
 
 static inline void trap_flag_clear(void)
 {
-	__asm__ volatile("pushfq\n\tandq $-0x101, (%%rsp)\n\tpopfq" ::: "memory", "cc");
+	__asm__ volatile("lea -128(%%rsp), %%rsp\n\tpushfq\n\tandq $-0x101, (%%rsp)\n\tpopfq\n\tlea 128(%%rsp), %%rsp" :::
+				 "memory", "cc");
 }
 
 static double step_side(int (*side)(const struct btok *), long loops)

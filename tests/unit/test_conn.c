@@ -479,21 +479,29 @@ static size_t frame(unsigned char *f, size_t n, unsigned op, const char *pay)
 	return n;
 }
 
+/* A new connection of key k, unlocked, whose client frames f follows on
+ * the fast path from a stream's start, with no due time. */
+static struct conn *fast_conn(conn_key k, struct ws_frame *f)
+{
+	struct conn *c = conn_add(k, "openssl", 1);
+	cr_assert_not_null(c);
+	memset(f, 0, sizeof *f);
+	f->open = 1;
+	f->dir = WS_CLIENT;
+	c->fast = f;
+	c->due = INT64_MAX;
+	conn_unlock(c);
+	return c;
+}
+
 /* The write hooks' quick check (shim/fast.h): armed by shim_take on a whole
  * frame taken at rest, it accepts writes of that shape only, and none once
  * the decoder may change or the time is to be checked again. */
 Test(conn, quick_check_follows_the_fast_path)
 {
 	conn_key k = ptr_key(1);
-	struct conn *c = conn_add(k, "openssl", 1);
-	cr_assert_not_null(c);
 	struct ws_frame f;
-	memset(&f, 0, sizeof f);
-	f.open = 1;
-	f.dir = WS_CLIENT;
-	c->fast = &f;
-	c->due = INT64_MAX;
-	conn_unlock(c);
+	struct conn *c = fast_conn(k, &f);
 	unsigned char a[200], b[200];
 	for (size_t n = 64; n <= 200; n += 136) {
 		f.seen = 0; /* a stream's first frame */
@@ -536,15 +544,8 @@ Test(conn, quick_check_follows_the_fast_path)
 Test(conn, quick_window_refuses_a_counter_that_went_back)
 {
 	conn_key k = ptr_key(2);
-	struct conn *c = conn_add(k, "openssl", 1);
-	cr_assert_not_null(c);
 	struct ws_frame f;
-	memset(&f, 0, sizeof f);
-	f.open = 1;
-	f.dir = WS_CLIENT;
-	c->fast = &f;
-	c->due = INT64_MAX;
-	conn_unlock(c);
+	struct conn *c = fast_conn(k, &f);
 	unsigned char a[64];
 	frame(a, sizeof a, 2, "bulkdata");
 	for (int i = 0; i < 2; i++)

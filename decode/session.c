@@ -379,16 +379,9 @@ size_t session_park_server_take(void *park, const void *buf, size_t len)
 		wire_srv_message(m, have, &ev);
 		if (message_matters(p->q_twilsock, p->q_signal, &ev))
 			return used;
-		ws_frame_begin(f, &h);
-		f->skip = 1;
-		if (h.len > avail) {
-			f->left = h.len - avail;
-			return len;
-		}
-		used += (size_t)k + (size_t)h.len;
-		f->left = 0;
-		if (ws_frame_end(f))
-			f->skip = 0;
+		used += ws_frame_pass(f, &h, (size_t)k, avail, 1);
+		if (used == len)
+			return used;
 	}
 }
 

@@ -181,6 +181,26 @@ static inline int ws_frame_end(struct ws_frame *f)
 	return 0;
 }
 
+/* Past the frame of header h (k bytes) with avail bytes after its header in
+ * hand: begun on f, skipped as a message's when skip, its payload taken by
+ * length. Returns the bytes it takes of the k + avail: all of them when its
+ * payload goes on past them (f->left what is still to come), else the
+ * whole frame's, ended. */
+static inline size_t ws_frame_pass(struct ws_frame *f, const struct ws_hdr *h, size_t k, size_t avail, int skip)
+{
+	ws_frame_begin(f, h);
+	if (skip)
+		f->skip = 1;
+	if (h->len > avail) {
+		f->left = h->len - avail;
+		return k + avail;
+	}
+	f->left = 0;
+	if (ws_frame_end(f))
+		f->skip = 0;
+	return k + (size_t)h->len;
+}
+
 /* The most of a Twilsock message's start the fast path unmasks to read its
  * preamble and header. */
 #define TWILSOCK_FAST_MAX 512
@@ -241,17 +261,7 @@ static inline size_t ws_frame_skip(struct ws_frame *f, const unsigned char *p, s
 		size_t avail = n - used - (size_t)k;
 		if (!ws_hdr_skippable(f, &h, p + used + k, avail))
 			return used;
-		ws_frame_begin(f, &h);
-		if (h.op == 1 || h.op == 2)
-			f->skip = 1;
-		if (h.len > avail) {
-			f->left = h.len - avail;
-			return n;
-		}
-		used += (size_t)k + (size_t)h.len;
-		f->left = 0;
-		if (ws_frame_end(f))
-			f->skip = 0;
+		used += ws_frame_pass(f, &h, (size_t)k, avail, h.op == 1 || h.op == 2);
 	}
 	return used;
 }

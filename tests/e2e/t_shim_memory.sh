@@ -35,6 +35,27 @@ PORT=$(head -n1 "$TMP/port")
 TOK=$(mint --now -7200 --ttl 3600)
 SIG=$(sig_of "$TOK")
 printf '%s\n' "$TOK" >"$TMP/tok"
+printf '%s\n' "$SIG" >"$TMP/sig"
+# scan_anon.py PID SIGFILE: which of SIGFILE's lines (p0, p1, ... in order)
+# the anonymous writable mappings of PID hold: prints "found: p<i> ..."
+cat >"$TMP/scan_anon.py" <<'PYEOF'
+import sys
+pid, sigs = sys.argv[1], [l.strip().encode() for l in open(sys.argv[2]) if l.strip()]
+found = set()
+with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
+    for line in maps:
+        f = line.split()
+        if len(f) > 5 or not f[1].startswith("rw"):
+            continue  # a file or [stack], [heap], [vvar]: not anonymous memory
+        lo, hi = (int(x, 16) for x in f[0].split("-"))
+        try:
+            mem.seek(lo)
+            data = mem.read(hi - lo)
+        except OSError:
+            continue
+        found.update(i for i, s in enumerate(sigs) if s in data)
+print("found:", " ".join("p%d" % i for i in sorted(found)))
+PYEOF
 
 # dump MODE [noshim]: runs the client (hold: wipes its own copies; keep:
 # does not); once it has closed the connection, searches its anonymous
@@ -48,24 +69,7 @@ dump() {
 	pid=$!
 	PIDS+=($pid)
 	wait_for 20 grep -q held "$TMP/$mode.out" || { echo "  client did not finish"; return 2; }
-	"$PY" - "$pid" "$SIG" <<'PYEOF'
-import re, sys
-pid, sig = sys.argv[1], sys.argv[2].encode()
-found = 0
-with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
-    for line in maps:
-        f = line.split()
-        if len(f) > 5 or not f[1].startswith("rw"):
-            continue  # a file or [stack], [heap], [vvar]: not anonymous memory
-        lo, hi = (int(x, 16) for x in f[0].split("-"))
-        try:
-            mem.seek(lo)
-            if sig in mem.read(hi - lo):
-                found += 1
-        except OSError:
-            pass
-sys.exit(0 if found else 1)
-PYEOF
+	"$PY" "$TMP/scan_anon.py" "$pid" "$TMP/sig" | grep -qx 'found: p0'
 	rc=$?
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
@@ -124,24 +128,7 @@ many() {
 	exec 8>"$TMP/cctl"
 	printf 'open 40\nrelease\n' >&8
 	wait_for 60 grep -qx "released 40 ok 40" "$TMP/many_$mode.out" || { echo "  client did not finish"; exec 8>&-; return 2; }
-	"$PY" - "$pid" "$TMP/sigs" <<'PYEOF'
-import sys
-pid, sigs = sys.argv[1], [l.strip().encode() for l in open(sys.argv[2]) if l.strip()]
-found = set()
-with open("/proc/%s/maps" % pid) as maps, open("/proc/%s/mem" % pid, "rb", 0) as mem:
-    for line in maps:
-        f = line.split()
-        if len(f) > 5 or not f[1].startswith("rw"):
-            continue  # a file or [stack], [heap], [vvar]: not anonymous memory
-        lo, hi = (int(x, 16) for x in f[0].split("-"))
-        try:
-            mem.seek(lo)
-            data = mem.read(hi - lo)
-        except OSError:
-            continue
-        found.update(i for i, s in enumerate(sigs) if s in data)
-print("found:", " ".join("p%d" % i for i in sorted(found)))
-PYEOF
+	"$PY" "$TMP/scan_anon.py" "$pid" "$TMP/sigs"
 	rc=$?
 	printf 'quit\n' >&8
 	exec 8>&-

@@ -24,13 +24,9 @@ SECRET=tokshim-bench-secret-0123456789ab
 ACCOUNT=AC0123456789abcdef0123456789abcdef
 command -v valgrind >/dev/null || { echo "read_bench: no valgrind (apt-get install valgrind)" >&2; exit 1; }
 [ -x "$TOOLS/read_client" ] || { echo "read_bench: no $TOOLS/read_client: run make bench" >&2; exit 1; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/read_bench.XXXXXX")
-spid=
-cleanup() { [ -n "$spid" ] && kill "$spid" 2>/dev/null; rm -rf "$tmp"; }
-trap cleanup EXIT
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 1 \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj "/CN=tsock.us1.twilio.com" \
-	-addext "subjectAltName=DNS:tsock.us1.twilio.com,IP:127.0.0.1" >/dev/null 2>&1 || exit 1
+BENCH_NAME=read_bench
+. tests/bench/bench_lib.sh
+bench_cert
 "$PY" tests/bench/read_server.py "$tmp/cert.pem" "$tmp/key.pem" >"$tmp/srv.out" 2>"$tmp/srv.err" &
 spid=$!
 for _ in $(seq 100); do [ -s "$tmp/srv.out" ] && break; sleep 0.05; done

@@ -58,19 +58,8 @@ done
 [ -f "$B/libtokshim.so" ] || { echo "shim_bench: no '$B/libtokshim.so': run make" >&2; exit 1; }
 SHIM=$(realpath "$B/libtokshim.so")
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/shim_bench.XXXXXX")
-spid=
-cleanup() {
-	if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-fail() {
-	echo "shim_bench: FAILED: $*" >&2
-	exit 1
-}
+BENCH_NAME=shim_bench
+. tests/bench/bench_lib.sh
 
 # ---- CPU pinning: client on core 0, server on core 1 ---------------------------
 CPIN=
@@ -81,10 +70,7 @@ if [ "$PIN" != 0 ] && command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; the
 fi
 
 # ---- certificate (EC P-256, made now) and the server ---------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 1 \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj "/CN=tsock.us1.twilio.com" \
-	-addext "subjectAltName=DNS:tsock.us1.twilio.com,IP:127.0.0.1" >/dev/null 2>&1 ||
-	fail "cannot make a certificate with openssl"
+bench_cert
 
 $SPIN "$TOOLS/tls_server" --cert "$tmp/cert.pem" --key "$tmp/key.pem" >"$tmp/server.out" 2>"$tmp/server.err" &
 spid=$!

@@ -1,24 +1,12 @@
 # Sourced by callgrind_bench.sh and aarch64_bench.sh: the benchmark's key
-# and Account, a temporary directory removed at exit, fail(), and the bench
-# TLS server ($TOOLS/tls_server, with a throw-away certificate) started on
+# and Account, what bench_lib.sh gives ($tmp, fail), and the bench TLS
+# server ($TOOLS/tls_server, with bench_cert's certificate) started on
 # 127.0.0.1: TLS_PORT and TCP_PORT its ports, CLEAN the environment of a run
 # without the shim. BENCH_NAME names the script in messages.
 SECRET=tokshim-bench-secret-0123456789ab
 ACCOUNT=AC0123456789abcdef0123456789abcdef
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/$BENCH_NAME.XXXXXX")
-spid=
-cleanup() {
-	if [ -n "$spid" ]; then kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null; fi
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-fail() { echo "$BENCH_NAME: FAILED: $*" >&2; exit 1; }
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -sha256 -days 1 \
-	-keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj "/CN=tsock.us1.twilio.com" \
-	-addext "subjectAltName=DNS:tsock.us1.twilio.com,IP:127.0.0.1" >/dev/null 2>&1 ||
-	fail "cannot make a certificate"
+. tests/bench/bench_lib.sh
+bench_cert
 "$TOOLS/tls_server" --cert "$tmp/cert.pem" --key "$tmp/key.pem" >"$tmp/server.out" 2>"$tmp/server.err" &
 spid=$!
 for _ in $(seq 100); do [ -s "$tmp/server.out" ] && break; sleep 0.05; done

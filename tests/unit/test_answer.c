@@ -12,14 +12,6 @@
 #include "report/report.h"
 #include "tests/unit/session_testlib.h"
 
-static void srv_tsock(struct wt_buf *b, const char *hdr)
-{
-	struct wt_buf m = {0};
-	wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
-	wt_srv_frame(b, 0, 2, m.p, m.n);
-	wt_free(&m);
-}
-
 #define UPGRADE_101 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 #define UPGRADE_101_DEFLATE                                                                    \
 	"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"  \
@@ -433,19 +425,6 @@ static void tsock_msg(struct wt_buf *b, const char *id, const char *method, cons
 	wt_free(&m);
 }
 
-static void tsock_reply(struct wt_buf *b, const char *id, int status, int code, const char *text)
-{
-	char hdr[512];
-	if (status == 200)
-		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":200,\"status\":\"OK\"},"
-			 "\"payload_size\":0}", id);
-	else
-		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":%d,\"status\":"
-			 "\"UNAUTHORIZED\",\"errorCode\":%d,\"description\":\"%s\"},\"payload_size\":0}",
-			 id, status, code, text);
-	srv_tsock(b, hdr);
-}
-
 Test(answer, twilsock_reject_as_predicted)
 {
 	struct fx f;
@@ -456,8 +435,8 @@ Test(answer, twilsock_reject_as_predicted)
 	ws_open(&c, "/v3/wsconnect");
 	tsock_msg(&c, "TMa", "init", t);
 	wt_printf(&s, UPGRADE_101);
-	tsock_reply(&s, "TMother", 401, 20101, "Invalid Access Token"); /* another id: no answer */
-	tsock_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
+	wt_srv_reply(&s, "TMother", 401, 20101, "Invalid Access Token"); /* another id: no answer */
+	wt_srv_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
 	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1);
 	const struct diag *d = &f.got.d[1];
@@ -499,7 +478,7 @@ Test(answer, locally_valid_rejected_with_20103_is_server_rejected)
 	ws_open(&c, "/v3/wsconnect");
 	tsock_msg(&c, "TMa", "init", t);
 	wt_printf(&s, UPGRADE_101);
-	tsock_reply(&s, "TMa", 401, 20103, "Invalid Access Token issuer/subject");
+	wt_srv_reply(&s, "TMa", 401, 20103, "Invalid Access Token issuer/subject");
 	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 	cr_assert_eq(f.got.d[0].accept, 1);
 	cr_assert_eq(sfeed(&f, &s, WT_NOW + 1), 1);
@@ -528,8 +507,8 @@ Test(answer, server_accepted_and_late_close_is_no_answer)
 	ws_open(&c, "/v3/wsconnect");
 	tsock_msg(&c, "TMa", "init", t);
 	wt_printf(&s, UPGRADE_101);
-	tsock_reply(&s, "TMa", 200, 0, "");
-	srv_tsock(&s2, "{\"method\":\"close\",\"id\":\"TMz\",\"status\":{\"code\":410,\"status\":\"GONE\","
+	wt_srv_reply(&s, "TMa", 200, 0, "");
+	wt_srv_tsock(&s2, "{\"method\":\"close\",\"id\":\"TMz\",\"status\":{\"code\":410,\"status\":\"GONE\","
 		       "\"errorCode\":51207,\"description\":\"Token expired\"}}");
 	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 	cr_assert_eq(f.got.d[0].accept, 0);
@@ -587,8 +566,8 @@ Test(answer, refresh_missing_after_token_about_to_expire)
 	ws_open(&c, "/v3/wsconnect");
 	tsock_msg(&c, "TMa", "init", t);
 	wt_printf(&s, UPGRADE_101);
-	tsock_reply(&s, "TMa", 200, 0, "");
-	srv_tsock(&warn, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
+	wt_srv_reply(&s, "TMa", 200, 0, "");
+	wt_srv_tsock(&warn, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
 	wt_srv_frame(&ping, 0, 9, "", 0);
 	cr_assert_eq(cfeed(&f, &c, WT_NOW), 1);
 	cr_assert_eq(sfeed(&f, &s, WT_NOW), 1, "an accept that agrees");
@@ -946,10 +925,10 @@ Test(answer, read_fast_path_differential)
 	memset(bulk, 'B', sizeof bulk);
 	wt_srv_frame(&s, 0, 2, bulk, sizeof bulk);
 	wt_srv_frame(&s, 0, 10, "", 0);
-	tsock_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
+	wt_srv_reply(&s, "TMa", 401, 20104, "Access Token expired or expiration date invalid");
 	wt_srv_frame(&s, 0, 2, bulk, 200);
 	wt_srv_frame(&s, 0, 2, bulk, sizeof bulk);
-	tsock_reply(&s, "TMb", 401, 20104, "Access Token expired or expiration date invalid");
+	wt_srv_reply(&s, "TMb", 401, 20104, "Access Token expired or expiration date invalid");
 	wt_srv_frame(&s, 0, 2, bulk, sizeof bulk);
 
 	struct fx whole;

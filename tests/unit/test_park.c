@@ -151,14 +151,6 @@ static void tsock_text(struct wt_buf *m, const char *hdr, const char *payload)
 	wt_printf(m, "TWILSOCK V3.0 %zu\r\n%s\r\n%s", strlen(hdr), hdr, payload ? payload : "");
 }
 
-static void srv_tsock(struct wt_buf *b, const char *hdr)
-{
-	struct wt_buf m = {0};
-	tsock_text(&m, hdr, NULL);
-	wt_srv_frame(b, 0, 2, m.p, m.n);
-	wt_free(&m);
-}
-
 static void cli_tsock(struct wt_buf *b, const char *id, const char *method, const char *tok)
 {
 	struct wt_buf m = {0};
@@ -171,19 +163,6 @@ static void cli_tsock(struct wt_buf *b, const char *id, const char *method, cons
 	tsock_text(&m, hdr, tok ? NULL : "hello");
 	wt_frame(b, 1, 0, 2, m.p, m.n, 0);
 	wt_free(&m);
-}
-
-static void srv_reply(struct wt_buf *b, const char *id, int status, int code)
-{
-	char hdr[512];
-	if (status == 200)
-		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":200,\"status\":\"OK\"},"
-			 "\"payload_size\":0}", id);
-	else
-		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":%d,\"status\":"
-			 "\"UNAUTHORIZED\",\"errorCode\":%d,\"description\":\"Access Token expired\"},\"payload_size\":0}",
-			 id, status, code);
-	srv_tsock(b, hdr);
 }
 
 static void ws_open(struct wt_buf *b, const char *ext)
@@ -225,21 +204,21 @@ static size_t twilsock_live(struct step *st)
 	st[n] = (struct step){ 1, WT_NOW + 1, {0} };
 	wt_srv_frame(&st[n].b, 0, 2, bulk, sizeof bulk);
 	wt_srv_frame(&st[n].b, 0, 9, "", 0);
-	srv_reply(&st[n].b, "TMp1", 200, 0); /* another id: no answer */
-	srv_tsock(&st[n].b, "{\"method\":\"message\",\"id\":\"TMm\",\"payload_size\":0}");
+	wt_srv_reply(&st[n].b, "TMp1", 200, 0, ""); /* another id: no answer */
+	wt_srv_tsock(&st[n].b, "{\"method\":\"message\",\"id\":\"TMm\",\"payload_size\":0}");
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 2, {0} };
-	srv_reply(&st[n].b, "TMinit", 200, 0);
+	wt_srv_reply(&st[n].b, "TMinit", 200, 0, "");
 	wt_srv_frame(&st[n].b, 0, 2, bulk, 500);
 	n++;
 	st[n] = (struct step){ 0, WT_NOW + 100, {0} };
 	cli_tsock(&st[n].b, "TMupd", "update", tb);
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 101, {0} };
-	srv_reply(&st[n].b, "TMupd", 200, 0);
+	wt_srv_reply(&st[n].b, "TMupd", 200, 0, "");
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 420, {0} };
-	srv_tsock(&st[n].b, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
+	wt_srv_tsock(&st[n].b, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
 	n++;
 	st[n] = (struct step){ 1, WT_NOW + 590, {0} };
 	wt_srv_frame(&st[n].b, 0, 9, "", 0);
@@ -427,7 +406,7 @@ Test(park, parked_with_the_answer_awaited)
 	}
 	cr_assert_eq(k.unparks, unparks, "bulk and token-less messages taken on the parked state");
 	cr_assert_eq(k.got.n, 1);
-	srv_reply(&r, "TMinit", 401, 20104);
+	wt_srv_reply(&r, "TMinit", 401, 20104, "Access Token expired");
 	pk_server(&k, r.p, r.n, WT_NOW + 2);
 	cr_assert_eq(k.got.n, 2, "the answer matched after parking");
 	cr_assert_eq(k.got.d[1].event, DIAG_EV_ANSWER);
@@ -438,14 +417,14 @@ Test(park, parked_with_the_answer_awaited)
 	/* answered: replies to other messages and the server's own messages
 	 * are read past on the parked state; a client_update is read */
 	struct wt_buf o = {0}, w = {0};
-	srv_reply(&o, "TMp", 200, 0);
-	srv_tsock(&o, "{\"method\":\"message\",\"id\":\"TMn\",\"payload_size\":0}");
+	wt_srv_reply(&o, "TMp", 200, 0, "");
+	wt_srv_tsock(&o, "{\"method\":\"message\",\"id\":\"TMn\",\"payload_size\":0}");
 	wt_srv_frame(&o, 0, 1, "{\"type\":\"connected\"}", 20);
 	unparks = k.unparks;
 	for (int i = 0; i < 10; i++)
 		pk_server(&k, o.p, o.n, WT_NOW + 3);
 	cr_assert_eq(k.unparks, unparks, "read past while parked: %d unparks, due %lld", k.unparks - unparks, (long long)session_park_due(k.park));
-	srv_tsock(&w, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
+	wt_srv_tsock(&w, "{\"method\":\"client_update\",\"id\":\"TMw\",\"client_update_type\":\"token_about_to_expire\"}");
 	pk_server(&k, w.p, w.n, WT_NOW + 4);
 	cr_assert_eq(k.unparks, unparks + 1, "a client_update is read");
 	cr_assert(k.parked);
@@ -478,7 +457,7 @@ Test(park, realistic_history_fits)
 	ws_open(&c, "");
 	cli_tsock(&c, "TMinit-0123456789abcdef0123456789", "init", ta);
 	wt_printf(&s, UPGRADE_101);
-	srv_reply(&s, "TMinit-0123456789abcdef0123456789", 200, 0);
+	wt_srv_reply(&s, "TMinit-0123456789abcdef0123456789", 200, 0, "");
 	cli_tsock(&u, "TMupdate-0123456789abcdef01234567", "update", tb);
 	pk_client(&k, c.p, c.n, WT_NOW);
 	pk_server(&k, s.p, s.n, WT_NOW);
@@ -515,7 +494,7 @@ Test(park, too_much_history_keeps_the_block)
 	cr_assert(!k.parked, "does not fit");
 	struct wt_buf s = {0};
 	wt_printf(&s, UPGRADE_101);
-	srv_reply(&s, "TMq7", 200, 0);
+	wt_srv_reply(&s, "TMq7", 200, 0, "");
 	pk_server(&k, s.p, s.n, WT_NOW + 1);
 	cr_assert_eq(k.got.n, 9, "answered from the block");
 	pk_free(&k);
@@ -630,7 +609,7 @@ Test(park, wipe_leaves_no_byte)
 	cli_tsock(&c[1], "TMa", "init", t);
 	cli_tsock(&c[1], "TMb", "ping", NULL);
 	wt_printf(&s[1], UPGRADE_101);
-	srv_reply(&s[1], "TMa", 401, 20104);
+	wt_srv_reply(&s[1], "TMa", 401, 20104, "Access Token expired");
 	/* permessage-deflate both ways, context takeover */
 	{
 		ws_open(&c[2], "Sec-WebSocket-Extensions: permessage-deflate\r\n");

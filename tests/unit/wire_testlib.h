@@ -145,6 +145,30 @@ static inline void wt_srv_frame(struct wt_buf *b, int rsv1, int op, const void *
 	wt_put(b, payload, n);
 }
 
+/* A server's Twilsock message with header hdr and no payload, in one frame. */
+static inline void wt_srv_tsock(struct wt_buf *b, const char *hdr)
+{
+	struct wt_buf m = {0};
+	wt_printf(&m, "TWILSOCK V3.0 %zu\r\n%s\r\n", strlen(hdr), hdr);
+	wt_srv_frame(b, 0, 2, m.p, m.n);
+	wt_free(&m);
+}
+
+/* The server's Twilsock reply to id: 200 OK, or status with Twilio's error
+ * code and text. */
+static inline void wt_srv_reply(struct wt_buf *b, const char *id, int status, int code, const char *text)
+{
+	char hdr[512];
+	if (status == 200)
+		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":200,\"status\":\"OK\"},"
+			 "\"payload_size\":0}", id);
+	else
+		snprintf(hdr, sizeof hdr, "{\"method\":\"reply\",\"id\":\"%s\",\"status\":{\"code\":%d,\"status\":"
+			 "\"UNAUTHORIZED\",\"errorCode\":%d,\"description\":\"%s\"},\"payload_size\":0}",
+			 id, status, code, text);
+	wt_srv_tsock(b, hdr);
+}
+
 /* permessage-deflate: compresses one message with z (raw deflate, kept
  * across messages for context takeover), strips the 00 00 ff ff tail. */
 static inline void wt_deflate(z_stream *z, const void *msg, size_t n, struct wt_buf *out)

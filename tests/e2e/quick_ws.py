@@ -81,26 +81,28 @@ def server(portfile, cert, key):
             s.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                       b"Sec-WebSocket-Accept: x\r\n\r\n")
             total, frames, buf = len(rest), 0, rest
-            while True:
-                while len(buf) < 2:
+
+            def fill(need):
+                """buf read up to need bytes at least; False at the client's end"""
+                nonlocal total, buf
+                while len(buf) < need:
                     d = s.recv(65536)
                     if not d:
-                        return
+                        return False
                     total += len(d)
                     buf += d
+                return True
+
+            while True:
+                if not fill(2):
+                    return
                 l7 = buf[1] & 0x7F
                 hs = 2 + 4 + (2 if l7 == 126 else 8 if l7 == 127 else 0)
-                while len(buf) < hs:
-                    d = s.recv(65536)
-                    total += len(d)
-                    buf += d
+                if not fill(hs):
+                    return
                 n = l7 if l7 < 126 else struct.unpack("!H", buf[2:4])[0] if l7 == 126 else struct.unpack("!Q", buf[2:10])[0]
-                while len(buf) < hs + n:
-                    d = s.recv(65536)
-                    if not d:
-                        return
-                    total += len(d)
-                    buf += d
+                if not fill(hs + n):
+                    return
                 op = buf[0] & 0x0F
                 buf = buf[hs + n:]
                 frames += 1

@@ -3,14 +3,14 @@ connections, reads each one's HTTP request head and answers 401 once the
 head is complete, keeps the connection until the client closes. Prints its
 port, then "ready"; on stdin's end, the count of requests it read."""
 import asyncio
-import resource
 import ssl
 import sys
 
+from manylib import raise_nofile, serve_until_stdin_ends
+
 
 async def main(cert, key):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     seen = 0
@@ -28,12 +28,7 @@ async def main(cert, key):
         finally:
             writer.close()
 
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx, backlog=4096)
-    print(srv.sockets[0].getsockname()[1], flush=True)
-    print("ready", flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)
-    print(seen, flush=True)
+    await serve_until_stdin_ends(handle, ctx, lambda: seen)
 
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))

@@ -8,10 +8,11 @@ sends a `release` message; after the held reply the server also sends a
 count of messages it read."""
 import asyncio
 import json
-import resource
 import ssl
 import struct
 import sys
+
+from manylib import raise_nofile, serve_until_stdin_ends
 
 
 def frame(payload, op=2):
@@ -54,8 +55,7 @@ def header_of(payload):
 
 
 async def main(cert, key, plain):
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile()
     ctx = None
     if not plain:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -95,12 +95,7 @@ async def main(cert, key, plain):
         finally:
             writer.close()
 
-    srv = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx, backlog=4096)
-    print(srv.sockets[0].getsockname()[1], flush=True)
-    print("ready", flush=True)
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, sys.stdin.read)
-    print(seen, flush=True)
+    await serve_until_stdin_ends(handle, ctx, lambda: seen)
 
 
 if __name__ == "__main__":

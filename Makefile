@@ -222,8 +222,9 @@ $(B)/libconfig.a: $(CONFIG_OBJ)
 
 # The shim's relative relocations packed (DT_RELR): its first segment, which
 # the dynamic loader reads whole into every process, is then about 8 KiB.
-# The library then needs glibc >= 2.36 at run time (README). Used where the linker packs them without a
-# warning (binutils 2.40 does on x86-64, ignores it on ARM); RELR= turns it off.
+# The library then needs glibc >= 2.36 at run time (README). Used where the
+# linker packs them without a warning (binutils 2.40 does on x86-64, ignores
+# it on ARM); RELR= turns it off.
 RELR ?= $(shell printf 'int x; int *p = &x;\n' | $(CC) $(SYSROOT_FLAGS) -shared -fPIC -x c -o /dev/null - \
           -Wl,-z,pack-relative-relocs 2>&1 | grep -q . || echo -Wl,-z,pack-relative-relocs)
 

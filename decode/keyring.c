@@ -13,6 +13,7 @@
  * without them (OPENSSL_NO_DEPRECATED_3_0, or -DTOKSHIM_HMAC_EVP) uses an
  * EVP_MAC_CTX keyed once and duplicated per verification instead. */
 #define OPENSSL_SUPPRESS_DEPRECATED 1
+#include "decode/cold.h"
 #include "decode/keyring.h"
 #include "decode/text.h"
 
@@ -32,7 +33,6 @@
 #include <openssl/params.h>
 #else
 #include <openssl/sha.h>
-#include "decode/cold.h"
 #endif
 
 #define SID_MAX 64

@@ -55,6 +55,7 @@ const char *json_type_desc(enum json_type t);
 /* Index of the value of member `key` of object obj, or -1 (not an object, or
  * no such member). With duplicate keys, the first one. */
 int json_obj_getn(const struct json_doc *doc, int obj, const char *key, size_t n);
+/* Non-zero when string token i, unescaped, equals s[0..n). */
 int json_str_eq(const struct json_doc *doc, int i, const char *s, size_t n);
 /* Inline where the key is a literal: its length is a constant, and so the
  * compare of a key of that length is a few loads, not a call. */
@@ -84,8 +85,6 @@ int json_obj_dup(const struct json_doc *doc, int obj);
 int json_obj_first(const struct json_doc *doc, int obj);
 int json_obj_next(const struct json_doc *doc, int obj, int key);
 
-/* Non-zero when string token i, unescaped, equals s[0..n). */
-int json_str_eq(const struct json_doc *doc, int i, const char *s, size_t n);
 /* Non-zero when string tokens a and b are equal after unescaping. */
 int json_str_eq_tok(const struct json_doc *doc, int a, int b);
 /* Unescapes string token i into buf (capacity cap, always NUL-terminated when

@@ -4,7 +4,6 @@
  * answer-shaped messages of Twilsock, Voice and Video; HTTP/2 frames and
  * header blocks through decode/wire_h2.c (direction H2_SERVER). */
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -191,19 +190,19 @@ static void json_message(const char *b, size_t n, struct srv_event *ev)
 	if (wire_jspan_eq(&type, "connected") || wire_jspan_eq(&type, "ready")) {
 		/* Voice's answers to a good listen; Video also says "connected" */
 		ev->msg = wire_json_member(b, n, "payload", &inner) ? SRV_MSG_VOICE_OK : SRV_MSG_VIDEO_OK;
-		snprintf(ev->text, sizeof ev->text, "%s", wire_jspan_eq(&type, "ready") ? "ready" : "connected");
+		copy_text(ev->text, sizeof ev->text, type.p, type.n);
 		return;
 	}
 	if (wire_jspan_eq(&type, "welcome")) {
 		ev->msg = SRV_MSG_VIDEO_OK;
-		snprintf(ev->text, sizeof ev->text, "welcome");
+		copy_text(ev->text, sizeof ev->text, type.p, type.n);
 		return;
 	}
 	if (wire_jspan_eq(&type, "msg") && wire_json_member(b, n, "body", &inner) && !inner.is_string &&
 	    wire_json_member(inner.p, inner.n, "type", &btype)) {
 		if (wire_jspan_eq(&btype, "connected") || wire_jspan_eq(&btype, "welcome")) {
 			ev->msg = SRV_MSG_VIDEO_OK;
-			snprintf(ev->text, sizeof ev->text, "%s", wire_jspan_eq(&btype, "welcome") ? "welcome" : "connected");
+			copy_text(ev->text, sizeof ev->text, btype.p, btype.n);
 		} else if (wire_jspan_eq(&btype, "error")) {
 			ev->msg = SRV_MSG_VIDEO_ERROR;
 			json_int(inner.p, inner.n, "code", &ev->code);

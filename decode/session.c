@@ -368,7 +368,9 @@ size_t session_park_server_take(void *park, const void *buf, size_t len)
 		size_t avail = len - used - (size_t)k, have = avail < h.len ? avail : (size_t)h.len;
 		const char *m = (const char *)b + used + (size_t)k;
 		size_t hoff, hlen;
-		if (twilsock_preamble(m, have, &hoff, &hlen) == 1 && hlen <= have - hoff &&
+		/* (a header length of 0 is read by the decoder as the whole
+		 * rest of the message: the other branch) */
+		if (twilsock_preamble(m, have, &hoff, &hlen) == 1 && hlen && hlen <= have - hoff &&
 		    hoff + hlen <= WIRE_MSG_MAX) {
 			have = hoff + hlen;
 		} else if (h.len > have || h.len > WIRE_MSG_MAX || !h.fin) {

@@ -554,7 +554,8 @@ TK_COLD static int scan_cb(struct dl_phdr_info *info, size_t size, void *arg)
 }
 
 /* dl_iterate_phdr's counters say whether anything was loaded or unloaded
- * since the last scan (one call, no callback work, when nothing changed). */
+ * since the last scan (one call, no callback work, when nothing changed).
+ * Called once a scan has counted. */
 TK_COLD static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	int *changed = arg;
@@ -562,8 +563,8 @@ TK_COLD static int count_cb(struct dl_phdr_info *info, size_t size, void *arg)
 		*changed = 1;
 		return 1;
 	}
-	*changed = !seen.counted || info->dlpi_adds != seen.adds || info->dlpi_subs != seen.subs;
-	if (seen.counted && info->dlpi_subs != seen.subs)
+	*changed = info->dlpi_adds != seen.adds || info->dlpi_subs != seen.subs;
+	if (info->dlpi_subs != seen.subs)
 		seen.n = 0; /* an unload: a new object may reuse an old address */
 	return 1;
 }

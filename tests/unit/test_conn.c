@@ -538,6 +538,19 @@ Test(conn, quick_check_follows_the_fast_path)
 	}
 }
 
+/* A connection just made has its quick check off (conn_add's state reset):
+ * a write of 0 bytes from a NULL buffer (SSL_write_ex allows it) is not
+ * read. */
+Test(conn, quick_check_off_on_a_new_connection)
+{
+	conn_key k = ptr_key(3);
+	struct conn *c = conn_add(k, "openssl", 1);
+	cr_assert_not_null(c);
+	conn_unlock(c);
+	cr_assert_eq(shim_quick(c, k, NULL, 0), 0);
+	cr_assert_eq(shim_quick3(c, k, NULL, 0), 0);
+}
+
 /* The quick check's time window is a start and a length on the CPU's
  * counter: a counter read below the start (it went back, or the thread
  * runs on a CPU whose counter is behind) closes it, as does its end. */

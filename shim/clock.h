@@ -29,41 +29,6 @@ extern _Atomic uint64_t shim_cntfrq;
 extern _Atomic uint64_t shim_tsc_rate;
 void shim_tick_calibrate(uint64_t tsc);
 
-/* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
- * (2^22 TSC ticks; 1/512 s of aarch64's counter; the coarse clock itself
- * moves in ticks of a few ms). 32-bit ARM has no counter user space can be
- * sure to read: the coarse clock (vDSO) every time. INT64_MAX when the
- * clock cannot be read. errno is kept. */
-static inline int64_t shim_now_cached(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	uint64_t t = __rdtsc();
-	if (t - shim_now_tsc < ((uint64_t)1 << 22))
-		return shim_now_sec;
-	shim_now_tsc = t;
-	if (__builtin_expect(!atomic_load_explicit(&shim_tsc_rate, memory_order_relaxed), 0))
-		shim_tick_calibrate(t);
-#elif defined(__aarch64__)
-	uint64_t t, f = atomic_load_explicit(&shim_cntfrq, memory_order_relaxed);
-	__asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(t));
-	if (__builtin_expect(!f, 0)) {
-		__asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(f));
-		f = f ? f : 1; /* the same value in every thread */
-		atomic_store_explicit(&shim_cntfrq, f, memory_order_relaxed);
-	}
-	if (t - shim_now_tsc < (f >> 9))
-		return shim_now_sec;
-	shim_now_tsc = t;
-#endif
-	struct timespec ts;
-	int saved = errno;
-	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) {
-		errno = saved;
-		return INT64_MAX; /* cannot tell: the slow path decides */
-	}
-	return shim_now_sec = (int64_t)ts.tv_sec;
-}
-
 /* The CPU's counter now (as shim_now_tsc holds it); 0 where user space has
  * none (32-bit ARM). */
 static inline uint64_t shim_ticks(void)
@@ -81,7 +46,8 @@ static inline uint64_t shim_ticks(void)
 
 /* The ticks from shim_now_tsc for which the second the last
  * shim_now_cached call of this thread returned stays its answer (no clock
- * read needed); 0 where there is no counter. */
+ * read needed); 0 where there is no counter. aarch64's is known once
+ * shim_now_cached has run in some thread. */
 static inline uint64_t shim_now_fresh_win(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
@@ -91,6 +57,39 @@ static inline uint64_t shim_now_fresh_win(void)
 #else
 	return 0;
 #endif
+}
+
+/* The time in seconds, as the coarse clock gives it, at most ~2 ms stale
+ * (shim_now_fresh_win: 2^22 TSC ticks; 1/512 s of aarch64's counter; the
+ * coarse clock itself moves in ticks of a few ms). 32-bit ARM has no
+ * counter user space can be sure to read: the coarse clock (vDSO) every
+ * time. INT64_MAX when the clock cannot be read. errno is kept. */
+static inline int64_t shim_now_cached(void)
+{
+#if defined(__x86_64__) || defined(__i386__) || defined(__aarch64__)
+	uint64_t t = shim_ticks();
+#if defined(__aarch64__)
+	if (__builtin_expect(!atomic_load_explicit(&shim_cntfrq, memory_order_relaxed), 0)) {
+		uint64_t f;
+		__asm__ __volatile__("mrs %0, cntfrq_el0" : "=r"(f));
+		atomic_store_explicit(&shim_cntfrq, f ? f : 1, memory_order_relaxed); /* alike in every thread */
+	}
+#endif
+	if (t - shim_now_tsc < shim_now_fresh_win())
+		return shim_now_sec;
+	shim_now_tsc = t;
+#if defined(__x86_64__) || defined(__i386__)
+	if (__builtin_expect(!atomic_load_explicit(&shim_tsc_rate, memory_order_relaxed), 0))
+		shim_tick_calibrate(t);
+#endif
+#endif
+	struct timespec ts;
+	int saved = errno;
+	if (clock_gettime(CLOCK_REALTIME_COARSE, &ts) != 0) {
+		errno = saved;
+		return INT64_MAX; /* cannot tell: the slow path decides */
+	}
+	return shim_now_sec = (int64_t)ts.tv_sec;
 }
 
 /* The counter's ticks in a second, at most (0: not known yet, or no

@@ -450,10 +450,9 @@ static uint32_t cause_mask(const struct diag *d, enum severity level)
 	return m;
 }
 
+/* r->table made (reporter_report) */
 static struct rl_entry *rl_find(struct reporter *r, const char *fp, uint32_t causes)
 {
-	if (!r->table)
-		return NULL;
 	for (size_t i = 0; i < REPORTER_TABLE; i++) {
 		struct rl_entry *e = &r->table[i];
 		if (e->used && e->causes == causes && !strcmp(e->fp, fp))

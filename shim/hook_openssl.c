@@ -162,26 +162,37 @@ static int __attribute__((noinline)) quick_part(const void *ret, SSL *ssl, const
 }
 
 /* The quick way's real calls: what the rest needs is kept in the thread's
- * block (shim_thr.quick) rather than in registers saved around the call. */
+ * block (shim_thr.quick) rather than in registers saved around the call.
+ * shim_thr.quick is written and read only while shim_in is set (the signal
+ * fences keep the compiler to that order), so a signal handler's SSL_write
+ * in between goes the guarded way and leaves it alone. */
 static inline __attribute__((always_inline)) int quick_write(SSL *ssl, const void *buf, int num, const void *ret)
 {
-	shim_in = 1; /* first: a signal handler's SSL_write then leaves shim_thr.quick alone */
+	shim_in = 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	shim_thr.quick.ret = ret;
 	shim_thr.quick.ssl = ssl;
 	shim_thr.quick.buf = buf;
 	shim_thr.quick.num = (size_t)num;
 	write_fn real = (write_fn)shim_thr.sites[SITE_SSL_WRITE].fn;
 	int r = real(ssl, buf, num);
-	shim_in = 0;
-	if (__builtin_expect(r <= 0 || (size_t)r >= shim_thr.quick.num, 1))
+	if (__builtin_expect(r <= 0 || (size_t)r >= shim_thr.quick.num, 1)) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		shim_in = 0;
 		return r;
-	return quick_part(shim_thr.quick.ret, shim_thr.quick.ssl, shim_thr.quick.buf, (size_t)r, r);
+	}
+	const void *qret = shim_thr.quick.ret, *qbuf = shim_thr.quick.buf;
+	SSL *qssl = shim_thr.quick.ssl;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	shim_in = 0;
+	return quick_part(qret, qssl, qbuf, (size_t)r, r);
 }
 
 static inline __attribute__((always_inline)) int quick_write_ex(SSL *ssl, const void *buf, size_t num,
 								size_t *written, const void *ret)
 {
-	shim_in = 1; /* first, as in quick_write */
+	shim_in = 1; /* as in quick_write */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 	shim_thr.quick.ret = ret;
 	shim_thr.quick.ssl = ssl;
 	shim_thr.quick.buf = buf;
@@ -189,11 +200,17 @@ static inline __attribute__((always_inline)) int quick_write_ex(SSL *ssl, const 
 	shim_thr.quick.written = written;
 	write_ex_fn real = (write_ex_fn)shim_thr.sites[SITE_SSL_WRITE_EX].fn;
 	int r = real(ssl, buf, num, written);
-	shim_in = 0;
 	size_t *w = shim_thr.quick.written;
-	if (__builtin_expect(r != 1 || !w || *w >= shim_thr.quick.num || !*w, 1))
+	if (__builtin_expect(r != 1 || !w || *w >= shim_thr.quick.num || !*w, 1)) {
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		shim_in = 0;
 		return r;
-	return quick_part(shim_thr.quick.ret, shim_thr.quick.ssl, shim_thr.quick.buf, *w, r);
+	}
+	const void *qret = shim_thr.quick.ret, *qbuf = shim_thr.quick.buf;
+	SSL *qssl = shim_thr.quick.ssl;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	shim_in = 0;
+	return quick_part(qret, qssl, qbuf, *w, r);
 }
 
 static int __attribute__((noinline)) write_slow(SSL *ssl, const void *buf, int num, const void *ret)
